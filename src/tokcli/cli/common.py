@@ -1,0 +1,163 @@
+"""What every command shares: the runtime (config, registry, store, clock, streams) and the
+option definitions, so `--format`, `--store`, `--pricing` and `--at` mean the same everywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+
+from tokcli.config import Config, load_config
+from tokcli.errors import TokcliError
+from tokcli.render import Output, render, use_color
+
+
+def command_app(help: str | None = None, **settings) -> typer.Typer:
+    """A Typer app for one command module, with the settings every tokcli command shares."""
+    settings.setdefault("no_args_is_help", True)
+    return typer.Typer(
+        help=help,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        **settings,
+    )
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format (default: table, or `format` in config).",
+        show_default=False,
+    ),
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Usage store (SQLite file). Env: TOKCLI_STORE.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+PricingOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--pricing",
+        help="Pricing override file, merged over the registry (repeatable).",
+        show_default=False,
+    ),
+]
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at", help="Price as of this date, YYYY-MM-DD (default: today, UTC).", show_default=False
+    ),
+]
+
+
+@dataclass
+class Runtime:
+    """Everything a command reads from its surroundings; tests can build one with fakes."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    cwd: Path = field(default_factory=Path.cwd)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    store_flag: Path | None = None
+    pricing_flags: list[Path] = field(default_factory=list)
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.cwd, self.environ)
+
+    @cached_property
+    def pricing_overrides(self) -> list[Path]:
+        configured = [Path(p) for p in self.config.get("pricing", [])]
+        return configured + [Path(p) for p in self.pricing_flags]
+
+    @cached_property
+    def registry(self):
+        from tokcli.pricing import Registry
+
+        for path in self.pricing_overrides:
+            if not path.is_file():
+                raise TokcliError(f"{path}: pricing override file not found")
+        return Registry.load(overrides=self.pricing_overrides)
+
+    @cached_property
+    def store_path(self) -> Path:
+        from tokcli.store import default_store_path
+
+        if self.store_flag is not None:
+            return self.store_flag
+        if self.environ.get("TOKCLI_STORE"):
+            return Path(self.environ["TOKCLI_STORE"]).expanduser()
+        if self.config.get("store"):
+            return Path(self.config.get("store"))
+        return default_store_path(self.environ)
+
+    def open_store(self):
+        from tokcli.store import connect
+
+        return connect(self.store_path)
+
+    def now(self) -> dt.datetime:
+        """The current time, UTC. TOKCLI_NOW (ISO) pins it, for reproducible runs and tests."""
+        pinned = self.environ.get("TOKCLI_NOW")
+        if pinned:
+            from tokcli.pricing.loader import parse_moment
+
+            try:
+                return parse_moment(pinned)
+            except ValueError:
+                raise TokcliError(f"TOKCLI_NOW: not a date or time: {pinned!r}") from None
+        return dt.datetime.now(dt.UTC)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    def format(self, flag: Format | None) -> str:
+        if flag is not None:
+            return flag.value
+        configured = self.config.get("format")
+        if configured is not None and configured not in Format.__members__:
+            raise TokcliError(f"config: format must be one of {', '.join(Format.__members__)}")
+        return configured or "table"
+
+    def emit(self, output: Output, fmt: str) -> None:
+        color = fmt == "table" and use_color(self.stdout, self.environ)
+        render(output, fmt, self.stdout, color=color)
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(f"tokcli: warning: {message}\n")
+
+
+def runtime(store: Path | None = None, pricing: list[Path] | None = None) -> Runtime:
+    return Runtime(store_flag=store, pricing_flags=list(pricing or []))
+
+
+def parse_date(value: str | None, *, option: str = "--at") -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise TokcliError(f"{option}: expected a date YYYY-MM-DD, got {value!r}") from None

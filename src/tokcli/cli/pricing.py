@@ -1,0 +1,304 @@
+"""`tokcli pricing`: list, show, validate and override model prices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tokcli.cli.common import AtOpt, FormatOpt, PricingOpt, command_app, parse_date, runtime
+from tokcli.errors import PriceNotAvailableError, TokcliError
+from tokcli.render import Column, Output
+
+app = command_app("List, show, validate and override model prices (USD per million tokens).")
+
+
+def _moment(at: str | None, rt) -> dt.datetime:
+    day = parse_date(at) or rt.today()
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+@app.command("list")
+def list_models(
+    provider: Annotated[
+        str | None, typer.Option("--provider", "-p", help="Only this provider.")
+    ] = None,
+    tier: Annotated[
+        str | None,
+        typer.Option(
+            "--tier", "-t", help="Only this tier: flagship, mid, cheap, reasoning, open-weight."
+        ),
+    ] = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = None,
+    pricing: PricingOpt = None,
+):
+    """List models with the prices in force on a date.
+
+    \b
+    Example:
+        tokcli pricing list --provider anthropic
+        tokcli pricing list --tier cheap --format json
+    """
+    from tokcli.pricing import TIERS
+
+    rt = runtime(pricing=pricing)
+    if tier is not None and tier.lower() not in TIERS:
+        raise TokcliError(f"--tier: expected one of {', '.join(TIERS)}, got {tier!r}")
+    registry = rt.registry
+    if provider is not None and provider.lower() not in registry.providers():
+        raise TokcliError(
+            f"--provider: unknown provider {provider!r}; known: {', '.join(registry.providers())}"
+        )
+    moment = _moment(at, rt)
+    rows = []
+    for model in registry.list(provider, tier):
+        try:
+            entry = model.entry_at(moment)
+        except PriceNotAvailableError:
+            entry = None
+        prices = entry.standard.prices if entry else {}
+        rows.append(
+            {
+                "model": model.id,
+                "provider": model.provider,
+                "tier": model.tier,
+                "input": prices.get("input"),
+                "output": prices.get("output"),
+                "cache_read": prices.get("cache_read"),
+                "context_window": model.context_window,
+                "effective_from": entry.effective_from.date() if entry else None,
+                "overridden": bool(model.origin),
+            }
+        )
+    columns = [
+        Column("model", "model"),
+        Column("provider", "provider"),
+        Column("tier", "tier"),
+        Column("input", "input $/MTok", "price"),
+        Column("output", "output $/MTok", "price"),
+        Column("cache_read", "cache read", "price"),
+        Column("context_window", "context", "int"),
+        Column("effective_from", "since"),
+    ]
+    data = {
+        "version": 1,
+        "at": moment.date(),
+        "currency": "USD",
+        "unit": "per_million_tokens",
+        "models": rows,
+    }
+    notes = [f"prices in force on {moment:%Y-%m-%d}, USD per million tokens"]
+    if any(r["overridden"] for r in rows):
+        notes.append(
+            "some models are changed by a pricing override file (`pricing show` says which)"
+        )
+    rt.emit(Output(data=data, rows=rows, columns=columns, notes=notes), rt.format(fmt))
+
+
+@app.command("show")
+def show(
+    model: Annotated[str, typer.Argument(help="Model id, alias or display name.")],
+    at: AtOpt = None,
+    fmt: FormatOpt = None,
+    pricing: PricingOpt = None,
+):
+    """Show a model's prices in force on a date, with their source.
+
+    \b
+    Example:
+        tokcli pricing show claude-sonnet-4-6
+        tokcli pricing show deepseek-v4-pro --at 2026-05-01 --format json
+    """
+    from tokcli.pricing.views import model_dict, price_grid
+
+    rt = runtime(pricing=pricing)
+    found = rt.registry.get(model)
+    moment = _moment(at, rt)
+    try:
+        entry = found.entry_at(moment)
+    except PriceNotAvailableError as exc:
+        if found.prices:
+            raise
+        entry = None
+        rt.warn(str(exc))
+    data = model_dict(found, entry)
+    rows = price_grid(entry) if entry else []
+    for row in rows:
+        if row.pop("overridden"):
+            row["dimension"] += " *"
+    columns = [
+        Column("dimension", "$/MTok"),
+        Column("standard", "standard", "price"),
+        Column("batch", "batch", "price"),
+        Column("flex", "flex", "price"),
+        Column("priority", "priority", "price"),
+    ]
+    if entry and entry.long_context is not None:
+        columns.append(Column("long_context", f">{entry.long_context_above:,} in", "price"))
+    columns = [c for c in columns if c.key == "dimension" or any(r.get(c.key) for r in rows)]
+    title = f"{found.id} ({found.name or found.id}, {found.provider}, tier {found.tier or '-'})"
+    notes = _show_notes(found, entry, moment)
+    rt.emit(Output(data=data, rows=rows, columns=columns, title=title, notes=notes), rt.format(fmt))
+
+
+def _show_notes(model, entry, moment) -> list[str]:
+    notes = []
+    facts = [
+        f"context {model.context_window:,}" if model.context_window else None,
+        f"max output {model.max_output:,}" if model.max_output else None,
+        f"min cacheable {model.min_cacheable_at(entry):,}"
+        if entry and model.min_cacheable_at(entry)
+        else None,
+    ]
+    if any(facts):
+        notes.append(", ".join(f for f in facts if f))
+    if entry is None:
+        notes.append("no price is recorded for this model")
+        return notes
+    notes.append(
+        f"in force from {entry.effective_from:%Y-%m-%d %H:%M} UTC on "
+        f"{moment:%Y-%m-%d}; source: {entry.source}"
+    )
+    later = [e for e in model.prices if e.effective_from > moment]
+    if later:
+        notes.append(f"changes on {later[0].effective_from:%Y-%m-%d} ({len(later)} later entries)")
+    if entry.time_of_day is not None:
+        notes.append(f"peak prices; off-peak hours are x{entry.time_of_day.off_peak_multiplier}")
+    if entry.overridden:
+        notes.append(f"* overridden by {entry.origin}")
+    if entry.notes:
+        notes.append(entry.notes)
+    return notes
+
+
+@app.command("validate")
+def validate(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Pricing files (registry or override files). Default: the shipped registry.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: FormatOpt = None,
+):
+    """Check pricing files against the schema; errors name file, line and field."""
+    from tokcli.pricing import Registry, shipped_pricing_dir
+    from tokcli.pricing.loader import load_pricing_file
+    from tokcli.pricing.yamlfile import load_yaml
+
+    rt = runtime()
+    rows = []
+    if not files:
+        directory = shipped_pricing_dir()
+        registry = Registry.load(directory=directory)
+        rows.append({"file": str(directory), "kind": "registry", "models": len(registry.models)})
+    for path in files or []:
+        doc = load_yaml(path)
+        is_registry = isinstance(doc, dict) and "provider" in doc
+        models, _ = load_pricing_file(path, override=not is_registry)
+        if not is_registry:  # an override must also merge cleanly over the registry
+            Registry.load(overrides=[path])
+        rows.append(
+            {
+                "file": str(path),
+                "kind": "registry" if is_registry else "override",
+                "models": len(models),
+            }
+        )
+    columns = [Column("file", "file"), Column("kind", "kind"), Column("models", "models", "int")]
+    rt.emit(
+        Output(
+            data={"version": 1, "valid": True, "files": rows},
+            rows=rows,
+            columns=columns,
+            notes=["valid"],
+        ),
+        rt.format(fmt),
+    )
+
+
+@app.command("import-litellm")
+def import_litellm(
+    location: Annotated[
+        str,
+        typer.Argument(
+            help="LiteLLM model_prices_and_context_window.json "
+            "file, or an http(s) URL (needs the network)."
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the override file here (default: stdout, with the differences on stderr).",
+        ),
+    ] = None,
+    include_unknown: Annotated[
+        bool, typer.Option("--all", help="Also add models the registry does not know.")
+    ] = False,
+    effective_from: Annotated[
+        str | None,
+        typer.Option(
+            "--effective-from", help="Date the imported prices take effect (default: today)."
+        ),
+    ] = None,
+    fmt: FormatOpt = None,
+    pricing: PricingOpt = None,
+):
+    """Convert LiteLLM's price file into a tokcli override file and show what differs.
+
+    \b
+    Example:
+        tokcli pricing import-litellm model_prices_and_context_window.json -o litellm.yaml
+        tokcli estimate prompt.txt -m gpt-5 --pricing litellm.yaml
+    """
+    import yaml
+
+    from tokcli.pricing.litellm import convert, read_litellm
+
+    rt = runtime(pricing=pricing)
+    data, origin = read_litellm(location)
+    when = parse_date(effective_from, option="--effective-from") or rt.today()
+    result = convert(
+        data, rt.registry, origin=origin, effective_from=when, include_unknown=include_unknown
+    )
+    text = "# tokcli pricing override converted from LiteLLM; see pricing/SCHEMA.md\n"
+    text += yaml.safe_dump(result.override, sort_keys=False, allow_unicode=True)
+    rows = [
+        {"model": d.model, "field": d.field, "registry": d.registry, "litellm": d.litellm}
+        for d in result.differences
+    ]
+    columns = [
+        Column("model", "model"),
+        Column("field", "field"),
+        Column("registry", "registry $/MTok", "price"),
+        Column("litellm", "LiteLLM $/MTok", "price"),
+    ]
+    summary = {
+        "version": 1,
+        "source": origin,
+        "known_models": result.known,
+        "unknown_models": len(result.unknown),
+        "duplicate_keys": result.duplicates,
+        "differences": rows,
+        "output": str(output) if output else None,
+    }
+    notes = [
+        f"{result.known} models matched the registry, {len(rows)} prices differ; "
+        f"{len(result.unknown)} LiteLLM models unknown to tokcli"
+        + ("" if include_unknown else " (add them with --all)")
+    ]
+    report = Output(data=summary, rows=rows, columns=columns, notes=notes)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        rt.emit(report, rt.format(fmt))
+    else:
+        rt.stdout.write(text)
+        from tokcli.render import render
+
+        render(report, rt.format(fmt), rt.stderr)

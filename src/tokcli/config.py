@@ -1,0 +1,117 @@
+"""Configuration: tokcli.toml > [tool.tokcli] in pyproject.toml > the user config file.
+
+Layers are merged table by table, the nearer file winning; command-line flags win over all.
+Paths in a file (`store`, `pricing`) are relative to that file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tokcli.errors import InputError
+
+PROJECT_FILES = ("tokcli.toml", ".tokcli.toml")
+PATH_KEYS = ("store",)
+PATH_LIST_KEYS = ("pricing",)
+
+
+@dataclass
+class Config:
+    data: dict[str, Any] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)  # lowest precedence first
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+
+def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    if environ.get("TOKCLI_CONFIG"):
+        return Path(environ["TOKCLI_CONFIG"]).expanduser()
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "tokcli" / "config.toml"
+
+
+def find_project_files(start: Path) -> tuple[Path | None, Path | None]:
+    """The nearest tokcli.toml and the nearest pyproject.toml with [tool.tokcli], walking up."""
+    tokcli_file = pyproject = None
+    for folder in [start, *start.parents]:
+        if tokcli_file is None:
+            for name in PROJECT_FILES:
+                if (folder / name).is_file():
+                    tokcli_file = folder / name
+                    break
+        candidate = folder / "pyproject.toml"
+        if pyproject is None and candidate.is_file() and "tool.tokcli" in _read(candidate):
+            pyproject = candidate
+        if tokcli_file and pyproject:
+            break
+    return tokcli_file, pyproject
+
+
+def load_config(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    cwd = Path.cwd() if cwd is None else cwd
+    tokcli_file, pyproject = find_project_files(cwd)
+    config = Config()
+    user = user_config_path(environ)
+    layers = [(user, None), (pyproject, ("tool", "tokcli")), (tokcli_file, None)]
+    for path, table in layers:
+        if path is None or not path.is_file():
+            continue
+        data = _parse(path)
+        for key in table or ():
+            data = data.get(key, {})
+        _resolve_paths(data, path.parent)
+        _merge(config.data, data)
+        config.files.append(path)
+    return config
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc}", path=str(path)) from None
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        return tomllib.loads(_read(path))
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib puts "(at line N, column M)" in the message; keep it on the one line.
+        raise InputError(f"invalid TOML: {exc}", path=str(path)) from None
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    for key in PATH_KEYS:
+        if isinstance(data.get(key), str):
+            data[key] = str((base / Path(data[key]).expanduser()).resolve())
+    for key in PATH_LIST_KEYS:
+        value = data.get(key)
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            data[key] = [str((base / Path(str(v)).expanduser()).resolve()) for v in value]
+
+
+def _merge(into: dict[str, Any], layer: dict[str, Any]) -> None:
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value

@@ -1,0 +1,214 @@
+"""Cost math: usage + model + time + service tier -> an itemized, exact Decimal breakdown.
+
+Every command that puts a dollar figure on tokens (estimate, audit, import, report, batch, tco)
+calls `compute_cost` or `resolved_prices`; nothing else multiplies tokens by prices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tokcli.errors import PriceNotAvailableError
+from tokcli.money import MONEY_CONTEXT, ZERO, per_million, plain
+from tokcli.pricing.model import SERVICE_TIERS, Model, PriceEntry, as_moment
+
+# Usage bucket -> the price dimension it is billed at.
+BUCKETS = (
+    ("input_tokens", "input"),
+    ("cache_read_tokens", "cache_read"),
+    ("cache_write_5m_tokens", "cache_write_5m"),
+    ("cache_write_1h_tokens", "cache_write_1h"),
+    ("output_tokens", "output"),
+    ("reasoning_tokens", "reasoning"),
+)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token buckets, disjoint: `input_tokens` excludes cached and cache-written tokens, and
+    `output_tokens` excludes reasoning tokens. `requests` is how many calls the buckets add up."""
+
+    input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    requests: int = 1
+
+    def __post_init__(self):
+        for name in (*(b for b, _ in BUCKETS), "requests"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+
+    @property
+    def total_input(self) -> int:
+        return (
+            self.input_tokens
+            + self.cache_read_tokens
+            + self.cache_write_5m_tokens
+            + self.cache_write_1h_tokens
+        )
+
+
+@dataclass(frozen=True)
+class CostLine:
+    bucket: str
+    tokens: int
+    price_per_mtok: Decimal
+    cost: Decimal
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    model: str
+    provider: str
+    service_tier: str
+    at: dt.datetime
+    effective_from: dt.datetime
+    source: str
+    band: str  # "standard" or "long_context"
+    off_peak: bool
+    lines: tuple[CostLine, ...]
+    total: Decimal
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "provider": self.provider,
+            "service_tier": self.service_tier,
+            "at": self.at.isoformat(),
+            "effective_from": self.effective_from.isoformat(),
+            "source": self.source,
+            "band": self.band,
+            "off_peak": self.off_peak,
+            "currency": "USD",
+            "lines": [
+                {
+                    "bucket": line.bucket,
+                    "tokens": line.tokens,
+                    "price_per_mtok": plain(line.price_per_mtok),
+                    "cost": plain(line.cost),
+                    "note": line.note,
+                }
+                for line in self.lines
+            ],
+            "total": plain(self.total),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class ResolvedPrices:
+    """Per-MTok prices after band, tier, fallback and time-of-day rules: what each bucket costs."""
+
+    entry: PriceEntry
+    band: str
+    off_peak: bool
+    prices: dict[str, Decimal]
+    fallbacks: dict[str, str]  # dimension -> the dimension whose price it borrowed
+
+
+def resolved_prices(
+    model: Model,
+    at: dt.date | dt.datetime,
+    service_tier: str = "standard",
+    input_tokens_per_request: int | float = 0,
+) -> ResolvedPrices:
+    """The effective price of every bucket for one model, moment, tier and request size.
+
+    A date (not a datetime) is priced at the provider's peak / list rate; a datetime also
+    applies time-of-day discounts.
+    """
+    if service_tier not in SERVICE_TIERS:
+        raise PriceNotAvailableError(
+            f"unknown service tier {service_tier!r}; use one of {', '.join(SERVICE_TIERS)}"
+        )
+    moment = as_moment(at)
+    entry = model.entry_at(moment)
+    if not entry.offers(service_tier):
+        raise PriceNotAvailableError(
+            f"{model.id}: no {service_tier} tier is published (entry of "
+            f"{entry.effective_from:%Y-%m-%d}, {entry.source})"
+        )
+    band, _ = entry.band_for(input_tokens_per_request)
+    prices: dict[str, Decimal] = {}
+    fallbacks: dict[str, str] = {}
+    try:
+        for _, dim in BUCKETS:
+            price = entry.price(dim, service_tier, band)
+            if price is None:
+                # No separate price: cache tokens bill as input, reasoning as output.
+                borrowed = "output" if dim == "reasoning" else "input"
+                price = entry.price(borrowed, service_tier, band)
+                if dim != "input" and dim != "output":
+                    fallbacks[dim] = borrowed
+            if price is None:
+                raise PriceNotAvailableError(f"no {dim} price")
+            prices[dim] = price
+    except PriceNotAvailableError as exc:
+        raise PriceNotAvailableError(f"{model.id}: {exc}") from None
+    off_peak = bool(
+        entry.time_of_day and isinstance(at, dt.datetime) and entry.time_of_day.is_off_peak(moment)
+    )
+    if off_peak:
+        factor = entry.time_of_day.off_peak_multiplier  # type: ignore[union-attr]
+        prices = {dim: price * factor for dim, price in prices.items()}
+    return ResolvedPrices(entry, band, off_peak, prices, fallbacks)
+
+
+def compute_cost(
+    usage: Usage,
+    model: Model,
+    at: dt.date | dt.datetime,
+    service_tier: str = "standard",
+) -> CostBreakdown:
+    """Price `usage` exactly. Long-context bands are chosen per request (total input / requests),
+    and apply to every bucket of the request, as the providers bill them."""
+    per_request = usage.total_input / max(usage.requests, 1)
+    resolved = resolved_prices(model, at, service_tier, per_request)
+    lines = []
+    total = ZERO
+    for bucket, dim in BUCKETS:
+        tokens = getattr(usage, bucket)
+        if tokens == 0 and dim not in ("input", "output"):
+            continue
+        price = resolved.prices[dim]
+        cost = per_million(tokens, price)
+        note = None
+        if dim in resolved.fallbacks:
+            note = f"no separate {dim} price: billed as {resolved.fallbacks[dim]}"
+        lines.append(CostLine(bucket.removesuffix("_tokens"), tokens, price, cost, note))
+        with decimal.localcontext(MONEY_CONTEXT):
+            total += cost
+    notes = []
+    if resolved.band == "long_context":
+        notes.append(
+            f"long-context prices: more than {resolved.entry.long_context_above:,} input "
+            "tokens per request, applied to the whole request"
+        )
+    if resolved.off_peak:
+        notes.append("off-peak prices (time of day, UTC)")
+    elif resolved.entry.time_of_day and not isinstance(at, dt.datetime):
+        notes.append("priced at peak rates: give a time of day for off-peak prices")
+    if usage.requests > 1 and resolved.entry.long_context is not None:
+        notes.append("long-context band chosen from the average input per request")
+    return CostBreakdown(
+        model=model.id,
+        provider=model.provider,
+        service_tier=service_tier,
+        at=as_moment(at),
+        effective_from=resolved.entry.effective_from,
+        source=resolved.entry.source,
+        band=resolved.band,
+        off_peak=resolved.off_peak,
+        lines=tuple(lines),
+        total=total,
+        notes=tuple(notes),
+    )

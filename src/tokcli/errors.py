@@ -1,0 +1,74 @@
+"""Exit codes and the exceptions that carry them from core to the CLI boundary."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit code tokcli uses. The README documents this table; keep the two in step."""
+
+    OK = 0
+    CHECK_FAILED = 1  # a check the user asked for failed: budget, cost regression, audit findings
+    USAGE = 2  # bad option, unknown model, unreadable or malformed input
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class TokcliError(Exception):
+    """A problem the user can fix. The CLI prints `str(error)` as one line and exits with `code`."""
+
+    code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str, *, code: ExitCode | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class InputError(TokcliError):
+    """Malformed or unreadable input. Carries file, line and field so the message can name them."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+    ):
+        self.path, self.line, self.column, self.field = path, line, column, field
+        super().__init__(_locate(message, path, line, column, field))
+
+
+class UnknownModelError(TokcliError):
+    """A model id the registry does not know; the message suggests the closest known ids."""
+
+    def __init__(self, model: str, suggestions: list[str]):
+        self.model, self.suggestions = model, suggestions
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown model {model!r}{hint} (see `tokcli pricing list`)")
+
+
+class PriceNotAvailableError(TokcliError):
+    """The model is known but has no price for what was asked (date, tier, band)."""
+
+
+class CheckFailed(TokcliError):
+    """A check the user asked for did not pass (exit 1). Not an error in tokcli or the input."""
+
+    code = ExitCode.CHECK_FAILED
+
+
+def _locate(message, path, line, column, field) -> str:
+    where = ""
+    if path:
+        where = str(path)
+        if line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        where += ": "
+    if field:
+        message = f"{field}: {message}"
+    return where + message

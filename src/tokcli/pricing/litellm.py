@@ -1,0 +1,204 @@
+"""Convert LiteLLM's `model_prices_and_context_window.json` into a tokcli override file.
+
+LiteLLM prices are USD per token, written as JSON numbers (3e-06). They are parsed straight to
+Decimal from their text, never through float, then scaled to per million tokens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from tokcli.errors import InputError, PriceNotAvailableError, TokcliError
+from tokcli.money import MILLION, plain
+from tokcli.pricing.registry import Registry
+
+CHAT_MODES = {"chat", "completion", "responses", None}
+BASE_FIELDS = {
+    "input_cost_per_token": "input",
+    "output_cost_per_token": "output",
+    "output_cost_per_reasoning_token": "reasoning",
+    "cache_read_input_token_cost": "cache_read",
+    "cache_creation_input_token_cost": "cache_write_5m",
+    "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
+}
+TIER_SUFFIXES = {"_batches": "batch", "_flex": "flex", "_priority": "priority"}
+_ABOVE = re.compile(r"^(?P<base>.+)_above_(?P<k>\d+)k_tokens$")
+
+
+@dataclass
+class Difference:
+    model: str
+    field: str
+    registry: Decimal | None
+    litellm: Decimal | None
+
+
+@dataclass
+class Conversion:
+    override: dict  # the YAML document to write
+    differences: list[Difference] = field(default_factory=list)
+    known: int = 0
+    unknown: list[str] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def read_litellm(location: str, timeout: float = 30.0) -> tuple[dict, str]:
+    """The parsed file (numbers as Decimal) and a label for its origin. URLs need the network."""
+    if re.match(r"^https?://", location):
+        import httpx
+
+        try:
+            response = httpx.get(location, timeout=timeout, follow_redirects=True)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise TokcliError(f"{location}: cannot download: {exc}") from None
+        text = response.text
+    else:
+        try:
+            text = Path(location).read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise InputError("no such file", path=location) from None
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc}", path=location) from None
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"invalid JSON: {exc.msg}", path=location, line=exc.lineno, column=exc.colno
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object of models", path=location)
+    return data, location
+
+
+def _per_million(value) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | Decimal):
+        return Decimal(value) * MILLION
+    return None
+
+
+def entry_from_litellm(spec: dict) -> dict:
+    """One override price entry (strings per MTok) from a LiteLLM model spec."""
+    entry: dict = {}
+    tiers: dict[str, dict] = {}
+    long_context: dict = {}
+    for key, value in spec.items():
+        price = _per_million(value)
+        if price is None:
+            continue
+        above = _ABOVE.match(key)
+        if above:
+            base = above.group("base")
+            if base in BASE_FIELDS and (
+                not long_context
+                or long_context["above_input_tokens"] == int(above.group("k")) * 1000
+            ):
+                long_context["above_input_tokens"] = int(above.group("k")) * 1000
+                long_context[BASE_FIELDS[base]] = plain(price)
+            continue
+        if key in BASE_FIELDS:
+            entry[BASE_FIELDS[key]] = plain(price)
+            continue
+        for suffix, tier in TIER_SUFFIXES.items():
+            base = key.removesuffix(suffix)
+            if base != key and base in BASE_FIELDS:
+                tiers.setdefault(tier, {})[BASE_FIELDS[base]] = plain(price)
+    if tiers:
+        entry["tiers"] = tiers
+    if long_context:
+        entry["long_context"] = long_context
+    return entry
+
+
+def convert(
+    data: dict, registry: Registry, *, origin: str, effective_from: dt.date, include_unknown=False
+) -> Conversion:
+    source = f"LiteLLM model_prices_and_context_window.json ({origin}), imported {effective_from}"
+    chosen: dict[str, tuple[str, dict]] = {}
+    conversion = Conversion(override={})
+    unknown_models = []
+    for key, spec in data.items():
+        if key in ("sample_spec", "fallback_generalizations") or not isinstance(spec, dict):
+            continue
+        if spec.get("mode") not in CHAT_MODES or "input_cost_per_token" not in spec:
+            continue
+        model = registry.find(key)
+        if model is None:
+            conversion.unknown.append(key)
+            if include_unknown:
+                unknown_models.append(_new_model(key, spec, source, effective_from))
+            continue
+        previous = chosen.get(model.id)
+        # Prefer the key that is the canonical id itself over gateway or regional forms.
+        if previous is None or (key.lower() == model.id and previous[0].lower() != model.id):
+            if previous is not None:
+                conversion.duplicates += 1
+            chosen[model.id] = (key, spec)
+        else:
+            conversion.duplicates += 1
+    models = []
+    moment = dt.datetime(
+        effective_from.year, effective_from.month, effective_from.day, tzinfo=dt.UTC
+    )
+    for model_id, (_key, spec) in sorted(chosen.items()):
+        conversion.known += 1
+        entry = entry_from_litellm(spec)
+        diffs = _differences(registry, model_id, entry, moment)
+        conversion.differences.extend(diffs)
+        if diffs:
+            models.append(
+                {
+                    "id": model_id,
+                    "prices": [{"effective_from": str(effective_from), "source": source, **entry}],
+                }
+            )
+    models.extend(unknown_models)
+    conversion.override = {"sources": {"litellm": source}, "models": models}
+    return conversion
+
+
+def _new_model(key: str, spec: dict, source: str, effective_from: dt.date) -> dict:
+    model = {
+        "id": key.lower(),
+        "provider": str(spec.get("litellm_provider") or "unknown"),
+        "prices": [
+            {"effective_from": str(effective_from), "source": source, **entry_from_litellm(spec)}
+        ],
+    }
+    if isinstance(spec.get("max_input_tokens"), int):
+        model["context_window"] = spec["max_input_tokens"]
+    if isinstance(spec.get("max_output_tokens"), int):
+        model["max_output"] = spec["max_output_tokens"]
+    return model
+
+
+def _differences(registry, model_id: str, entry: dict, moment) -> list[Difference]:
+    model = registry.models[model_id]
+    try:
+        current = model.entry_at(moment)
+    except PriceNotAvailableError:
+        current = None
+    diffs = []
+    for dim in BASE_FIELDS.values():
+        theirs = Decimal(entry[dim]) if dim in entry else None
+        ours = current.standard.prices.get(dim) if current else None
+        if theirs is not None and theirs != ours:
+            diffs.append(Difference(model_id, dim, ours, theirs))
+    for tier, prices in entry.get("tiers", {}).items():
+        for dim, text in prices.items():
+            ours = None
+            if current is not None and current.offers(tier):
+                try:
+                    ours = current.price(dim, tier)
+                except PriceNotAvailableError:
+                    ours = None
+            if Decimal(text) != ours:
+                diffs.append(Difference(model_id, f"{tier}.{dim}", ours, Decimal(text)))
+    return diffs

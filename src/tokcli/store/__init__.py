@@ -1,0 +1,126 @@
+"""The local usage store: one SQLite file, WAL mode, versioned forward-only migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+
+from tokcli.errors import TokcliError
+
+BUSY_TIMEOUT_MS = 15_000
+STORE_ENV = "TOKCLI_STORE"
+
+
+def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
+    """$TOKCLI_STORE, else $XDG_DATA_HOME/tokcli/usage.db, else ~/.local/share/tokcli/usage.db."""
+    environ = os.environ if environ is None else environ
+    if environ.get(STORE_ENV):
+        return Path(environ[STORE_ENV]).expanduser()
+    base = environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "tokcli" / "usage.db"
+
+
+def connect(path: Path | str, *, migrate_to: int | None = None) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the store. Autocommit mode: callers open their own
+    transactions with `transaction(conn)` so that a failed import writes nothing."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        migrate(conn, target=migrate_to)
+    except sqlite3.DatabaseError as exc:
+        raise TokcliError(f"{path}: cannot open the usage store: {exc}") from None
+    except OSError as exc:
+        raise TokcliError(f"{path}: cannot create the usage store: {exc}") from None
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class transaction:
+    """`with transaction(conn):` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def latest_version() -> int:
+    from tokcli.store.migrations import all_migrations
+
+    return max(m.version for m in all_migrations())
+
+
+def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[str]:
+    """Apply every pending migration up to `target` (default: all). Returns the names applied."""
+    from tokcli.store.migrations import all_migrations
+
+    migrations = all_migrations()
+    newest = max(m.version for m in migrations)
+    if schema_version(conn) > newest:
+        raise TokcliError(
+            f"the store has schema version {schema_version(conn)}, newer than this tokcli "
+            f"understands ({newest}); upgrade tokcli"
+        )
+    applied = []
+    for migration in migrations:
+        if target is not None and migration.version > target:
+            break
+        if schema_version(conn) >= migration.version:
+            continue
+        with transaction(conn):
+            # Another process may have migrated while we waited for the lock.
+            if schema_version(conn) >= migration.version:
+                continue
+            migration.apply(conn)
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                (migration.version, migration.name, _now()),
+            )
+            conn.execute(f"PRAGMA user_version = {migration.version}")
+        applied.append(migration.name)
+    return applied
+
+
+def store_info(conn: sqlite3.Connection, path: Path) -> dict:
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+    ]
+    counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
+    return {
+        "path": str(path),
+        "schema_version": schema_version(conn),
+        "latest_schema_version": latest_version(),
+        "size_bytes": path.stat().st_size if path.exists() else 0,
+        "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
+        "tables": counts,
+    }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
