@@ -110,7 +110,7 @@ def human_cell(value: Any, kind: str) -> str:
     if kind == "money" and isinstance(value, Decimal):
         return display(value)
     if kind == "price" and isinstance(value, Decimal):
-        return "$" + (plain(value) or "0")
+        return "$" + price_text(value)
     if kind == "ratio" and isinstance(value, Decimal | float | int):
         return f"{Decimal(value):.2f}x"
     if kind == "percent" and isinstance(value, Decimal | float | int):
@@ -130,6 +130,13 @@ def human_cell(value: Any, kind: str) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def price_text(value: Decimal) -> str:
+    """A per-MTok price in full, with at least cents: 0.8 -> 0.80, 0.003625 stays."""
+    text = plain(value) or "0"
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
 
 
 def _safe_csv(text: str) -> str:

@@ -1,0 +1,141 @@
+"""Writing usage records: the one insert path shared by `import` and `batch`.
+
+Callers open the transaction (`with transaction(conn):`) so that a file is written whole or not
+at all; these functions never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tokcli.money import plain
+
+SERVICE_TIERS = ("standard", "batch", "flex", "priority")
+CHARGE_KINDS = ("usage", "credit", "refund", "adjustment", "tax", "fee", "commitment")
+
+
+@dataclass
+class UsageRecord:
+    """One normalised usage row. Token buckets are disjoint (see `tokcli.cost.Usage`)."""
+
+    record_key: str  # stable id: importing the same data twice adds nothing
+    source: str  # format name, e.g. "openai-usage", "focus", "batch"
+    period_start: dt.datetime  # UTC
+    period_end: dt.datetime  # UTC
+    provider: str | None = None
+    model: str | None = None  # canonical registry id, None when unknown
+    model_raw: str | None = None  # as the source wrote it
+    service_tier: str = "standard"
+    requests: int = 0
+    input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    billed_cost: Decimal | None = None
+    currency: str | None = None
+    list_cost: Decimal | None = None
+    charge_kind: str = "usage"
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class InsertStats:
+    inserted: int = 0
+    duplicates: int = 0
+
+
+_COLUMNS = (
+    "record_key", "import_id", "source", "period_start", "period_end", "provider", "model",
+    "model_raw", "service_tier", "requests", "input_tokens", "cache_read_tokens",
+    "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens",
+    "billed_cost", "currency", "list_cost", "charge_kind",
+)  # fmt: skip
+_INSERT = (
+    f"INSERT OR IGNORE INTO usage ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _row(record: UsageRecord, import_id: int | None) -> tuple:
+    return (
+        record.record_key, import_id, record.source, _utc_text(record.period_start),
+        _utc_text(record.period_end), record.provider, record.model, record.model_raw,
+        record.service_tier, record.requests, record.input_tokens, record.cache_read_tokens,
+        record.cache_write_5m_tokens, record.cache_write_1h_tokens, record.output_tokens,
+        record.reasoning_tokens, plain(record.billed_cost), record.currency,
+        plain(record.list_cost), record.charge_kind,
+    )  # fmt: skip
+
+
+def insert_usage(
+    conn: sqlite3.Connection, records: Iterable[UsageRecord], import_id: int | None = None
+) -> InsertStats:
+    """Insert records whose record_key is new; count the ones already present."""
+    stats = InsertStats()
+    for record in records:
+        cursor = conn.execute(_INSERT, _row(record, import_id))
+        if cursor.rowcount == 0:
+            stats.duplicates += 1
+            continue
+        stats.inserted += 1
+        if record.tags:
+            conn.executemany(
+                "INSERT INTO usage_tags (usage_id, key, value) VALUES (?, ?, ?)",
+                [(cursor.lastrowid, k, str(v)) for k, v in record.tags.items()],
+            )
+    return stats
+
+
+def begin_import(
+    conn: sqlite3.Connection,
+    *,
+    fmt: str,
+    path: str | None = None,
+    sha256: str | None = None,
+    source: str | None = None,
+    started_at: dt.datetime | None = None,
+) -> int:
+    started = _utc_text(started_at or dt.datetime.now(dt.UTC))
+    cursor = conn.execute(
+        "INSERT INTO imports (path, sha256, format, source, started_at, status) "
+        "VALUES (?, ?, ?, ?, ?, 'running')",
+        (path, sha256, fmt, source, started),
+    )
+    return int(cursor.lastrowid)
+
+
+def finish_import(
+    conn: sqlite3.Connection,
+    import_id: int,
+    *,
+    status: str,
+    rows_read: int,
+    rows_inserted: int,
+    details: dict | None = None,
+    finished_at: dt.datetime | None = None,
+) -> None:
+    conn.execute(
+        "UPDATE imports SET status = ?, rows_read = ?, rows_inserted = ?, details = ?, "
+        "finished_at = ? WHERE id = ?",
+        (
+            status,
+            rows_read,
+            rows_inserted,
+            json.dumps(details, default=str) if details is not None else None,
+            _utc_text(finished_at or dt.datetime.now(dt.UTC)),
+            import_id,
+        ),
+    )
