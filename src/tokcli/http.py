@@ -1,0 +1,332 @@
+"""The one HTTP layer for talking to providers: timeouts, capped retries with exponential backoff
+and full jitter that honour `Retry-After`, and secrets that never reach a message.
+
+httpx is imported inside functions: importing this module costs nothing at start-up.
+
+Retry rules (see docs/batch.md):
+- 429, 408, 5xx and Anthropic's 529 are retried, and so are connection errors, up to
+  `RetryPolicy.max_attempts` attempts in all.
+- A request that is *not idempotent* (creating a batch) is only retried when the server surely
+  did not act on it: 429 and 529 (rejected before processing) and errors while connecting.
+  After a 5xx or a read timeout the outcome is unknown; `AmbiguousRequestError` is raised so the
+  caller can look for what the first attempt may have created instead of making a duplicate.
+- `retry_not_found=True` also retries 404: providers answer 404 for a few seconds after a
+  create (read-after-write gaps).
+- `Retry-After` (seconds or an HTTP date) and `retry-after-ms` are honoured; a wait longer than
+  `max_retry_after` is not slept through: the error is raised so that cron tries again later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from tokcli.errors import TokcliError
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+# The server rejected these before doing anything, so even a create may be retried.
+REJECTED_UNPROCESSED = frozenset({429, 529})
+REDACTED = "[REDACTED]"
+# Key shapes redacted even when we were not told the key (echoed back in provider messages).
+_KEY_PATTERNS = re.compile(r"(sk-(?:ant-)?[A-Za-z0-9_\-*]{6,}|Bearer\s+[A-Za-z0-9._\-~+/=*]{6,})")
+
+
+class HttpError(TokcliError):
+    """A request failed for good. The message names the method, path and provider's reason,
+    with secrets redacted; `status` is None when no response arrived."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: Any = None,
+        request_id: str | None = None,
+    ):
+        super().__init__(message)
+        self.status, self.body, self.request_id = status, body, request_id
+
+
+class AmbiguousRequestError(HttpError):
+    """A non-idempotent request may or may not have been acted on (5xx, read timeout)."""
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.5  # seconds; doubled per attempt, full jitter
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0  # a longer Retry-After is not waited for
+    not_found_attempts: int = 4  # with retry_not_found
+
+
+@dataclass
+class Secrets:
+    """Strings that must never leave the process in a message."""
+
+    values: set[str] = field(default_factory=set)
+
+    def add(self, value: str | None) -> None:
+        if value:
+            self.values.add(value)
+
+    def redact(self, text: str) -> str:
+        for value in sorted(self.values, key=len, reverse=True):
+            text = text.replace(value, REDACTED)
+        return _KEY_PATTERNS.sub(REDACTED, text)
+
+
+def parse_retry_after(headers: Mapping[str, str], now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    return max((moment - now).total_seconds(), 0.0)
+
+
+def backoff_delay(attempt: int, policy: RetryPolicy, rng: Callable[[], float]) -> float:
+    """Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2**attempt)]."""
+    ceiling = min(policy.max_delay, policy.base_delay * (2**attempt))
+    return rng() * ceiling
+
+
+def provider_message(body: Any) -> str | None:
+    """The human message from an OpenAI or Anthropic error envelope."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+    return None
+
+
+class HttpClient:
+    """A small synchronous client for one provider's base URL.
+
+    `auth_headers` are sent only to the base URL's origin, never to another host (an absolute
+    URL a server hands back, such as Anthropic's `results_url`, may point elsewhere).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth_headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        on_retry: Callable[[str], None] | None = None,
+        secrets: Secrets | None = None,
+    ):
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self.sleep, self.rng, self.on_retry = sleep, rng, on_retry
+        self.secrets = secrets or Secrets()
+        self._auth = dict(auth_headers or {})
+        for value in self._auth.values():
+            self.secrets.add(value)
+            self.secrets.add(value.removeprefix("Bearer ").strip())
+        self._client = httpx.Client(
+            headers=dict(headers or {}),
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return self.base_url + "/" + path_or_url.lstrip("/")
+
+    def _headers_for(self, url: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+        headers = dict(extra or {})
+        if _origin(url) == _origin(self.base_url):
+            headers.update(self._auth)
+        return headers
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content_factory: Callable[[], Iterable[bytes] | bytes] | None = None,
+        files_factory: Callable[[], dict] | None = None,
+        data: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+        retry_not_found: bool = False,
+    ):
+        """Send with retries; return the httpx.Response of a 2xx answer, else raise HttpError.
+
+        Bodies that are streamed come from a factory so that each attempt starts afresh."""
+        url = self.url(path)
+
+        def send():
+            kwargs: dict[str, Any] = {"params": params, "headers": self._headers_for(url, headers)}
+            if json_body is not None:
+                kwargs["json"] = json_body
+            if content_factory is not None:
+                kwargs["content"] = content_factory()
+            if files_factory is not None:
+                kwargs["files"] = files_factory()
+                kwargs["data"] = data
+            return self._client.request(method, url, **kwargs)
+
+        return self._with_retries(method, url, send, idempotent, retry_not_found)
+
+    def download(self, path: str, sink: IO[bytes], *, retry_not_found: bool = False) -> int:
+        """Stream a GET body into `sink`, rewritten from the start on each attempt."""
+        url = self.url(path)
+        written = 0
+
+        def send():
+            nonlocal written
+            headers = self._headers_for(url, {"Accept": "application/binary"})
+            with self._client.stream("GET", url, headers=headers) as response:
+                if response.status_code >= 300:
+                    response.read()
+                    return response
+                sink.seek(0)
+                sink.truncate()
+                written = 0
+                for chunk in response.iter_bytes(1 << 16):
+                    sink.write(chunk)
+                    written += len(chunk)
+                return response
+
+        self._with_retries("GET", url, send, True, retry_not_found)
+        return written
+
+    def _with_retries(self, method, url, send, idempotent, retry_not_found):
+        import httpx
+
+        where = f"{method} {urlsplit(url).path}"
+        attempt = 0
+        not_found_seen = 0
+        while True:
+            attempt += 1
+            last = attempt >= self.policy.max_attempts
+            try:
+                response = send()
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # Nothing reached the server: safe to retry anything.
+                if last:
+                    raise self._error(f"{where}: cannot connect: {exc}") from None
+                self._pause(attempt, None, f"{where}: cannot connect; retrying")
+                continue
+            except httpx.TransportError as exc:
+                # The request may have been received: only idempotent ones are retried.
+                if not idempotent:
+                    raise self._error(
+                        f"{where}: connection lost, outcome unknown: {type(exc).__name__}",
+                        ambiguous=True,
+                    ) from None
+                if last:
+                    raise self._error(f"{where}: connection failed: {type(exc).__name__}") from None
+                self._pause(attempt, None, f"{where}: {type(exc).__name__}; retrying")
+                continue
+            status = response.status_code
+            if 200 <= status < 300:
+                return response
+            wait = parse_retry_after(response.headers)
+            retry = status in RETRYABLE_STATUSES and (idempotent or status in REJECTED_UNPROCESSED)
+            if (
+                status == 404
+                and retry_not_found
+                and not_found_seen + 1 < self.policy.not_found_attempts
+            ):
+                not_found_seen += 1
+                retry = True
+            too_long = wait is not None and wait > self.policy.max_retry_after
+            if not retry or last or too_long:
+                ambiguous = not idempotent and status >= 500 and status not in REJECTED_UNPROCESSED
+                raise self._response_error(where, response, ambiguous=ambiguous, wait=wait)
+            self._pause(attempt, wait, f"{where}: HTTP {status}; retrying")
+
+    def _pause(self, attempt: int, retry_after: float | None, note: str) -> None:
+        delay = (
+            retry_after
+            if retry_after is not None
+            else backoff_delay(attempt, self.policy, self.rng)
+        )
+        if self.on_retry:
+            self.on_retry(self.secrets.redact(f"{note} in {delay:.1f}s"))
+        self.sleep(delay)
+
+    def _error(self, message: str, *, ambiguous: bool = False, **kwargs) -> HttpError:
+        cls = AmbiguousRequestError if ambiguous else HttpError
+        return cls(self.secrets.redact(message), **kwargs)
+
+    def _response_error(self, where, response, *, ambiguous, wait) -> HttpError:
+        try:
+            body = json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        reason = provider_message(body) or response.reason_phrase or "error"
+        request_id = response.headers.get("x-request-id") or response.headers.get("request-id")
+        message = f"{where}: HTTP {response.status_code}: {reason}"
+        if wait is not None and wait > self.policy.max_retry_after:
+            message += f" (server asks to retry after {wait:.0f}s)"
+        if request_id:
+            message += f" (request id {request_id})"
+        if ambiguous:
+            message += "; the request may have been acted on"
+        return self._error(
+            message,
+            ambiguous=ambiguous,
+            status=response.status_code,
+            body=_redact_body(body, self.secrets),
+            request_id=request_id,
+        )
+
+
+def _redact_body(body: Any, secrets: Secrets) -> Any:
+    if body is None:
+        return None
+    return json.loads(secrets.redact(json.dumps(body)))
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
