@@ -1,0 +1,255 @@
+"""Rendering prompt templates with sample values, and finding the variables they use.
+
+Templates are rendered by Jinja2's SandboxedEnvironment with StrictUndefined: a template can
+read the values it is given, but it cannot reach Python internals, and a variable it uses but
+nobody defined is an error naming the file and line, never a silent empty string. Jinja2 is
+imported on first use only (start-up time).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tokcli.errors import InputError, TokcliError
+from tokcli.prompts.source import DOTPROMPT_ROLE, PromptSource, split_prompty_messages
+
+JINJA_SYNTAX = re.compile(r"\{\{|\{%|\{#")
+# The first name in an expression: {{ user.name | upper }} -> user. {{{x}}} is Handlebars.
+_EXPRESSION_NAME = re.compile(r"\{\{\{?-?\s*(?:[#/](?:if|unless|each|with)\s+)?([A-Za-z_]\w*)")
+_STATEMENT_NAME = re.compile(
+    r"\{%-?\s*(?:(?:if|elif)\s+(?:not\s+)?|for\s+[\w, ]+?\s+in\s+)([A-Za-z_]\w*)"
+)
+# A str.format / f-string placeholder: {name}, {name.attr}, {name!r}, {name:>10}; not {{ or }}.
+FORMAT_FIELD = re.compile(r"(?<!\{)\{([A-Za-z_]\w*)((?:\.\w+|\[[^\]{}]*\])*)(![rsa])?(:[^{}]*)?\}")
+_NOT_VARIABLES = frozenset(
+    {
+        "true",
+        "false",
+        "none",
+        "True",
+        "False",
+        "None",
+        "loop",
+        "else",
+        "role",
+        "media",
+        "this",
+        "history",
+        "section",
+        "json",
+        "not",
+        "range",
+        "super",
+        "self",
+        "caller",
+        "varargs",
+        "kwargs",
+    }
+)
+_ROLE_SENTINEL = "\x00tokcli-role:{}\x00"
+_ROLE_SPLIT = re.compile("\x00tokcli-role:(\\w+)\x00")
+_TEMPLATE_NAME = "<template>"
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    messages: list[tuple[str, str]]  # (role, text)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(text for _, text in self.messages)
+
+
+def sample_variables(source: PromptSource) -> dict[str, Any]:
+    """Sample inputs a prompt file carries: Prompty `inputs.*.default/sample` and `sample:`,
+    Dotprompt `input.default`, or a plain `vars:` / `variables:` / `sample:` mapping."""
+    meta = source.front_matter
+    values: dict[str, Any] = {}
+    inputs = meta.get("inputs")
+    if isinstance(inputs, dict):
+        for name, spec in inputs.items():
+            if isinstance(spec, dict):
+                for key in ("default", "sample"):
+                    if key in spec:
+                        values[name] = spec[key]
+            elif spec is not None:
+                values[name] = spec
+    dotprompt_input = meta.get("input")
+    if isinstance(dotprompt_input, dict) and isinstance(dotprompt_input.get("default"), dict):
+        values.update(dotprompt_input["default"])
+    for key in ("sample", "samples", "vars", "variables"):
+        if isinstance(meta.get(key), dict):
+            values.update(meta[key])
+    return values
+
+
+def render_prompt(source: PromptSource, variables: dict[str, Any] | None = None) -> RenderedPrompt:
+    """The prompt as the model would receive it, rendered with sample values merged with
+    `variables` (which win)."""
+    values = {**sample_variables(source), **(variables or {})}
+    kind = source.kind
+    if kind == "chat":
+        return RenderedPrompt(
+            [
+                (m.role, _render_text(source, m.content, m.line, values))
+                for m in source.messages or []
+            ]
+        )
+    if kind == "format":
+        return RenderedPrompt([("user", _render_format(source, values))])
+    if kind == "prompty":
+        rendered = _render_jinja(source, source.body, source.body_line, values)
+        messages = split_prompty_messages(rendered, 1)
+        return RenderedPrompt([(m.role, m.content) for m in messages])
+    if kind == "dotprompt":
+        rendered = _render_jinja(source, handlebars_to_jinja(source.body), source.body_line, values)
+        return RenderedPrompt(_split_rendered_roles(rendered))
+    if kind == "jinja":
+        return RenderedPrompt(
+            [("user", _render_jinja(source, source.body, source.body_line, values))]
+        )
+    return RenderedPrompt([("user", _render_text(source, source.body, source.body_line, values))])
+
+
+def template_variables(source: PromptSource) -> list[tuple[str, int, int]]:
+    """(name, line, column) of every variable placeholder in the file, 1-based, in file order:
+    `{{ var }}` and `{% if var %}` everywhere, and `{var}` except in Jinja-family templates
+    (where single braces are dict literals)."""
+    body, first_line = source.body, source.body_line
+    found: list[tuple[int, str]] = []
+    # In str.format templates {{ is an escaped brace, not an expression.
+    jinja_patterns = () if source.kind == "format" else (_EXPRESSION_NAME, _STATEMENT_NAME)
+    for pattern in jinja_patterns:
+        for match in pattern.finditer(body):
+            if match.group(1) not in _NOT_VARIABLES:
+                found.append((match.start(1), match.group(1)))
+    if source.kind not in ("jinja", "prompty", "dotprompt"):
+        for match in FORMAT_FIELD.finditer(body):
+            found.append((match.start(1), match.group(1)))
+    result = []
+    for offset, name in sorted(set(found)):
+        line_start = body.rfind("\n", 0, offset) + 1
+        line = first_line + body.count("\n", 0, offset)
+        result.append((name, line, offset - line_start + 1))
+    return result
+
+
+def handlebars_to_jinja(body: str) -> str:
+    """The Handlebars subset Dotprompt templates use, as Jinja. Keeps every newline so that
+    error lines still match the file."""
+    text = DOTPROMPT_ROLE.sub(lambda m: _ROLE_SENTINEL.format(m.group(1).lower()), body)
+    rules = (
+        (r"\{\{!--.*?--\}\}|\{\{!.*?\}\}", lambda m: "\n" * m.group(0).count("\n")),
+        (r"\{\{\s*(media|history|section)\b[^}]*\}\}", ""),
+        (r"\{\{\{\s*([^}]+?)\s*\}\}\}", r"{{ \1 }}"),
+        # Handlebars treats a missing value as false; StrictUndefined would raise.
+        (r"\{\{\s*#if\s+(\w+)\s*\}\}", r"{% if \1 is defined and \1 %}"),
+        (r"\{\{\s*#unless\s+(\w+)\s*\}\}", r"{% if not (\1 is defined and \1) %}"),
+        (r"\{\{\s*#each\s+([^}]+?)\s*\}\}", r"{% for this in \1 %}"),
+        (r"\{\{\s*else\s*\}\}", "{% else %}"),
+        (r"\{\{\s*/(if|unless)\s*\}\}", "{% endif %}"),
+        (r"\{\{\s*/each\s*\}\}", "{% endfor %}"),
+        (r"\{\{\s*@index\s*\}\}", "{{ loop.index0 }}"),
+        (r"\{\{\s*json\s+([^}]+?)\s*\}\}", r"{{ \1 | tojson }}"),
+    )
+    for pattern, replacement in rules:
+        text = re.sub(pattern, replacement, text, flags=re.DOTALL)
+    return text
+
+
+def _split_rendered_roles(rendered: str) -> list[tuple[str, str]]:
+    parts = _ROLE_SPLIT.split(rendered)
+    messages = [("user", parts[0])]
+    messages += [(parts[i], parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
+    return [(role, text) for role, text in messages if text.strip()]
+
+
+def _render_text(source: PromptSource, text: str, first_line: int, values: dict) -> str:
+    """Plain text is rendered only when it holds template syntax."""
+    if JINJA_SYNTAX.search(text):
+        return _render_jinja(source, text, first_line, values)
+    return text
+
+
+def _render_format(source: PromptSource, values: dict) -> str:
+    """str.format-style placeholders, substituted by name only: no attribute or index access,
+    so a template cannot reach into the objects it is given."""
+    body = source.body
+
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in values:
+            line = source.body_line + body.count("\n", 0, match.start())
+            raise InputError(
+                f"undefined template variable {name!r} (give it in front matter or --vars)",
+                path=source.label,
+                line=line,
+            )
+        return str(values[name])
+
+    text = FORMAT_FIELD.sub(substitute, body)
+    return text.replace("{{", "{").replace("}}", "}")
+
+
+_environment = None
+
+
+def _jinja_environment():
+    global _environment
+    if _environment is None:
+        from jinja2 import StrictUndefined
+        from jinja2.sandbox import SandboxedEnvironment
+
+        _environment = SandboxedEnvironment(
+            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+        )
+    return _environment
+
+
+def _render_jinja(source: PromptSource, text: str, first_line: int, values: dict) -> str:
+    import jinja2
+
+    environment = _jinja_environment()
+    try:
+        template = environment.from_string(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise InputError(
+            f"template syntax error: {exc.message}",
+            path=source.label,
+            line=first_line + (exc.lineno or 1) - 1,
+        ) from None
+    try:
+        return template.render(values)
+    except TokcliError:
+        raise
+    except jinja2.UndefinedError as exc:
+        line = first_line + _template_line(exc) - 1
+        raise InputError(
+            f"undefined template variable: {exc.message} (give it in front matter or --vars)",
+            path=source.label,
+            line=line,
+        ) from None
+    except jinja2.exceptions.SecurityError as exc:
+        line = first_line + _template_line(exc) - 1
+        raise InputError(
+            f"unsafe template operation refused: {exc}", path=source.label, line=line
+        ) from None
+    except Exception as exc:  # anything a template does wrong is the template's error
+        line = first_line + _template_line(exc) - 1
+        raise InputError(
+            f"template error: {type(exc).__name__}: {exc}", path=source.label, line=line
+        ) from None
+
+
+def _template_line(exc: BaseException) -> int:
+    """The template line an exception came from: Jinja rewrites tracebacks so that template
+    frames carry the template's name and line."""
+    line = 1
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == _TEMPLATE_NAME:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
