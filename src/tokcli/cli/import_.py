@@ -1,0 +1,195 @@
+"""`tokcli import`: load billing and usage exports into the usage store."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tokcli.cli.common import FormatOpt, PricingOpt, StoreOpt, command_app, parse_date, runtime
+from tokcli.errors import TokcliError
+from tokcli.render import Column, Output
+
+app = command_app(
+    "Load billing and usage exports into the usage store, normalised and idempotent.",
+    no_args_is_help=True,
+)
+
+# Files smaller than this import in about a second: a progress bar would only flicker.
+PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+SUMMARY_COLUMNS = [
+    Column("path", "file"),
+    Column("format", "format"),
+    Column("status", "status"),
+    Column("rows_read", "rows", "int"),
+    Column("inserted", "inserted", "int"),
+    Column("replaced", "replaced", "int"),
+    Column("duplicates", "duplicates", "int"),
+    Column("rejected", "rejected", "int"),
+    Column("skipped", "skipped", "int"),
+]
+SOURCE_COLUMNS = [
+    Column("source", "source"),
+    Column("currency", "currency"),
+    Column("rows", "rows", "int"),
+    Column("billed", "billed", "money"),
+    Column("list", "list (registry)", "money"),
+    Column("billed_minus_list", "billed - list", "money"),
+]
+
+
+@app.command()
+def main(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Export files (CSV, JSON, JSONL; .gz and .zip too) or a folder of Claude Code "
+            "transcripts.",
+            show_default=False,
+        ),
+    ] = None,
+    source_name: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            "-s",
+            help="The format, when detection should not decide.",
+            show_default=False,
+        ),
+    ] = None,
+    all_services: Annotated[
+        bool,
+        typer.Option(
+            "--all-services", help="Cloud bills and FOCUS: import every service, not only AI."
+        ),
+    ] = False,
+    skip_bad_rows: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad-rows",
+            help="Write the good rows and a reject file instead of refusing the whole file.",
+        ),
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects",
+            help="Reject file path (default ./NAME.rejects.csv); one input only.",
+            show_default=False,
+        ),
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            help="Generic CSV/JSONL: field=column pairs (model=llm,input_tokens=in,...) or the "
+            "name of a [import.maps.NAME] table in the config.",
+            show_default=False,
+        ),
+    ] = None,
+    pull: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Pull from a provider's admin API instead of files: openai or anthropic.",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="--from: first day, YYYY-MM-DD (UTC).")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="--from: last day, inclusive (default: today, UTC)."),
+    ] = None,
+    store: StoreOpt = None,
+    pricing: PricingOpt = None,
+    fmt: FormatOpt = None,
+):
+    """Import billing and usage exports; importing the same data twice adds nothing.
+
+    \b
+    Formats (detected from content; --source overrides):
+      openai-usage, openai-costs          Usage / Costs API JSON
+      openai-usage-csv, openai-costs-csv  dashboard exports
+      anthropic-usage, anthropic-costs    Admin API usage_report / cost_report JSON
+      anthropic-usage-csv, -costs-csv     Console exports
+      gcp-billing    BigQuery billing export rows (CSV or newline JSON)
+      aws-cur        Cost and Usage Report, CUR 2.0 or legacy (CSV, .gz)
+      azure-cost     Cost Management exports (EA / MCA)
+      focus          FOCUS 1.0-1.2 CSV (AI services unless --all-services)
+      litellm        LiteLLM_SpendLogs (CSV or JSON)
+      otlp           OpenTelemetry GenAI spans / metrics (OTLP JSON, JSONL)
+      claude-code    Claude Code transcripts (a .jsonl or a folder)
+      mapped         any CSV/JSONL with --map
+
+    \b
+    Exit codes: 0 imported; 2 bad option or bad file (nothing written).
+
+    \b
+    Examples:
+        tokcli import openai_usage.json focus_2025-09.csv.gz
+        tokcli import ~/.claude/projects --format json
+        tokcli import export.csv --skip-bad-rows
+        tokcli import --from anthropic --since 2025-09-01
+    """
+    from tokcli.importers.run import ImportJob, run_imports
+
+    rt = runtime(store=store, pricing=pricing)
+    if pull is None and not paths:
+        raise TokcliError("give one or more files to import, or --from openai|anthropic")
+    if pull is not None and paths:
+        raise TokcliError("--from pulls from an API: give no files with it")
+    if rejects is not None and paths and len(paths) > 1:
+        raise TokcliError("--rejects names one file: use it with one input")
+    job = ImportJob(
+        paths=list(paths or []),
+        source_name=source_name,
+        all_services=all_services,
+        skip_bad_rows=skip_bad_rows,
+        reject_path=rejects,
+        mapping=mapping,
+        pull=pull,
+        since=parse_date(since, option="--since"),
+        until=parse_date(until, option="--until"),
+    )
+    summary = run_imports(rt, job, progress_factory=_progress_factory(rt))
+    for warning in summary["warnings"]:
+        rt.warn(warning)
+    rt.emit(_output(summary), rt.format(fmt))
+
+
+def _output(summary: dict) -> Output:
+    rows = summary["files"]
+    totals = summary["totals"]
+    notes = [
+        f"{totals['inserted']:,} inserted, {totals['replaced']:,} replaced, "
+        f"{totals['duplicates']:,} duplicates skipped, {totals['rejected']:,} rejected, "
+        f"{totals['skipped']:,} not usage"
+    ]
+    notes += [f"rejected rows written to {f['reject_file']}" for f in rows if f["reject_file"]]
+    sections = [("by source", summary["by_source"], SOURCE_COLUMNS)]
+    return Output(data=summary, rows=rows, columns=SUMMARY_COLUMNS, notes=notes, sections=sections)
+
+
+def _progress_factory(rt):
+    """A progress bar on a terminal for large inputs; nothing otherwise (stdout stays data)."""
+    isatty = getattr(rt.stderr, "isatty", None)
+    if not (isatty and isatty()) or rt.environ.get("TERM") == "dumb":
+        return None
+
+    @contextlib.contextmanager
+    def bar(label: str, total: int):
+        if total < PROGRESS_MIN_BYTES:
+            yield None
+            return
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with Progress(transient=True, console=Console(file=rt.stderr)) as progress:
+            task = progress.add_task(label, total=total)
+            yield lambda done, size: progress.update(task, completed=done, total=size)
+
+    return bar

@@ -1,0 +1,41 @@
+"""`tokcli import`: billing and usage exports into the usage store.
+
+One module per format (`openai.py`, `anthropic.py`, `focus.py`, ...), each exposing `Format`
+objects; `detect.py` recognises a file from its content; `pipeline.py` writes one input in one
+transaction. Format modules are imported only when first needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from tokcli.errors import TokcliError
+from tokcli.importers.base import Format
+
+# --source name -> (module, attribute). The order is the order of `tokcli import --help`.
+FORMATS: dict[str, tuple[str, str]] = {
+    "openai-usage": ("tokcli.importers.openai", "USAGE_JSON"),
+    "openai-costs": ("tokcli.importers.openai", "COSTS_JSON"),
+    "openai-usage-csv": ("tokcli.importers.openai", "USAGE_CSV"),
+    "openai-costs-csv": ("tokcli.importers.openai", "COSTS_CSV"),
+    "anthropic-usage": ("tokcli.importers.anthropic", "USAGE_JSON"),
+    "anthropic-costs": ("tokcli.importers.anthropic", "COSTS_JSON"),
+    "anthropic-usage-csv": ("tokcli.importers.anthropic", "USAGE_CSV"),
+    "anthropic-costs-csv": ("tokcli.importers.anthropic", "COSTS_CSV"),
+    "gcp-billing": ("tokcli.importers.gcp", "FORMAT"),
+    "aws-cur": ("tokcli.importers.aws", "FORMAT"),
+    "azure-cost": ("tokcli.importers.azure", "FORMAT"),
+    "focus": ("tokcli.importers.focus", "FORMAT"),
+    "litellm": ("tokcli.importers.litellm", "FORMAT"),
+    "otlp": ("tokcli.importers.otel", "FORMAT"),
+    "claude-code": ("tokcli.importers.claude_code", "FORMAT"),
+    "mapped": ("tokcli.importers.mapped", "FORMAT"),
+}
+
+
+def get_format(name: str) -> Format:
+    entry = FORMATS.get(name)
+    if entry is None:
+        raise TokcliError(f"--source: unknown format {name!r}; known: {', '.join(FORMATS)}")
+    module = importlib.import_module(entry[0])
+    return getattr(module, entry[1])

@@ -1,0 +1,91 @@
+"""What every format module provides: a `Format` whose `parse` turns one input into `Parsed`
+rows, and the small types the pipeline needs to write them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tokcli.importers.reading import Source
+from tokcli.importers.values import RowError
+from tokcli.store.usage import UsageRecord
+
+# How a new import of a source replaces what an earlier one wrote (docs/import.md, "Replace"):
+BY_BILLING_PERIOD = "billing_period"  # billing files: the export for an account and period wins
+BY_WINDOW = "window"  # API pulls: the newest covering a time window wins inside that window
+APPEND_ONLY = "append"  # event logs (transcripts, spans): rows are only ever added
+
+
+@dataclass(frozen=True)
+class BillingPeriod:
+    account: str | None
+    start: dt.datetime
+    end: dt.datetime
+
+
+@dataclass
+class Parsed:
+    """One input row (CSV line, JSON bucket result, log line): the records it yields, or why
+    it yields none (`skipped`: not LLM usage, empty bucket), or why it is bad (`error`)."""
+
+    line: int | None
+    records: list[UsageRecord] = field(default_factory=list)
+    error: RowError | None = None
+    raw: Any = None
+    skipped: str | None = None
+    billing_period: BillingPeriod | None = None
+
+
+@dataclass
+class Options:
+    all_services: bool = False  # FOCUS / cloud bills: also import services that are not AI
+    mapping: dict[str, str] | None = None  # generic CSV/JSONL: usage field -> input column
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # the `--source` name and the `usage.source` value
+    title: str
+    parse: Callable[[Source, Options], Iterator[Parsed]]
+    replace: str = APPEND_ONLY
+    provider: str | None = None
+    # The `usage.source` its rows carry when it differs from `name`: two spellings of the same
+    # data (the OpenAI dashboard CSV and the Usage API) share one, so they replace each other.
+    source: str | None = None
+
+    @property
+    def store_source(self) -> str:
+        return self.source or self.name
+
+
+def each_row(
+    rows: Iterable[tuple[int | None, Any]],
+    convert: Callable[[Any], Parsed | list[UsageRecord] | str],
+) -> Iterator[Parsed]:
+    """Apply `convert` to every (line, row); a RowError becomes a bad row, a string a skip."""
+    for line, row in rows:
+        try:
+            outcome = convert(row)
+        except RowError as error:
+            yield Parsed(line, error=error, raw=row)
+            continue
+        if isinstance(outcome, Parsed):
+            outcome.line = line
+            outcome.raw = row
+            yield outcome
+        elif isinstance(outcome, str):
+            yield Parsed(line, skipped=outcome, raw=row)
+        else:
+            yield Parsed(line, records=outcome, raw=row)
+
+
+def require(row: dict, name: str) -> str:
+    """A column that must be present and non-empty in this row."""
+    value = row.get(name)
+    if value is None:
+        raise RowError("missing column", name)
+    if not str(value).strip():
+        raise RowError("empty value", name)
+    return value

@@ -1,0 +1,142 @@
+"""FOCUS 1.0, 1.1 and 1.2 CSV, from any provider (and tokcli's own `export --format focus`).
+
+Only "AI and Machine Learning" services are imported unless `--all-services`. FOCUS has no
+token columns: tokens come from ConsumedQuantity when ConsumedUnit is a token unit ("Tokens",
+"1K Tokens") and the SKU meter or description names the kind (input, output, cached). Files
+written by `tokcli export` carry `x_` columns with the exact buckets, model and record key,
+so a round trip loses nothing and re-importing into the same store adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tokcli.importers.base import BY_BILLING_PERIOD, BillingPeriod, Format, Options, Parsed
+from tokcli.importers.common import (
+    add_tokens,
+    charge_kind,
+    json_tags,
+    service_tier,
+    token_kind,
+    token_unit_size,
+)
+from tokcli.importers.reading import Source, csv_rows
+from tokcli.importers.values import (
+    Occurrences,
+    RowError,
+    count,
+    decimal_or_none,
+    stable_key,
+    text_or_none,
+    utc_time,
+)
+from tokcli.store.usage import UsageRecord
+
+NAME = "focus"
+AI_CATEGORY = "ai and machine learning"
+# tokcli's own extension columns (FOCUS requires custom columns to start with `x_`).
+X_BUCKETS = {
+    "x_Requests": "requests",
+    "x_InputTokens": "input_tokens",
+    "x_CacheReadTokens": "cache_read_tokens",
+    "x_CacheWrite5mTokens": "cache_write_5m_tokens",
+    "x_CacheWrite1hTokens": "cache_write_1h_tokens",
+    "x_OutputTokens": "output_tokens",
+    "x_ReasoningTokens": "reasoning_tokens",
+}
+
+
+def parse(source: Source, options: Options) -> Iterator[Parsed]:
+    occurrences = Occurrences()
+    for line, row in csv_rows(source):
+        try:
+            parsed = _convert(row, options, occurrences)
+        except RowError as error:
+            yield Parsed(line, error=error, raw=row)
+            continue
+        parsed.line, parsed.raw = line, row
+        yield parsed
+
+
+def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) -> Parsed:
+    if not options.all_services and not is_ai_service(row):
+        return Parsed(None, skipped="not an AI service (use --all-services)")
+    billed = decimal_or_none(row.get("BilledCost"), "BilledCost")
+    if billed is None:
+        raise RowError("missing value (BilledCost is not nullable)", "BilledCost")
+    start = utc_time(row.get("ChargePeriodStart"), "ChargePeriodStart")
+    end = utc_time(row.get("ChargePeriodEnd"), "ChargePeriodEnd")
+    category = text_or_none(row.get("ChargeCategory"))
+    if text_or_none(row.get("ChargeClass")) == "Correction":
+        category = "correction"
+    record = UsageRecord(
+        record_key=_record_key(row, occurrences),
+        source=text_or_none(row.get("x_Source")) or NAME,
+        period_start=start,
+        period_end=end,
+        provider=text_or_none(row.get("x_Provider")) or _provider(row),
+        model_raw=text_or_none(row.get("x_ModelRaw")) or text_or_none(row.get("x_Model")),
+        service_tier=service_tier(text_or_none(row.get("x_ServiceTier"))),
+        billed_cost=billed,
+        currency=text_or_none(row.get("BillingCurrency")),
+        charge_kind=text_or_none(row.get("x_ChargeKind")) or charge_kind(category, billed),
+        tags=_tags(row),
+    )
+    if "x_InputTokens" in row:
+        for column, bucket in X_BUCKETS.items():
+            setattr(record, bucket, count(row.get(column), column))
+    elif record.charge_kind == "usage":
+        _tokens_from_quantity(record, row)
+    return Parsed(None, records=[record], billing_period=_billing_period(row))
+
+
+def is_ai_service(row: dict[str, str]) -> bool:
+    category = row.get("ServiceCategory")
+    return category is not None and category.strip().lower() == AI_CATEGORY
+
+
+def _record_key(row: dict[str, str], occurrences: Occurrences) -> str:
+    own = text_or_none(row.get("x_RecordKey"))
+    if own:
+        return own
+    return occurrences.key(stable_key(NAME, *row.values()))
+
+
+def _provider(row: dict[str, str]) -> str | None:
+    name = text_or_none(row.get("ProviderName")) or text_or_none(row.get("ServiceProviderName"))
+    return name.lower() if name else None
+
+
+def _tokens_from_quantity(record: UsageRecord, row: dict[str, str]) -> None:
+    size = token_unit_size(text_or_none(row.get("ConsumedUnit")))
+    if size is None:
+        return
+    quantity = decimal_or_none(row.get("ConsumedQuantity"), "ConsumedQuantity")
+    described = " ".join(
+        text_or_none(row.get(c)) or "" for c in ("SkuMeter", "ChargeDescription", "SkuId")
+    )
+    bucket = token_kind(described)
+    if quantity is not None and bucket is not None:
+        add_tokens(record, bucket, quantity * size)
+
+
+def _tags(row: dict[str, str]) -> dict[str, object]:
+    tags: dict[str, object] = dict(json_tags(row.get("Tags"), "Tags"))
+    service = text_or_none(row.get("ServiceName"))
+    if service:
+        tags.setdefault("service", service)
+    sub_account = text_or_none(row.get("SubAccountName")) or text_or_none(row.get("SubAccountId"))
+    if sub_account:
+        tags.setdefault("sub_account", sub_account)
+    return tags
+
+
+def _billing_period(row: dict[str, str]) -> BillingPeriod:
+    return BillingPeriod(
+        account=text_or_none(row.get("BillingAccountId")),
+        start=utc_time(row.get("BillingPeriodStart"), "BillingPeriodStart"),
+        end=utc_time(row.get("BillingPeriodEnd"), "BillingPeriodEnd"),
+    )
+
+
+FORMAT = Format(NAME, "FOCUS 1.0-1.2 CSV", parse, BY_BILLING_PERIOD)

@@ -1,0 +1,331 @@
+"""Writing one input into the store: one transaction per file, idempotent, with replacement.
+
+The rules (docs/import.md explains them to users):
+- Every record has a stable `record_key`; a key already in the store is a duplicate, skipped.
+- A bad row rejects the whole file (InputError, nothing written) unless `skip_bad_rows`, which
+  writes the good rows and a reject file listing each bad row with its reason.
+- Replacement, per format: a billing export replaces the rows an earlier import of the same
+  source wrote for the same billing account and billing period; an API pull replaces the rows
+  of the same source inside its time window. Rows whose key the new file also has are kept, so
+  importing the same file twice changes nothing.
+- When a file adds and replaces nothing, its `imports` row is dropped too: the store is
+  byte-for-byte what it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from tokcli.errors import InputError, TokcliError
+from tokcli.importers.base import BY_BILLING_PERIOD, BY_WINDOW, BillingPeriod, Format, Options
+from tokcli.importers.pricer import Pricer
+from tokcli.importers.reading import Source
+from tokcli.money import plain
+from tokcli.store import transaction
+from tokcli.store.usage import UsageRecord, begin_import, finish_import, insert_usage
+from tokcli.tags import TagMap
+
+BILLING_ACCOUNT_TAG = "billing_account"
+PROGRESS_EVERY = 2_000
+ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+@dataclass
+class Totals:
+    """Money and tokens of one source and currency, as the file states them."""
+
+    rows: int = 0
+    billed_rows: int = 0  # rows that state a billed cost (usage APIs state none)
+    billed: Decimal = Decimal(0)
+    list_cost: Decimal = Decimal(0)
+    billed_where_priced: Decimal = Decimal(0)  # the part of `billed` that has a list cost
+    priced_rows: int = 0
+    tokens: dict[str, int] = field(default_factory=dict)
+
+    def add(self, record: UsageRecord) -> None:
+        self.rows += 1
+        billed = record.billed_cost or Decimal(0)
+        if record.billed_cost is not None:
+            self.billed_rows += 1
+        self.billed += billed
+        if record.list_cost is not None:
+            self.priced_rows += 1
+            self.list_cost += record.list_cost
+            self.billed_where_priced += billed
+        for bucket in TOKEN_FIELDS:
+            self.tokens[bucket] = self.tokens.get(bucket, 0) + getattr(record, bucket)
+
+    def to_dict(self, source: str, currency: str | None) -> dict:
+        difference = None
+        if self.priced_rows and self.billed_rows and (currency or "USD").upper() == "USD":
+            difference = self.billed_where_priced - self.list_cost
+        return {
+            "source": source,
+            "currency": currency,
+            "rows": self.rows,
+            "billed": plain(self.billed) if self.billed_rows else None,
+            "list": plain(self.list_cost) if self.priced_rows else None,
+            "billed_where_priced": plain(self.billed_where_priced) if self.priced_rows else None,
+            "billed_minus_list": plain(difference),
+            "tokens": self.tokens,
+        }
+
+
+TOKEN_FIELDS = (
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+
+@dataclass
+class FileResult:
+    path: str
+    format: str
+    status: str = "imported"
+    import_id: int | None = None
+    rows_read: int = 0
+    inserted: int = 0
+    replaced: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+    reject_file: str | None = None
+    totals: dict[tuple[str, str | None], Totals] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "status": self.status,
+            "import_id": self.import_id,
+            "rows_read": self.rows_read,
+            "inserted": self.inserted,
+            "replaced": self.replaced,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "skip_reasons": self.skip_reasons,
+            "reject_file": self.reject_file,
+            "by_source": [
+                totals.to_dict(source, currency)
+                for (source, currency), totals in sorted(
+                    self.totals.items(), key=lambda item: (item[0][0], item[0][1] or "")
+                )
+            ],
+        }
+
+
+@dataclass
+class ImportSettings:
+    pricer: Pricer
+    tag_map: TagMap = field(default_factory=TagMap)
+    options: Options = field(default_factory=Options)
+    skip_bad_rows: bool = False
+    reject_path: Path | None = None
+    now: dt.datetime | None = None
+    progress: ProgressCallback | None = None
+
+
+def import_source(conn, source: Source, fmt: Format, settings: ImportSettings) -> FileResult:
+    """Import one file (or one transcript folder) in one transaction; see the module rules."""
+    result = FileResult(path=source.name, format=fmt.name)
+    digest = _sha256(source.path)
+    with transaction(conn):
+        import_id = begin_import(
+            conn, fmt=fmt.name, path=source.name, sha256=digest, started_at=settings.now
+        )
+        _prepare_kept_keys(conn)
+        writer = _Writer(conn, import_id, settings, result)
+        writer.write_all(fmt.parse(source, settings.options), source)
+        result.replaced = _replace_older(conn, fmt, import_id, writer)
+        if writer.rejects:
+            result.reject_file = str(_write_rejects(settings, source, writer.rejects))
+        if result.inserted == 0 and result.replaced == 0:
+            # Nothing changed: leave no trace, so a repeated import is a true no-op.
+            conn.execute("DELETE FROM imports WHERE id = ?", (import_id,))
+            result.status = "unchanged"
+        else:
+            result.import_id = import_id
+            finish_import(
+                conn,
+                import_id,
+                status="ok",
+                rows_read=result.rows_read,
+                rows_inserted=result.inserted,
+                details=_details(result, writer),
+                finished_at=settings.now,
+            )
+    return result
+
+
+class _Writer:
+    """Turns parsed rows into stored records, counting what happened to each."""
+
+    def __init__(self, conn, import_id: int, settings: ImportSettings, result: FileResult):
+        self.conn = conn
+        self.import_id = import_id
+        self.settings = settings
+        self.result = result
+        self.rejects: list[tuple[int | None, str | None, str, object]] = []
+        self.billing_periods: set[BillingPeriod] = set()
+        self.window: tuple[dt.datetime, dt.datetime] | None = None
+
+    def write_all(self, parsed_rows, source: Source) -> None:
+        progress = self.settings.progress
+        for parsed in parsed_rows:
+            self.result.rows_read += 1
+            if parsed.error is not None:
+                self._bad_row(parsed, source)
+            elif parsed.skipped is not None:
+                self.result.skipped += 1
+                reasons = self.result.skip_reasons
+                reasons[parsed.skipped] = reasons.get(parsed.skipped, 0) + 1
+            else:
+                if parsed.billing_period is not None:
+                    self.billing_periods.add(parsed.billing_period)
+                for record in parsed.records:
+                    self._store(record, parsed.billing_period)
+            if progress is not None and self.result.rows_read % PROGRESS_EVERY == 0:
+                progress(source.bytes_done(), source.size)
+        if progress is not None:
+            progress(source.size, source.size)
+
+    def _bad_row(self, parsed, source: Source) -> None:
+        error = parsed.error
+        if not self.settings.skip_bad_rows:
+            raise InputError(str(error), path=source.name, line=parsed.line, field=error.field)
+        self.result.rejected += 1
+        self.rejects.append((parsed.line, error.field, str(error), parsed.raw))
+
+    def _store(self, record: UsageRecord, period: BillingPeriod | None) -> None:
+        record.tags = self.settings.tag_map.normalise(record.tags)
+        if period is not None and period.account:
+            record.tags[BILLING_ACCOUNT_TAG] = period.account
+        self.settings.pricer.complete(record)
+        stats = insert_usage(self.conn, (record,), self.import_id)
+        if stats.duplicates:
+            self.result.duplicates += 1
+            self.conn.execute(
+                "INSERT OR IGNORE INTO temp.import_kept_keys VALUES (?)", (record.record_key,)
+            )
+        else:
+            self.result.inserted += 1
+        self._widen_window(record)
+        key = (record.source, record.currency)
+        self.result.totals.setdefault(key, Totals()).add(record)
+
+    def _widen_window(self, record: UsageRecord) -> None:
+        start, end = _utc(record.period_start), _utc(record.period_end)
+        if self.window is None:
+            self.window = (start, end)
+        else:
+            self.window = (min(self.window[0], start), max(self.window[1], end))
+
+
+def _prepare_kept_keys(conn) -> None:
+    # Keys of rows this file re-states (duplicates): replacement must not delete them.
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_kept_keys (record_key TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM temp.import_kept_keys")
+
+
+_REPLACE_SQL = """
+    DELETE FROM usage
+    WHERE source = ? AND import_id IS NOT ?
+      AND period_start >= ? AND {end_column} {end_op} ?
+      AND record_key NOT IN (SELECT record_key FROM temp.import_kept_keys)
+      {account_filter}
+"""
+_ACCOUNT_FILTER = (
+    "AND id IN (SELECT usage_id FROM usage_tags WHERE key = '"
+    + BILLING_ACCOUNT_TAG
+    + "' AND value = ?)"
+)
+
+
+def _replace_older(conn, fmt: Format, import_id: int, writer: _Writer) -> int:
+    """Delete what earlier imports of this source said about the periods this file covers."""
+    replaced = 0
+    if fmt.replace == BY_BILLING_PERIOD:
+        for period in writer.billing_periods:
+            params: list[object] = [
+                fmt.store_source,
+                import_id,
+                _text(period.start),
+                _text(period.end),
+            ]
+            account_filter = ""
+            if period.account:
+                account_filter = _ACCOUNT_FILTER
+                params.append(period.account)
+            sql = _REPLACE_SQL.format(
+                end_column="period_start", end_op="<", account_filter=account_filter
+            )
+            replaced += conn.execute(sql, params).rowcount
+    elif fmt.replace == BY_WINDOW and writer.window is not None:
+        start, end = writer.window
+        sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter="")
+        replaced += conn.execute(
+            sql, (fmt.store_source, import_id, _text(start), _text(end))
+        ).rowcount
+    return replaced
+
+
+def _write_rejects(settings: ImportSettings, source: Source, rejects) -> Path:
+    path = settings.reject_path or Path.cwd() / f"{source.path.name}.rejects.csv"
+    try:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "field", "reason", "row"])
+            for line, column, reason, raw in rejects:
+                writer.writerow([line, column or "", reason, _raw_text(raw)])
+    except OSError as exc:
+        raise TokcliError(f"{path}: cannot write the reject file: {exc.strerror}") from None
+    return path
+
+
+def _raw_text(raw: object) -> str:
+    if isinstance(raw, str):
+        return raw
+    return json.dumps(raw, default=str, ensure_ascii=False)
+
+
+def _details(result: FileResult, writer: _Writer) -> dict:
+    details = result.to_dict()
+    details["billing_periods"] = sorted(
+        [p.account, _text(p.start), _text(p.end)] for p in writer.billing_periods
+    )
+    if writer.window:
+        details["window"] = [_text(writer.window[0]), _text(writer.window[1])]
+    return details
+
+
+def _sha256(path: Path) -> str | None:
+    if path.is_dir():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _text(moment: dt.datetime) -> str:
+    # The store's own spelling of a UTC time (store/usage.py), so text comparison orders it.
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,74 @@
+"""Canonical model ids and list cost for imported rows, through the registry and cost math.
+
+A model the registry does not know keeps its billed cost and gets no list cost (never a made-up
+one); each such model is reported once as a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from tokcli.cost import Usage, compute_cost
+from tokcli.errors import PriceNotAvailableError
+from tokcli.store.usage import UsageRecord
+
+
+class Pricer:
+    def __init__(self, registry):
+        self.registry = registry
+        self._models: dict[str, object] = {}
+        self.warnings: dict[str, str] = {}  # one warning per unpriced model/tier
+
+    def model_for(self, raw: str):
+        if raw not in self._models:
+            self._models[raw] = self.registry.find(raw)
+        return self._models[raw]
+
+    def complete(self, record: UsageRecord) -> None:
+        """Fill in the canonical model, its provider and the list cost, in place."""
+        if not record.model_raw:
+            return
+        model = self.model_for(record.model_raw)
+        if model is None:
+            self.warnings.setdefault(
+                record.model_raw,
+                f"model {record.model_raw!r} is not in the pricing registry: imported with its "
+                "billed cost and no list cost (add it with a pricing override file)",
+            )
+            return
+        record.model = model.id
+        record.provider = record.provider or model.provider
+        if record.charge_kind != "usage" or not _has_tokens(record):
+            return
+        record.list_cost = self._list_cost(record, model)
+
+    def _list_cost(self, record: UsageRecord, model) -> Decimal | None:
+        usage = Usage(
+            input_tokens=record.input_tokens,
+            cache_read_tokens=record.cache_read_tokens,
+            cache_write_5m_tokens=record.cache_write_5m_tokens,
+            cache_write_1h_tokens=record.cache_write_1h_tokens,
+            output_tokens=record.output_tokens,
+            reasoning_tokens=record.reasoning_tokens,
+            requests=max(record.requests, 1),
+        )
+        at = record.period_start.astimezone(dt.UTC).date()
+        try:
+            return compute_cost(usage, model, at, record.service_tier).total
+        except PriceNotAvailableError as exc:
+            self.warnings.setdefault(f"{model.id}|{record.service_tier}", f"no list cost: {exc}")
+            return None
+
+
+def _has_tokens(record: UsageRecord) -> bool:
+    return any(
+        (
+            record.input_tokens,
+            record.cache_read_tokens,
+            record.cache_write_5m_tokens,
+            record.cache_write_1h_tokens,
+            record.output_tokens,
+            record.reasoning_tokens,
+        )
+    )

@@ -1,0 +1,163 @@
+"""Parsing the values billing exports contain: numbers, money, times and keys.
+
+Every importer goes through these helpers, so the traps of BILLING-FORMATS.md (literal `NULL`,
+thousands separators, `3.0` in integer columns, 30-digit decimals, five timestamp spellings)
+are handled once. Each raises `RowError` naming the field, which the pipeline turns into a
+file:line:column message or a rejected row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import re
+from decimal import Decimal
+
+NULLS = frozenset({"", "null", "NULL", "Null", "None", "none", "nan", "NaN", "N/A"})
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class RowError(ValueError):
+    """A value that cannot be read. `field` names the column (or JSON path) at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def is_null(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() in NULLS)
+
+
+def decimal_or_none(value: object, field: str) -> Decimal | None:
+    """An exact Decimal from text or int. JSON numbers arrive as text (parse_float=Decimal)."""
+    if is_null(value):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise RowError(f"expected a number, got {value!r}", field)
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        # Only reachable for callers that parsed JSON without parse_float=Decimal: go through
+        # repr, which is the shortest text that round-trips, never the binary expansion.
+        return Decimal(repr(value))
+    text = str(value).strip()
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    try:
+        number = Decimal(text)
+    except decimal.InvalidOperation:
+        raise RowError(f"not a number: {value!r}", field) from None
+    if not number.is_finite():
+        raise RowError(f"not a finite number: {value!r}", field)
+    return number
+
+
+def decimal_value(value: object, field: str) -> Decimal:
+    number = decimal_or_none(value, field)
+    return Decimal(0) if number is None else number
+
+
+def count(value: object, field: str) -> int:
+    """A whole count (tokens, requests). Accepts `3.0` and `1,234`; refuses `2.5` and negatives
+    only when they are not whole numbers (negative usage rows are refunds, kept as such)."""
+    number = decimal_or_none(value, field)
+    if number is None:
+        return 0
+    if number != number.to_integral_value():
+        raise RowError(f"expected a whole number, got {value!r}", field)
+    return int(number)
+
+
+def tokens(value: object, field: str) -> int:
+    number = count(value, field)
+    if number < 0:
+        raise RowError(f"token count is negative: {value!r}", field)
+    return number
+
+
+def text_or_none(value: object) -> str | None:
+    if is_null(value):
+        return None
+    return str(value).strip()
+
+
+def utc_from_unix(seconds: object, field: str) -> dt.datetime:
+    number = decimal_or_none(seconds, field)
+    if number is None:
+        raise RowError("missing timestamp", field)
+    return _EPOCH + dt.timedelta(seconds=int(number))
+
+
+def utc_from_unix_nano(nanos: object, field: str) -> dt.datetime:
+    number = count(nanos, field)
+    return _EPOCH + dt.timedelta(microseconds=number // 1000)
+
+
+def utc_time(value: object, field: str) -> dt.datetime:
+    """Any timestamp spelling seen in exports, as an aware UTC datetime.
+
+    RFC 3339 (`2025-08-01T00:00:00Z`, `+00:00`), `YYYY-MM-DD HH:MM:SS` without a zone (taken as
+    UTC, as FOCUS requires), dates alone, US `MM/DD/YYYY` (Azure EA) and `M/D/YY` (FOCUS spec
+    examples), and Unix seconds.
+    """
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if is_null(value):
+        raise RowError("missing timestamp", field)
+    text = str(value).strip()
+    if text.isdigit():
+        return utc_from_unix(text, field)
+    us_date = _US_DATE.match(text)
+    if us_date:
+        return _us_date(us_date, value, field)
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" UTC", ""))
+    except ValueError:
+        raise RowError(f"not a date or time: {value!r}", field) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _us_date(match: re.Match, value: object, field: str) -> dt.datetime:
+    month, day, year, hour, minute, second = match.groups()
+    full_year = int(year) + 2000 if len(year) == 2 else int(year)
+    try:
+        return dt.datetime(
+            full_year, int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            tzinfo=dt.UTC,
+        )  # fmt: skip
+    except ValueError:
+        raise RowError(f"not a date: {value!r}", field) from None
+
+
+def next_day(moment: dt.datetime) -> dt.datetime:
+    return moment + dt.timedelta(days=1)
+
+
+def stable_key(*parts: object) -> str:
+    """A short, stable hash of the parts: the record_key that makes re-imports add nothing."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(b"\x1f")
+        digest.update(str(part).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+class Occurrences:
+    """Numbers identical rows within one file (`#0`, `#1`, ...), so that two genuinely equal
+    line items both survive while re-importing the same file still matches key for key."""
+
+    def __init__(self):
+        self._seen: dict[str, int] = {}
+
+    def key(self, base: str) -> str:
+        n = self._seen.get(base, 0)
+        self._seen[base] = n + 1
+        return base if n == 0 else f"{base}#{n}"
