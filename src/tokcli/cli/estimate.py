@@ -1,0 +1,359 @@
+"""`tokcli estimate`: price prompts or a workload, compare with a baseline, gate CI on cost.
+
+The work happens in `tokcli.estimate` (core); this module parses options, picks the mode and
+renders. Modes: prompt (PATHS, -, --text, --input-tokens), workload (--workload FILE), and the
+CI gate on top of prompt mode (--baseline / --base-ref, --fail-on-increase, --max-monthly-cost).
+"""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tokcli.cli.common import AtOpt, FormatOpt, PricingOpt, command_app, parse_date, runtime
+from tokcli.errors import CheckFailed, TokcliError
+
+app = command_app(
+    "Price a prompt, template or workload; show what each lever saves; gate CI on cost.",
+    no_args_is_help=False,
+)
+
+SERVICE_TIER_NAMES = ("standard", "batch", "flex", "priority")
+
+
+@app.command()
+def estimate(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Prompt files, directories (walked), globs, or - for stdin.", show_default=False
+        ),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Model to price (repeatable: ranked cheapest first)."),
+    ] = None,
+    text: Annotated[str | None, typer.Option("--text", help="Price this prompt text.")] = None,
+    input_tokens: Annotated[
+        int | None, typer.Option("--input-tokens", min=0, help="Price a call of this input size.")
+    ] = None,
+    output_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--output-tokens",
+            min=0,
+            help="Output tokens per call (default: front matter max_tokens, else 500).",
+        ),
+    ] = None,
+    reasoning_tokens: Annotated[
+        int | None,
+        typer.Option("--reasoning-tokens", min=0, help="Hidden reasoning tokens per call."),
+    ] = None,
+    reasoning_multiplier: Annotated[
+        str | None,
+        typer.Option(
+            "--reasoning-multiplier", help="Reasoning tokens as a multiple of the output."
+        ),
+    ] = None,
+    cache_hit_rate: Annotated[
+        str | None,
+        typer.Option(
+            "--cache-hit-rate",
+            help="Share of calls (0-1) that read the stable prefix (text before the first "
+            "template variable) from the prompt cache.",
+        ),
+    ] = None,
+    cached_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--cached-tokens",
+            min=0,
+            help="Cached prefix size in tokens (hit rate 1 unless --cache-hit-rate).",
+        ),
+    ] = None,
+    cache_ttl: Annotated[
+        str, typer.Option("--cache-ttl", help="Cache write TTL priced on misses: 5m or 1h.")
+    ] = "5m",
+    batch: Annotated[bool, typer.Option("--batch", help="Price at the batch tier.")] = False,
+    tier: Annotated[
+        str | None, typer.Option("--tier", help="Service tier: standard, batch, flex, priority.")
+    ] = None,
+    requests: Annotated[
+        int | None, typer.Option("--requests", min=0, help="Calls per --per period.")
+    ] = None,
+    per: Annotated[str | None, typer.Option("--per", help="day or month.")] = None,
+    days_per_month: Annotated[
+        int, typer.Option("--days-per-month", min=1, help="Days in a month for --per day.")
+    ] = 30,
+    vars_file: Annotated[
+        Path | None,
+        typer.Option("--vars", help="YAML/JSON file of template variables (wins over samples)."),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Glob of files or folders to skip.")
+    ] = None,
+    workload: Annotated[
+        Path | None, typer.Option("--workload", help="Workload YAML: model it, with its levers.")
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="Earlier `--format json` output to compare with."),
+    ] = None,
+    base_ref: Annotated[
+        str | None, typer.Option("--base-ref", help="Git ref to read the same paths from.")
+    ] = None,
+    fail_on_increase: Annotated[
+        str | None,
+        typer.Option("--fail-on-increase", help="Exit 1 if cost rises more than PCT percent."),
+    ] = None,
+    max_monthly_cost: Annotated[
+        str | None,
+        typer.Option("--max-monthly-cost", help="Exit 1 if the monthly cost is above USD."),
+    ] = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = None,
+    pricing: PricingOpt = None,
+):
+    """Price prompts (cost per call, per month) on one or more models, or a whole workload.
+
+    \b
+    Examples:
+        tokcli estimate prompt.txt -m claude-sonnet-4-6 -m gpt-5-mini
+        tokcli estimate --input-tokens 8000 --output-tokens 800 -m gpt-5 \
+            --requests 50000 --per month
+        tokcli estimate prompts/ -m gpt-5 --cache-hit-rate 0.8 --requests 2000 --per day
+        tokcli estimate --workload examples/workloads/chatbot.yaml
+        tokcli estimate prompts/ --base-ref origin/main --fail-on-increase 10 --format markdown
+
+    Exit codes: 0 ok; 1 a --fail-on-increase / --max-monthly-cost check failed; 2 bad input.
+    """
+    rt = runtime(pricing=pricing)
+    day = parse_date(at) or rt.today()
+    if workload is not None:
+        _refuse_with_workload(paths, text, input_tokens, baseline, base_ref, model)
+        return _workload_mode(rt, workload, day, fmt)
+    from tokcli.estimate.prompt import CallOptions
+
+    options = CallOptions(
+        output_tokens=output_tokens,
+        reasoning_tokens=reasoning_tokens,
+        reasoning_multiplier=_decimal(reasoning_multiplier, "--reasoning-multiplier"),
+        cache_hit_rate=_decimal(cache_hit_rate, "--cache-hit-rate", high=Decimal(1)),
+        cached_tokens=cached_tokens,
+        cache_ttl=_cache_ttl(cache_ttl),
+        service_tier=_service_tier(batch, tier),
+    )
+    if reasoning_tokens is not None and reasoning_multiplier is not None:
+        raise TokcliError("give --reasoning-tokens or --reasoning-multiplier, not both")
+    request = _prompt_request(rt, day, options, model, requests, per, days_per_month, vars_file)
+    sources = _Sources(paths or [], list(exclude or []), text, input_tokens)
+    _prompt_mode(rt, request, sources, fmt, baseline, base_ref, fail_on_increase, max_monthly_cost)
+
+
+class _Sources:
+    """Where the prompts come from: files, stdin, --text or --input-tokens."""
+
+    def __init__(self, paths: list[str], exclude: list[str], text, input_tokens):
+        self.paths, self.exclude, self.text, self.input_tokens = paths, exclude, text, input_tokens
+        given = sum([bool(paths), text is not None, input_tokens is not None])
+        if given > 1:
+            raise TokcliError("give prompt PATHS, --text or --input-tokens, one of them")
+
+    @property
+    def empty(self) -> bool:
+        return not self.paths and self.text is None and self.input_tokens is None
+
+
+def _prompt_mode(rt, request, sources, fmt, baseline, base_ref, fail_on_increase, max_monthly):
+    from tokcli.estimate.counting import TokenCounter
+    from tokcli.estimate.report import prompt_output
+
+    if sources.empty:
+        sources.paths = [
+            e["path"]
+            for e in request.config_prompts
+            if isinstance(e, dict) and isinstance(e.get("path"), str)
+        ]
+        if not sources.paths:
+            raise TokcliError(
+                "nothing to estimate: give prompt PATHS, -, --text, --input-tokens or --workload"
+            )
+    counter = TokenCounter()
+    results = _estimate_head(rt, request, sources, counter)
+    output = prompt_output(results, _assumptions(request), _notes(request, results))
+    gated = baseline is not None or base_ref is not None
+    fail_pct = _decimal(fail_on_increase, "--fail-on-increase")
+    limit = _decimal(max_monthly, "--max-monthly-cost")
+    if fail_pct is not None and not gated:
+        raise TokcliError("--fail-on-increase needs --baseline FILE or --base-ref REF")
+    if baseline is not None and base_ref is not None:
+        raise TokcliError("give --baseline or --base-ref, not both")
+    if gated or limit is not None:
+        _gate(rt, request, sources, counter, output, results, baseline, base_ref, fail_pct, limit)
+    rt.emit(output, rt.format(fmt))
+    failures = output.data.get("gate", {}).get("failures")
+    if failures:
+        raise CheckFailed("cost gate failed: " + "; ".join(failures))
+
+
+def _estimate_head(rt, request, sources, counter) -> list[dict]:
+    from tokcli.estimate import run
+
+    registry = rt.registry
+    if sources.input_tokens is not None:
+        return run.estimate_tokens(sources.input_tokens, request, registry, counter)
+    if sources.text is not None:
+        return run.estimate_text(sources.text, "<text>", request, registry, counter)
+    if sources.paths == ["-"]:
+        data = sys.stdin.read()
+        return run.estimate_text(data, "<stdin>", request, registry, counter, path="-")
+    if "-" in sources.paths:
+        raise TokcliError("- (stdin) cannot be mixed with other paths")
+    files = run.local_files(sources.paths, sources.exclude)
+    return run.estimate_files(files, request, registry, counter)
+
+
+def _gate(rt, request, sources, counter, output, results, baseline, base_ref, fail_pct, limit):
+    from tokcli.estimate import gate, run
+    from tokcli.estimate.report import add_gate
+
+    if limit is not None and any("monthly_cost" not in r for r in results):
+        missing = next(r for r in results if "monthly_cost" not in r)
+        raise TokcliError(
+            f"--max-monthly-cost needs a volume for every prompt; {missing['path'] or 'the call'} "
+            "has none (give --requests/--per, front matter requests/per, or [[prompts]])"
+        )
+    comparison, label = None, None
+    if baseline is not None:
+        comparison, label = gate.compare(gate.load_baseline(baseline), results), str(baseline)
+    elif base_ref is not None:
+        if not sources.paths or "-" in sources.paths:
+            raise TokcliError("--base-ref needs prompt PATHS (files in the git work tree)")
+        from tokcli.estimate.gitbase import base_files
+
+        files = base_files(base_ref, sources.paths, sources.exclude, rt.cwd)
+        before = run.estimate_files(files, request, rt.registry, counter)
+        comparison, label = gate.compare(before, results), base_ref
+    add_gate(output, comparison, gate.check(comparison, results, fail_pct, limit), label)
+
+
+def _prompt_request(rt, day, options, model, requests, per, days_per_month, vars_file):
+    from tokcli.estimate.run import PromptRequest
+    from tokcli.estimate.volume import Volume
+
+    if (requests is None) != (per is None):
+        raise TokcliError("--requests and --per go together (e.g. --requests 1000 --per day)")
+    volume = Volume(requests, per, days_per_month) if requests is not None else None
+    prompts = rt.config.get("prompts", [])
+    if not isinstance(prompts, list):
+        raise TokcliError("config: prompts must be an array of tables ([[prompts]])")
+    return PromptRequest(
+        at=day,
+        options=options,
+        model_names=list(model or []),
+        volume=volume,
+        days_per_month=days_per_month,
+        variables=_load_vars(vars_file),
+        config_prompts=prompts,
+    )
+
+
+def _load_vars(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    from tokcli.prompts.source import parse_yaml_mapping, read_prompt_text
+
+    # YAML is a superset of JSON: one parser serves both.
+    data, _ = parse_yaml_mapping(path, read_prompt_text(path), first_line=1, what="--vars file")
+    return data
+
+
+def _assumptions(request) -> dict:
+    options = request.options
+    return {
+        "at": request.at.isoformat(),
+        "service_tier": options.service_tier,
+        "output_tokens": options.output_tokens,
+        "reasoning_tokens": options.reasoning_tokens,
+        "reasoning_multiplier": _plain(options.reasoning_multiplier),
+        "cache_hit_rate": _plain(options.cache_hit_rate),
+        "cached_tokens": options.cached_tokens,
+        "cache_ttl": options.cache_ttl,
+        "volume": request.volume.describe() if request.volume else None,
+        "days_per_month": request.days_per_month,
+    }
+
+
+def _notes(request, results: list[dict]) -> list[str]:
+    options = request.options
+    notes = [f"prices in force on {request.at.isoformat()}, tier {options.service_tier}, USD"]
+    sources = sorted({r["output_tokens_from"] for r in results})
+    notes.append("output tokens per call from " + ", ".join(sources))
+    volumes = sorted({r["volume"] for r in results if r.get("volume")})
+    notes.extend(f"volume: {v}" for v in volumes)
+    if options.cache_hit_rate is not None or options.cached_tokens is not None:
+        prefix = "stable prefix (text before the first template variable)"
+        if options.cached_tokens is not None:
+            prefix = f"given {options.cached_tokens:,}-token prefix"
+        rate = _plain(options.cache_hit_rate) or "1"
+        notes.append(
+            f"prompt cache: hit rate {rate} on the {prefix}; "
+            f"misses pay the {options.cache_ttl} cache write price"
+        )
+    approximate = sorted({r["token_method"] for r in results if not r["exact"]})
+    notes.extend(f"token counts are approximate: {m}" for m in approximate)
+    for result in results:
+        notes.extend(n for n in result["notes"] if n not in notes)
+    return notes
+
+
+def _workload_mode(rt, path: Path, day, fmt) -> None:
+    from tokcli.estimate.workload import load_workload, workload_output
+
+    workload = load_workload(path)
+    rt.emit(workload_output(workload, rt.registry, day), rt.format(fmt))
+
+
+def _refuse_with_workload(paths, text, input_tokens, baseline, base_ref, model) -> None:
+    if paths or text is not None or input_tokens is not None or baseline or base_ref or model:
+        raise TokcliError(
+            "--workload takes its models and volumes from the file: "
+            "give no prompt, -m, --baseline or --base-ref with it"
+        )
+
+
+def _decimal(value: str | None, option: str, high: Decimal | None = None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        raise TokcliError(f"{option}: expected a number, got {value!r}") from None
+    if not number.is_finite() or number < 0 or (high is not None and number > high):
+        bound = f"between 0 and {high}" if high is not None else ">= 0"
+        raise TokcliError(f"{option}: must be {bound}, got {value!r}")
+    return number
+
+
+def _cache_ttl(value: str) -> str:
+    if value not in ("5m", "1h"):
+        raise TokcliError(f"--cache-ttl: expected 5m or 1h, got {value!r}")
+    return value
+
+
+def _service_tier(batch: bool, tier: str | None) -> str:
+    if tier is not None and tier not in SERVICE_TIER_NAMES:
+        raise TokcliError(f"--tier: expected one of {', '.join(SERVICE_TIER_NAMES)}, got {tier!r}")
+    if batch and tier not in (None, "batch"):
+        raise TokcliError(f"--batch contradicts --tier {tier}")
+    return "batch" if batch else (tier or "standard")
+
+
+def _plain(value: Decimal | None) -> str | None:
+    from tokcli.money import plain
+
+    return plain(value)

@@ -1,0 +1,223 @@
+"""Prompt mode: a prompt file (or text) rendered, measured in tokens per model, and priced.
+
+The stable prefix -- what prompt caching can serve -- is the prompt up to its first template
+expression: everything before it is the same on every call. A prompt without any template
+expression is stable as a whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from tokcli.estimate.call import DEFAULT_OUTPUT_TOKENS, CallCost, CallShape, price_call
+from tokcli.money import MONEY_CONTEXT, plain
+from tokcli.pricing.model import Model
+from tokcli.prompts import (
+    PromptSettings,
+    PromptSource,
+    RenderedPrompt,
+    prompt_settings,
+    render_prompt,
+)
+from tokcli.prompts.templating import FORMAT_FIELD, JINJA_SYNTAX
+
+# ChatML framing that OpenAI documents for chat requests: each message costs a few tokens
+# beyond its content, and the reply is primed with a few more. Other providers frame messages
+# similarly; tokcli states the figure rather than hiding it.
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_REPLY = 3
+MESSAGE_KINDS = ("chat", "prompty", "dotprompt")
+
+
+@dataclass
+class MeasuredPrompt:
+    """A prompt ready to price: its rendered text and stable prefix, independent of model."""
+
+    path: str | None  # None for --text / --input-tokens
+    rendered: RenderedPrompt | None
+    prefix_text: str
+    settings: PromptSettings
+    source: PromptSource | None = None
+    framed_messages: int = 0  # messages that carry per-message framing tokens
+    fixed_input_tokens: int | None = None  # --input-tokens: no text to count
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """What the command line says about every call (None: take it from the prompt)."""
+
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    reasoning_multiplier: Decimal | None = None
+    cache_hit_rate: Decimal | None = None
+    cached_tokens: int | None = None
+    cache_ttl: str = "5m"
+    service_tier: str = "standard"
+
+
+@dataclass
+class PromptEstimate:
+    prompt: MeasuredPrompt
+    model: Model
+    input_tokens: int
+    exact: bool
+    method: str
+    output_tokens: int
+    output_source: str
+    call: CallCost
+    monthly_requests: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def monthly_cost(self) -> Decimal | None:
+        if self.monthly_requests is None:
+            return None
+        with decimal.localcontext(MONEY_CONTEXT):
+            return self.call.cost_per_call * self.monthly_requests
+
+
+def measure_source(source: PromptSource, variables: dict) -> MeasuredPrompt:
+    rendered = render_prompt(source, variables)
+    framed = len(rendered.messages) if source.kind in MESSAGE_KINDS else 0
+    return MeasuredPrompt(
+        path=str(source.path),
+        rendered=rendered,
+        prefix_text=stable_prefix(source),
+        settings=prompt_settings(source),
+        source=source,
+        framed_messages=framed,
+    )
+
+
+def measure_tokens(input_tokens: int) -> MeasuredPrompt:
+    """A call described only by its input size (`--input-tokens`)."""
+    return MeasuredPrompt(None, None, "", PromptSettings(), fixed_input_tokens=input_tokens)
+
+
+def stable_prefix(source: PromptSource) -> str:
+    """The literal text before the prompt's first template expression, joined like the
+    rendered messages are."""
+    if source.messages is not None:
+        contents = [m.content for m in source.messages]
+    else:
+        contents = [source.body]
+    syntax = [FORMAT_FIELD] if source.kind == "format" else [JINJA_SYNTAX]
+    parts = []
+    for content in contents:
+        starts = [m.start() for pattern in syntax if (m := pattern.search(content))]
+        if starts:
+            parts.append(content[: min(starts)])
+            break
+        parts.append(content)
+    return "\n".join(parts)
+
+
+def estimate_prompt(
+    prompt: MeasuredPrompt,
+    model: Model,
+    at: dt.date,
+    options: CallOptions,
+    monthly_requests: int | None,
+    counter,
+) -> PromptEstimate:
+    """Price one measured prompt on one model. `counter(text, model)` returns a TokenCount."""
+    notes: list[str] = []
+    if prompt.fixed_input_tokens is not None:
+        input_tokens, exact, method, prefix = prompt.fixed_input_tokens, True, "given", 0
+    else:
+        count = counter(prompt.rendered.text, model)
+        input_tokens, exact, method = count.tokens, count.exact, count.method
+        if prompt.framed_messages:
+            input_tokens += TOKENS_PER_MESSAGE * prompt.framed_messages + TOKENS_PER_REPLY
+            method += (
+                f" + {TOKENS_PER_MESSAGE} per message and {TOKENS_PER_REPLY} per reply (framing)"
+            )
+        prefix = counter(prompt.prefix_text, model).tokens if prompt.prefix_text else 0
+    if options.cached_tokens is not None:
+        prefix = options.cached_tokens
+    hit_rate = options.cache_hit_rate
+    if hit_rate is None:
+        hit_rate = Decimal(1) if options.cached_tokens is not None else Decimal(0)
+    output_tokens, output_source = _output_tokens(prompt, options)
+    reasoning = _reasoning_tokens(options, output_tokens)
+    shape = CallShape(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        reasoning_tokens=reasoning,
+        prefix_tokens=min(prefix, input_tokens),
+        cache_hit_rate=hit_rate,
+        cache_ttl=options.cache_ttl,
+    )
+    if prefix > input_tokens:
+        notes.append(f"cached tokens ({prefix:,}) exceed the input ({input_tokens:,}): capped")
+    call = price_call(model, at, shape, options.service_tier)
+    notes.extend(call.notes)
+    return PromptEstimate(
+        prompt,
+        model,
+        input_tokens,
+        exact,
+        method,
+        output_tokens,
+        output_source,
+        call,
+        monthly_requests,
+        notes,
+    )
+
+
+def _output_tokens(prompt: MeasuredPrompt, options: CallOptions) -> tuple[int, str]:
+    if options.output_tokens is not None:
+        return options.output_tokens, "--output-tokens"
+    if prompt.settings.max_tokens is not None:
+        return prompt.settings.max_tokens, "front matter max_tokens"
+    return DEFAULT_OUTPUT_TOKENS, f"default ({DEFAULT_OUTPUT_TOKENS})"
+
+
+def _reasoning_tokens(options: CallOptions, output_tokens: int) -> int:
+    if options.reasoning_tokens is not None:
+        return options.reasoning_tokens
+    if options.reasoning_multiplier is not None:
+        # Whole tokens: a fraction of a token is never billed.
+        value = (options.reasoning_multiplier * output_tokens).to_integral_value(
+            rounding=decimal.ROUND_HALF_EVEN
+        )
+        return int(value)
+    return 0
+
+
+def result_dict(estimate: PromptEstimate) -> dict:
+    """One entry of the JSON `results` list: the contract scripts and the CI gate read."""
+    call = estimate.call
+    data = {
+        "path": estimate.prompt.path,
+        "model": estimate.model.id,
+        "provider": estimate.model.provider,
+        "input_tokens": estimate.input_tokens,
+        "exact": estimate.exact,
+        "token_method": estimate.method,
+        "output_tokens": estimate.output_tokens,
+        "output_tokens_from": estimate.output_source,
+        "reasoning_tokens": call.shape.reasoning_tokens,
+        "cached_prefix_tokens": call.cached_prefix_tokens,
+        "cache_hit_rate": plain(call.shape.cache_hit_rate) if call.cached_prefix_tokens else None,
+        "service_tier": call.service_tier,
+        "currency": "USD",
+        "cost_per_call": plain(call.cost_per_call),
+        "cost_items": [item.to_dict() for item in call.items],
+        "price_effective_from": call.effective_from.date().isoformat(),
+        "price_source": call.source,
+    }
+    if estimate.monthly_requests is not None:
+        data["monthly_requests"] = estimate.monthly_requests
+        data["monthly_cost"] = plain(estimate.monthly_cost)
+    data["notes"] = list(estimate.notes)
+    return data
+
+
+def label_of(path: str | None) -> str:
+    return "(tokens given)" if path is None else Path(path).as_posix()
