@@ -15,7 +15,7 @@ from typer import _click
 from typer.core import TyperGroup
 
 from tokcli import __version__
-from tokcli.cli.registry import COMMANDS, available, root_help
+from tokcli.cli.registry import COMMANDS, COMPLETE_VAR, available, root_help
 from tokcli.errors import ExitCode, TokcliError
 
 
@@ -38,6 +38,11 @@ class LazyGroup(TyperGroup):
         formatter.write(root_help())
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if COMPLETE_VAR in os.environ:
+            # A shell asks for completions; register Typer's bash/zsh/fish responders first.
+            from typer._completion_classes import completion_init
+
+            completion_init()
         try:
             result = super().main(
                 args=args,

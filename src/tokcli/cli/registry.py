@@ -43,6 +43,9 @@ def _module_exists(module: str) -> bool:
         return False
 
 
+COMPLETE_VAR = "_TOKCLI_COMPLETE"
+
+
 def available() -> list[str]:
     """Registered commands whose module is installed, in registry order."""
     return [name for name, (module, _) in COMMANDS.items() if _module_exists(module)]
@@ -70,6 +73,10 @@ def root_help() -> str:
 
 def fast_path(argv: list[str]) -> bool:
     """Answer `tokcli`, `tokcli --help` and `tokcli --version` without Typer. True if answered."""
+    import os
+
+    if COMPLETE_VAR in os.environ:  # a shell asking for completions: Typer answers those
+        return False
     if argv in ([], ["--help"], ["-h"]):
         sys.stdout.write(root_help())
         return True

@@ -1,0 +1,1 @@
+complete --command tokcli --no-files --arguments "(env _TOKCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) tokcli)" --condition "env _TOKCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) tokcli"
