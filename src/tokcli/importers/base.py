@@ -36,6 +36,7 @@ class Parsed:
     raw: Any = None
     skipped: str | None = None
     billing_period: BillingPeriod | None = None
+    path: str | None = None  # the file, when the input is a folder of files
 
 
 @dataclass

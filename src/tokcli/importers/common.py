@@ -98,6 +98,7 @@ _CHARGE_KINDS = {
     "adjustment": "adjustment",
     "correction": "adjustment",
     "rounding error": "adjustment",
+    "roundingadjustment": "adjustment",
     "purchase": "commitment",
     "savingsplanrecurringfee": "commitment",
     "rifee": "commitment",

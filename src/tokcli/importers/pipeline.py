@@ -179,7 +179,7 @@ class _Writer:
         self.import_id = import_id
         self.settings = settings
         self.result = result
-        self.rejects: list[tuple[int | None, str | None, str, object]] = []
+        self.rejects: list[tuple[object, str | None, str, object]] = []
         self.billing_periods: set[BillingPeriod] = set()
         self.window: tuple[dt.datetime, dt.datetime] | None = None
 
@@ -206,9 +206,12 @@ class _Writer:
     def _bad_row(self, parsed, source: Source) -> None:
         error = parsed.error
         if not self.settings.skip_bad_rows:
-            raise InputError(str(error), path=source.name, line=parsed.line, field=error.field)
+            raise InputError(
+                str(error), path=parsed.path or source.name, line=parsed.line, field=error.field
+            )
         self.result.rejected += 1
-        self.rejects.append((parsed.line, error.field, str(error), parsed.raw))
+        line = f"{parsed.path}:{parsed.line}" if parsed.path else parsed.line
+        self.rejects.append((line, error.field, str(error), parsed.raw))
 
     def _store(self, record: UsageRecord, period: BillingPeriod | None) -> None:
         record.tags = self.settings.tag_map.normalise(record.tags)
