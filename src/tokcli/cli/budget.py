@@ -1,0 +1,58 @@
+"""`tokcli budget check`: exit 1 when a configured budget is over (or, with --forecast, will be
+by the month-end forecast), so cron and CI can page on it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tokcli.cli.common import FormatOpt, StoreOpt, command_app, runtime
+from tokcli.errors import CheckFailed
+
+app = command_app("Check budgets from the config; exit 1 when one is over.")
+
+
+@app.callback()
+def budget():
+    """Check budgets from the config ([[budgets]]); exit 1 when one is over."""
+
+
+@app.command("check")
+def check(
+    forecast: Annotated[
+        bool,
+        typer.Option("--forecast", help="Also fail when the period-end forecast exceeds a budget."),
+    ] = False,
+    fmt: FormatOpt = None,
+    store: StoreOpt = None,
+):
+    """Show every budget's state; exit 1 if one is over, 0 otherwise.
+
+    \b
+    Exit codes: 0 all budgets within limits; 1 a budget is over (with --forecast: or is
+    forecast to be over by the end of its period); 2 bad config or options.
+
+    \b
+    Example (tokcli.toml):
+        [[budgets]]
+        scope = { team = "search" }
+        amount = "5000"
+        period = "month"
+        alerts = [50, 75, 90, 100]
+    """
+    from tokcli.cli.report import budget_statuses, budgets_output
+
+    rt = runtime(store=store)
+    statuses = budget_statuses(rt)
+    rt.emit(budgets_output(statuses), rt.format(fmt))
+    failing = [
+        s for s in statuses if s.state == "over" or (forecast and s.forecast_state == "over")
+    ]
+    if failing:
+        reasons = [
+            f"{s.budget.name} ({'over' if s.state == 'over' else 'forecast over'}: "
+            f"{s.percent}% used)"
+            for s in failing
+        ]
+        raise CheckFailed(f"budget check failed: {', '.join(reasons)}")

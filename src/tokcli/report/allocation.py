@@ -1,0 +1,36 @@
+"""Showback: spread a shared cost over groups in proportion to their spend, to the cent.
+
+Largest-remainder method: every group gets the whole cents of its exact share; the cents left
+over go one each to the groups with the largest fractional remainders (ties: the order the
+groups were given in). The parts always add up to the shared amount exactly. Groups with zero
+or negative spend (credits) take no share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from decimal import Decimal
+from fractions import Fraction
+
+from tokcli.errors import TokcliError
+
+CENT = Decimal("0.01")
+
+
+def allocate(shared: Decimal, spend: Mapping[Hashable, Decimal]) -> dict[Hashable, Decimal]:
+    if shared < 0 or shared != shared.quantize(CENT):
+        raise TokcliError(
+            f"--allocate-shared: expected an amount in whole cents >= 0, got {shared}"
+        )
+    weights = {key: Fraction(amount) for key, amount in spend.items() if amount > 0}
+    total = sum(weights.values(), Fraction(0))
+    if shared and total <= 0:
+        raise TokcliError("--allocate-shared: no group has positive spend to allocate over")
+    cents = int(shared / CENT)
+    exact = {key: cents * weight / total for key, weight in weights.items()} if cents else {}
+    whole = {key: share.numerator // share.denominator for key, share in exact.items()}
+    order = list(spend)
+    by_remainder = sorted(exact, key=lambda key: (-(exact[key] - whole[key]), order.index(key)))
+    for key in by_remainder[: cents - sum(whole.values())]:
+        whole[key] += 1
+    return {key: Decimal(whole.get(key, 0)) * CENT for key in spend}

@@ -1,0 +1,208 @@
+"""Budgets from the config (`[[budgets]]`), and their state for the period containing today.
+
+    [[budgets]]
+    name = "search"                 # optional; default: the scope
+    scope = { team = "search" }     # tag or dimension filters, ANDed; omit (or "org") for all
+    amount = "5000"                 # in the cost basis' currency (USD for list cost)
+    period = "month"                # day | week | month | quarter | year
+    alerts = [50, 75, 90, 100]      # percent thresholds
+    cost = "billed"                 # billed | list
+
+State: "over" when spend > amount; "alert" when spend reached an alert threshold; else "ok".
+Forecast state: "over" when the period-end forecast (weighted method) exceeds the amount.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tokcli.errors import InputError, TokcliError
+from tokcli.money import MONEY_CONTEXT, to_decimal
+from tokcli.report.forecast import DEFAULT_METHOD, Forecast, forecast, month_bounds
+from tokcli.report.query import TIME_KEYS, FineRow, Selection, validate_key
+
+PERIODS = ("day", "week", "month", "quarter", "year")
+DEFAULT_ALERTS = (Decimal(50), Decimal(75), Decimal(90), Decimal(100))
+_FIELDS = {"name", "scope", "amount", "period", "alerts", "cost"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    scope: tuple[tuple[str, str], ...]  # () = the whole org
+    amount: Decimal
+    period: str = "month"
+    alerts: tuple[Decimal, ...] = DEFAULT_ALERTS
+    cost_basis: str = "billed"
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    budget: Budget
+    period_start: dt.date
+    period_end: dt.date
+    spend: Decimal
+    forecast: Forecast
+    percent: Decimal
+    alerts_reached: tuple[Decimal, ...]
+    state: str  # ok | alert | over
+    forecast_state: str  # ok | over
+
+    def as_dict(self) -> dict:
+        budget = self.budget
+        return {
+            "name": budget.name,
+            "scope": dict(budget.scope) or "org",
+            "period": budget.period,
+            "period_start": self.period_start,
+            "period_end": self.period_end,
+            "cost_basis": budget.cost_basis,
+            "amount": budget.amount,
+            "spend": self.spend,
+            "percent": self.percent,
+            "alerts": list(budget.alerts),
+            "alerts_reached": list(self.alerts_reached),
+            "state": self.state,
+            "forecast": self.forecast.value(DEFAULT_METHOD),
+            "forecast_method": DEFAULT_METHOD,
+            "forecast_linear": self.forecast.linear,
+            "forecast_percent": _percent(self.forecast.value(DEFAULT_METHOD), budget.amount),
+            "forecast_state": self.forecast_state,
+        }
+
+
+def parse_budgets(entries: object) -> list[Budget]:
+    """Validate the config's `budgets` array; errors name the entry and field."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise InputError("must be an array of tables ([[budgets]])", field="config: budgets")
+    budgets = [_parse_one(entry, index) for index, entry in enumerate(entries, start=1)]
+    names = [b.name for b in budgets]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(f"two budgets are named {duplicates[0]!r}", field="config: budgets")
+    return budgets
+
+
+def _parse_one(entry: object, index: int) -> Budget:
+    where = f"config: budgets[{index}]"
+    if not isinstance(entry, dict):
+        raise InputError("must be a table", field=where)
+    unknown = sorted(set(entry) - _FIELDS)
+    if unknown:
+        raise InputError(
+            f"unknown field {unknown[0]!r}; expected {', '.join(sorted(_FIELDS))}", field=where
+        )
+    scope = _scope(entry.get("scope"), f"{where}.scope")
+    amount = _amount(entry.get("amount"), f"{where}.amount")
+    period = entry.get("period", "month")
+    if period not in PERIODS:
+        raise InputError(f"expected one of {', '.join(PERIODS)}, got {period!r}",
+                         field=f"{where}.period")  # fmt: skip
+    cost = entry.get("cost", "billed")
+    if cost not in ("billed", "list"):
+        raise InputError(f"expected billed or list, got {cost!r}", field=f"{where}.cost")
+    alerts = _alerts(entry.get("alerts", list(DEFAULT_ALERTS)), f"{where}.alerts")
+    name = entry.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise InputError("must be a non-empty string", field=f"{where}.name")
+    default_name = ",".join(f"{k}={v}" for k, v in scope) or "org"
+    return Budget(name or default_name, scope, amount, period, alerts, cost)
+
+
+def _scope(value: object, field: str) -> tuple[tuple[str, str], ...]:
+    if value is None or value in ("org", "all"):
+        return ()
+    if not isinstance(value, dict) or not value:
+        raise InputError('expected a table such as { team = "search" }, or "org"', field=field)
+    pairs = []
+    for key, item in value.items():
+        if key in TIME_KEYS:
+            raise InputError(f"{key!r} cannot scope a budget", field=field)
+        try:
+            validate_key(key, option=field)
+        except TokcliError as exc:
+            raise InputError(str(exc)) from None
+        if not isinstance(item, str | int) or isinstance(item, bool):
+            raise InputError(f"{key}: expected a string value, got {item!r}", field=field)
+        pairs.append((key, str(item)))
+    return tuple(pairs)
+
+
+def _amount(value: object, field: str) -> Decimal:
+    if value is None:
+        raise InputError("is required", field=field)
+    if isinstance(value, float):
+        value = repr(value)  # TOML floats are decimal literals; repr gives back what was typed
+    try:
+        amount = to_decimal(value, field=field)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if amount <= 0:
+        raise InputError(f"must be greater than 0, got {value}", field=field)
+    return amount
+
+
+def _alerts(value: object, field: str) -> tuple[Decimal, ...]:
+    if not isinstance(value, list) or not value:
+        raise InputError("expected a list of percentages such as [50, 75, 90, 100]", field=field)
+    alerts = []
+    for item in value:
+        percent = _amount(item, field)
+        alerts.append(percent)
+    return tuple(sorted(set(alerts)))
+
+
+def period_bounds(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    if period == "day":
+        return today, today
+    if period == "week":
+        monday = today - dt.timedelta(days=today.weekday())
+        return monday, monday + dt.timedelta(days=6)
+    if period == "month":
+        return month_bounds(today)
+    if period == "quarter":
+        first_month = 3 * ((today.month - 1) // 3) + 1
+        start = today.replace(month=first_month, day=1)
+        return start, month_bounds(start.replace(month=first_month + 2))[1]
+    return today.replace(month=1, day=1), today.replace(month=12, day=31)
+
+
+FetchRows = Callable[[Selection], list[FineRow]]
+
+
+def evaluate(budgets: list[Budget], today: dt.date, fetch_rows: FetchRows) -> list[BudgetStatus]:
+    with decimal.localcontext(MONEY_CONTEXT):
+        return [_evaluate_one(budget, today, fetch_rows) for budget in budgets]
+
+
+def _evaluate_one(budget: Budget, today: dt.date, fetch_rows: FetchRows) -> BudgetStatus:
+    start, end = period_bounds(budget.period, today)
+    rows = fetch_rows(Selection((), start, end, budget.scope))
+    daily: dict[dt.date, Decimal] = {}
+    for row in rows:
+        day = dt.date.fromisoformat(row.day)
+        daily[day] = daily.get(day, Decimal(0)) + row.totals.spend(budget.cost_basis)
+    outlook = forecast(daily, start, end, today)
+    spend = outlook.actual
+    percent = _percent(spend, budget.amount)
+    reached = tuple(a for a in budget.alerts if percent >= a)
+    state = "over" if spend > budget.amount else ("alert" if reached else "ok")
+    forecast_state = "over" if outlook.value(DEFAULT_METHOD) > budget.amount else "ok"
+    return BudgetStatus(budget, start, end, spend, outlook, percent, reached, state, forecast_state)
+
+
+def _percent(spend: Decimal, amount: Decimal) -> Decimal:
+    return (spend * 100 / amount).quantize(Decimal("0.01"))
+
+
+def fetcher(conn: sqlite3.Connection, use_rollups: bool = True) -> FetchRows:
+    from tokcli.report.query import fetch
+
+    return lambda selection: fetch(conn, selection, use_rollups=use_rollups)

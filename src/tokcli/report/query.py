@@ -1,0 +1,234 @@
+"""Select and sum usage for a report: from the rollups when they can answer, else from `usage`.
+
+Every answer comes back as "fine rows": sums per (group values, day, model, tier, currency).
+Day, model and tier stay in the key so the views can bucket time, price output tokens and
+forecast without another query; the views fold fine rows into the groups the user asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+import sqlite3
+from dataclasses import dataclass
+
+from tokcli.errors import TokcliError
+from tokcli.money import MONEY_CONTEXT
+from tokcli.report.totals import COUNTS, Totals, accumulate
+
+DIMENSIONS = ("model", "provider", "tier", "source")
+TIME_KEYS = ("day", "week", "month")
+_TAG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/-]*$")
+
+# Column of each dimension in the raw `usage` table and in the rollup tables.
+_RAW_DIMENSION = {
+    "model": "COALESCE(u.model, u.model_raw, '')",
+    "provider": "COALESCE(u.provider, '')",
+    "tier": "u.service_tier",
+    "source": "u.source",
+}
+_MEASURE_COLUMNS = "billed_cost, list_cost, " + ", ".join(COUNTS)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to sum: grouping keys, an inclusive day range and key=value filters (ANDed)."""
+
+    group_by: tuple[str, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+    where: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def attribute_keys(self) -> tuple[str, ...]:
+        """The grouping keys that are not time buckets, in the order asked."""
+        return tuple(k for k in self.group_by if k not in TIME_KEYS)
+
+    @property
+    def tag_keys(self) -> list[str]:
+        keys = [*self.attribute_keys, *(k for k, _ in self.where)]
+        return list(dict.fromkeys(k for k in keys if k not in DIMENSIONS))
+
+
+@dataclass
+class FineRow:
+    group: tuple  # values of Selection.attribute_keys; None = untagged / unknown
+    day: str
+    model: str | None
+    tier: str
+    currency: str | None
+    totals: Totals
+
+
+def validate_key(key: str, *, option: str) -> None:
+    if key in DIMENSIONS or key in TIME_KEYS:
+        return
+    if not _TAG_KEY.match(key):
+        raise TokcliError(
+            f"{option}: {key!r} is not a key; use a tag key or one of "
+            f"{', '.join(DIMENSIONS + TIME_KEYS)}"
+        )
+
+
+def known_tag_keys(conn: sqlite3.Connection) -> list[str]:
+    # Skip-scan over the (key, value, usage_id) index: one probe per distinct key.
+    keys, last = [], ""
+    while True:
+        row = conn.execute(
+            "SELECT key FROM usage_tags WHERE key > ? ORDER BY key LIMIT 1", (last,)
+        ).fetchone()
+        if row is None:
+            return keys
+        keys.append(last := row[0])
+
+
+def fetch(conn: sqlite3.Connection, selection: Selection, *, use_rollups: bool = True):
+    """Fine rows for `selection`, exact."""
+    with decimal.localcontext(MONEY_CONTEXT):
+        tag_keys = selection.tag_keys
+        dimension_keys = [
+            k for k in (*selection.attribute_keys, *(k for k, _ in selection.where))
+            if k in DIMENSIONS
+        ]  # fmt: skip
+        if use_rollups and not tag_keys:
+            return _from_rollup(conn, selection)
+        if use_rollups and len(tag_keys) == 1 and not dimension_keys:
+            return _from_tag_rollup(conn, selection, tag_keys[0])
+        return _from_usage(conn, selection)
+
+
+def _day_range_sql(column: str, selection: Selection, params: list) -> str:
+    clauses = []
+    if selection.since is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(selection.since.isoformat())
+    if selection.until is not None:
+        clauses.append(f"{column} <= ?")
+        params.append(selection.until.isoformat())
+    return " AND ".join(clauses) or "1"
+
+
+def _blank_to_none(value):
+    return None if value == "" else value
+
+
+def _rollup_totals(row, first: int) -> Totals:
+    return Totals.from_rollup(row[first], row[first + 1], row[first + 2 :])
+
+
+def _from_rollup(conn, selection: Selection) -> list[FineRow]:
+    params: list = []
+    sql = (
+        f"SELECT day, provider, model, tier, source, currency, {_MEASURE_COLUMNS} "
+        f"FROM report_rollup WHERE {_day_range_sql('day', selection, params)}"
+    )
+    for key, value in selection.where:
+        sql += f" AND {key} = ?"
+        params.append(value)
+    rows = []
+    for row in conn.execute(sql, params):
+        group = tuple(_blank_to_none(row[k]) for k in selection.attribute_keys)
+        rows.append(
+            FineRow(
+                group,
+                row["day"],
+                _blank_to_none(row["model"]),
+                row["tier"],
+                _blank_to_none(row["currency"]),
+                _rollup_totals(row, 6),
+            )
+        )
+    return rows
+
+
+def _from_tag_rollup(conn, selection: Selection, tag_key: str) -> list[FineRow]:
+    params: list = [tag_key]
+    sql = (
+        f"SELECT day, value, model, tier, currency, {_MEASURE_COLUMNS} FROM report_tag_rollup "
+        f"WHERE key = ? AND {_day_range_sql('day', selection, params)}"
+    )
+    filtered = [value for key, value in selection.where if key == tag_key]
+    for value in filtered:
+        sql += " AND value = ?"
+        params.append(value)
+    grouped = tag_key in selection.attribute_keys
+    rows = []
+    tagged_by_cell: dict[tuple, Totals] = {}
+    for row in conn.execute(sql, params):
+        cell = (row["day"], row["model"], row["tier"], row["currency"])
+        totals = _rollup_totals(row, 5)
+        tagged_by_cell.setdefault(cell, Totals()).add(totals)
+        rows.append(_fine((row["value"],) if grouped else (), cell, totals))
+    if grouped and not filtered:
+        rows += _untagged(conn, selection, tagged_by_cell)
+    return rows
+
+
+def _fine(group: tuple, cell: tuple, totals: Totals) -> FineRow:
+    day, model, tier, currency = cell
+    return FineRow(group, day, _blank_to_none(model), tier, _blank_to_none(currency), totals)
+
+
+def _untagged(conn, selection: Selection, tagged_by_cell: dict) -> list[FineRow]:
+    """Each usage row has at most one value per tag key, so what the key leaves untagged is
+    the whole (from the base rollup) minus the tagged part, cell by cell."""
+    params: list = []
+    sql = (
+        f"SELECT day, model, tier, currency, {_MEASURE_COLUMNS} FROM report_rollup "
+        f"WHERE {_day_range_sql('day', selection, params)}"
+    )
+    whole: dict[tuple, Totals] = {}
+    for row in conn.execute(sql, params):
+        cell = (row["day"], row["model"], row["tier"], row["currency"])
+        whole.setdefault(cell, Totals()).add(_rollup_totals(row, 4))
+    rows = []
+    for cell, totals in whole.items():
+        if cell in tagged_by_cell:
+            totals.add(tagged_by_cell[cell], sign=-1)
+        if not totals.is_empty():
+            rows.append(_fine((None,), cell, totals))
+    return rows
+
+
+def _from_usage(conn, selection: Selection) -> list[FineRow]:
+    """The general path: any mix of tag keys and dimensions, summed from the usage rows."""
+    params: list = []
+    joins: list[str] = []
+    tag_alias: dict[str, str] = {}
+    for index, key in enumerate(selection.tag_keys):
+        tag_alias[key] = f"t{index}"
+        joins.append(
+            f"LEFT JOIN usage_tags t{index} ON t{index}.usage_id = u.id AND t{index}.key = ?"
+        )
+        params.append(key)
+
+    def expression(key: str) -> str:
+        return _RAW_DIMENSION[key] if key in DIMENSIONS else f"{tag_alias[key]}.value"
+
+    columns = [expression(k) for k in selection.attribute_keys] or ["NULL"]
+    where = []
+    if selection.since is not None:
+        where.append("u.period_start >= ?")
+        params.append(selection.since.isoformat())
+    if selection.until is not None:
+        where.append("u.period_start < ?")
+        params.append((selection.until + dt.timedelta(days=1)).isoformat())
+    for key, value in selection.where:
+        where.append(f"{expression(key)} = ?")
+        params.append(value)
+    sql = (
+        f"SELECT substr(u.period_start, 1, 10), COALESCE(u.model, u.model_raw, ''), "
+        f"u.service_tier, COALESCE(u.currency, ''), u.billed_cost, u.list_cost, u.requests, "
+        f"u.input_tokens, u.cache_read_tokens, u.cache_write_5m_tokens + u.cache_write_1h_tokens, "
+        f"u.output_tokens, u.reasoning_tokens, {', '.join(columns)} "
+        f"FROM usage u {' '.join(joins)} WHERE {' AND '.join(where) or '1'}"
+    )
+    sums: dict[tuple, Totals] = {}
+    width = len(selection.attribute_keys)
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    for row in cursor.execute(sql, params):
+        group = tuple(_blank_to_none(v) for v in row[12 : 12 + width])
+        accumulate(sums, (group, row[0], row[1], row[2], row[3]), row[4], row[5], row[6:12])
+    return [_fine(key[0], key[1:], totals) for key, totals in sums.items()]
