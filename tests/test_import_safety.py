@@ -9,6 +9,7 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+
 from conftest import SHARED
 from test_import_support import money_total, store_dump, store_rows, token_totals
 
@@ -40,10 +41,11 @@ def focus_csv(path, rows, *, bom=False):
 
 
 def ai_row(cost, day="2025-09-03", account="acct-1", meter="Input Tokens", qty="1000", period="09"):
+    period_end = f"2025-{int(period) + 1:02d}-01T00:00:00Z"
     return [
-        cost, account, "USD", f"2025-{period}-01T00:00:00Z", f"2025-{int(period) + 1:02d}-01T00:00:00Z",
-        "Usage", "", f"{meter} for a model", f"{day}T00:00:00Z", f"{day}T01:00:00Z", qty,
-        "Tokens", "Example Cloud", "AI and Machine Learning", "Example AI", meter, '{"team": "search"}',
+        cost, account, "USD", f"2025-{period}-01T00:00:00Z", period_end, "Usage", "",
+        f"{meter} for a model", f"{day}T00:00:00Z", f"{day}T01:00:00Z", qty, "Tokens",
+        "Example Cloud", "AI and Machine Learning", "Example AI", meter, '{"team": "search"}',
     ]  # fmt: skip
 
 
