@@ -312,7 +312,8 @@ def _notes(request, results: list[dict]) -> list[str]:
 
 
 def _workload_mode(rt, path: Path, day, fmt) -> None:
-    from tokcli.estimate.workload import load_workload, workload_output
+    from tokcli.estimate.report import workload_output
+    from tokcli.estimate.workload import load_workload
 
     workload = load_workload(path)
     rt.emit(workload_output(workload, rt.registry, day), rt.format(fmt))
