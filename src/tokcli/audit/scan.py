@@ -1,0 +1,187 @@
+"""Split a prompt into volatile spans (values that change between calls) and stable text.
+
+Volatile: template variables and logic (Jinja2, Handlebars/Dotprompt, str.format and f-string
+`{var}`), and literal values that look generated per request (timestamps, uuids, request ids,
+"today is <date>"). Neutral: template syntax that sends nothing variable (comments, `{% endif %}`,
+`{{role "user"}}`). Everything else is stable text, the part a provider can cache.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+JINJA_COMMENT = r"\{#.*?#\}"
+HANDLEBARS_COMMENT = r"\{\{!--.*?--\}\}|\{\{![^}]*\}\}"
+JINJA_STATEMENT = r"\{%[-+]?\s*(?P<keyword>\w*)(?P<args>.*?)[-+]?%\}"
+EXPRESSION = r"\{\{\{?[-~]?\s*(?P<expr>.*?)\s*[-~]?\}?\}\}"
+TEMPLATE_SYNTAX = re.compile(
+    "|".join(f"(?:{p})" for p in (JINJA_COMMENT, HANDLEBARS_COMMENT, JINJA_STATEMENT, EXPRESSION)),
+    re.DOTALL,
+)
+JINJA_HINT = re.compile(r"\{\{\s*[-~#/>!]?\s*[A-Za-z_\"']|\{%|\{#")
+# str.format / f-string placeholders: {name}, {name.attr}, {name[0]}, {f(x)}, {0}, {name!r:>10}
+FORMAT_FIELD = re.compile(
+    r"(?<!\{)\{(?!\{)\s*(?P<expr>[A-Za-z_](?:[\w.]|\([^{}()\n]*\)|\[[^\]{}\n]*\])*|\d+)\s*"
+    r"(?:![rsa])?(?::[^{}\n]*)?\}(?!\})"
+)
+# Statements whose keyword makes the text that follows depend on a variable.
+LOGIC_KEYWORDS = {"if", "elif", "for", "with", "filter", "call", "while"}
+NEUTRAL_EXPRESSIONS = re.compile(r"^(?:[/>]|else\b|(?:role|section)\s+[\"']|[\"'])")
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATE = (
+    rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}"
+    rf"|{_MONTH} \d{{1,2}},? \d{{4}}|\d{{1,2}} {_MONTH} \d{{4}})"
+)
+LITERALS = (
+    (
+        "timestamp",
+        re.compile(
+            r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}|\b)"
+        ),
+    ),
+    (
+        "uuid",
+        re.compile(
+            r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+        ),
+    ),
+    (
+        "request id",
+        re.compile(r"\b(?:req|request|sess|session|trace|msg|run|chatcmpl)[_-][A-Za-z0-9]{10,}\b"),
+    ),
+    (
+        "date",
+        re.compile(
+            rf"(?i)\b(?:today is|today's date is|current date(?: is)?:?|the date is|date today:?)"
+            rf"\s*(?:\w+,\s*)?{_DATE}"
+        ),
+    ),
+    (
+        "time",
+        re.compile(
+            r"(?i)\b(?:current time|the time is|time now|it is now)\s*(?:is)?:?\s*\d{1,2}:\d{2}"
+        ),
+    ),
+    ("timestamp", re.compile(r"(?i)\b(?:timestamp|epoch)\s*[:=]?\s*\d{10,13}\b")),
+)
+
+# Word parts of a variable name -> what kind of volatile value it is.
+CATEGORY_WORDS = (
+    ("time", {"now", "time", "timestamp", "datetime", "clock", "utcnow", "hour", "minute"}),
+    ("date", {"date", "today", "day", "year", "month", "week", "weekday"}),
+    ("id", {"uuid", "uuid4", "guid", "id", "ids", "nonce", "token"}),
+    ("random", {"random", "rand", "randint", "seed", "shuffle", "sample", "choice"}),
+    ("counter", {"count", "counter", "attempt", "retry", "turn", "step", "iteration", "seq"}),
+)
+_WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+@dataclass(frozen=True)
+class Element:
+    start: int
+    end: int
+    volatile: bool
+    category: str  # time | date | id | random | counter | variable | logic | <literal kind> | ""
+    text: str
+    literal: bool = False  # a literal value in the file, not template syntax
+
+
+@dataclass
+class Layout:
+    """The prompt cut at its volatile elements: stable[i] is the stable text after volatile[i-1]
+    (stable[0] before the first volatile element), with neutral syntax removed."""
+
+    prompt: str
+    elements: list[Element]
+    volatile: list[Element] = field(default_factory=list)
+    stable: list[str] = field(default_factory=list)
+    stable_ranges: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def first_volatile(self) -> int | None:
+        return self.volatile[0].start if self.volatile else None
+
+    def stable_index_at(self, offset: int) -> int:
+        """Which stable segment an offset falls in (how many volatile elements precede it)."""
+        return sum(1 for v in self.volatile if v.start < offset)
+
+
+def classify_name(expression: str) -> str:
+    parts = {p.lower() for p in _WORD_SPLIT.findall(expression)}
+    for category, words in CATEGORY_WORDS:
+        if parts & words:
+            return category
+    return "variable"
+
+
+def scan(prompt: str) -> Layout:
+    elements = _template_elements(prompt)
+    taken = [(e.start, e.end) for e in elements]
+    elements += [e for e in _literal_elements(prompt) if not _overlaps(e, taken)]
+    elements.sort(key=lambda e: e.start)
+    return _layout(prompt, elements)
+
+
+def _template_elements(prompt: str) -> list[Element]:
+    if JINJA_HINT.search(prompt):
+        return [_syntax_element(m) for m in TEMPLATE_SYNTAX.finditer(prompt)]
+    return [
+        Element(m.start(), m.end(), True, classify_name(m["expr"]), m.group())
+        for m in FORMAT_FIELD.finditer(prompt)
+    ]
+
+
+def _syntax_element(match: re.Match) -> Element:
+    text = match.group()
+    start, end = match.span()
+    if match["keyword"] is not None:  # {% ... %}
+        keyword = match["keyword"]
+        if keyword in LOGIC_KEYWORDS:
+            return Element(start, end, True, "logic", text)
+        return Element(start, end, False, "", text)
+    expression = match["expr"]
+    if expression is None:  # a comment
+        return Element(start, end, False, "", text)
+    if expression.startswith("#"):  # handlebars block helper: {{#if x}}, {{#each items}}
+        return Element(start, end, True, "logic", text)
+    if not expression or NEUTRAL_EXPRESSIONS.match(expression):
+        return Element(start, end, False, "", text)
+    return Element(start, end, True, classify_name(expression), text)
+
+
+def _literal_elements(prompt: str) -> list[Element]:
+    found = []
+    for category, pattern in LITERALS:
+        for match in pattern.finditer(prompt):
+            found.append(Element(*match.span(), True, category, match.group(), literal=True))
+    found.sort(key=lambda e: (e.start, -e.end))
+    kept: list[Element] = []
+    for element in found:  # one element per place: the first, longest match
+        if not kept or element.start >= kept[-1].end:
+            kept.append(element)
+    return kept
+
+
+def _overlaps(element: Element, spans: list[tuple[int, int]]) -> bool:
+    return any(element.start < end and start < element.end for start, end in spans)
+
+
+def _layout(prompt: str, elements: list[Element]) -> Layout:
+    layout = Layout(prompt, elements)
+    pieces: list[str] = []
+    cursor = segment_start = 0
+    for element in elements:
+        pieces.append(prompt[cursor : element.start])
+        cursor = element.end
+        if element.volatile:
+            layout.stable.append("".join(pieces))
+            layout.stable_ranges.append((segment_start, element.start))
+            layout.volatile.append(element)
+            pieces = []
+            segment_start = element.end
+    pieces.append(prompt[cursor:])
+    layout.stable.append("".join(pieces))
+    layout.stable_ranges.append((segment_start, len(prompt)))
+    return layout

@@ -1,0 +1,163 @@
+"""Audit settings: `[audit]` in tokcli.toml (or `[tool.tokcli.audit]`), overridden by options."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+from tokcli.audit.findings import Severity
+from tokcli.errors import TokcliError
+
+KNOWN_KEYS = {
+    "select",
+    "ignore",
+    "per-file-ignores",
+    "severity",
+    "fail-on",
+    "exclude",
+    "model",
+    "requests",
+    "per",
+    "max-tokens",
+    "stable-tokens",
+    "example-tokens",
+    "duplicate-similarity",
+}
+
+
+@dataclass
+class AuditSettings:
+    enabled: set[str]  # rule codes
+    severity: dict[str, Severity] = field(default_factory=dict)
+    per_file_ignores: list[tuple[str, set[str]]] = field(default_factory=list)
+    fail_on: Severity | None = Severity.error  # None: never fail
+    exclude: list[str] = field(default_factory=list)
+    model: str | None = None
+    requests: int | None = None
+    per: str = "month"
+    max_tokens: int | None = None
+    stable_tokens: int = 64  # smallest stable run worth a cache-breaking-prefix finding
+    example_tokens: int = 300  # few-shot blocks above this are "large"
+    duplicate_similarity: float = 0.8
+
+    def enabled_for(self, path: str) -> set[str]:
+        ignored: set[str] = set()
+        for pattern, codes in self.per_file_ignores:
+            if path_matches(path, pattern):
+                ignored |= codes
+        return self.enabled - ignored
+
+
+def path_matches(path: str, pattern: str) -> bool:
+    path = path.replace("\\", "/").removeprefix("./")
+    pattern = pattern.replace("\\", "/").removeprefix("./")
+    if fnmatch.fnmatch(path, pattern):
+        return True
+    if "/" not in pattern:  # a bare name or glob matches in any folder
+        return fnmatch.fnmatch(path.rsplit("/", 1)[-1], pattern)
+    return fnmatch.fnmatch(path, pattern.rstrip("/") + "/*")
+
+
+def resolve_selectors(items, *, field: str) -> set[str]:
+    """Rule codes for selectors: "ALL", a code ("TC101"), a code prefix ("TC1"), or a name."""
+    from tokcli.audit.rules import RULES
+
+    if isinstance(items, str):
+        items = [i for i in items.split(",")]
+    if not isinstance(items, list):
+        raise TokcliError(f"{field}: expected a list of rule codes or names")
+    codes: set[str] = set()
+    for raw in items:
+        item = str(raw).strip()
+        if not item:
+            continue
+        matched = {
+            r.info.code
+            for r in RULES
+            if item.upper() == "ALL"
+            or r.info.name == item.lower()
+            or r.info.code.startswith(item.upper())
+        }
+        if not matched:
+            raise TokcliError(f"{field}: unknown rule {item!r} (see `tokcli audit --list-rules`)")
+        codes |= matched
+    return codes
+
+
+def _normalised(section: dict) -> dict:
+    out = {}
+    for key, value in section.items():
+        name = str(key).replace("_", "-")
+        if name not in KNOWN_KEYS:
+            raise TokcliError(
+                f"config: audit.{key}: unknown key; known: {', '.join(sorted(KNOWN_KEYS))}"
+            )
+        out[name] = value
+    return out
+
+
+def _positive_int(value, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TokcliError(f"{field}: expected a whole number >= 0, got {value!r}")
+    return value
+
+
+def build_settings(section: dict, options: dict) -> AuditSettings:
+    """Config section + command-line options (None = not given) -> settings."""
+    from tokcli.audit.rules import RULES
+
+    config = _normalised(section)
+    all_codes = {r.info.code for r in RULES}
+    select = options.get("select") or config.get("select")
+    enabled = resolve_selectors(select, field="audit.select") if select else set(all_codes)
+    enabled -= resolve_selectors(config.get("ignore", []), field="audit.ignore")
+    enabled -= resolve_selectors(options.get("ignore") or [], field="--ignore")
+    settings = AuditSettings(enabled=enabled)
+    severity = config.get("severity", {})
+    if not isinstance(severity, dict):
+        raise TokcliError("config: audit.severity: expected a table of rule = severity")
+    for selector, level in severity.items():
+        for code in resolve_selectors([selector], field="audit.severity"):
+            settings.severity[code] = Severity.parse(level, field=f"audit.severity.{selector}")
+    per_file = config.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise TokcliError("config: audit.per-file-ignores: expected a table of glob = [rules]")
+    for pattern, selectors in per_file.items():
+        codes = resolve_selectors(selectors, field=f"audit.per-file-ignores.{pattern!r}")
+        settings.per_file_ignores.append((str(pattern), codes))
+    fail_on = options.get("fail_on") or config.get("fail-on")
+    if fail_on is not None:
+        settings.fail_on = None if fail_on == "never" else Severity.parse(fail_on, field="fail-on")
+    settings.exclude = list(config.get("exclude", [])) + list(options.get("exclude") or [])
+    settings.model = options.get("model") or config.get("model")
+    _volume(settings, config, options)
+    if config.get("max-tokens") is not None:
+        settings.max_tokens = _positive_int(config["max-tokens"], "config: audit.max-tokens")
+    for key in ("stable-tokens", "example-tokens"):
+        if key in config:
+            value = _positive_int(config[key], f"config: audit.{key}")
+            setattr(settings, key.replace("-", "_"), value)
+    if "duplicate-similarity" in config:
+        settings.duplicate_similarity = _similarity(config["duplicate-similarity"])
+    return settings
+
+
+def _volume(settings: AuditSettings, config: dict, options: dict) -> None:
+    if options.get("requests") is not None:
+        settings.requests = options["requests"]
+        settings.per = options.get("per") or "month"
+    elif config.get("requests") is not None:
+        settings.requests = _positive_int(config["requests"], "config: audit.requests")
+        settings.per = options.get("per") or config.get("per", "month")
+    if settings.per not in ("day", "month"):
+        raise TokcliError(f"audit.per: expected day or month, got {settings.per!r}")
+
+
+def _similarity(value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not 0 < number <= 1:
+        raise TokcliError(f"config: audit.duplicate-similarity: expected 0 < x <= 1, got {value!r}")
+    return number
