@@ -214,7 +214,8 @@ def _option_dict(option) -> dict[str, Any]:
         "min_replicas": option.min_replicas,
         "replica_capacity_tokens_per_month": option.replica_capacity,
         "replica_monthly": option.replica_monthly,
-        "fixed_monthly": option.fixed_total,
+        "fixed_monthly": option.fixed_monthly,
+        "overhead_share": option.overhead_share,
         "staff_monthly": option.staff_monthly,
     }
 
@@ -420,17 +421,32 @@ def _sensitivity_section(analysis):
 
 def _solved_section(analysis):
     rows = [
-        {"pair": f"{api} vs {gpu}", "input": s.input, "value": s.value, "note": s.note}
+        {"pair": f"{api} vs {gpu}", "input": s.input, "value": _solved_text(s), "note": s.note}
         for api, gpu, results in analysis.solved
         for s in results
     ]
     columns = [
         Column("pair", "pair"),
         Column("input", "input"),
-        Column("value", "value needed", "price"),
+        Column("value", "value needed"),
         Column("note", "meaning"),
     ]
     return ("Inputs that put the breakeven at --target-breakeven", rows, columns)
+
+
+def _solved_text(solved) -> str:
+    """Rounded for reading; --format json carries the exact value."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    from tokcli.money import display
+
+    if solved.value is None:
+        return "none"
+    if solved.input == "fixed_total":
+        return display(solved.value)
+    places = Decimal("0.001") if solved.input == "fte" else Decimal("0.0001")
+    text = f"{solved.value.quantize(places, rounding=ROUND_HALF_EVEN):f}"
+    return text if solved.input == "fte" else f"${text}"
 
 
 def _assumptions_section(assumptions):

@@ -12,7 +12,7 @@ from typing import Any
 
 from tokcli.money import MONEY_CONTEXT
 from tokcli.tco.apiprice import blended_price
-from tokcli.tco.breakeven import PairBreakeven, Solved, crossings, solve_for_target
+from tokcli.tco.breakeven import PairBreakeven, Solved, crossings, fte_for, solve_for_target
 from tokcli.tco.defaults import HOURS_PER_MONTH
 from tokcli.tco.model import ApiOption, GpuOption, Option, OptionCost, horizon_cost, month_volume
 from tokcli.tco.sensitivity import Scenario, sensitivity
@@ -105,6 +105,13 @@ def gpu_options(values: dict[str, Any]) -> tuple[list[GpuOption], list[str]]:
     return [neocloud, owned], notes
 
 
+def _fte_needed(solved: list[Solved], gpu: GpuOption, fte_cost: Decimal) -> Solved:
+    """The staff cost solved for, in FTEs at --fte-cost (other fixed costs kept)."""
+    fixed = next(s.value for s in solved if s.input == "fixed_total")
+    fte = None if fixed is None else fte_for(fixed, gpu.fixed_monthly, fte_cost)
+    return Solved("fte", fte, "engineering FTEs at --fte-cost, other fixed costs kept")
+
+
 def _staff(fte: Decimal, cost_per_year: Decimal) -> Decimal:
     with decimal.localcontext(MONEY_CONTEXT):
         return fte * cost_per_year / 12
@@ -131,8 +138,10 @@ def analyse(options: list[Option], values: dict[str, Any]) -> Analysis:
     target = values.get("target_breakeven")
     if target is not None:
         for api, gpu in itertools.product(options, options):
-            if isinstance(api, ApiOption) and isinstance(gpu, GpuOption):
-                analysis.solved.append((api.name, gpu.name, solve_for_target(api, gpu, target)))
+            if isinstance(api, ApiOption) and api.kind == "api" and isinstance(gpu, GpuOption):
+                solved = solve_for_target(api, gpu, target)
+                solved.append(_fte_needed(solved, gpu, values["fte_cost"]))
+                analysis.solved.append((api.name, gpu.name, solved))
     if growth != 0:
         last = month_volume(volume, growth, months)
         analysis.notes.append(f"volume grows {growth * 100:f}% a month: month {months} is {last:,}")

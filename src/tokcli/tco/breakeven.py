@@ -131,7 +131,7 @@ def solve_for_target(api: ApiOption, gpu: GpuOption, target: int) -> list[Solved
                 (variable + gpu.fixed_total) / Decimal(target) * MILLION,
                 "blended API $/MTok",
             ),
-            _non_negative("fixed_monthly", api_cost - variable, "staff + fixed costs, $/month"),
+            _non_negative("fixed_total", api_cost - variable, "staff + fixed costs, $/month"),
             _non_negative(
                 "gpu_hour",
                 (api_cost - gpu.fixed_total) / (gpu_hours * (1 + gpu.overhead_share)),
