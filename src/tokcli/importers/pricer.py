@@ -51,7 +51,7 @@ class Pricer:
             cache_write_1h_tokens=record.cache_write_1h_tokens,
             output_tokens=record.output_tokens,
             reasoning_tokens=record.reasoning_tokens,
-            requests=max(record.requests, 1),
+            requests=record.requests or _requests_for_band(record),
         )
         at = record.period_start.astimezone(dt.UTC).date()
         try:
@@ -72,3 +72,19 @@ def _has_tokens(record: UsageRecord) -> bool:
             record.reasoning_tokens,
         )
     )
+
+
+def _requests_for_band(record: UsageRecord) -> int:
+    """Billing rows and usage reports do not count requests, yet the long-context band is chosen
+    per request. Anthropic reports name the band (`context_window` 0-200k / 200k-1M); without
+    that, the standard band is assumed: one "request" per input token keeps it there."""
+    window = record.tags.get("context_window", "")
+    if window.startswith("200k") or window.startswith(">"):
+        return 1
+    total_input = (
+        record.input_tokens
+        + record.cache_read_tokens
+        + record.cache_write_5m_tokens
+        + record.cache_write_1h_tokens
+    )
+    return max(total_input, 1)

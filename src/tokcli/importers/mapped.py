@@ -1,0 +1,151 @@
+"""Any CSV or JSON Lines file, with a column mapping from `--map` or the config.
+
+    tokcli import usage.csv --map "period_start=day,model=llm,input_tokens=in,output_tokens=out,
+        billed_cost=usd,tag.team=squad"
+
+or, in tokcli.toml, a named mapping used with `--map gateway`:
+
+    [import.maps.gateway]
+    period_start = "ts"
+    model = "request.model"          # JSON Lines: dotted paths reach into objects
+    input_tokens = "usage.prompt_tokens"
+    input_includes_cached = true     # subtract cache_read_tokens from input_tokens
+    "tag.team" = "metadata.team"
+
+Fields: period_start (required), period_end (default: period_start), record_key (default: a
+hash of the row, numbered when rows repeat), provider, model, service_tier, currency (default
+USD when billed_cost is mapped), requests, the six token buckets, billed_cost, tag.NAME.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from tokcli.errors import TokcliError
+from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed, each_row
+from tokcli.importers.common import service_tier
+from tokcli.importers.reading import Source, csv_rows, json_lines
+from tokcli.importers.values import (
+    Occurrences,
+    RowError,
+    count,
+    decimal_or_none,
+    stable_key,
+    text_or_none,
+    tokens,
+    utc_time,
+)
+from tokcli.store.usage import UsageRecord
+
+NAME = "mapped"
+TOKEN_FIELDS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+TEXT_FIELDS = ("record_key", "provider", "model", "service_tier", "currency")
+TIME_FIELDS = ("period_start", "period_end")
+FIELDS = (*TIME_FIELDS, *TEXT_FIELDS, "requests", *TOKEN_FIELDS, "billed_cost")
+FLAGS = ("input_includes_cached",)
+
+
+def parse_mapping(spec: str, config) -> dict[str, str]:
+    """`--map` value: inline `field=column,...` pairs, or the name of [import.maps.NAME]."""
+    if "=" in spec:
+        mapping = {}
+        for pair in spec.split(","):
+            field, found, column = pair.partition("=")
+            if not found or not field.strip() or not column.strip():
+                raise TokcliError(f"--map: expected field=column, got {pair.strip()!r}")
+            mapping[field.strip()] = column.strip()
+    else:
+        mapping = config.get(f"import.maps.{spec}")
+        if not isinstance(mapping, dict):
+            raise TokcliError(f"--map: no [import.maps.{spec}] table in the config")
+        mapping = {str(k): v if isinstance(v, bool) else str(v) for k, v in mapping.items()}
+    _check(mapping)
+    return mapping
+
+
+def _check(mapping: Mapping[str, Any]) -> None:
+    for field in mapping:
+        if field not in FIELDS and field not in FLAGS and not field.startswith("tag."):
+            raise TokcliError(
+                f"--map: unknown field {field!r}; use {', '.join(FIELDS)} or tag.NAME"
+            )
+    if "period_start" not in mapping:
+        raise TokcliError("--map: period_start is required (the column with the usage time)")
+
+
+def parse(source: Source, options: Options) -> Iterator[Parsed]:
+    if not options.mapping:
+        raise TokcliError("the mapped format needs --map (see `tokcli import --help`)")
+    mapping = options.mapping
+    occurrences = Occurrences()
+    head = source.head(4096).lstrip()
+    rows = json_lines(source) if head.startswith("{") else csv_rows(source)
+    return each_row(rows, lambda row: [_record(row, mapping, occurrences)])
+
+
+def _value(row: Any, path: str) -> Any:
+    if isinstance(row, dict) and path in row:
+        return row[path]
+    node = row
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _record(row: Any, mapping: Mapping[str, Any], occurrences: Occurrences) -> UsageRecord:
+    if not isinstance(row, dict):
+        raise RowError("expected an object per line")
+
+    def get(field: str) -> Any:
+        column = mapping.get(field)
+        return _value(row, column) if isinstance(column, str) else None
+
+    def column(field: str) -> str:
+        return str(mapping.get(field, field))
+
+    start = utc_time(get("period_start"), column("period_start"))
+    billed = decimal_or_none(get("billed_cost"), column("billed_cost"))
+    record = UsageRecord(
+        record_key=text_or_none(get("record_key")) or "",
+        source=NAME,
+        period_start=start,
+        period_end=utc_time(get("period_end"), column("period_end"))
+        if get("period_end") is not None
+        else start,
+        provider=text_or_none(get("provider")),
+        model_raw=text_or_none(get("model")),
+        service_tier=service_tier(text_or_none(get("service_tier"))),
+        requests=count(get("requests"), column("requests")) if "requests" in mapping else 1,
+        billed_cost=billed,
+        currency=text_or_none(get("currency")) or ("USD" if billed is not None else None),
+        tags={
+            f.removeprefix("tag."): text_or_none(_value(row, c))
+            for f, c in mapping.items()
+            if f.startswith("tag.") and text_or_none(_value(row, c))
+        },
+    )
+    for field in TOKEN_FIELDS:
+        setattr(record, field, tokens(get(field), column(field)))
+    if mapping.get("input_includes_cached") in (True, "true", "yes", "1"):
+        record.input_tokens -= record.cache_read_tokens
+        if record.input_tokens < 0:
+            raise RowError("smaller than cache_read_tokens", column("input_tokens"))
+    if not record.record_key:
+        content = row.values() if isinstance(row, dict) else row
+        record.record_key = occurrences.key(stable_key(NAME, *map(str, content)))
+    else:
+        record.record_key = stable_key(NAME, record.record_key)
+    return record
+
+
+FORMAT = Format(NAME, "Any CSV / JSON Lines with --map", parse, APPEND_ONLY)
