@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +12,8 @@ from tokcli.audit.findings import Finding, Severity
 from tokcli.audit.scan import scan
 from tokcli.audit.settings import AuditSettings, path_matches
 from tokcli.audit.suppression import parse_suppressions
-from tokcli.audit.template import PROMPT_SUFFIXES, NotAPrompt, Template, load_template
+from tokcli.audit.template import NotAPrompt, Template, load_template
 from tokcli.errors import InputError, TokcliError
-
-SKIPPED_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox"}
 
 
 @dataclass
@@ -44,39 +41,16 @@ def display_path(path: Path, cwd: Path) -> str:
 
 
 def discover(paths: Iterable[str], exclude: list[str], cwd: Path) -> list[tuple[Path, bool]]:
-    """(file, named explicitly?) for files, folders and globs, sorted, excluded ones removed."""
-    found: dict[Path, bool] = {}
-    for item in paths:
-        path = Path(item)
-        if path.is_dir():
-            for file in _walk(path):
-                found.setdefault(file, False)
-        elif path.exists():
-            found[path] = True
-        elif any(ch in item for ch in "*?["):
-            import glob
+    """(file, named explicitly?) for files, folders and globs, in the order `estimate` uses
+    (tokcli.prompts.iter_prompt_files), then audit's own excludes (per-file-ignores syntax)."""
+    from tokcli.prompts import iter_prompt_files
 
-            matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
-            matches = [p for p in matches if p.is_file()]
-            if not matches:
-                raise InputError("the pattern matches no file", path=item)
-            for file in matches:
-                found.setdefault(file, True)
-        else:
-            raise InputError("no such file or folder", path=item)
+    named = {Path(p) for p in paths}
     return [
-        (p, explicit)
-        for p, explicit in sorted(found.items(), key=lambda kv: kv[0].as_posix())
-        if not any(path_matches(display_path(p, cwd), pattern) for pattern in exclude)
+        (path, path in named)
+        for path in iter_prompt_files(paths)
+        if not any(path_matches(display_path(path, cwd), pattern) for pattern in exclude)
     ]
-
-
-def _walk(folder: Path) -> list[Path]:
-    files = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
-        files += [Path(root, n) for n in names if Path(n).suffix.lower() in PROMPT_SUFFIXES]
-    return files
 
 
 def run_audit(
@@ -163,45 +137,35 @@ def _locate(template: Template, finding: Finding) -> None:
         finding.end_column = max(len(finding.source_line) + 1, finding.column + 1)
 
 
+def front_matter_settings(template: Template):
+    """Model, max_tokens and volume from the front matter, read the way `estimate` reads them
+    (tokcli.prompts.prompt_settings knows the Prompty, Dotprompt and tokcli layouts)."""
+    from tokcli.prompts import PromptSource, prompt_settings
+
+    source = PromptSource(
+        path=Path(template.path),
+        kind=template.kind,
+        front_matter=template.front_matter,
+        body=template.prompt,
+        body_line=1,
+        key_lines=template.front_matter_lines,
+    )
+    return prompt_settings(source)
+
+
 def _pricing(template: Template, settings: AuditSettings, registry, today) -> Pricing | None:
-    front = template.front_matter
+    front = front_matter_settings(template)
+    template.max_tokens = front.max_tokens
     name, source_line = settings.model, None
-    from_front = _front_matter_model(front)
-    if settings.model is None and from_front is not None:
-        name, source_line = from_front, template.front_matter_lines.get("model")
+    if settings.model is None and front.model is not None:
+        name, source_line = front.model, template.front_matter_lines.get("model", 1)
     if name is None:
         return None
     model = _find_model(registry, name, template.path, source_line)
     requests, per = settings.requests, settings.per
-    if requests is None and front.get("requests") is not None:
-        requests = _front_int(front["requests"], template, "requests")
-        per = str(front.get("per", "month"))
-        if per not in ("day", "month"):
-            raise InputError(
-                f"expected day or month, got {per!r}",
-                path=template.path,
-                line=template.front_matter_lines.get("per"),
-                field="per",
-            )
+    if requests is None and front.requests is not None:
+        requests, per = front.requests, front.per or "month"
     return Pricing(model, today, requests_per_month(requests, per))
-
-
-def _front_matter_model(front: dict) -> str | None:
-    value = front.get("model")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):  # .prompty: model: {configuration: {model|azure_deployment}}
-        config = value.get("configuration") if isinstance(value.get("configuration"), dict) else {}
-        for candidate in (
-            value.get("id"),
-            value.get("name"),
-            config.get("model"),
-            config.get("azure_deployment"),
-            config.get("name"),
-        ):
-            if isinstance(candidate, str):
-                return candidate
-    return None
 
 
 def _find_model(registry, name: str, path: str, line: int | None):
@@ -217,17 +181,6 @@ def _find_model(registry, name: str, path: str, line: int | None):
             raise
         raise InputError(str(exc), path=path, line=line, field="model") from None
     raise AssertionError("unreachable")
-
-
-def _front_int(value, template: Template, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InputError(
-            f"expected a whole number >= 0, got {value!r}",
-            path=template.path,
-            line=template.front_matter_lines.get(key),
-            field=key,
-        )
-    return value
 
 
 def failed(findings: list[Finding], fail_on: Severity | None) -> list[Finding]:

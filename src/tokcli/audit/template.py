@@ -35,6 +35,7 @@ class Template:
     front_matter_lines: dict[str, int] = field(default_factory=dict)  # top-level key -> line
     # (prompt offset, raw offset) pairs, sorted: prompt[p:] starts at raw[r:].
     anchors: list[tuple[int, int]] = field(default_factory=list)
+    max_tokens: int | None = None  # from the front matter, once read
     _raw_line_starts: list[int] = field(default_factory=list, repr=False)
 
     def __post_init__(self):

@@ -57,7 +57,9 @@ BOUNDS = re.compile(
 
 
 def check(ctx: Context):
-    if ctx.settings.max_tokens is not None or _bounded_by_settings(ctx.template.front_matter):
+    if ctx.settings.max_tokens is not None or ctx.template.max_tokens is not None:
+        return
+    if _bounded_by_settings(ctx.template.front_matter):
         return
     if BOUNDS.search(ctx.prompt):
         return
