@@ -1,0 +1,167 @@
+"""The order of remote steps and their intents: submit, resume, poll, cancel.
+
+A part goes through upload (OpenAI only) and create. Before each step its intent is committed;
+after it, the outcome. A crash leaves a part at `uploading` or `creating`, and the next
+`resume` (or `submit` of the same file) asks the provider what happened before acting:
+- uploading: a file named after the part's token is reused if the provider has it;
+- creating: a batch carrying the part's token (OpenAI metadata) or, on Anthropic, the one new
+  batch with the part's request count is adopted; only if none exists is the batch created.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokcli.batch import jobs
+from tokcli.batch.jobs import ABANDONED, Job, Part
+from tokcli.batch.provider import PartSource, Provider, RemoteBatch, crash_point
+from tokcli.errors import TokcliError
+from tokcli.http import AmbiguousRequestError
+
+# How far before an intent's wall-clock time a remote object may be dated and still be ours
+# (clock skew between this machine and the provider).
+CLOCK_SKEW = 600.0
+
+
+@dataclass
+class Context:
+    conn: sqlite3.Connection
+    provider: Provider
+    now: Callable[[], dt.datetime]
+    note: Callable[[str], None] = lambda message: None
+
+
+def fingerprint(*, provider: str, base_url: str, endpoint: str | None, sha256: str,
+                tags: dict[str, str], limits) -> str:  # fmt: skip
+    """Same file, same provider and options -> same job (submit returns it unless --force)."""
+    identity = {
+        "provider": provider,
+        "base_url": base_url,
+        "endpoint": endpoint,
+        "sha256": sha256,
+        "tags": dict(sorted(tags.items())),
+        "limits": [limits.max_requests, limits.max_bytes],
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def send_parts(ctx: Context, job: Job) -> None:
+    """Upload and create every part not created yet, in order; safe to call again."""
+    pending = [p for p in job.parts if p.batch_id is None and p.step != ABANDONED]
+    if pending and any(p.step != "pending" for p in pending):
+        _check_input_unchanged(job)  # a resumed job must send the bytes it validated
+    for part in pending:
+        _send_part(ctx, job, part)
+    jobs.set_job_state(ctx.conn, job, ctx.now())
+
+
+def _send_part(ctx: Context, job: Job, part: Part) -> None:
+    source = PartSource(Path(job.input_path), part.start_offset, part.end_offset)
+    if ctx.provider.needs_upload and part.step in ("pending", "uploading"):
+        _upload(ctx, part, source)
+    if part.step == "creating":
+        remote = _find_created(ctx, job, part)
+        if remote is not None:
+            ctx.note(f"{job.id} part {part.part}: adopted {remote.batch_id} created before a crash")
+            jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
+            return
+    jobs.begin_step(ctx.conn, part, "create", "creating", ctx.now(), file_id=part.file_id)
+    try:
+        remote = ctx.provider.create(
+            token=part.token,
+            file_id=part.file_id,
+            source=source,
+            endpoint=job.endpoint,
+            metadata={"tokcli_job": job.id, "tokcli_part": str(part.part)},
+        )
+    except AmbiguousRequestError:
+        # The create may have reached the provider: look before anyone creates it again.
+        remote = _find_created(ctx, job, part)
+        if remote is None:
+            raise
+    crash_point("after-create")
+    jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
+
+
+def _upload(ctx: Context, part: Part, source: PartSource) -> None:
+    name = f"tokcli-{part.token}.jsonl"
+    file_id = ctx.provider.find_upload(name) if part.step == "uploading" else None
+    if file_id is None:
+        jobs.begin_step(ctx.conn, part, "upload", "uploading", ctx.now(), filename=name)
+        file_id = ctx.provider.upload(name, source)
+        crash_point("after-upload")
+    jobs.finish_step(ctx.conn, part, "upload", ctx.now(), file_id=file_id, step="uploaded")
+
+
+def _find_created(ctx: Context, job: Job, part: Part) -> RemoteBatch | None:
+    since = jobs.intent_time(ctx.conn, job.id, part.part, "create") - CLOCK_SKEW
+    known = {
+        row[0]
+        for row in ctx.conn.execute("SELECT batch_id FROM batch_parts WHERE batch_id IS NOT NULL")
+    }
+    return ctx.provider.find_created(
+        token=part.token, request_count=part.request_count, since=since, known_ids=known
+    )
+
+
+def adopt(ctx: Context, job: Job, part_index: int, batch_id: str) -> None:
+    """The user names the batch a part became (when find_created cannot tell)."""
+    part = job.parts[part_index]
+    if part.batch_id is not None:
+        raise TokcliError(f"{job.id} part {part_index} already has batch {part.batch_id}")
+    remote = ctx.provider.retrieve(batch_id)
+    jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
+    jobs.set_job_state(ctx.conn, job, ctx.now())
+
+
+def poll_job(ctx: Context, job: Job) -> bool:
+    """Refresh every unfinished part; True when anything changed."""
+    changed = False
+    for part in job.parts:
+        if part.batch_id is None or part.terminal:
+            continue
+        remote = ctx.provider.retrieve(part.batch_id)
+        changed |= jobs.record_remote(ctx.conn, part, remote, ctx.now())
+    before = job.state
+    jobs.set_job_state(ctx.conn, job, ctx.now())
+    return changed or job.state != before
+
+
+def cancel_job(ctx: Context, job: Job) -> None:
+    """Cancel running parts; parts never created are abandoned so that resume skips them."""
+    for part in job.parts:
+        if part.batch_id is None and part.step == "creating":
+            remote = _find_created(ctx, job, part)  # in doubt: it may exist, so cancel it too
+            if remote is not None:
+                jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
+        if part.batch_id is None:
+            if part.step != ABANDONED:
+                jobs.finish_step(ctx.conn, part, "cancel", ctx.now(), step=ABANDONED)
+            continue
+        if part.terminal:
+            continue
+        jobs.begin_step(ctx.conn, part, "cancel", part.step, ctx.now())
+        remote = ctx.provider.cancel(part.batch_id)
+        jobs.finish_step(ctx.conn, part, "cancel", ctx.now(), remote=remote)
+    jobs.set_job_state(ctx.conn, job, ctx.now())
+
+
+def _check_input_unchanged(job: Job) -> None:
+    path = Path(job.input_path)
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise TokcliError(f"{path}: cannot read the job's input file: {exc.strerror}") from None
+    if digest.hexdigest() != job.input_sha256:
+        raise TokcliError(
+            f"{path}: changed since job {job.id} was submitted; restore it or cancel the job"
+        )

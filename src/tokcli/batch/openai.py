@@ -1,0 +1,213 @@
+"""OpenAI Files + Batch API (../shared/specs/BATCH-APIS.md section A).
+
+Each part is uploaded as its own `.jsonl` file named after the part's token, then a batch is
+created with the token in `metadata`: the two things `find_upload` / `find_created` look for
+after a crash, because the API has no idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from tokcli.batch.provider import (
+    CANCELLED,
+    COMPLETED,
+    EXPIRED,
+    FAILED,
+    RUNNING,
+    PartSource,
+    RemoteBatch,
+    ResultLine,
+)
+from tokcli.http import HttpClient
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+TOKEN_KEY = "tokcli_token"
+_STATUS = {
+    "validating": RUNNING,
+    "in_progress": RUNNING,
+    "finalizing": RUNNING,
+    "cancelling": RUNNING,
+    "completed": COMPLETED,
+    "failed": FAILED,
+    "expired": EXPIRED,
+    "cancelled": CANCELLED,
+}
+LIST_PAGE = 100
+
+
+class OpenAIBatches:
+    name = "openai"
+    needs_upload = True
+
+    def __init__(self, client: HttpClient):
+        self.http = client
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- files -------------------------------------------------------------------------------
+
+    def upload(self, name: str, source: PartSource) -> str:
+        boundary = f"tokcli-{uuid.uuid4().hex}"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{name}"\r\nContent-Type: application/jsonl\r\n\r\n'
+        ).encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+
+        def body():
+            yield head
+            yield from source.chunks()
+            yield tail
+
+        response = self.http.request(
+            "POST",
+            "/files",
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(len(head) + source.size + len(tail)),
+            },
+            content_factory=body,
+        )
+        return response.json()["id"]
+
+    def find_upload(self, name: str) -> str | None:
+        response = self.http.request("GET", "/files", params={"purpose": "batch", "order": "desc"})
+        for item in response.json().get("data", []):
+            if item.get("filename") == name and item.get("status") != "error":
+                return item["id"]
+        return None
+
+    # -- batches -----------------------------------------------------------------------------
+
+    def create(self, *, token, file_id, source, endpoint, metadata) -> RemoteBatch:
+        response = self.http.request(
+            "POST",
+            "/batches",
+            json_body={
+                "input_file_id": file_id,
+                "endpoint": endpoint,
+                "completion_window": "24h",
+                "metadata": {**metadata, TOKEN_KEY: token},
+            },
+            idempotent=False,  # a retried create is a second batch, paid twice
+            retry_not_found=True,  # "Cannot find file" right after upload (BATCH-APIS E.6)
+        )
+        return to_remote(response.json())
+
+    def find_created(self, *, token, request_count, since, known_ids) -> RemoteBatch | None:
+        """Look through batches created since `since` for the one carrying our token."""
+        after = None
+        while True:
+            params = {"limit": LIST_PAGE, **({"after": after} if after else {})}
+            page = self.http.request("GET", "/batches", params=params).json()
+            items = page.get("data") or []
+            for item in items:
+                if (item.get("metadata") or {}).get(TOKEN_KEY) == token:
+                    return to_remote(item)
+            # The list is newest first in practice; stop once past the intent's time.
+            oldest = min((item.get("created_at") or 0 for item in items), default=0)
+            if not page.get("has_more") or not items or oldest < since:
+                return None
+            after = items[-1]["id"]
+
+    def retrieve(self, batch_id: str) -> RemoteBatch:
+        # A batch can answer 404 for a few seconds after it was created.
+        response = self.http.request("GET", f"/batches/{batch_id}", retry_not_found=True)
+        return to_remote(response.json())
+
+    def cancel(self, batch_id: str) -> RemoteBatch:
+        return to_remote(self.http.request("POST", f"/batches/{batch_id}/cancel").json())
+
+    # -- results -----------------------------------------------------------------------------
+
+    def download_results(self, remote: RemoteBatch, folder: Path) -> list[Path]:
+        """Output and error files; either may be missing (`null` or `""`, BATCH-APIS A.6)."""
+        paths = []
+        for kind in ("output_file_id", "error_file_id"):
+            file_id = remote.raw.get(kind)
+            if not file_id:
+                continue
+            path = folder / f"{remote.batch_id}.{kind.split('_')[0]}.jsonl"
+            with path.open("wb") as sink:
+                self.http.download(f"/files/{file_id}/content", sink, retry_not_found=True)
+            paths.append(path)
+        return paths
+
+    def read_results(self, path: Path) -> Iterator[tuple[int, ResultLine]]:
+        with path.open("rb") as handle:
+            offset = 0
+            for raw in handle:
+                if raw.strip():
+                    yield offset, parse_result(json.loads(raw))
+                offset += len(raw)
+
+
+def to_remote(batch: dict) -> RemoteBatch:
+    counts = batch.get("request_counts") or {}
+    status = batch.get("status", "")
+    ended = next(
+        (batch.get(k) for k in ("completed_at", "failed_at", "expired_at", "cancelled_at")
+         if batch.get(k)),
+        None,
+    )  # fmt: skip
+    errors = (batch.get("errors") or {}).get("data") or []
+    return RemoteBatch(
+        batch_id=batch["id"],
+        status=_STATUS.get(status, RUNNING),
+        remote_status=status,
+        counts={
+            "total": counts.get("total", 0),
+            "succeeded": counts.get("completed", 0),
+            "failed": counts.get("failed", 0),
+        },
+        created_at=batch.get("created_at"),
+        ended_at=ended,
+        errors=errors,
+        raw=batch,
+    )
+
+
+def parse_result(line: dict) -> ResultLine:
+    """A line of an output or error file. Success is read from response.status_code, not from
+    `error` (a 4xx from the model endpoint has `error: null`, BATCH-APIS A.10)."""
+    response = line.get("response") or None
+    error = line.get("error")
+    custom_id = line.get("custom_id", "")
+    if response is None:
+        code = (error or {}).get("code") or "error"
+        status = (
+            "expired"
+            if code == "batch_expired"
+            else ("cancelled" if code == "batch_cancelled" else "errored")
+        )
+        return ResultLine(custom_id, status, None, error)
+    body = response.get("body") or {}
+    if not 200 <= int(response.get("status_code") or 0) < 300:
+        reason = body.get("error") if isinstance(body, dict) else None
+        return ResultLine(custom_id, "errored", body, reason or {"code": "http_error"})
+    return ResultLine(custom_id, "succeeded", body, None, body.get("model"), usage_of(body))
+
+
+def usage_of(body: dict) -> dict[str, int] | None:
+    """Chat completions / responses / embeddings usage -> disjoint tokcli buckets."""
+    usage = body.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    prompt = usage.get("prompt_tokens", usage.get("input_tokens", 0)) or 0
+    completion = usage.get("completion_tokens", usage.get("output_tokens", 0)) or 0
+    in_details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
+    out_details = usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
+    cached = in_details.get("cached_tokens") or 0
+    reasoning = out_details.get("reasoning_tokens") or 0
+    return {
+        "input_tokens": max(prompt - cached, 0),
+        "cache_read_tokens": cached,
+        "output_tokens": max(completion - reasoning, 0),
+        "reasoning_tokens": reasoning,
+    }

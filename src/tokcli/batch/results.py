@@ -1,0 +1,277 @@
+"""Collect a finished job: download every part's result files, join them on custom_id (providers
+do not keep order), write one line per input request in the input's order, and record the
+usage and its batch-tier cost in the usage store.
+
+Expired and cancelled parts still have results for the requests that finished: those are kept
+and billed; the rest are marked `expired` / `cancelled`. A part that failed validation has no
+results: its lines are marked `failed` with the provider's reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from tokcli.batch import jobs
+from tokcli.batch.jobs import ABANDONED, Job, Part
+from tokcli.batch.provider import CANCELLED, EXPIRED, FAILED, Provider, ResultLine
+from tokcli.cost import Usage, compute_cost
+from tokcli.errors import TokcliError
+from tokcli.money import MONEY_CONTEXT, ZERO, plain
+from tokcli.store import transaction
+from tokcli.store.usage import UsageRecord, insert_usage
+
+RESULT_STATUSES = (
+    "succeeded", "errored", "expired", "cancelled", "failed", "not_submitted", "missing",
+)  # fmt: skip
+
+
+@dataclass
+class UsageTotals:
+    requests: int = 0
+    tokens: dict[str, int] = field(default_factory=dict)
+
+    def add(self, usage: dict[str, int]) -> None:
+        self.requests += 1
+        for bucket, value in usage.items():
+            self.tokens[bucket] = self.tokens.get(bucket, 0) + int(value or 0)
+
+    def as_usage(self) -> Usage:
+        return Usage(requests=max(self.requests, 1), **self.tokens)
+
+
+@dataclass
+class ResultsSummary:
+    output: Path
+    statuses: dict[str, int]
+    usage_rows: list[dict]
+    batch_cost: Decimal
+    standard_cost: Decimal
+    rows_recorded: int
+    warnings: list[str]
+
+    def to_dict(self) -> dict:
+        return {
+            "output": str(self.output),
+            "requests": sum(self.statuses.values()),
+            "statuses": self.statuses,
+            "currency": "USD",
+            "batch_cost": plain(self.batch_cost),
+            "standard_cost": plain(self.standard_cost),
+            "saving": plain(self.standard_cost - self.batch_cost),
+            "usage": self.usage_rows,
+            "usage_rows_recorded": self.rows_recorded,
+        }
+
+
+def collect(conn, provider: Provider, registry, job: Job, out: Path, now) -> ResultsSummary:
+    unfinished = [p.part for p in job.parts if not p.terminal]
+    if unfinished:
+        raise TokcliError(
+            f"{job.id} is still {job.state} (parts {unfinished} not ended); "
+            "`tokcli batch poll` until it ends"
+        )
+    work = out.parent / f".{out.name}.tokcli-parts"
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        index = _download_and_index(provider, job, work)
+        statuses, per_part = _write_in_input_order(job, provider, index, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    usage_rows, batch_cost, standard_cost, recorded, warnings = _record_usage(
+        conn, registry, job, per_part, now
+    )
+    jobs.set_job_state(conn, job, now(), results_path=str(out))
+    return ResultsSummary(out, statuses, usage_rows, batch_cost, standard_cost, recorded, warnings)
+
+
+def _download_and_index(provider: Provider, job: Job, work: Path) -> dict[str, tuple[Path, int]]:
+    """custom_id -> (result file, byte offset of its line). Offsets, not lines: a 50,000-line
+    result set stays on disk. A later line for the same custom_id (an output line after an
+    error line) wins only if it succeeded."""
+    from tokcli.batch.provider import RemoteBatch
+
+    index: dict[str, tuple[Path, int]] = {}
+    succeeded: set[str] = set()
+    for part in job.parts:
+        if part.batch_id is None or part.status == FAILED:
+            continue
+        remote = RemoteBatch(part.batch_id, part.status, part.remote_status, part.counts,
+                             raw=part.remote)  # fmt: skip
+        for path in provider.download_results(remote, work):
+            for offset, result in provider.read_results(path):
+                if result.custom_id in succeeded:
+                    continue
+                index[result.custom_id] = (path, offset)
+                if result.status == "succeeded":
+                    succeeded.add(result.custom_id)
+    return index
+
+
+def _write_in_input_order(job: Job, provider: Provider, index, out: Path):
+    statuses = dict.fromkeys(RESULT_STATUSES, 0)
+    per_part: dict[int, dict[str, UsageTotals]] = {}
+    tmp = out.with_name(out.name + ".tmp")
+    handles: dict[Path, object] = {}
+    try:
+        with Path(job.input_path).open("rb") as source, tmp.open("w", encoding="utf-8") as sink:
+            for line_no, raw in enumerate(source, start=1):
+                part = _part_of(job, line_no)
+                custom_id = json.loads(raw)["custom_id"]
+                result = _result_for(provider, index, handles, custom_id, part, line_no)
+                statuses[result.status] = statuses.get(result.status, 0) + 1
+                if result.status == "succeeded" and result.usage:
+                    models = per_part.setdefault(part.part, {})
+                    models.setdefault(result.model or "", UsageTotals()).add(result.usage)
+                sink.write(json.dumps(_line(result, part, line_no), ensure_ascii=False) + "\n")
+    finally:
+        for handle in handles.values():
+            handle.close()  # type: ignore[attr-defined]
+    os.replace(tmp, out)
+    return statuses, per_part
+
+
+def _part_of(job: Job, line_no: int) -> Part:
+    for part in reversed(job.parts):
+        if line_no >= part.first_line:
+            return part
+    return job.parts[0]
+
+
+def _result_for(provider, index, handles, custom_id: str, part: Part, line_no: int) -> ResultLine:
+    if part.step == ABANDONED:
+        return ResultLine(custom_id, "not_submitted", None, {"message": "job cancelled before"})
+    if part.status == FAILED:
+        return ResultLine(custom_id, "failed", None, _validation_error(part, line_no))
+    found = index.get(custom_id)
+    if found is None:
+        status = {EXPIRED: "expired", CANCELLED: "cancelled"}.get(part.status, "missing")
+        return ResultLine(custom_id, status, None, {"message": f"no result in batch ({status})"})
+    path, offset = found
+    if path not in handles:
+        handles[path] = path.open("rb")
+    handle = handles[path]
+    handle.seek(offset)  # type: ignore[attr-defined]
+    line = json.loads(handle.readline())  # type: ignore[attr-defined]
+    parse = _parser(provider)
+    return parse(line)
+
+
+def _parser(provider: Provider):
+    if provider.name == "openai":
+        from tokcli.batch.openai import parse_result
+    else:
+        from tokcli.batch.anthropic import parse_result
+    return parse_result
+
+
+def _validation_error(part: Part, line_no: int) -> dict:
+    errors = (part.remote.get("errors") or {}).get("data") or []
+    local_line = line_no - part.first_line + 1  # the provider numbers lines within the part
+    for error in errors:
+        if error.get("line") == local_line:
+            return error
+    return errors[0] if errors else {"message": "the batch failed"}
+
+
+def _line(result: ResultLine, part: Part, line_no: int) -> dict:
+    return {
+        "custom_id": result.custom_id,
+        "line": line_no,
+        "status": result.status,
+        "batch_id": part.batch_id,
+        "model": result.model,
+        "response": result.response,
+        "error": result.error,
+    }
+
+
+def _record_usage(conn, registry, job: Job, per_part, now):
+    """One usage row per (provider batch, model): record_key makes a second run add nothing."""
+    rows, warnings = [], []
+    batch_total = standard_total = ZERO
+    recorded = 0
+    for part in job.parts:
+        models = per_part.get(part.part, {})
+        records = []
+        for model_raw, totals in sorted(models.items()):
+            row, record = _usage_row(registry, job, part, model_raw, totals, now, warnings)
+            rows.append(row)
+            records.append(record)
+            with decimal.localcontext(MONEY_CONTEXT):
+                batch_total += Decimal(row["batch_cost"] or 0)
+                standard_total += Decimal(row["standard_cost"] or 0)
+        if part.batch_id is None or part.usage_recorded:
+            continue
+        with transaction(conn):
+            recorded += insert_usage(conn, records).inserted
+            jobs.mark_usage_recorded(conn, part, now())
+    return rows, batch_total, standard_total, recorded, warnings
+
+
+def _usage_row(registry, job, part, model_raw, totals: UsageTotals, now, warnings):
+    start = _moment(part.remote.get("created_at")) or now()
+    end = _ended(part) or now()
+    model = registry.find(model_raw) if model_raw else None
+    batch_cost = standard_cost = None
+    if model is None:
+        warnings.append(f"{part.batch_id}: model {model_raw!r} has no price: usage kept, cost not")
+    else:
+        usage = totals.as_usage()
+        # One row per model: a mix of long-context and short requests of one model is priced
+        # on their average input (tokcli.cost.compute_cost). The batch tier carries the discount.
+        at = start.date()
+        batch_cost = compute_cost(usage, model, at, "batch").total
+        standard_cost = compute_cost(usage, model, at, "standard").total
+    record = UsageRecord(
+        record_key=f"batch:{job.provider}:{part.batch_id}:{model_raw}",
+        source="batch",
+        period_start=start,
+        period_end=end,
+        provider=job.provider,
+        model=model.id if model else None,
+        model_raw=model_raw or None,
+        service_tier="batch",
+        requests=totals.requests,
+        billed_cost=batch_cost,
+        currency="USD" if batch_cost is not None else None,
+        list_cost=batch_cost,
+        tags={**job.tags, "batch_job": job.id},
+        **totals.tokens,
+    )
+    row = {
+        "batch_id": part.batch_id,
+        "model": record.model,
+        "model_raw": model_raw,
+        "requests": totals.requests,
+        **{bucket: totals.tokens.get(bucket, 0) for bucket in _BUCKETS},
+        "batch_cost": plain(batch_cost),
+        "standard_cost": plain(standard_cost),
+    }
+    return row, record
+
+
+_BUCKETS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+            "cache_write_1h_tokens", "output_tokens", "reasoning_tokens")  # fmt: skip
+
+
+def _moment(value) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _ended(part: Part) -> dt.datetime | None:
+    raw = part.remote
+    for key in ("completed_at", "expired_at", "cancelled_at", "failed_at", "ended_at"):
+        if raw.get(key):
+            return _moment(raw[key])
+    return None

@@ -1,0 +1,323 @@
+"""One streaming pass over a batch input file: every line validated before anything leaves the
+machine, split points within the provider's limits, and token totals for the estimate.
+
+The file is read in binary, line by line, so memory stays flat whatever its size; only the set
+of custom_ids (needed to reject duplicates) grows with the line count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tokcli.batch.limits import (
+    ANTHROPIC_BODY_OVERHEAD,
+    ANTHROPIC_CUSTOM_ID,
+    LIMITS,
+    OPENAI_ENDPOINTS,
+    Limits,
+)
+from tokcli.errors import InputError
+
+# (text, model) -> tokens
+TokenCounter = Callable[[str, str], int]
+
+
+@dataclass
+class PartSpan:
+    """A run of consecutive lines that goes out as one provider batch."""
+
+    index: int
+    first_line: int  # 1-based
+    start_offset: int
+    end_offset: int  # exclusive
+    request_count: int = 0
+    payload_bytes: int = 0  # what the provider counts against its size limit
+
+
+@dataclass
+class ModelTotals:
+    requests: int = 0
+    input_tokens: int = 0
+    output_ceiling: int = 0  # sum of max_tokens: the most the outputs can cost
+    unbounded_requests: int = 0  # lines without max_tokens
+
+
+@dataclass
+class ScanResult:
+    path: Path
+    provider: str
+    endpoint: str | None
+    sha256: str
+    size: int
+    request_count: int
+    parts: list[PartSpan]
+    models: dict[str, ModelTotals] = field(default_factory=dict)
+
+
+def scan_file(
+    path: Path,
+    provider: str,
+    *,
+    endpoint: str | None = None,
+    limits: Limits | None = None,
+    count_tokens: TokenCounter | None = None,
+) -> ScanResult:
+    """Validate `path` as `provider` batch input; raise InputError naming file and line."""
+    limits = limits or LIMITS[provider]
+    checker = _OpenAILine(endpoint) if provider == "openai" else _AnthropicLine()
+    splitter = _Splitter(provider, limits, str(path))
+    digest = hashlib.sha256()
+    seen_ids: dict[str, int] = {}
+    models: dict[str, ModelTotals] = {}
+    offset = 0
+    line_no = 0
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    with handle:
+        for raw in handle:
+            line_no += 1
+            digest.update(raw)
+            where = {"path": str(path), "line": line_no}
+            record = _parse(raw, where)
+            custom_id = _custom_id(record, where)
+            if custom_id in seen_ids:
+                raise InputError(
+                    f"duplicate custom_id {custom_id!r} (first on line {seen_ids[custom_id]})",
+                    field="custom_id",
+                    **where,
+                )
+            seen_ids[custom_id] = line_no
+            request = checker.check(record, custom_id, where)
+            _add_tokens(models, request, count_tokens)
+            splitter.add(line_no, offset, len(raw), len(raw.rstrip(b"\r\n")))
+            offset += len(raw)
+    if line_no == 0:
+        raise InputError("empty file: no requests", path=str(path))
+    return ScanResult(
+        path=path,
+        provider=provider,
+        endpoint=checker.endpoint,
+        sha256=digest.hexdigest(),
+        size=offset,
+        request_count=line_no,
+        parts=splitter.finish(offset),
+        models=models,
+    )
+
+
+@dataclass
+class _Request:
+    model: str
+    text: str
+    max_tokens: int | None
+    has_output: bool = True
+
+
+def _parse(raw: bytes, where: dict) -> dict:
+    if not raw.strip():
+        raise InputError("blank line (one JSON request per line)", **where)
+    try:
+        record = json.loads(raw)
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", **where) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", column=exc.colno, **where) from None
+    if not isinstance(record, dict):
+        raise InputError("expected a JSON object", **where)
+    return record
+
+
+def _custom_id(record: dict, where: dict) -> str:
+    custom_id = record.get("custom_id")
+    if not isinstance(custom_id, str) or not custom_id:
+        raise InputError("missing or empty (a non-empty string)", field="custom_id", **where)
+    return custom_id
+
+
+class _OpenAILine:
+    """BatchRequestInput: {custom_id, method: POST, url, body}; one model and one url per file."""
+
+    def __init__(self, endpoint: str | None):
+        if endpoint is not None and endpoint not in OPENAI_ENDPOINTS:
+            raise InputError(
+                f"--endpoint: {endpoint!r} is not one of {', '.join(OPENAI_ENDPOINTS)}"
+            )
+        self.endpoint = endpoint
+        self.model: str | None = None
+        self.model_line = 0
+
+    def check(self, record: dict, custom_id: str, where: dict) -> _Request:
+        unknown = set(record) - {"custom_id", "method", "url", "body"}
+        if unknown:
+            raise InputError(
+                f"unexpected key(s) {', '.join(sorted(unknown))}; an OpenAI batch line has "
+                "custom_id, method, url, body (use `tokcli batch convert --to openai`)",
+                **where,
+            )
+        if record.get("method") != "POST":
+            raise InputError('must be "POST"', field="method", **where)
+        url = record.get("url")
+        if url not in OPENAI_ENDPOINTS:
+            raise InputError(f"{url!r} is not a batch endpoint", field="url", **where)
+        if self.endpoint is None:
+            self.endpoint = url
+        elif url != self.endpoint:
+            raise InputError(
+                f"{url!r} differs from the batch endpoint {self.endpoint!r}", field="url", **where
+            )
+        body = record.get("body")
+        if not isinstance(body, dict):
+            raise InputError("missing or not an object", field="body", **where)
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise InputError("missing", field="body.model", **where)
+        if self.model is None:
+            self.model, self.model_line = model, where["line"]
+        elif model != self.model:
+            raise InputError(
+                f"{model!r}: one model per OpenAI batch file, line {self.model_line} uses "
+                f"{self.model!r}",
+                field="body.model",
+                **where,
+            )
+        if body.get("stream"):
+            raise InputError("streaming is not allowed in a batch", field="body.stream", **where)
+        return _Request(
+            model=model,
+            text=_openai_text(body, url),
+            max_tokens=_first_int(body, "max_completion_tokens", "max_tokens", "max_output_tokens"),
+            has_output=url not in ("/v1/embeddings", "/v1/moderations"),
+        )
+
+
+class _AnthropicLine:
+    """MessageBatchIndividualRequestParams: {custom_id, params}; additionalProperties false."""
+
+    endpoint = None
+
+    def check(self, record: dict, custom_id: str, where: dict) -> _Request:
+        unknown = set(record) - {"custom_id", "params"}
+        if unknown:
+            raise InputError(
+                f"unexpected key(s) {', '.join(sorted(unknown))}; an Anthropic batch line has "
+                "custom_id and params (use `tokcli batch convert --to anthropic`)",
+                **where,
+            )
+        if not ANTHROPIC_CUSTOM_ID.match(custom_id):
+            raise InputError(
+                f"{custom_id!r} must be 1-64 characters of a-z, A-Z, 0-9, _ and -",
+                field="custom_id",
+                **where,
+            )
+        params = record.get("params")
+        if not isinstance(params, dict):
+            raise InputError("missing or not an object", field="params", **where)
+        model = params.get("model")
+        if not isinstance(model, str) or not model:
+            raise InputError("missing", field="params.model", **where)
+        max_tokens = params.get("max_tokens")
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise InputError("must be a whole number >= 1", field="params.max_tokens", **where)
+        if not isinstance(params.get("messages"), list) or not params["messages"]:
+            raise InputError("missing or empty", field="params.messages", **where)
+        if params.get("stream"):
+            raise InputError("streaming is not allowed in a batch", field="params.stream", **where)
+        text = _content_text(params.get("system")) + _messages_text(params["messages"])
+        return _Request(model=model, text=text, max_tokens=max_tokens)
+
+
+class _Splitter:
+    """Cuts the file into parts that each stay within the provider's count and size limits."""
+
+    def __init__(self, provider: str, limits: Limits, path: str):
+        self.provider, self.limits, self.path = provider, limits, path
+        self.parts: list[PartSpan] = []
+        self.current: PartSpan | None = None
+
+    def _cost(self, line_bytes: int, content_bytes: int, first: bool) -> int:
+        if self.provider == "anthropic":  # lines joined with "," inside {"requests":[...]}
+            return content_bytes + (ANTHROPIC_BODY_OVERHEAD if first else 1)
+        return line_bytes  # OpenAI parts are byte ranges of the file, uploaded as they are
+
+    def add(self, line_no: int, offset: int, line_bytes: int, content_bytes: int) -> None:
+        alone = self._cost(line_bytes, content_bytes, first=True)
+        if alone > self.limits.max_bytes:
+            raise InputError(
+                f"request of {alone:,} bytes is over the provider's batch size limit "
+                f"({self.limits.max_bytes:,} bytes)",
+                path=self.path,
+                line=line_no,
+            )
+        part = self.current
+        if part is not None:
+            grown = part.payload_bytes + self._cost(line_bytes, content_bytes, first=False)
+            if part.request_count >= self.limits.max_requests or grown > self.limits.max_bytes:
+                part.end_offset = offset
+                part = None
+        if part is None:
+            part = PartSpan(len(self.parts), line_no, offset, offset)
+            self.parts.append(part)
+            self.current = part
+            part.payload_bytes = alone
+        else:
+            part.payload_bytes = grown
+        part.request_count += 1
+
+    def finish(self, end: int) -> list[PartSpan]:
+        if self.current is not None:
+            self.current.end_offset = end
+        return self.parts
+
+
+def _add_tokens(models: dict, request: _Request, count_tokens: TokenCounter | None) -> None:
+    totals = models.setdefault(request.model, ModelTotals())
+    totals.requests += 1
+    if count_tokens is not None and request.text:
+        totals.input_tokens += count_tokens(request.text, request.model)
+    if not request.has_output:
+        return
+    if request.max_tokens is None:
+        totals.unbounded_requests += 1
+    else:
+        totals.output_ceiling += request.max_tokens
+
+
+def _first_int(body: dict, *names: str) -> int | None:
+    for name in names:
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _openai_text(body: dict, url: str) -> str:
+    if url in ("/v1/chat/completions",):
+        return _messages_text(body.get("messages") or [])
+    value = body.get("input", body.get("prompt"))
+    if isinstance(value, list):
+        return "\n".join(v if isinstance(v, str) else _messages_text([v]) for v in value)
+    text = value if isinstance(value, str) else ""
+    return _content_text(body.get("instructions")) + text
+
+
+def _messages_text(messages: list) -> str:
+    return "\n".join(_content_text(m.get("content")) for m in messages if isinstance(m, dict))
+
+
+def _content_text(content) -> str:
+    """The text of a message content: a string or a list of blocks with `text`."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            b.get("text", "")
+            for b in content
+            if isinstance(b, dict) and isinstance(b.get("text"), str)
+        )
+    return ""

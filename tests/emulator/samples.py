@@ -1,0 +1,55 @@
+"""Input files and environment for batch tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import ANTHROPIC_KEY, OPENAI_KEY
+
+
+def openai_line(index: int, model: str = "gpt-5-mini", max_tokens: int = 50) -> dict:
+    return {
+        "custom_id": f"req-{index}",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {
+            "model": model,
+            "messages": [
+                {"role": "system", "content": "You are terse."},
+                {"role": "user", "content": f"Question number {index}: what is {index} + 1?"},
+            ],
+            "max_completion_tokens": max_tokens,
+        },
+    }
+
+
+def anthropic_line(index: int, model: str = "claude-haiku-4-5", max_tokens: int = 50) -> dict:
+    return {
+        "custom_id": f"req-{index}",
+        "params": {
+            "model": model,
+            "max_tokens": max_tokens,
+            "system": "You are terse.",
+            "messages": [{"role": "user", "content": f"Question {index}: what is {index} + 1?"}],
+        },
+    }
+
+
+def write_jsonl(path: Path, lines) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write((line if isinstance(line, str) else json.dumps(line)) + "\n")
+    return path
+
+
+def batch_env(emulator, store: Path) -> dict[str, str]:
+    """Environment that points tokcli at the emulator, with tiny retry delays."""
+    return {
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
+        "OPENAI_BASE_URL": emulator.openai_url,
+        "ANTHROPIC_BASE_URL": emulator.base_url,
+        "TOKCLI_HTTP_BACKOFF": "0.01",
+        "TOKCLI_STORE": str(store),
+    }

@@ -1,0 +1,132 @@
+"""Full cycles against the emulator: submit, poll until done, results, usage in the store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from decimal import Decimal
+
+import pytest
+
+from emulator import Emulator, Outcome
+from emulator import anthropic as emu_anthropic
+from emulator import openai as emu_openai
+from emulator.samples import anthropic_line, batch_env, openai_line, write_jsonl
+from tokcli.cost import Usage, compute_cost
+from tokcli.pricing import Registry
+
+
+@pytest.fixture
+def emu():
+    emulator = Emulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def env(emu, tmp_path, monkeypatch):
+    values = batch_env(emu, tmp_path / "store.db")
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def poll_until_done(cli, job_id, limit=20):
+    for _ in range(limit):
+        run = cli("batch", "poll", job_id, "--format", "json")
+        if run.exit_code != 3:
+            return run
+    raise AssertionError("job never finished")
+
+
+def usage_rows(store):
+    conn = sqlite3.connect(store)
+    conn.row_factory = sqlite3.Row
+    rows = conn.execute("SELECT * FROM usage ORDER BY id").fetchall()
+    tags = {(r["usage_id"], r["key"]): r["value"] for r in conn.execute("SELECT * FROM usage_tags")}
+    return rows, tags
+
+
+def test_openai_full_cycle(cli, env, emu, tmp_path):
+    lines = [openai_line(i) for i in range(5)]
+    source = write_jsonl(tmp_path / "in.jsonl", lines)
+    emu.outcome = Outcome(error_ids={"req-3"})  # one line rejected by the model endpoint
+
+    submitted = cli("batch", "submit", source, "-p", "openai", "--tag", "team=search",
+                    "--tag", "feature=faq", "--format", "json")  # fmt: skip
+    assert submitted.exit_code == 0, submitted.stderr
+    job = submitted.json()["job"]
+    assert job["state"] == "running" and job["parts"][0]["batch_id"].startswith("batch_")
+    assert job["estimate"]["batch_cost"] != job["estimate"]["standard_cost"]
+
+    polled = poll_until_done(cli, job["id"])
+    assert polled.exit_code == 0, polled.stderr
+    assert polled.json()["jobs"][0]["state"] == "completed"
+
+    out = tmp_path / "out.jsonl"
+    collected = cli("batch", "results", job["id"], "-o", out, "--format", "json")
+    assert collected.exit_code == 0, collected.stderr
+    summary = collected.json()
+    assert summary["statuses"]["succeeded"] == 4 and summary["statuses"]["errored"] == 1
+
+    # Input order is restored although the emulator shuffles the files.
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["custom_id"] for r in written] == [line["custom_id"] for line in lines]
+    assert written[3]["status"] == "errored"
+
+    # The usage recorded is what the results say, priced at the batch tier.
+    succeeded = [line for line in lines if line["custom_id"] != "req-3"]
+    usage = Usage(
+        input_tokens=sum(emu_openai.prompt_tokens(line) for line in succeeded),
+        output_tokens=sum(emu_openai.completion_tokens(line) for line in succeeded),
+        requests=4,
+    )
+    model = Registry.load().get("gpt-5-mini")
+    expected = compute_cost(usage, model, _created_day(emu), "batch").total
+    standard = compute_cost(usage, model, _created_day(emu), "standard").total
+    rows, tags = usage_rows(env["TOKCLI_STORE"])
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["service_tier"], row["model"], row["requests"]) == ("batch", "gpt-5-mini", 4)
+    assert (row["input_tokens"], row["output_tokens"]) == (usage.input_tokens, usage.output_tokens)
+    assert Decimal(row["list_cost"]) == expected
+    assert tags[(row["id"], "team")] == "search" and tags[(row["id"], "feature")] == "faq"
+    assert Decimal(summary["batch_cost"]) == expected
+    assert Decimal(summary["saving"]) == standard - expected > 0
+
+    # Collecting again adds nothing to the store.
+    again = cli("batch", "results", job["id"], "-o", out, "--format", "json")
+    assert again.exit_code == 0 and again.json()["usage_rows_recorded"] == 0
+    assert len(usage_rows(env["TOKCLI_STORE"])[0]) == 1
+
+
+def _created_day(emu):
+    import datetime as dt
+
+    batch = next(iter(emu.openai.batches.values()))["object"]
+    return dt.datetime.fromtimestamp(batch["created_at"], dt.UTC).date()
+
+
+def test_anthropic_full_cycle(cli, env, emu, tmp_path):
+    lines = [anthropic_line(i) for i in range(4)]
+    source = write_jsonl(tmp_path / "in.jsonl", lines)
+    submitted = cli("batch", "submit", source, "-p", "anthropic", "--tag", "team=ops",
+                    "--format", "json")  # fmt: skip
+    assert submitted.exit_code == 0, submitted.stderr
+    job = submitted.json()["job"]
+    assert job["parts"][0]["batch_id"].startswith("msgbatch_")
+
+    assert poll_until_done(cli, job["id"]).exit_code == 0
+    out = tmp_path / "out.jsonl"
+    collected = cli("batch", "results", job["id"], "-o", out, "--format", "json")
+    assert collected.exit_code == 0, collected.stderr
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["custom_id"] for r in written] == [f"req-{i}" for i in range(4)]
+    assert {r["status"] for r in written} == {"succeeded"}
+
+    rows, tags = usage_rows(env["TOKCLI_STORE"])
+    assert len(rows) == 1
+    assert rows[0]["input_tokens"] == sum(emu_anthropic.input_tokens(x) for x in lines)
+    assert rows[0]["output_tokens"] == sum(emu_anthropic.output_tokens(x) for x in lines)
+    assert rows[0]["service_tier"] == "batch" and rows[0]["model"] == "claude-haiku-4-5"
+    assert tags[(rows[0]["id"], "team")] == "ops"
