@@ -33,57 +33,77 @@ def tco(
     volume: Annotated[
         Text, _opt("Tokens a month: 500M, 1.5B, 49B/yr, or a range 10M..100B.")
     ] = None,
-    sweep: Annotated[Text, _opt("Volume range of the sweep table [10M..100B].")] = None,
+    sweep: Annotated[Text, _opt("Volume range of the sweep table (default 10M..100B).")] = None,
     steps: Annotated[Text, _opt("Sweep points, log-spaced; '1-2-5' = 1-2-5 per decade.")] = None,
-    mix: Annotated[Text, _opt("Input:output token ratio (3:1) or output share [1:1].")] = None,
+    mix: Annotated[
+        Text, _opt("Input:output token ratio (3:1) or output share (default 1:1).")
+    ] = None,
     api_model: Annotated[
-        list[str] | None, _opt("API model from the registry (repeatable) [claude-sonnet-4-6].")
+        list[str] | None,
+        _opt("API model from the registry (repeatable) (default claude-sonnet-4-6)."),
     ] = None,
     api_blended_price: Annotated[
         Text, _opt("Blended API $/MTok instead of registry models.")
     ] = None,
-    cache_hit_rate: Annotated[Text, _opt("Share of input tokens read from cache [0].")] = None,
-    batch_share: Annotated[Text, _opt("Share of traffic on the batch tier [0].")] = None,
+    cache_hit_rate: Annotated[
+        Text, _opt("Share of input tokens read from cache (default 0).")
+    ] = None,
+    batch_share: Annotated[Text, _opt("Share of traffic on the batch tier (default 0).")] = None,
     open_model: Annotated[Text, _opt("Open-weight model's hosted API price, or 'none'.")] = None,
-    gpu: Annotated[Text, _opt("GPU type: H100, H200, A100-80GB, L40S [H100].")] = None,
-    gpus_per_replica: Annotated[Text, _opt("GPUs per model replica [2 on H100].")] = None,
+    gpu: Annotated[Text, _opt("GPU type: H100, H200, A100-80GB, L40S (default H100).")] = None,
+    gpus_per_replica: Annotated[Text, _opt("GPUs per model replica (default 2 on H100).")] = None,
     throughput: Annotated[
-        Text, _opt("Output tokens/s per GPU at full load [2000 on H100].")
+        Text, _opt("Output tokens/s per GPU at full load (default 2000 on H100).")
     ] = None,
     input_weight: Annotated[
-        Text, _opt("GPU work of an input token, in output tokens [0.1].")
+        Text, _opt("GPU work of an input token, in output tokens (default 0.1).")
     ] = None,
     utilisation: Annotated[
-        Text, _opt("Average load / provisioned capacity [0.5].", "--utilisation", "--utilization")
+        Text,
+        _opt(
+            "Average load / provisioned capacity (default 0.5).", "--utilisation", "--utilization"
+        ),
     ] = None,
-    headroom: Annotated[Text, _opt("Extra capacity for peaks, percent [0].")] = None,
-    min_replicas: Annotated[Text, _opt("Replicas kept up at any volume [1].")] = None,
+    headroom: Annotated[Text, _opt("Extra capacity for peaks, percent (default 0).")] = None,
+    min_replicas: Annotated[Text, _opt("Replicas kept up at any volume (default 1).")] = None,
     neocloud_plan: Annotated[Text, _opt("Neocloud plan: on-demand or reserved.")] = None,
-    neocloud_gpu_hour: Annotated[Text, _opt("Neocloud on-demand $/GPU-hour [2.75 H100].")] = None,
+    neocloud_gpu_hour: Annotated[
+        Text, _opt("Neocloud on-demand $/GPU-hour (default 2.75 H100).")
+    ] = None,
     neocloud_reserved_gpu_hour: Annotated[
-        Text, _opt("Neocloud reserved $/GPU-hour [0.6 x on-demand].")
+        Text, _opt("Neocloud reserved $/GPU-hour (default 0.6 x on-demand).")
     ] = None,
     self_gpu_hour: Annotated[
-        Text, _opt("Self-hosted $/GPU-hour, owned amortised [1.50 H100].")
+        Text, _opt("Self-hosted $/GPU-hour, owned amortised (default 1.50 H100).")
     ] = None,
     capex_per_gpu: Annotated[
         Text, _opt("Owned GPU capex, $ per GPU (replaces --self-gpu-hour).")
     ] = None,
-    amortise_years: Annotated[Text, _opt("Years to amortise the capex over [3].")] = None,
+    amortise_years: Annotated[Text, _opt("Years to amortise the capex over (default 3).")] = None,
     self_overhead: Annotated[
-        Text, _opt("Power/facilities/network/software, % of GPU cost [0].")
+        Text, _opt("Power/facilities/network/software, % of GPU cost (default 0).")
     ] = None,
-    self_fixed_monthly: Annotated[Text, _opt("Self-hosted fixed $/month beside staff [0].")] = None,
-    neocloud_overhead: Annotated[Text, _opt("Neocloud overheads, % of GPU cost [0].")] = None,
+    self_fixed_monthly: Annotated[
+        Text, _opt("Self-hosted fixed $/month beside staff (default 0).")
+    ] = None,
+    neocloud_overhead: Annotated[
+        Text, _opt("Neocloud overheads, % of GPU cost (default 0).")
+    ] = None,
     neocloud_fixed_monthly: Annotated[
-        Text, _opt("Neocloud fixed $/month beside staff [0].")
+        Text, _opt("Neocloud fixed $/month beside staff (default 0).")
     ] = None,
-    self_fte: Annotated[Text, _opt("Engineering FTEs running self-hosted serving [1].")] = None,
-    neocloud_fte: Annotated[Text, _opt("Engineering FTEs running neocloud serving [1].")] = None,
-    fte_cost: Annotated[Text, _opt("Loaded cost of one FTE, $ a year [416000].")] = None,
-    months: Annotated[Text, _opt("Horizon of the total cost, months [36].")] = None,
-    growth: Annotated[Text, _opt("Volume growth a month, percent, compounded [0].")] = None,
-    sensitivity: Annotated[Text, _opt("Sensitivity step, percent up and down [25].")] = None,
+    self_fte: Annotated[
+        Text, _opt("Engineering FTEs running self-hosted serving (default 1).")
+    ] = None,
+    neocloud_fte: Annotated[
+        Text, _opt("Engineering FTEs running neocloud serving (default 1).")
+    ] = None,
+    fte_cost: Annotated[Text, _opt("Loaded cost of one FTE, $ a year (default 416000).")] = None,
+    months: Annotated[Text, _opt("Horizon of the total cost, months (default 36).")] = None,
+    growth: Annotated[Text, _opt("Volume growth a month, percent, compounded (default 0).")] = None,
+    sensitivity: Annotated[
+        Text, _opt("Sensitivity step, percent up and down (default 25).")
+    ] = None,
     target_breakeven: Annotated[
         Text, _opt("Solve for the inputs that put each API/GPU breakeven at this volume.")
     ] = None,
@@ -163,10 +183,12 @@ def commit(
 
 @app.command("payback")
 def payback(
-    hours: Annotated[Text, _opt("Engineering hours the optimisation takes [40].")] = None,
-    rate: Annotated[Text, _opt("Loaded cost per engineering hour, USD [200].")] = None,
-    monthly_spend: Annotated[Text, _opt("Current monthly spend it acts on, USD [10000].")] = None,
-    saving: Annotated[Text, _opt("Share of that spend saved, percent [50].")] = None,
+    hours: Annotated[Text, _opt("Engineering hours the optimisation takes (default 40).")] = None,
+    rate: Annotated[Text, _opt("Loaded cost per engineering hour, USD (default 200).")] = None,
+    monthly_spend: Annotated[
+        Text, _opt("Current monthly spend it acts on, USD (default 10000).")
+    ] = None,
+    saving: Annotated[Text, _opt("Share of that spend saved, percent (default 50).")] = None,
     fmt: FormatOpt = None,
 ):
     """Payback period of an optimisation sprint: hours x rate / (monthly spend x saving).
