@@ -305,7 +305,9 @@ def _notes(request, results: list[dict]) -> list[str]:
             f"misses pay the {options.cache_ttl} cache write price"
         )
     approximate = sorted({r["token_method"] for r in results if not r["exact"]})
-    notes.extend(f"token counts are approximate: {m}" for m in approximate)
+    notes.extend(
+        f"approximate token counts: {m.removeprefix('approximation: ')}" for m in approximate
+    )
     for result in results:
         notes.extend(n for n in result["notes"] if n not in notes)
     return notes

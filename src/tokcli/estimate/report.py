@@ -53,7 +53,7 @@ def add_gate(
         change_rows = [_change_row(c.to_dict()) for c in comparison.changes]
         change_rows.append(
             {
-                "path": "**total**",
+                "path": "total",
                 "model": "",
                 "before": comparison.before_total,
                 "after": comparison.after_total,
@@ -62,13 +62,26 @@ def add_gate(
             }
         )
         estimate_section = ("estimate", output.rows, output.columns)
-        output.title = f"tokcli estimate: {metric} vs {base_label}"
+        output.title = f"tokcli estimate: {metric} vs {base_label}: {_signed_change(comparison)}"
         output.rows, output.columns = change_rows, CHANGE_COLUMNS
         output.sections.insert(0, estimate_section)
     output.data["gate"] = gate.to_dict()
+    if gate.checks and output.title:
+        output.title += ", gate failed" if gate.failures else ", gate passed"
     if gate.checks:
         verdict = "FAILED: " + "; ".join(gate.failures) if gate.failures else "passed"
         output.notes.insert(0, f"gate {verdict} (checks: {'; '.join(gate.checks)})")
+
+
+def _signed_change(comparison: Comparison) -> str:
+    from tokcli.money import display
+
+    diff = comparison.diff_total
+    text = ("+" if diff > 0 else "-" if diff < 0 else "") + display(abs(diff))
+    percent = comparison.percent_total
+    if percent is not None:
+        text += f" ({'+' if percent > 0 else ''}{percent}%)"
+    return text
 
 
 def _row(result: dict) -> dict:
