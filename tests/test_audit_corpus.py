@@ -1,0 +1,113 @@
+"""`tokcli audit` on the template corpus (tests/fixtures/audit/corpus): every finding, exactly.
+
+The corpus has clean templates (clean/, suppressed/) that must produce no finding and true
+positives (tp/) for every rule. A new false positive or a lost finding fails this test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+
+import pytest
+from conftest import FIXTURES
+
+from tokcli.audit.rules import RULES
+
+CORPUS = FIXTURES / "audit" / "corpus"
+
+# (path, line, column, rule, severity), sorted as audit prints them.
+EXPECTED = [
+    ("corpus/tp/below_minimum_cross.j2", 7, 11, "TC101", "error"),
+    ("corpus/tp/below_minimum_cross.j2", 7, 11, "TC102", "warning"),
+    ("corpus/tp/below_minimum_never.prompt", 7, 1, "TC102", "info"),
+    ("corpus/tp/chat_filler.yaml", 7, 7, "TC201", "warning"),
+    ("corpus/tp/chat_messages.json", 5, 33, "TC101", "error"),
+    ("corpus/tp/duplicate_exact.txt", 4, 1, "TC202", "warning"),
+    ("corpus/tp/duplicate_near.md", 5, 1, "TC202", "warning"),
+    ("corpus/tp/examples_after_var.j2", 1, 18, "TC101", "error"),
+    ("corpus/tp/examples_after_var.j2", 5, 1, "TC104", "warning"),
+    ("corpus/tp/examples_shared_b.md", 4, 1, "TC104", "warning"),
+    ("corpus/tp/filler_emphasis.md", 3, 7, "TC201", "warning"),
+    ("corpus/tp/filler_emphasis.md", 4, 1, "TC201", "warning"),
+    ("corpus/tp/filler_role.txt", 1, 1, "TC201", "warning"),
+    ("corpus/tp/filler_role.txt", 2, 1, "TC201", "warning"),
+    ("corpus/tp/filler_role.txt", 3, 1, "TC201", "warning"),
+    ("corpus/tp/filler_role.txt", 4, 1, "TC201", "warning"),
+    ("corpus/tp/ids_in_prefix.txt", 1, 26, "TC101", "error"),
+    ("corpus/tp/literal_timestamp.md", 1, 20, "TC101", "warning"),
+    ("corpus/tp/reasoning_classify.prompt", 6, 1, "TC302", "warning"),
+    ("corpus/tp/time_first.j2", 1, 15, "TC101", "error"),
+    ("corpus/tp/tools_first.j2", 2, 1, "TC101", "error"),
+    ("corpus/tp/tools_first.j2", 2, 1, "TC103", "info"),
+    ("corpus/tp/unbounded.txt", 1, 1, "TC301", "warning"),
+    ("corpus/tp/unbounded_priced.prompty", 9, 1, "TC301", "warning"),
+    ("corpus/tp/unsorted_json.j2", 1, 20, "TC101", "error"),
+    ("corpus/tp/unsorted_json.j2", 1, 20, "TC103", "info"),
+    ("corpus/tp/uuid_literal.txt", 1, 7, "TC101", "warning"),
+]
+
+
+@pytest.fixture
+def corpus(isolated_env):
+    shutil.copytree(CORPUS, isolated_env / "corpus")
+    return "corpus"
+
+
+def test_corpus_has_at_least_30_templates():
+    files = [p for p in CORPUS.rglob("*") if p.is_file()]
+    assert len(files) >= 30
+    assert len(list((CORPUS / "clean").iterdir())) >= 10
+
+
+def test_corpus_findings_are_exactly_the_expected_ones(cli, corpus):
+    run = cli("audit", corpus, "--format", "json", "--fail-on", "never")
+    assert run.exit_code == 0, run.stderr
+    found = [
+        (f["path"], f["line"], f["column"], f["rule"], f["severity"])
+        for f in run.json()["findings"]
+    ]
+    assert found == EXPECTED
+    summary = run.json()["summary"]
+    assert summary["files"] == 33
+    assert summary["suppressed"] == 3  # one per file in suppressed/
+
+
+def test_clean_and_suppressed_templates_produce_nothing(cli, corpus):
+    for folder in ("clean", "suppressed"):
+        run = cli("audit", f"{corpus}/{folder}", "--format", "json", "--fail-on", "info")
+        assert run.exit_code == 0, run.stdout
+        assert run.json()["findings"] == []
+
+
+def test_every_rule_has_a_true_positive_in_the_corpus():
+    assert {code for *_, code, _ in EXPECTED} == {rule.info.code for rule in RULES}
+
+
+def test_default_fail_on_error_exits_1_with_one_stderr_line(cli, corpus):
+    run = cli("audit", corpus, "--format", "json")
+    assert run.exit_code == 1
+    errors = sum(1 for f in EXPECTED if f[4] == "error")
+    assert (
+        run.stderr.strip() == f"tokcli: error: audit: {errors} findings at or above --fail-on error"
+    )
+    assert run.json()["summary"]["failed"] is True
+
+
+def test_front_matter_volume_prices_the_reasoning_finding(cli, corpus):
+    # o1 input $15/MTok vs gpt-5-nano $0.05/MTok (registry); 24 prompt tokens (o200k, exact
+    # for OpenAI); 1,000 requests/day x 30 days.
+    run = cli(
+        "audit",
+        f"{corpus}/tp/reasoning_classify.prompt",
+        "-n",
+        "1000",
+        "--per",
+        "day",
+        "--format",
+        "json",
+    )
+    (finding,) = run.json()["findings"]
+    assert finding["tokens"] == 24
+    assert Decimal(finding["monthly_cost"]) == Decimal(24 * 30_000) * Decimal("14.95") / 10**6
+    assert "$15/MTok" in finding["message"] and "gpt-5-nano" in finding["message"]
