@@ -323,7 +323,7 @@ def test_anomalies_spike_and_week_over_week(cli, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--by", "team;drop"], "--by: 'team;drop' is not a key"),
+        (["--by", "team=search"], "--by: 'team=search' is not a key"),
         (["--by", "nosuchtag"], "unknown key 'nosuchtag'"),
         (["--by", "team,team"], "--by: a key is repeated"),
         (["--by", "day,month"], "--by: use one of day, week, month"),

@@ -325,8 +325,6 @@ _CONTRACT_COLUMNS = [
 
 
 def report_output(doc: dict, summary: dict | None, fmt: str) -> Output:
-    from tokcli.report.charts import sparkline
-
     human = fmt in ("table", "markdown", "html")
     keys = doc["group_by"]
     rows = [_display_row(r, keys) for r in doc["rows"]] if human else doc["rows"]
@@ -335,10 +333,8 @@ def report_output(doc: dict, summary: dict | None, fmt: str) -> Output:
         _add_bars(rows, doc)
         columns.append(Column("bar", ""))
     notes = _notes(doc)
-    daily = doc.get("daily", [])
-    if fmt == "table" and len(daily) > 1:
-        line = sparkline([d["spend"] for d in daily])
-        notes.insert(0, f"daily spend {daily[0]['day']} {line} {daily[-1]['day']}")
+    if fmt == "table" and len(doc.get("daily", [])) > 1:
+        notes.insert(0, trend_note(doc["daily"]))
     sections = _sections(doc, summary) if human else []
     if summary is not None and human:
         rows, columns = (
@@ -349,6 +345,27 @@ def report_output(doc: dict, summary: dict | None, fmt: str) -> Output:
             ],
         )
     return Output(data=doc, rows=rows, columns=columns, notes=notes, sections=sections)
+
+
+SPARKLINE_POINTS = 62
+
+
+def trend_note(daily: list[dict]) -> str:
+    """A sparkline of the range: per day, or per week/month when days would not fit a line."""
+    from tokcli.report.charts import sparkline
+    from tokcli.report.views import time_bucket
+
+    for unit in ("day", "week", "month"):
+        buckets: dict[str, object] = {}
+        for point in daily:
+            label = time_bucket(unit, str(point["day"]))
+            buckets[label] = buckets.get(label, 0) + point["spend"]
+        if len(buckets) <= SPARKLINE_POINTS or unit == "month":
+            break
+    labels = list(buckets)
+    line = sparkline(list(buckets.values()))  # type: ignore[arg-type]
+    adjective = {"day": "daily", "week": "weekly", "month": "monthly"}[unit]
+    return f"{adjective} spend {labels[0]} {line} {labels[-1]}"
 
 
 def _display_row(row: dict, keys: list[str]) -> dict:

@@ -19,7 +19,9 @@ from tokcli.report.totals import COUNTS, Totals, accumulate
 
 DIMENSIONS = ("model", "provider", "tier", "source")
 TIME_KEYS = ("day", "week", "month")
-_TAG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/-]*$")
+# Real exports carry tag keys such as "Cost department" or "ms:Department"; only the characters
+# the options use as separators (, and =) and control characters are refused.
+_TAG_KEY = re.compile(r"^[^,=\x00-\x1f]+$")
 
 # Column of each dimension in the raw `usage` table and in the rollup tables.
 _RAW_DIMENSION = {
@@ -64,7 +66,7 @@ class FineRow:
 def validate_key(key: str, *, option: str) -> None:
     if key in DIMENSIONS or key in TIME_KEYS:
         return
-    if not _TAG_KEY.match(key):
+    if not _TAG_KEY.match(key) or key != key.strip():
         raise TokcliError(
             f"{option}: {key!r} is not a key; use a tag key or one of "
             f"{', '.join(DIMENSIONS + TIME_KEYS)}"
