@@ -51,10 +51,11 @@ def fingerprint(*, provider: str, base_url: str, endpoint: str | None, sha256: s
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
-def send_parts(ctx: Context, job: Job) -> None:
-    """Upload and create every part not created yet, in order; safe to call again."""
+def send_parts(ctx: Context, job: Job, *, verify_input: bool = True) -> None:
+    """Upload and create every part not created yet, in order; safe to call again.
+    `verify_input=False` only right after the scan that produced the job."""
     pending = [p for p in job.parts if p.batch_id is None and p.step != ABANDONED]
-    if pending and any(p.step != "pending" for p in pending):
+    if pending and verify_input:
         _check_input_unchanged(job)  # a resumed job must send the bytes it validated
     for part in pending:
         _send_part(ctx, job, part)
@@ -72,6 +73,7 @@ def _send_part(ctx: Context, job: Job, part: Part) -> None:
             jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
             return
     jobs.begin_step(ctx.conn, part, "create", "creating", ctx.now(), file_id=part.file_id)
+    crash_point("before-create")
     try:
         remote = ctx.provider.create(
             token=part.token,

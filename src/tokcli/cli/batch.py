@@ -151,16 +151,16 @@ def submit(
             conn, scan=scan, base_url=url, fingerprint=fingerprint, tags=tags,
             estimate=estimate.to_dict(), now=rt.now(),
         )  # fmt: skip
-        _send(rt, conn, job, api_key_file, base_url)
+        _send(rt, conn, job, api_key_file, base_url, fresh=True)
     _emit_jobs(rt, fmt, [job], key="job", extra={"existing": False})
 
 
-def _send(rt, conn, job, api_key_file, base_url) -> None:
+def _send(rt, conn, job, api_key_file, base_url, fresh=False) -> None:
     from tokcli.batch import engine
 
     ctx = _context(rt, conn, job, api_key_file, base_url)
     try:
-        engine.send_parts(ctx, job)
+        engine.send_parts(ctx, job, verify_input=not fresh)
     except TokcliError as exc:
         raise TokcliError(
             f"{exc}; job {job.id} is recorded: `tokcli batch resume {job.id}` continues it "
