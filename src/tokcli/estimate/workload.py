@@ -103,6 +103,7 @@ class Workload:
     days_per_month: int
     levers: tuple[Lever, ...]
     calls_per_task: int | None = None
+    model_line: int | None = None  # where `model:` or `routing:` is, for unknown-model errors
 
 
 @dataclass
@@ -169,7 +170,8 @@ def load_workload(path: Path) -> Workload:
     )
     levers = tuple(_levers(reader, root))
     name = str(root.get("name") or path.stem)
-    return Workload(path, name, scenario, days, levers, calls_per_task)
+    model_line = reader.line(root, "model" if "model" in root else "routing")
+    return Workload(path, name, scenario, days, levers, calls_per_task, model_line)
 
 
 def _traffic(reader: _Reader, traffic: dict, days: int) -> tuple[Decimal, int, int | None]:
@@ -230,12 +232,16 @@ def _levers(reader: _Reader, root: dict):
                 line=line,
                 field=where,
             )
-        settings = reader.mapping(settings, item, f"{where}.{kind}")
-        yield Lever(kind, _lever_settings(reader, kind, settings, f"{where}.{kind}"), line)
+        reader.mapping(settings, item, f"{where}.{kind}")
+        settings = _lever_settings(reader, kind, item, f"{where}.{kind}")
+        yield Lever(kind, settings, line)
 
 
-def _lever_settings(reader: _Reader, kind: str, settings: dict, where: str) -> dict:
-    """Validate one lever's settings up front, so a bad lever fails before any output."""
+def _lever_settings(reader: _Reader, kind: str, item: dict, where: str) -> dict:
+    """Validate one lever's settings up front, so a bad lever fails before any output.
+    `item` is the one-key mapping `kind: {settings}` from the levers list."""
+    key = next(iter(item))
+    settings = item[key]
     expected = {
         "semantic_cache": {"hit_rate"},
         "prompt_tightening": {"percent", "applies_to"},
@@ -247,7 +253,7 @@ def _lever_settings(reader: _Reader, kind: str, settings: dict, where: str) -> d
         "batch": {"share"},
     }[kind]
     if kind == "routing":
-        return {"routes": reader.shares({"routing": settings}, "routing", where=where)}
+        return {"routes": reader.shares(item, key, where=where)}
     reader.only(settings, expected, f"{where}.")
     result: dict = {}
     for key in expected - {"applies_to"}:
@@ -430,7 +436,7 @@ def check_models(workload: Workload, registry) -> None:
         for name, _ in lever.settings.get("routes", ()):
             _known(registry, name, workload.path, lever.line)
     for name, _ in workload.scenario.routes:
-        _known(registry, name, workload.path, None)
+        _known(registry, name, workload.path, workload.model_line)
 
 
 def _known(registry, name: str, path: Path, line: int | None) -> None:
