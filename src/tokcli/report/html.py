@@ -120,19 +120,44 @@ def _label(value) -> str:
     return "(untagged)" if value is None else str(value)
 
 
+_ROW_COLUMNS = (  # (key, header, kind)
+    ("billed_cost", "billed", "money"),
+    ("list_cost", "list", "money"),
+    ("share", "share", "percent"),
+    ("output_share", "output share", "percent"),
+    ("requests", "requests", "int"),
+    ("input_tokens", "input tok", "int"),
+    ("cache_read_tokens", "cache read", "int"),
+    ("cache_write_tokens", "cache write", "int"),
+    ("output_tokens", "output tok", "int"),
+    ("forecast_weighted", "forecast", "money"),
+    ("shared_cost", "shared", "money"),
+    ("spend_with_shared", "with shared", "money"),
+)
+
+
+def _cell(value, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "money":
+        return _money(value)
+    if kind == "percent":
+        return f"{Decimal(value) * 100:.1f}%"
+    return f"{value:,}"
+
+
 def _rows_table(doc: dict) -> str:
     keys = doc.get("group_by", [])
-    money = ["billed_cost", "list_cost"]
-    ints = ["requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"]
+    rows = doc.get("rows", [])
+    columns = [c for c in _ROW_COLUMNS if any(c[0] in row for row in rows)]
     head = "".join(f"<th>{escape(k)}</th>" for k in keys)
-    head += "".join(f'<th class="n">{escape(c)}</th>' for c in [*money, "share", *ints])
+    head += "".join(f'<th class="n">{escape(header)}</th>' for _, header, _ in columns)
     body = []
-    for row in doc.get("rows", []):
+    for row in rows:
         cells = "".join(f"<td>{escape(_label(row.get(k)))}</td>" for k in keys)
-        cells += "".join(f'<td class="n">{escape(_money(row.get(c)))}</td>' for c in money)
-        share = row.get("share")
-        cells += f'<td class="n">{"-" if share is None else f"{Decimal(share) * 100:.1f}%"}</td>'
-        cells += "".join(f'<td class="n">{row.get(c, 0):,}</td>' for c in ints)
+        cells += "".join(
+            f'<td class="n">{escape(_cell(row.get(key), kind))}</td>' for key, _, kind in columns
+        )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
