@@ -123,6 +123,8 @@ def _tokens(record: UsageRecord, row: dict[str, str], usage_type: str) -> None:
     if bucket is None or "token" not in usage_type.lower():
         return
     record.model_raw = _model(row, usage_type)
+    if size is None and "tokencount" in usage_type.lower().replace("_", ""):
+        size = 1  # Marketplace `…InputTokenCount-Units`: one unit per token
     if size is not None and amount is not None:
         add_tokens(record, bucket, amount * size)
 
