@@ -10,8 +10,8 @@ import shutil
 from decimal import Decimal
 
 import pytest
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from tokcli.audit.rules import RULES
 
 CORPUS = FIXTURES / "audit" / "corpus"
