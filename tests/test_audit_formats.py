@@ -40,7 +40,7 @@ def test_json_contract(cli, isolated_env):
         "message", "suggestion", "tokens", "monthly_cost", "overlaps",
     }  # fmt: skip
     assert (first["path"], first["line"], first["column"]) == ("prompts/support.j2", 1, 10)
-    assert (first["end_line"], first["end_column"]) == (1, 27)  # end exclusive: "{{ session_id }}"
+    assert (first["end_line"], first["end_column"]) == (1, 26)  # end exclusive: "{{ session_id }}"
     assert isinstance(first["monthly_cost"], str)  # money as a decimal string
     # deepseek-v4-flash (registry, in force 2026-11): input 0.30, cache read 0.006 per MTok;
     # min cacheable 64, so moving the id makes "Session: " plus the run one cacheable prefix.
