@@ -73,6 +73,11 @@ def to_neutral(record: dict, where: dict) -> dict:
             raise InputError("missing", field=name, **where)
     if not isinstance(record.get("messages"), list) or not record["messages"]:
         raise InputError("missing or empty", field="messages", **where)
+    for message in record["messages"]:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            raise InputError("each message needs role user or assistant", field="messages",
+                             **where)  # fmt: skip
+        _blocks(message.get("content"), where)
     return dict(record)
 
 
