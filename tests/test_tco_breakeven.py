@@ -109,3 +109,12 @@ def test_negative_solutions_are_reported_as_impossible():
     solved = {s.input: s for s in solve_for_target(api, gpu(), 1_000_000)}
     assert solved["fixed_total"].value is None
     assert "negative" in solved["gpu_hour"].note
+
+
+def test_search_stops_after_max_steps_and_says_where():
+    from tokcli.tco.breakeven import MAX_STEPS, SEARCH_HIGH
+
+    slow = gpu(throughput=D(1))  # 1 tok/s: 1,314,000 tokens per replica, millions of steps
+    result = crossings(ApiOption("api", "api", D(10)), slow)
+    assert result.high < SEARCH_HIGH
+    assert result.high == slow.volume_limit(1 + MAX_STEPS)

@@ -213,3 +213,20 @@ def test_sensitivity_moves_utilisation_and_prices():
     assert scenarios["utilisation -25%"].costs["gpu"].replicas == 2
     assert scenarios["GPU $/hour +25%"].costs["gpu"].monthly == D("1825.00") + D(10500)
     assert scenarios["API $/MTok -25%"].costs["api"].monthly == D("9855.00")
+
+
+def test_sensitivity_caps_utilisation_at_one():
+    busy = dataclasses.replace(SIMPLE, utilisation=D("0.9"))
+    scenarios = {s.name: s for s in sensitivity([busy], PER_REPLICA, D("0.5"))}
+    # 0.9 x 1.5 = 1.35 -> capped at 1: 1.314B / 2.628B = 0.5 -> 1 replica
+    assert scenarios["utilisation +50%"].costs["gpu"].replicas == 1
+
+
+def test_the_same_model_twice_is_one_option(registry):
+    from tokcli.tco.analysis import api_options
+
+    values, _ = resolve(
+        TCO_SETTINGS, {"api_model": ["claude-sonnet-4-6", "Claude Sonnet 4.6"]}, {}, "tco"
+    )
+    options, _ = api_options(values, registry, DAY)
+    assert [o.name for o in options].count("claude-sonnet-4-6") == 1

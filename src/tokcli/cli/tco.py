@@ -357,8 +357,20 @@ def build_output(analysis, values, assumptions, day) -> Output:
         *([_solved_section(analysis)] if analysis.solved else []),
         _assumptions_section(assumptions),
     ]
-    notes = [*analysis.notes, *_model_notes()]
+    notes = [*analysis.notes, *_search_notes(analysis.breakevens), *_model_notes()]
     return Output(data, rows, columns, title, notes, sections)
+
+
+def _search_notes(pairs) -> list[str]:
+    from tokcli.tco.breakeven import MAX_STEPS, SEARCH_HIGH
+    from tokcli.tco.units import short_tokens
+
+    return [
+        f"{p.first} vs {p.second}: searched up to {short_tokens(int(p.high))} tokens a month "
+        f"only ({MAX_STEPS:,} replica steps)"
+        for p in pairs
+        if p.high < SEARCH_HIGH
+    ]
 
 
 def _model_notes() -> list[str]:
@@ -406,7 +418,7 @@ def _breakeven_section(pairs):
         Column("below", "cheaper below"),
         Column("above", "cheaper above"),
     ]
-    return ("Breakeven volumes (1 token to 10T tokens a month)", rows, columns)
+    return ("Breakeven volumes (tokens a month, searched from 1 token to 10T)", rows, columns)
 
 
 def _sweep_section(analysis):

@@ -42,7 +42,9 @@ def api_options(values: dict[str, Any], registry, at: dt.date) -> tuple[list[Api
         )
     else:
         for name in values["api_model"]:
-            options.append(_registry_option(registry.get(name), "api", values, at, notes))
+            option = _registry_option(registry.get(name), "api", values, at, notes)
+            if option.name not in {o.name for o in options}:  # two aliases of one model
+                options.append(option)
     open_name = values["open_model"]
     if open_name and open_name.lower() != "none":
         option = _registry_option(registry.get(open_name), "open-weight-api", values, at, notes)

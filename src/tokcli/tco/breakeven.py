@@ -21,6 +21,9 @@ from tokcli.tco.model import ApiOption, GpuOption, Option, Piece
 # the guides discuss, while keeping the number of replica steps small enough to walk quickly.
 SEARCH_LOW = Decimal(0)
 SEARCH_HIGH = Decimal(10) ** 13
+# A GPU option with a tiny throughput would have millions of replica steps below 10T; the search
+# stops after this many steps of either option and reports the range it covered.
+MAX_STEPS = 10_000
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ def crossings(
     first: Option, second: Option, low: Decimal = SEARCH_LOW, high: Decimal = SEARCH_HIGH
 ) -> PairBreakeven:
     """Every volume in (low, high] where `first` and `second` swap places as the cheaper."""
+    for option in (first, second):
+        if isinstance(option, GpuOption):
+            high = min(high, option.volume_limit(option.min_replicas + MAX_STEPS))
     found: list[Crossing] = []
     last_sign = 0
     first_tie: Decimal | None = None  # start of a stretch where the costs are equal
