@@ -1,0 +1,205 @@
+"""`tokcli audit` configuration, suppression, exit codes and input errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FILLER = "Please make sure to answer briefly.\n"  # one TC201 (warning), bounded output
+TIME_FIRST = (
+    "Time: {{ now }}\n"
+    + " ".join(f"Rule {n}: refunds for order type {n} follow the store policy." for n in range(20))
+    + "\nBe concise.\n"
+)  # one TC101 (error)
+
+
+def rules_of(run) -> list[str]:
+    return [f["rule"] for f in run.json()["findings"]]
+
+
+def test_select_and_ignore_by_code_prefix_and_name(cli, isolated_env):
+    (isolated_env / "a.j2").write_text(TIME_FIRST)
+    (isolated_env / "b.txt").write_text(FILLER)
+    everything = cli("audit", ".", "--format", "json", "--fail-on", "never")
+    assert rules_of(everything) == ["TC101", "TC201"]
+    assert rules_of(cli("audit", ".", "-f", "json", "--select", "TC1")) == ["TC101"]
+    assert rules_of(cli("audit", ".", "-f", "json", "--select", "filler")) == ["TC201"]
+    run = cli("audit", ".", "-f", "json", "--ignore", "cache-breaking-prefix,TC2")
+    assert rules_of(run) == [] and run.exit_code == 0
+
+
+def test_unknown_rule_is_a_usage_error(cli, isolated_env):
+    run = cli("audit", ".", "--select", "no-such-rule")
+    assert run.exit_code == 2
+    assert run.stderr == (
+        "tokcli: error: audit.select: unknown rule 'no-such-rule' "
+        "(see `tokcli audit --list-rules`)\n"
+    )
+    assert run.stdout == ""
+
+
+def test_fail_on_threshold(cli, isolated_env):
+    (isolated_env / "b.txt").write_text(FILLER)
+    assert cli("audit", "b.txt").exit_code == 0  # a warning, default --fail-on error
+    assert cli("audit", "b.txt", "--fail-on", "warning").exit_code == 1
+    assert cli("audit", "b.txt", "--fail-on", "info").exit_code == 1
+    (isolated_env / "a.j2").write_text(TIME_FIRST)
+    assert cli("audit", "a.j2", "--fail-on", "never").exit_code == 0
+
+
+def test_config_file_select_severity_per_file_ignores(cli, isolated_env):
+    (isolated_env / "legacy").mkdir()
+    (isolated_env / "legacy" / "old.j2").write_text(TIME_FIRST)
+    (isolated_env / "b.txt").write_text(FILLER)
+    (isolated_env / "tokcli.toml").write_text(
+        "[audit]\n"
+        'severity = { filler = "error" }\n'
+        'per-file-ignores = { "legacy/*" = ["cache-breaking-prefix"] }\n'
+    )
+    run = cli("audit", ".", "--format", "json")
+    assert [(f["path"], f["rule"], f["severity"]) for f in run.json()["findings"]] == [
+        ("b.txt", "TC201", "error")
+    ]
+    assert run.exit_code == 1  # filler raised to error
+
+
+def test_pyproject_tool_table_and_fail_on(cli, isolated_env):
+    (isolated_env / "b.txt").write_text(FILLER)
+    (isolated_env / "pyproject.toml").write_text(
+        '[tool.tokcli.audit]\nignore = ["TC3"]\nfail-on = "warning"\n'
+    )
+    run = cli("audit", "b.txt", "--format", "json")
+    assert rules_of(run) == ["TC201"]
+    assert run.exit_code == 1
+    assert run.json()["summary"]["fail_on"] == "warning"
+
+
+def test_config_volume_and_model_price_findings(cli, isolated_env):
+    (isolated_env / "b.txt").write_text(FILLER)
+    (isolated_env / "tokcli.toml").write_text(
+        '[audit]\nmodel = "gpt-5"\nrequests = 2000\nper = "day"\n'
+    )
+    (finding,) = cli("audit", "b.txt", "--format", "json").json()["findings"]
+    # 5 tokens x 60,000 calls a month x $1.25/MTok (gpt-5 input)
+    assert finding["monthly_cost"] == "0.375"
+
+
+def test_max_tokens_in_config_bounds_output(cli, isolated_env):
+    (isolated_env / "u.txt").write_text("Write an essay about the sea.\n")
+    assert rules_of(cli("audit", "u.txt", "-f", "json")) == ["TC301"]
+    (isolated_env / "tokcli.toml").write_text("[audit]\nmax_tokens = 500\n")
+    assert rules_of(cli("audit", "u.txt", "-f", "json")) == []
+
+
+def test_unknown_config_key_names_the_field(cli, isolated_env):
+    (isolated_env / "tokcli.toml").write_text('[audit]\nselct = ["TC1"]\n')
+    run = cli("audit", ".")
+    assert run.exit_code == 2
+    assert run.stderr.startswith("tokcli: error: config: audit.selct: unknown key; known: ")
+
+
+def test_inline_suppression_forms(cli, isolated_env):
+    (isolated_env / "a.md").write_text(
+        "Please make sure to be brief. <!-- tokcli: ignore[TC201] -->\n"
+        "# tokcli: ignore\n"
+        "Remember to be brief.\n"
+        "Kindly be brief. <!-- tokcli: ignore[duplicate-instruction] -->\n"
+    )
+    run = cli("audit", "a.md", "--format", "json")
+    assert [(f["line"], f["rule"]) for f in run.json()["findings"]] == [(4, "TC201")]
+    assert run.json()["summary"]["suppressed"] == 2
+
+
+def test_unknown_rule_in_a_suppression_comment_warns(cli, isolated_env):
+    (isolated_env / "a.md").write_text("Be brief. <!-- tokcli: ignore[no-such] -->\n")
+    run = cli("audit", "a.md")
+    assert run.exit_code == 0
+    assert run.stderr == "tokcli: warning: a.md:1: tokcli: ignore names unknown rule 'no-such'\n"
+
+
+def test_exclude_option(cli, isolated_env):
+    (isolated_env / "drafts").mkdir()
+    (isolated_env / "drafts" / "x.txt").write_text(FILLER)
+    (isolated_env / "y.txt").write_text(FILLER)
+    run = cli("audit", ".", "--exclude", "drafts/*", "--format", "json")
+    assert [f["path"] for f in run.json()["findings"]] == ["y.txt"]
+
+
+def test_missing_file_exits_2(cli, isolated_env):
+    run = cli("audit", "nope.txt")
+    assert run.exit_code == 2
+    assert run.stderr == "tokcli: error: nope.txt: no such file or directory\n"
+
+
+def test_bad_front_matter_names_file_and_line(cli, isolated_env):
+    (isolated_env / "p.prompt").write_text("---\nmodel: [gpt-5\n---\nHi {{x}}\n")
+    run = cli("audit", "p.prompt")
+    assert run.exit_code == 2
+    assert run.stderr.startswith("tokcli: error: p.prompt:")
+    assert "YAML" in run.stderr and len(run.stderr.splitlines()) == 1
+
+
+def test_unknown_model_in_front_matter_names_file_line_field(cli, isolated_env):
+    (isolated_env / "p.j2").write_text("---\nmax_tokens: 5\nmodel: gpt-5-mimi\n---\nHi\n")
+    run = cli("audit", "p.j2")
+    assert run.exit_code == 2
+    assert run.stderr.startswith("tokcli: error: p.j2:3: model: unknown model 'gpt-5-mimi'")
+
+
+def test_bad_volume_in_front_matter(cli, isolated_env):
+    (isolated_env / "p.j2").write_text("---\nmodel: gpt-5\nrequests: lots\n---\nHi\n")
+    run = cli("audit", "p.j2")
+    assert run.exit_code == 2
+    assert run.stderr.startswith("tokcli: error: p.j2:3: requests: ")
+
+
+def test_not_utf8_exits_2(cli, isolated_env):
+    (isolated_env / "p.txt").write_bytes(b"Hello\n\xff\xfe bad\n")
+    run = cli("audit", "p.txt")
+    assert run.exit_code == 2
+    assert run.stderr == "tokcli: error: p.txt:2: not UTF-8 text (byte 6)\n"
+
+
+def test_json_that_is_not_a_chat_file(cli, isolated_env):
+    (isolated_env / "data").mkdir()
+    (isolated_env / "data" / "package.json").write_text('{"name": "x"}')
+    run = cli("audit", "data", "--format", "json")  # found by walking: skipped
+    assert run.exit_code == 0 and run.json()["summary"]["files"] == 0
+    named = cli("audit", "data/package.json")  # named: an error
+    assert named.exit_code == 2
+    assert (
+        named.stderr == "tokcli: error: data/package.json: holds no chat messages (role/content)\n"
+    )
+
+
+def test_list_rules(cli):
+    run = cli("audit", "--list-rules", "--format", "json")
+    names = [(r["code"], r["name"], r["severity"]) for r in run.json()["rules"]]
+    assert names == [
+        ("TC101", "cache-breaking-prefix", "error"),
+        ("TC102", "below-cache-minimum", "warning"),
+        ("TC103", "unstable-serialization", "info"),
+        ("TC104", "large-inline-examples", "warning"),
+        ("TC201", "filler", "warning"),
+        ("TC202", "duplicate-instruction", "warning"),
+        ("TC301", "unbounded-output", "warning"),
+        ("TC302", "reasoning-model-for-simple-task", "warning"),
+    ]
+
+
+def test_real_process_exit_code_and_stdout(tokcli_process, isolated_env):
+    (isolated_env / "a.j2").write_text(TIME_FIRST)
+    run = tokcli_process("audit", "a.j2", "--format", "sarif", cwd=isolated_env)
+    assert run.exit_code == 1
+    assert run.stdout.lstrip().startswith("{") and '"version": "2.1.0"' in run.stdout
+    assert run.stderr == "tokcli: error: audit: 1 finding at or above --fail-on error\n"
+
+
+def test_loading_the_command_imports_no_heavy_library():
+    code = (
+        "import sys, tokcli.cli.audit, tokcli.audit.engine, tokcli.audit.formats\n"
+        "heavy = {'pandas', 'httpx', 'tiktoken', 'rich', 'jinja2'} & set(sys.modules)\n"
+        "print(sorted(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
