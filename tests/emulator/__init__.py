@@ -32,12 +32,14 @@ ANTHROPIC_KEY = "sk-ant-emulator-0123456789abcdef"
 class Outcome:
     """How batches created from now on behave."""
 
-    kind: str = "complete"  # complete | expire | token_limit | cancel_partial
+    kind: str = "complete"  # complete | expire | token_limit
     polls_in_progress: int = 1  # retrieves spent in in_progress
     polls_finalizing: int = 1  # retrieves spent in finalizing (OpenAI); slow finalizing: raise
     finished_before_expiry: int = 1  # expire: how many lines finished before the window closed
     error_ids: set[str] = field(default_factory=set)  # lines the model endpoint rejects (4xx)
     not_found_polls: int = 0  # retrieves right after create that answer 404
+    # OpenAI: problems only the provider's validation finds (reported via status failed)
+    validation_errors: list[dict] = field(default_factory=list)
     shuffle: bool = True  # results out of order
 
 

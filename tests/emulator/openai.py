@@ -198,7 +198,7 @@ class OpenAIAPI:
             self._fail(obj, [{"code": "token_limit_exceeded", "line": None, "param": None,
                               "message": TOKEN_LIMIT_MESSAGE.format(model=model)}])  # fmt: skip
         elif step == "validate":
-            errors = self._validate(obj)
+            errors = self._validate(obj, batch["outcome"])
             if errors:
                 self._fail(obj, errors)
                 batch["plan"] = []
@@ -227,7 +227,9 @@ class OpenAIAPI:
                 lines.append((number, record if isinstance(record, dict) else None))
         return lines
 
-    def _validate(self, obj) -> list[dict]:
+    def _validate(self, obj, outcome: Outcome) -> list[dict]:
+        if outcome.validation_errors:
+            return list(outcome.validation_errors)
         lines = self._lines(obj)
         if not lines:
             return [_error("empty_file", "The input file is empty.")]
