@@ -59,11 +59,13 @@ def parse(source: Source, options: Options) -> Iterator[Parsed]:
 
 
 def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) -> Parsed:
-    if not options.all_services and not is_ai_service(row):
+    exported_by_tokcli = "x_RecordKey" in row
+    if not options.all_services and not exported_by_tokcli and not is_ai_service(row):
         return Parsed(None, skipped="not an AI service (use --all-services)")
     billed = decimal_or_none(row.get("BilledCost"), "BilledCost")
     if billed is None:
         raise RowError("missing value (BilledCost is not nullable)", "BilledCost")
+    charge_kind_text = text_or_none(row.get("x_ChargeKind"))
     start = utc_time(row.get("ChargePeriodStart"), "ChargePeriodStart")
     end = utc_time(row.get("ChargePeriodEnd"), "ChargePeriodEnd")
     category = text_or_none(row.get("ChargeCategory"))
@@ -77,17 +79,22 @@ def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) ->
         provider=text_or_none(row.get("x_Provider")) or _provider(row),
         model_raw=text_or_none(row.get("x_ModelRaw")) or text_or_none(row.get("x_Model")),
         service_tier=service_tier(text_or_none(row.get("x_ServiceTier"))),
-        billed_cost=billed,
+        billed_cost=None if row.get("x_BilledCostStated") == "false" else billed,
         currency=text_or_none(row.get("BillingCurrency")),
-        charge_kind=text_or_none(row.get("x_ChargeKind")) or charge_kind(category, billed),
-        tags=_tags(row),
+        charge_kind=charge_kind_text or charge_kind(category, billed),
+        tags=_tags(row, exported_by_tokcli),
     )
+    if record.billed_cost is None:
+        record.currency = None
     if "x_InputTokens" in row:
         for column, bucket in X_BUCKETS.items():
             setattr(record, bucket, count(row.get(column), column))
     elif record.charge_kind == "usage":
         _tokens_from_quantity(record, row)
-    return Parsed(None, records=[record], billing_period=_billing_period(row))
+    period = _billing_period(row)
+    if exported_by_tokcli:  # BillingAccountId was filled in for FOCUS; the tag says the truth
+        period = BillingPeriod(record.tags.get("billing_account"), period.start, period.end)
+    return Parsed(None, records=[record], billing_period=period)
 
 
 def is_ai_service(row: dict[str, str]) -> bool:
@@ -120,8 +127,10 @@ def _tokens_from_quantity(record: UsageRecord, row: dict[str, str]) -> None:
         add_tokens(record, bucket, quantity * size)
 
 
-def _tags(row: dict[str, str]) -> dict[str, object]:
+def _tags(row: dict[str, str], exported_by_tokcli: bool) -> dict[str, object]:
     tags: dict[str, object] = dict(json_tags(row.get("Tags"), "Tags"))
+    if exported_by_tokcli:
+        return tags  # already tokcli's own tags, billing account included
     service = text_or_none(row.get("ServiceName"))
     if service:
         tags.setdefault("service", service)

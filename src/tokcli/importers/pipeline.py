@@ -308,7 +308,8 @@ def _raw_text(raw: object) -> str:
 def _details(result: FileResult, writer: _Writer) -> dict:
     details = result.to_dict()
     details["billing_periods"] = sorted(
-        [p.account, _text(p.start), _text(p.end)] for p in writer.billing_periods
+        ([p.account, _text(p.start), _text(p.end)] for p in writer.billing_periods),
+        key=lambda period: (period[0] or "", period[1]),
     )
     if writer.window:
         details["window"] = [_text(writer.window[0]), _text(writer.window[1])]
