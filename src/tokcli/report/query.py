@@ -128,20 +128,21 @@ def _from_rollup(conn, selection: Selection) -> list[FineRow]:
     for key, value in selection.where:
         sql += f" AND {key} = ?"
         params.append(value)
+    positions = {"provider": 1, "model": 2, "tier": 3, "source": 4}
+    wanted = [positions[k] for k in selection.attribute_keys]
     rows = []
-    for row in conn.execute(sql, params):
-        group = tuple(_blank_to_none(row[k]) for k in selection.attribute_keys)
-        rows.append(
-            FineRow(
-                group,
-                row["day"],
-                _blank_to_none(row["model"]),
-                row["tier"],
-                _blank_to_none(row["currency"]),
-                _rollup_totals(row, 6),
-            )
-        )
+    for row in _tuples(conn, sql, params):
+        group = tuple(_blank_to_none(row[i]) for i in wanted)
+        totals = _rollup_totals(row, 6)
+        rows.append(_fine(group, (row[0], row[2], row[3], row[5]), totals))
     return rows
+
+
+def _tuples(conn, sql: str, params: list):
+    """Rows as plain tuples: sqlite3.Row lookups by name cost more than the sums."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, params)
 
 
 def _from_tag_rollup(conn, selection: Selection, tag_key: str) -> list[FineRow]:
@@ -155,14 +156,16 @@ def _from_tag_rollup(conn, selection: Selection, tag_key: str) -> list[FineRow]:
         sql += " AND value = ?"
         params.append(value)
     grouped = tag_key in selection.attribute_keys
+    needs_untagged = grouped and not filtered
     rows = []
     tagged_by_cell: dict[tuple, Totals] = {}
-    for row in conn.execute(sql, params):
-        cell = (row["day"], row["model"], row["tier"], row["currency"])
+    for row in _tuples(conn, sql, params):
+        cell = (row[0], row[2], row[3], row[4])
         totals = _rollup_totals(row, 5)
-        tagged_by_cell.setdefault(cell, Totals()).add(totals)
-        rows.append(_fine((row["value"],) if grouped else (), cell, totals))
-    if grouped and not filtered:
+        if needs_untagged:
+            tagged_by_cell.setdefault(cell, Totals()).add(totals)
+        rows.append(_fine((row[1],) if grouped else (), cell, totals))
+    if needs_untagged:
         rows += _untagged(conn, selection, tagged_by_cell)
     return rows
 
@@ -181,8 +184,8 @@ def _untagged(conn, selection: Selection, tagged_by_cell: dict) -> list[FineRow]
         f"WHERE {_day_range_sql('day', selection, params)}"
     )
     whole: dict[tuple, Totals] = {}
-    for row in conn.execute(sql, params):
-        cell = (row["day"], row["model"], row["tier"], row["currency"])
+    for row in _tuples(conn, sql, params):
+        cell = row[:4]
         whole.setdefault(cell, Totals()).add(_rollup_totals(row, 4))
     rows = []
     for cell, totals in whole.items():

@@ -3,13 +3,14 @@ time series, forecasts, anomalies and shared-cost allocation, as one JSON-ready 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import decimal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from tokcli.money import MONEY_CONTEXT, ZERO
+from tokcli.money import MILLION, MONEY_CONTEXT, ZERO
 from tokcli.report import anomalies as anomaly_rules
 from tokcli.report.allocation import allocate
 from tokcli.report.forecast import DEFAULT_METHOD, Forecast, forecast
@@ -59,11 +60,16 @@ def time_bucket(key: str, day: str) -> str:
 
 
 class OutputPricer:
-    """List cost of output and reasoning tokens per (model, day, tier), from the registry."""
+    """List cost of output and reasoning tokens per fine row, from the registry.
+
+    Prices depend only on (model, tier, price entry in force), so they are resolved once per
+    entry, not once per day: a year-long report has thousands of (model, day) cells."""
 
     def __init__(self, registry):
         self.registry = registry
-        self.cache: dict[tuple, tuple[Decimal, Decimal] | None] = {}
+        self.models: dict[str, object] = {}
+        self.starts: dict[str, list[dt.datetime]] = {}
+        self.prices: dict[tuple, tuple[Decimal, Decimal] | None] = {}
 
     def cost(self, fine: FineRow) -> Decimal | None:
         tokens = fine.totals.output_tokens + fine.totals.reasoning_tokens
@@ -73,27 +79,39 @@ class OutputPricer:
         if prices is None:
             return None
         output_price, reasoning_price = prices
-        million = Decimal(1_000_000)
         return (
             fine.totals.output_tokens * output_price
             + fine.totals.reasoning_tokens * reasoning_price
-        ) / million
+        ) / MILLION
 
-    def _prices(self, model: str | None, day: str, tier: str):
-        cache_key = (model, day, tier)
-        if cache_key not in self.cache:
-            self.cache[cache_key] = self._lookup(model, day, tier)
-        return self.cache[cache_key]
+    def _model(self, name: str | None):
+        if name is None or self.registry is None:
+            return None
+        if name not in self.models:
+            model = self.registry.find(name)
+            self.models[name] = model
+            if model is not None:
+                self.starts[name] = [entry.effective_from for entry in model.prices]
+        return self.models[name]
 
-    def _lookup(self, model, day, tier):
+    def _prices(self, name: str | None, day: str, tier: str):
+        model = self._model(name)
+        if model is None:
+            return None
+        moment = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+        entry_index = bisect.bisect_right(self.starts[name], moment)  # type: ignore[index]
+        key = (name, tier, entry_index)
+        if key not in self.prices:
+            self.prices[key] = self._lookup(model, moment.date(), tier)
+        return self.prices[key]
+
+    @staticmethod
+    def _lookup(model, day: dt.date, tier: str):
         from tokcli.cost import resolved_prices
         from tokcli.errors import TokcliError
 
-        found = self.registry.find(model) if (model and self.registry is not None) else None
-        if found is None:
-            return None
         try:
-            prices = resolved_prices(found, dt.date.fromisoformat(day), tier).prices
+            prices = resolved_prices(model, day, tier).prices  # a date: list (peak) prices
         except (TokcliError, ValueError):
             return None
         return prices["output"], prices["reasoning"]
@@ -104,12 +122,16 @@ def fold(
 ) -> dict[tuple, Group]:
     """Sum fine rows into groups keyed by the --by values, time buckets included."""
     positions = {key: i for i, key in enumerate(selection.attribute_keys)}
+    only_attributes = not any(k in TIME_KEYS for k in selection.group_by)
     groups: dict[tuple, Group] = {}
     for fine in fine_rows:
-        key = tuple(
-            time_bucket(k, fine.day) if k in TIME_KEYS else fine.group[positions[k]]
-            for k in selection.group_by
-        )
+        if only_attributes:  # the common case, without a per-row generator
+            key = fine.group
+        else:
+            key = tuple(
+                time_bucket(k, fine.day) if k in TIME_KEYS else fine.group[positions[k]]
+                for k in selection.group_by
+            )
         group = groups.get(key)
         if group is None:
             group = groups[key] = Group(key)
@@ -376,7 +398,7 @@ def top_groups(fine_rows: list[FineRow], options: ReportOptions, registry) -> li
     plain_options = replace(
         options, top=None, anomalies=False, forecast_period=None, allocate_shared=None
     )
-    doc = build_report(fine_rows, plain_options, registry)
+    doc = build_report(fine_rows, plain_options, None)  # no output share needed: skip pricing
     key = options.selection.group_by[0]
     limit = options.top or SUMMARY_TOP
     ranked = [r for r in doc["rows"] if r[key] is not None][:limit]

@@ -1,0 +1,143 @@
+"""Benchmark `tokcli report` on a store of 10,000,000 usage rows.
+
+Builds the store once inside SQLite (one INSERT ... SELECT over a recursive CTE; the report's
+dirty-day triggers fire as they would for an import), caches it under bench/out/, builds the
+rollups with a first report, then times the real command line in fresh processes.
+
+Prints one JSON object per line per figure:
+    {"benchmark": ..., "value": ..., "unit": "s", "target": "< 1 s", "ok": ...}
+
+    .venv/bin/python bench/bench_report.py [--rows 10000000] [--runs 5] [--rebuild]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+DAYS = 365
+FIRST_DAY = "2025-12-01"
+TEAMS = 20
+MODELS = ("gpt-5", "gpt-5-mini", "claude-sonnet-4-6", "claude-haiku-4-5", "gemini-2.5-pro",
+          "gemini-2.5-flash", "deepseek-chat", "gpt-4.1")  # fmt: skip
+
+
+def emit(benchmark: str, value: float, unit: str, target: str, ok: bool | None) -> None:
+    record = {"benchmark": benchmark, "value": round(value, 3), "unit": unit, "target": target,
+              "ok": ok}  # fmt: skip
+    print(json.dumps(record), flush=True)
+
+
+def build_store(path: Path, rows: int) -> None:
+    """10M rows in time order over a year: 20 teams (10% of rows untagged), 8 models, 2 tiers,
+    exact decimal-string costs with 6 places."""
+    from tokcli.store import connect, transaction
+
+    path.unlink(missing_ok=True)
+    conn = connect(path)
+    per_day = -(-rows // DAYS)
+    models = " ".join(f"WHEN {i} THEN '{m}'" for i, m in enumerate(MODELS))
+    with transaction(conn):
+        conn.execute(
+            f"""
+            WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {rows - 1})
+            INSERT INTO usage (record_key, source, period_start, period_end, provider, model,
+                               service_tier, requests, input_tokens, cache_read_tokens,
+                               output_tokens, billed_cost, currency, list_cost)
+            SELECT 'bench-' || i, 'bench',
+                   date('{FIRST_DAY}', '+' || (i / {per_day}) || ' days')
+                       || printf('T%02d:%02d:00Z', (i / 60) % 24, i % 60),
+                   date('{FIRST_DAY}', '+' || (i / {per_day}) || ' days')
+                       || printf('T%02d:%02d:59Z', (i / 60) % 24, i % 60),
+                   CASE WHEN i % 8 < 2 OR i % 8 = 7 THEN 'openai'
+                        WHEN i % 8 < 4 THEN 'anthropic'
+                        WHEN i % 8 < 6 THEN 'google' ELSE 'deepseek' END,
+                   CASE i % 8 {models} END,
+                   CASE WHEN i % 5 = 0 THEN 'batch' ELSE 'standard' END,
+                   1 + i % 3, 500 + i % 2000, i % 1500, 100 + i % 900,
+                   printf('%d.%06d', (i % 7), (i * 7919) % 1000000), 'USD',
+                   printf('%d.%06d', (i % 7) + 1, (i * 104729) % 1000000)
+              FROM n
+            """
+        )
+    with transaction(conn):
+        conn.execute(
+            f"INSERT INTO usage_tags (usage_id, key, value) "
+            f"SELECT id, 'team', 'team-' || printf('%02d', (id * 7) % {TEAMS}) FROM usage "
+            f"WHERE id % 10 != 0"
+        )
+    conn.close()
+
+
+def run_report(store: Path, *args: str) -> tuple[float, float]:
+    """Wall time (s) and peak RSS (MiB) of one `python -m tokcli report ...` process."""
+    env = {**os.environ, "TOKCLI_STORE": str(store), "NO_COLOR": "1"}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tokcli", "report", *args, "--format", "json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"report {' '.join(args)} failed: {proc.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--rebuild", action="store_true", help="Rebuild the cached store.")
+    options = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    store = OUT / f"report-{options.rows}.db"
+    ready = OUT / f"report-{options.rows}.ready"
+    if options.rebuild or not ready.exists():
+        ready.unlink(missing_ok=True)
+        started = time.perf_counter()
+        build_store(store, options.rows)
+        emit("build_store_rows", options.rows, "rows", "-", None)
+        emit("build_store", time.perf_counter() - started, "s", "one-off, not a target", None)
+        elapsed, rss = run_report(store, "--by", "month")  # first report builds the rollups
+        emit("first_report_builds_rollups", elapsed, "s", "one-off after a bulk load", None)
+        emit("first_report_peak_rss", rss, "MiB", "bounded", None)
+        ready.touch()
+    month = "2026-10"
+    for name, args in (
+        ("report_by_team_month", ("--by", "team", "--month", month)),
+        ("report_by_day", ("--by", "day")),
+        ("report_summary", ()),
+    ):
+        runs = [run_report(store, *args) for _ in range(options.runs)]
+        seconds = statistics.median(r[0] for r in runs)
+        emit(name, seconds, "s", "< 1 s", seconds < 1)
+        peak = max(r[1] for r in runs)
+        emit(f"{name}_peak_rss", peak, "MiB", "< 200 MiB", peak < 200)
+    emit("report_by_day_incremental", incremental(store), "s", "< 1 s", None)
+
+
+def incremental(store: Path) -> float:
+    """A late import touches one day: the next report rebuilds that day only."""
+    from tokcli.store import connect, transaction
+
+    conn = connect(store)
+    with transaction(conn):
+        conn.execute(
+            "UPDATE usage SET billed_cost = billed_cost WHERE id = (SELECT MAX(id) FROM usage)"
+        )
+    conn.close()
+    elapsed, _ = run_report(store, "--by", "day")
+    return elapsed
+
+
+if __name__ == "__main__":
+    main()
