@@ -88,6 +88,8 @@ class Emulator:
         self.outcome = Outcome()
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str]] = []  # (method, path) of every request
+        self.record = False  # keep request/response bodies in `exchanges`
+        self.exchanges: list[dict] = []
         self.lock = threading.RLock()
         self.openai = OpenAIAPI(self)
         self.anthropic = AnthropicAPI(self)
@@ -166,7 +168,21 @@ class Emulator:
                 request = Request(handler, body, self)
                 api = self.anthropic if path.startswith("/v1/messages") else self.openai
                 response = api.handle(request)
+            if self.record:
+                self._record(handler, path, body, response)
         _send(handler, response)
+
+    def _record(self, handler, path: str, body, response: Response) -> None:
+        """Keep what went over the wire, for the OpenAPI contract test."""
+        sent = None
+        if "json" in (handler.headers.get("content-type") or ""):
+            body.seek(0)
+            sent = json.loads(body.read() or b"null")
+        with self.lock:
+            self.exchanges.append({
+                "method": handler.command, "path": path, "status": response.status,
+                "request": sent, "response": response.body, "raw": response.raw,
+            })  # fmt: skip
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
