@@ -223,3 +223,21 @@ def test_anthropic_request_shape_with_system_key(tmp_path):
         ("system", "Be kind.", 2),
         ("user", "Hi", 3),
     ]
+
+
+@pytest.mark.parametrize("value", ["Ada", 3, None, True, [1, "a"], {"k": 1}, 2.5])
+def test_plain_substitution_renders_exactly_as_jinja(tmp_path, value):
+    fast = tmp_path / "fast.j2"
+    fast.write_text("Hi {{ name }}!\r\nBye {{name}}\n")
+    slow = tmp_path / "slow.j2"  # a statement forces the full Jinja path
+    slow.write_text("Hi {{ name }}!\r\nBye {{name}}\n{% if true %}{% endif %}")
+    expected = render_prompt(load_prompt(slow), {"name": value}).text
+    assert render_prompt(load_prompt(fast), {"name": value}).text == expected
+
+
+def test_plain_substitution_reports_undefined_line(tmp_path):
+    path = tmp_path / "fast.j2"
+    path.write_text("---\nvars: {a: 1}\n---\n{{ a }}\n\n{{ b }}\n")
+    with pytest.raises(InputError) as caught:
+        render_prompt(load_prompt(path))
+    assert caught.value.line == 6 and "'b' is undefined" in str(caught.value)

@@ -31,6 +31,7 @@ from tokcli.prompts.templating import FORMAT_FIELD, JINJA_SYNTAX
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REPLY = 3
 MESSAGE_KINDS = ("chat", "prompty", "dotprompt")
+_NO_NOTES: tuple[str, ...] = ()  # shared by every result without notes
 
 
 @dataclass
@@ -215,7 +216,7 @@ def result_dict(estimate: PromptEstimate) -> dict:
     if estimate.monthly_requests is not None:
         data["monthly_requests"] = estimate.monthly_requests
         data["monthly_cost"] = plain(estimate.monthly_cost)
-    data["notes"] = list(estimate.notes)
+    data["notes"] = estimate.notes or _NO_NOTES
     return data
 
 

@@ -85,10 +85,13 @@ def _signed_change(comparison: Comparison) -> str:
 
 
 def _row(result: dict) -> dict:
-    row = dict(result)
-    row["path"] = result["path"] if result["path"] is not None else "(tokens given)"
+    """Only the displayed fields, money as Decimal for rounding: rows of thousands of prompts
+    stay small."""
+    row = {c.key: result.get(c.key) for c in PROMPT_COLUMNS}
+    if row["path"] is None:
+        row["path"] = "(tokens given)"
     for key in ("cost_per_call", "monthly_cost", "ratio_to_dearest"):
-        if row.get(key) is not None:
+        if row[key] is not None:
             row[key] = Decimal(row[key])
     return row
 
