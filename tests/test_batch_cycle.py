@@ -94,6 +94,13 @@ def test_openai_full_cycle(cli, env, emu, tmp_path):
     assert Decimal(summary["batch_cost"]) == expected
     assert Decimal(summary["saving"]) == standard - expected > 0
 
+    # `tokcli report` shows the spend under the job's tags, at the batch tier.
+    report = cli("report", "--by", "team,feature,tier", "--format", "json")
+    assert report.exit_code == 0, report.stderr
+    (group,) = report.json()["rows"]
+    assert (group["team"], group["feature"], group["tier"]) == ("search", "faq", "batch")
+    assert Decimal(group["billed_cost"]) == expected and group["requests"] == 4
+
     # Collecting again adds nothing to the store.
     again = cli("batch", "results", job["id"], "-o", out, "--format", "json")
     assert again.exit_code == 0 and again.json()["usage_rows_recorded"] == 0
@@ -130,3 +137,9 @@ def test_anthropic_full_cycle(cli, env, emu, tmp_path):
     assert rows[0]["output_tokens"] == sum(emu_anthropic.output_tokens(x) for x in lines)
     assert rows[0]["service_tier"] == "batch" and rows[0]["model"] == "claude-haiku-4-5"
     assert tags[(rows[0]["id"], "team")] == "ops"
+    report = cli("report", "--by", "team", "--format", "json")
+    assert report.exit_code == 0, report.stderr
+    assert [(r["team"], r["requests"]) for r in report.json()["rows"]] == [("ops", 4)]
+    assert Decimal(report.json()["rows"][0]["billed_cost"]) == Decimal(
+        collected.json()["batch_cost"]
+    )
