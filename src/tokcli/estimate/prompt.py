@@ -11,7 +11,6 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 from tokcli.estimate.call import DEFAULT_OUTPUT_TOKENS, CallCost, CallShape, price_call
 from tokcli.money import MONEY_CONTEXT, plain
@@ -218,7 +217,3 @@ def result_dict(estimate: PromptEstimate) -> dict:
         data["monthly_cost"] = plain(estimate.monthly_cost)
     data["notes"] = estimate.notes or _NO_NOTES
     return data
-
-
-def label_of(path: str | None) -> str:
-    return "(tokens given)" if path is None else Path(path).as_posix()

@@ -29,6 +29,15 @@ CHANGE_COLUMNS = [
 ]
 
 
+ITEM_COLUMNS = [
+    Column("bucket", "bucket"),
+    Column("tokens", "tokens per call", "text"),
+    Column("price_per_mtok", "$/MTok", "price"),
+    Column("cost", "cost", "money"),
+]
+ITEMIZE_AT_MOST = 3  # results; beyond that the itemization is in the JSON only
+
+
 def prompt_output(results: list[dict], assumptions: dict, notes: list[str]) -> Output:
     rows = [_row(r) for r in results]
     columns = [c for c in PROMPT_COLUMNS if _shown(c, rows)]
@@ -39,7 +48,21 @@ def prompt_output(results: list[dict], assumptions: dict, notes: list[str]) -> O
         "assumptions": assumptions,
         "results": results,
     }
-    return Output(data=data, rows=rows, columns=columns, notes=notes)
+    sections = []
+    if len(results) <= ITEMIZE_AT_MOST:
+        for result in results:
+            items = [_item_row(i) for i in result["cost_items"]]
+            sections.append((f"{result['model']}: cost per call, itemized", items, ITEM_COLUMNS))
+    return Output(data=data, rows=rows, columns=columns, notes=notes, sections=sections)
+
+
+def _item_row(item: dict) -> dict:
+    return {
+        "bucket": item["bucket"],
+        "tokens": item["tokens"],
+        "price_per_mtok": Decimal(item["price_per_mtok"]),
+        "cost": Decimal(item["cost"]),
+    }
 
 
 def add_gate(
