@@ -35,34 +35,48 @@ def estimate(
     ] = None,
     model: Annotated[
         list[str] | None,
-        typer.Option("--model", "-m", help="Model to price (repeatable: ranked cheapest first)."),
+        typer.Option(
+            "--model",
+            "-m",
+            metavar="MODEL",
+            help="Model to price (repeatable: ranked cheapest first).",
+        ),
     ] = None,
-    text: Annotated[str | None, typer.Option("--text", help="Price this prompt text.")] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", metavar="TEXT", help="Price this prompt text.")
+    ] = None,
     input_tokens: Annotated[
-        int | None, typer.Option("--input-tokens", min=0, help="Price a call of this input size.")
+        int | None,
+        typer.Option("--input-tokens", min=0, metavar="N", help="Price a call of this input size."),
     ] = None,
     output_tokens: Annotated[
         int | None,
         typer.Option(
             "--output-tokens",
+            metavar="N",
             min=0,
             help="Output tokens per call (default: front matter max_tokens, else 500).",
         ),
     ] = None,
     reasoning_tokens: Annotated[
         int | None,
-        typer.Option("--reasoning-tokens", min=0, help="Hidden reasoning tokens per call."),
+        typer.Option(
+            "--reasoning-tokens", min=0, metavar="N", help="Hidden reasoning tokens per call."
+        ),
     ] = None,
     reasoning_multiplier: Annotated[
         str | None,
         typer.Option(
-            "--reasoning-multiplier", help="Reasoning tokens as a multiple of the output."
+            "--reasoning-multiplier",
+            metavar="X",
+            help="Reasoning tokens as a multiple of the output.",
         ),
     ] = None,
     cache_hit_rate: Annotated[
         str | None,
         typer.Option(
             "--cache-hit-rate",
+            metavar="RATE",
             help="Share of calls (0-1) that read the stable prefix (text before the first "
             "template variable) from the prompt cache.",
         ),
@@ -71,48 +85,73 @@ def estimate(
         int | None,
         typer.Option(
             "--cached-tokens",
+            metavar="N",
             min=0,
             help="Cached prefix size in tokens (hit rate 1 unless --cache-hit-rate).",
         ),
     ] = None,
     cache_ttl: Annotated[
-        str, typer.Option("--cache-ttl", help="Cache write TTL priced on misses: 5m or 1h.")
+        str,
+        typer.Option(
+            "--cache-ttl", metavar="5m|1h", help="Cache write TTL priced on misses: 5m or 1h."
+        ),
     ] = "5m",
     batch: Annotated[bool, typer.Option("--batch", help="Price at the batch tier.")] = False,
     tier: Annotated[
-        str | None, typer.Option("--tier", help="Service tier: standard, batch, flex, priority.")
+        str | None,
+        typer.Option(
+            "--tier", metavar="TIER", help="Service tier: standard, batch, flex, priority."
+        ),
     ] = None,
     requests: Annotated[
-        int | None, typer.Option("--requests", min=0, help="Calls per --per period.")
+        int | None, typer.Option("--requests", min=0, metavar="N", help="Calls per --per period.")
     ] = None,
-    per: Annotated[str | None, typer.Option("--per", help="day or month.")] = None,
+    per: Annotated[
+        str | None, typer.Option("--per", metavar="day|month", help="day or month.")
+    ] = None,
     days_per_month: Annotated[
-        int, typer.Option("--days-per-month", min=1, help="Days in a month for --per day.")
+        int,
+        typer.Option("--days-per-month", min=1, metavar="N", help="Days in a month for --per day."),
     ] = 30,
     vars_file: Annotated[
         Path | None,
-        typer.Option("--vars", help="YAML/JSON file of template variables (wins over samples)."),
+        typer.Option(
+            "--vars",
+            metavar="FILE",
+            help="YAML/JSON file of template variables (wins over samples).",
+        ),
     ] = None,
     exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", help="Glob of files or folders to skip.")
+        list[str] | None,
+        typer.Option("--exclude", metavar="GLOB", help="Glob of files or folders to skip."),
     ] = None,
     workload: Annotated[
-        Path | None, typer.Option("--workload", help="Workload YAML: model it, with its levers.")
+        Path | None,
+        typer.Option(
+            "--workload", metavar="FILE", help="Workload YAML: model it, with its levers."
+        ),
     ] = None,
     baseline: Annotated[
         Path | None,
-        typer.Option("--baseline", help="Earlier `--format json` output to compare with."),
+        typer.Option(
+            "--baseline", metavar="FILE", help="Earlier `--format json` output to compare with."
+        ),
     ] = None,
     base_ref: Annotated[
-        str | None, typer.Option("--base-ref", help="Git ref to read the same paths from.")
+        str | None,
+        typer.Option("--base-ref", metavar="REF", help="Git ref to read the same paths from."),
     ] = None,
     fail_on_increase: Annotated[
         str | None,
-        typer.Option("--fail-on-increase", help="Exit 1 if cost rises more than PCT percent."),
+        typer.Option(
+            "--fail-on-increase", metavar="PCT", help="Exit 1 if cost rises more than PCT percent."
+        ),
     ] = None,
     max_monthly_cost: Annotated[
         str | None,
-        typer.Option("--max-monthly-cost", help="Exit 1 if the monthly cost is above USD."),
+        typer.Option(
+            "--max-monthly-cost", metavar="USD", help="Exit 1 if the monthly cost is above USD."
+        ),
     ] = None,
     at: AtOpt = None,
     fmt: FormatOpt = None,
