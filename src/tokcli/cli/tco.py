@@ -27,7 +27,20 @@ def _opt(help: str, *names: str):
 Text = str | None
 
 
-@app.callback(invoke_without_command=True)
+_TCO_HELP = """Monthly and 3-year cost of serving a token volume by API, hosted open-weight model,
+neocloud GPUs or self-hosted GPUs; breakevens, a sweep, a chart, sensitivity. Every default is
+printed with its source. Subcommands: `commit` (committed-use deal), `payback` (sprint payback).
+
+\b
+Example:
+    tokcli tco --volume 2B --mix 3:1
+    tokcli tco --api-model gpt-5.5 --api-model claude-sonnet-4-6 --gpu H200
+    tokcli tco --target-breakeven 49B/yr --format json
+    tokcli tco payback --hours 40 --rate 200 --monthly-spend 10000 --saving 50
+"""
+
+
+@app.callback(invoke_without_command=True, help=_TCO_HELP)
 def tco(
     ctx: typer.Context,
     volume: Annotated[
@@ -112,14 +125,7 @@ def tco(
     fmt: FormatOpt = None,
     pricing: PricingOpt = None,
 ):
-    """Monthly and 3-year cost of each way to serve a volume, breakevens, sweep, sensitivity.
-
-    \b
-    Example:
-        tokcli tco --volume 2B --mix 3:1
-        tokcli tco --api-model gpt-5.5 --api-model claude-sonnet-4-6 --gpu H200
-        tokcli tco --volume 49B/yr --target-breakeven 49B/yr --format json
-    """
+    """The main calculation; runs only when no subcommand is given."""
     given = dict(locals())
     if ctx.invoked_subcommand is not None:
         return
