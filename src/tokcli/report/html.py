@@ -53,7 +53,8 @@ def _money(value) -> str:
 
 def _facts(doc: dict) -> str:
     total = doc.get("total", {})
-    span = f"{doc.get('since') or 'first day'} to {doc.get('until') or 'last day'}"
+    daily = doc.get("daily") or [{"day": "-"}]
+    span = f"{doc.get('since') or daily[0]['day']} to {doc.get('until') or daily[-1]['day']}"
     return (
         f"{span} · {doc.get('cost_basis', 'billed')} cost {_money(total.get('spend'))} · "
         f"{total.get('requests', 0):,} requests · {total.get('usage_rows', 0):,} usage rows"
