@@ -179,3 +179,29 @@ def test_transient_faults_are_retried(cli, env, emu, tmp_path):
     assert len(emu.openai.batches) == 1 and len(input_files(emu)) == 1
     assert cli("batch", "poll", "--all").exit_code == 3
     assert all(f.times == 0 for f in emu.faults)
+
+
+def test_anthropic_ambiguous_crash_needs_adopt(tokcli_process, env, emu, tmp_path):
+    """Anthropic has no metadata: if two new batches match, tokcli refuses to guess."""
+    import httpx
+
+    lines = [anthropic_line(i) for i in range(2)]
+    source = write_jsonl(tmp_path / "in.jsonl", lines)
+    killed = tokcli_process("batch", "submit", source, "-p", "anthropic",
+                            env={"TOKCLI_BATCH_CRASH_AT": "after-create"})  # fmt: skip
+    assert killed.exit_code == -signal.SIGKILL
+    (ours,) = emu.anthropic.batches
+    # Someone else creates a batch of the same size meanwhile.
+    httpx.post(
+        f"{emu.base_url}/v1/messages/batches",
+        json={"requests": lines},
+        headers={"x-api-key": env["ANTHROPIC_API_KEY"], "anthropic-version": "2023-06-01"},
+    )
+    refused = tokcli_process("batch", "resume")
+    assert refused.exit_code == 2 and "cannot tell which" in refused.stderr
+    assert ours in refused.stderr and len(emu.anthropic.batches) == 2
+    job_id = tokcli_process("batch", "list", "--format", "json").json()["jobs"][0]["id"]
+    adopted = tokcli_process("batch", "resume", job_id, "--adopt", ours, "--format", "json")
+    assert adopted.exit_code == 0, adopted.stderr
+    assert adopted.json()["jobs"][0]["parts"][0]["batch_id"] == ours
+    assert len(emu.anthropic.batches) == 2
