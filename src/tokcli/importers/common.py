@@ -4,6 +4,7 @@ meters, unit blocks ("1K", "1000_tokens"), charge kinds, and JSON walking with p
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -48,6 +49,7 @@ _TOKEN_KINDS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def token_kind(text: str) -> str | None:
     """Which usage bucket a billing line's description names, or None when it names none."""
     for bucket, pattern in _TOKEN_KINDS:
@@ -60,6 +62,7 @@ _BLOCK = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*([KMB])?\s*(tokens?)?\s*$", re.I)
 _MULTIPLIER = {None: 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 
 
+@functools.lru_cache(maxsize=1024)
 def token_unit_size(unit: str | None) -> int | None:
     """Tokens per billed unit: "1K" -> 1000, "1M Tokens" -> 1e6, "1000_tokens" -> 1000,
     "Tokens" -> 1. None when the unit is not a token count (hours, GB, requests)."""

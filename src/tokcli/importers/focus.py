@@ -65,20 +65,21 @@ def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) ->
     billed = decimal_or_none(row.get("BilledCost"), "BilledCost")
     if billed is None:
         raise RowError("missing value (BilledCost is not nullable)", "BilledCost")
-    charge_kind_text = text_or_none(row.get("x_ChargeKind"))
+    charge_kind_text = text_or_none(row.get("x_ChargeKind")) if exported_by_tokcli else None
     start = utc_time(row.get("ChargePeriodStart"), "ChargePeriodStart")
     end = utc_time(row.get("ChargePeriodEnd"), "ChargePeriodEnd")
     category = text_or_none(row.get("ChargeCategory"))
     if text_or_none(row.get("ChargeClass")) == "Correction":
         category = "correction"
+    own = _tokcli_columns(row) if exported_by_tokcli else {}
     record = UsageRecord(
-        record_key=_record_key(row, occurrences),
-        source=text_or_none(row.get("x_Source")) or NAME,
+        record_key=own.get("x_RecordKey") or occurrences.key(stable_key(NAME, *row.values())),
+        source=own.get("x_Source") or NAME,
         period_start=start,
         period_end=end,
-        provider=text_or_none(row.get("x_Provider")) or _provider(row),
-        model_raw=text_or_none(row.get("x_ModelRaw")) or text_or_none(row.get("x_Model")),
-        service_tier=service_tier(text_or_none(row.get("x_ServiceTier"))),
+        provider=own.get("x_Provider") or _provider(row),
+        model_raw=own.get("x_ModelRaw") or own.get("x_Model"),
+        service_tier=service_tier(own.get("x_ServiceTier")),
         billed_cost=None if row.get("x_BilledCostStated") == "false" else billed,
         currency=text_or_none(row.get("BillingCurrency")),
         charge_kind=charge_kind_text or charge_kind(category, billed),
@@ -102,11 +103,9 @@ def is_ai_service(row: dict[str, str]) -> bool:
     return category is not None and category.strip().lower() == AI_CATEGORY
 
 
-def _record_key(row: dict[str, str], occurrences: Occurrences) -> str:
-    own = text_or_none(row.get("x_RecordKey"))
-    if own:
-        return own
-    return occurrences.key(stable_key(NAME, *row.values()))
+def _tokcli_columns(row: dict[str, str]) -> dict[str, str | None]:
+    names = ("x_RecordKey", "x_Source", "x_Provider", "x_Model", "x_ModelRaw", "x_ServiceTier")
+    return {name: text_or_none(row.get(name)) for name in names}
 
 
 def _provider(row: dict[str, str]) -> str | None:

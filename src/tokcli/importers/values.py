@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import re
 from decimal import Decimal
@@ -29,7 +30,9 @@ class RowError(ValueError):
 
 
 def is_null(value: object) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() in NULLS)
+    if value is None:
+        return True
+    return isinstance(value, str) and value.strip() in NULLS
 
 
 def decimal_or_none(value: object, field: str) -> Decimal | None:
@@ -82,9 +85,10 @@ def tokens(value: object, field: str) -> int:
 
 
 def text_or_none(value: object) -> str | None:
-    if is_null(value):
+    if value is None:
         return None
-    return str(value).strip()
+    text = value.strip() if isinstance(value, str) else str(value).strip()
+    return None if text in NULLS else text
 
 
 def utc_from_unix(seconds: object, field: str) -> dt.datetime:
@@ -110,7 +114,13 @@ def utc_time(value: object, field: str) -> dt.datetime:
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if is_null(value):
         raise RowError("missing timestamp", field)
-    text = str(value).strip()
+    return _utc_text(value if isinstance(value, str) else str(value), field)
+
+
+@functools.lru_cache(maxsize=8192)
+def _utc_text(value: str, field: str) -> dt.datetime:
+    # Billing files repeat the same period strings on every row: parse each once.
+    text = value.strip()
     if text.isdigit():
         return utc_from_unix(text, field)
     us_date = _US_DATE.match(text)
@@ -143,11 +153,8 @@ def next_day(moment: dt.datetime) -> dt.datetime:
 
 def stable_key(*parts: object) -> str:
     """A short, stable hash of the parts: the record_key that makes re-imports add nothing."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        digest.update(b"\x1f")
-        digest.update(str(part).encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    text = "\x1f".join(map(str, parts))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 class Occurrences:

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Benchmark `tokcli import` on a generated 1,000,000-row FOCUS CSV (issue 5).
+
+Prints one JSON object per line per figure:
+  {"benchmark": ..., "value": ..., "unit": ..., "target": ..., "ok": ...}
+
+Figures: import rows/s, peak memory (MB) of the import process, the sqlite3 shell's own
+`.import` of the same file (seconds) and tokcli's time as a multiple of it, and the rows/s of
+re-importing the same file (every row a duplicate). Run from the repository root:
+
+    .venv/bin/python bench/bench_import.py [--rows 1000000] [--keep DIR]
+
+Not a test: it takes about a minute and the figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HEADER = [
+    "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency",
+    "BillingPeriodStart", "BillingPeriodEnd", "ChargeCategory", "ChargeClass",
+    "ChargeDescription", "ChargeFrequency", "ChargePeriodStart", "ChargePeriodEnd",
+    "ConsumedQuantity", "ConsumedUnit", "ContractedCost", "EffectiveCost", "InvoiceIssuerName",
+    "ListCost", "PricingCategory", "PricingQuantity", "PricingUnit", "ProviderName",
+    "PublisherName", "RegionId", "ResourceId", "ServiceCategory", "ServiceName",
+    "ServiceSubcategory", "SkuId", "SkuMeter", "SubAccountId", "SubAccountName", "Tags",
+]  # fmt: skip
+METERS = [
+    ("Input Tokens", "3.00"),
+    ("Output Tokens", "15.00"),
+    ("Cached Input Tokens", "0.30"),
+    ("Cache Write Input Tokens", "3.75"),
+]
+TEAMS = ["search", "support", "ml-platform", "growth", "infra"]
+MEMORY_TARGET_MB = 500
+
+
+def emit(benchmark: str, value, unit: str, target: str, ok: bool | None, **extra) -> None:
+    record = {"benchmark": benchmark, "value": value, "unit": unit, "target": target, "ok": ok}
+    record.update(extra)
+    print(json.dumps(record), flush=True)
+
+
+def generate(path: Path, rows: int, seed: int = 5) -> None:
+    """AI-service FOCUS 1.2 rows: hourly charges over September 2025, one per token meter."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for index in range(rows):
+            meter, price = METERS[index % len(METERS)]
+            hour = (index // 40) % (30 * 24)
+            day, hh = 1 + hour // 24, hour % 24
+            quantity = rng.randint(1_000, 2_000_000)
+            cost = f"{quantity * float(price) / 1_000_000:.10f}"
+            team = TEAMS[index % len(TEAMS)]
+            writer.writerow([
+                cost, "1234567890", "Example Corp", "USD", "2025-09-01T00:00:00Z",
+                "2025-10-01T00:00:00Z", "Usage", "", f"{meter} for Example Model", "Usage-Based",
+                f"2025-09-{day:02d}T{hh:02d}:00:00Z", f"2025-09-{day:02d}T{hh:02d}:59:59Z",
+                quantity, "Tokens", cost, cost, "Example Cloud", cost, "Standard", quantity,
+                "Tokens", "Example Cloud", "Example Cloud", "us-east-1",
+                f"arn:example:ai:us-east-1:1234567890:endpoint/ep-{index % 997}",
+                "AI and Machine Learning", "Example AI", "Generative AI", f"SKU-{index % 4}",
+                meter, f"sub-{index % 13}", f"Sub account {index % 13}",
+                json.dumps({"team": team, "env": "prod", "request": str(index)}),
+            ])  # fmt: skip
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB of the child, stdout)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    stdout = process.stdout.read().decode() if process.stdout else ""
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{command[0]} failed: {stderr.strip()[:500]}")
+    peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return elapsed, peak_mb, stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="keep the generated files in this folder")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="tokcli-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        bench(work, args.rows)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def bench(work: Path, rows: int) -> None:
+    data = work / "focus_1m.csv"
+    started = time.perf_counter()
+    generate(data, rows)
+    emit("generate_focus_csv", round(time.perf_counter() - started, 2), "s", "-", None,
+         rows=rows, bytes=data.stat().st_size)  # fmt: skip
+
+    env = {**os.environ, "TOKCLI_NOW": "2026-01-01T00:00:00Z", "NO_COLOR": "1"}
+    store = work / "usage.db"
+    command = [sys.executable, "-m", "tokcli", "import", str(data), "--store", str(store),
+               "--format", "json"]  # fmt: skip
+    seconds, peak_mb, stdout = run_measured(command, env)
+    summary = json.loads(stdout)
+    inserted = summary["totals"]["inserted"]
+    rate = rows / seconds
+    emit("import_focus_rows_per_s", round(rate), "rows/s", "-", inserted == rows,
+         rows=rows, inserted=inserted, seconds=round(seconds, 2))  # fmt: skip
+    emit("import_focus_peak_memory", round(peak_mb, 1), "MB", f"< {MEMORY_TARGET_MB} MB",
+         peak_mb < MEMORY_TARGET_MB)  # fmt: skip
+
+    seconds_again, _, stdout = run_measured(command, env)
+    duplicates = json.loads(stdout)["totals"]["duplicates"]
+    emit("reimport_same_file_rows_per_s", round(rows / seconds_again), "rows/s", "adds nothing",
+         duplicates == rows, seconds=round(seconds_again, 2))  # fmt: skip
+
+    sqlite_shell = shutil.which("sqlite3")
+    if sqlite_shell is None:
+        emit("sqlite3_shell_import", None, "s", "-", None,
+             skipped="the sqlite3 shell is not installed (apt-get install -y sqlite3)")  # fmt: skip
+        return
+    shell_store = work / "shell.db"
+    shell_seconds, _, _ = run_measured(
+        [sqlite_shell, str(shell_store), ".mode csv", f".import {data} focus"], env
+    )
+    emit("sqlite3_shell_import", round(shell_seconds, 2), "s", "-", None,
+         rows_per_s=round(rows / shell_seconds))  # fmt: skip
+    emit("import_vs_sqlite3_shell", round(seconds / shell_seconds, 1), "x slower", "-", None,
+         note="tokcli parses, normalises, hashes, prices and tags every row; .import only "
+         "copies text")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
