@@ -57,9 +57,10 @@ def prompt_output(results: list[dict], assumptions: dict, notes: list[str]) -> O
 
 
 def _item_row(item: dict) -> dict:
+    tokens = Decimal(item["tokens"])
     return {
         "bucket": item["bucket"],
-        "tokens": item["tokens"],
+        "tokens": int(tokens) if tokens == tokens.to_integral_value() else tokens,
         "price_per_mtok": Decimal(item["price_per_mtok"]),
         "cost": Decimal(item["cost"]),
     }
