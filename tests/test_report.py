@@ -441,3 +441,10 @@ def test_report_modules_import_no_heavy_libraries(tokcli_process):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_top_with_forecast_sums_the_folded_groups(cli, store):
+    doc = report_json(cli, "--by", "team", "--top", "1", "--forecast")
+    assert {r["team"]: r["forecast_weighted"] for r in doc["rows"]} == {
+        "search": "300", "(other)": "150", None: "3.134058",
+    }  # fmt: skip

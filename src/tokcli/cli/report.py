@@ -42,7 +42,24 @@ OutputOpt = Annotated[
 ]
 
 
-@app.callback()
+_REPORT_HELP = """Spend by any tag or dimension, with time series, forecasts, anomalies
+and shared-cost allocation; untagged spend is always its own row. Without --by: a summary.
+Subcommand `budgets`: each configured budget's spend, forecast and state.
+
+\b
+Examples:
+    tokcli report
+    tokcli report --by team --month 2026-11
+    tokcli report --by day --since 2026-11-01
+    tokcli report --by team,model --where env=prod --top 10
+    tokcli report --by team --forecast
+    tokcli report --by team --anomalies --k 2.5
+    tokcli report --by team --allocate-shared 1200.00
+    tokcli report --by day --format html -o spend.html
+"""
+
+
+@app.callback(help=_REPORT_HELP)
 def report(
     ctx: typer.Context,
     by: Annotated[
@@ -107,19 +124,6 @@ def report(
     store: StoreOpt = None,
     pricing: PricingOpt = None,
 ):
-    """Spend by any tag or dimension, with time series, forecasts, anomalies and allocation.
-
-    \b
-    Examples:
-        tokcli report                              summary: spend, tokens, cache hits, top spenders
-        tokcli report --by team --month 2026-11    spend per team in November
-        tokcli report --by day --since 2026-11-01  daily series with a chart
-        tokcli report --by team,model --where env=prod --top 10
-        tokcli report --by team --forecast         month-end forecast per team
-        tokcli report --by team --anomalies --k 2.5
-        tokcli report --by team --allocate-shared 1200.00
-        tokcli report --by day --format html -o spend.html
-    """
     if ctx.invoked_subcommand is not None:
         return
     from tokcli.report.views import ReportOptions
