@@ -30,13 +30,22 @@ class Context:
     def tokens(self, text: str) -> int:
         return self.counter.count(text)
 
-    @cached_property
-    def stable_token_counts(self) -> list[int]:
-        return [self.counter.count(text) for text in self.layout.stable]
+    def stable_tokens(self, index: int) -> int:
+        """Tokens of stable segment `index` (0: before the first volatile element)."""
+        return self.counter.count(self.layout.stable[index])
+
+    def stable_tokens_at_least(self, index: int, threshold: int) -> int | None:
+        """The segment's tokens if they reach `threshold`, else None; a token is at least one
+        byte, so short segments are never tokenised."""
+        text = self.layout.stable[index]
+        if len(text) < threshold and len(text.encode()) < threshold:
+            return None
+        tokens = self.stable_tokens(index)
+        return tokens if tokens >= threshold else None
 
     @cached_property
     def total_stable_tokens(self) -> int:
-        return sum(self.stable_token_counts)
+        return sum(self.stable_tokens(i) for i in range(len(self.layout.stable)))
 
     @cached_property
     def example_blocks(self) -> list[tuple[int, int]]:

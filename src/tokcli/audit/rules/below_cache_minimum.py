@@ -22,7 +22,7 @@ def check(ctx: Context):
         return
     minimum = ctx.pricing.min_cacheable
     model = ctx.pricing.model.id
-    prefix = ctx.stable_token_counts[0]
+    prefix = ctx.stable_tokens(0)
     total = ctx.total_stable_tokens
     if prefix >= minimum:
         return

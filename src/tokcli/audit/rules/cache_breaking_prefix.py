@@ -34,11 +34,16 @@ def check(ctx: Context):
     if not layout.volatile:
         return
     minimum = ctx.pricing.min_cacheable or 0 if ctx.pricing else 0
-    counts = ctx.stable_token_counts
-    prefix = counts[0]
+    if not minimum:  # every run counts on its own: tokenise only the runs long enough to report
+        for index, element in enumerate(layout.volatile, start=1):
+            run = ctx.stable_tokens_at_least(index, ctx.settings.stable_tokens)
+            if run is not None:
+                yield _finding(ctx, element, run, (0, run), run, 0)
+        return
+    prefix = ctx.stable_tokens(0)
     cacheable_before = prefix if prefix >= minimum else 0
     for index, element in enumerate(layout.volatile, start=1):
-        run = counts[index]
+        run = ctx.stable_tokens(index)
         prefix += run
         cacheable_after = prefix if prefix >= minimum else 0
         if run >= ctx.settings.stable_tokens:

@@ -20,62 +20,75 @@ INFO = RuleInfo(
     "The same instruction appears twice, exactly or nearly; the repeat costs tokens every call.",
 )
 SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
-BULLET = re.compile(r"^\s*(?:[-*+•>]|\d+[.)]|#+)\s*")
-WORD = re.compile(r"[a-z0-9']+")
+BULLET = re.compile(r"\s*(?:[-*+•>]|\d+[.)]|#+)\s*")
+PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'})
 # Words that do not change what an instruction asks.
 SOFT_WORDS = {"please", "always", "make", "sure", "to", "you", "must", "should", "the", "a", "an"}
 MIN_WORDS_EXACT = 3
 MIN_WORDS_NEAR = 5
-SEEDS = (b"a", b"b", b"c")
+# Three min-hash "permutations" (xor with a salt): a near duplicate shares at least one of the
+# three minimum hashes with high probability, so it lands in a shared bucket.
+SALTS = (0, 0x5BD1E995, 0x2545F491)
+BUCKET_LIMIT = 8  # bound the comparisons per sentence: linear time on repetitive prompts
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 
 
 def check(ctx: Context):
     skipped = ctx.example_blocks + [m.span() for m in FENCE.finditer(ctx.prompt)]
-    exact: dict[str, tuple[int, int]] = {}
-    buckets: dict[tuple[int, int], list[tuple[int, int, frozenset]]] = {}
+    exact: dict[str, int] = {}
+    buckets: dict[tuple[int, int], list[tuple[int, frozenset, frozenset]]] = {}
+    threshold = ctx.settings.duplicate_similarity
     for start, end, words in _instructions(ctx.prompt, skipped):
-        key = " ".join(w for w in words if w not in SOFT_WORDS)
-        if len(words) >= MIN_WORDS_EXACT and key in exact:
-            yield _finding(ctx, start, end, exact[key][0], None)
+        kept = [w for w in words if w not in SOFT_WORDS]
+        key = " ".join(kept)
+        if key in exact:
+            yield _finding(ctx, start, end, exact[key], None)
             continue
-        exact.setdefault(key, (start, end))
+        exact[key] = start
         if len(words) < MIN_WORDS_NEAR:
             continue
-        word_set = frozenset(words) - SOFT_WORDS
-        match = _near(word_set, buckets, ctx.settings.duplicate_similarity)
+        # Different numbers mean different facts ("3 bullets" vs "5 bullets"): never duplicates.
+        numbers = frozenset([w for w in kept if not w.isalpha()])
+        content = frozenset(kept) - numbers
+        if not content:
+            continue
+        hashes = list(map(zlib.crc32, map(str.encode, content)))
+        keys = [(0, min(hashes))] + [
+            (i, min([h ^ salt for h in hashes])) for i, salt in enumerate(SALTS[1:], start=1)
+        ]
+        match = _near(content, numbers, keys, buckets, threshold)
         if match is not None:
             yield _finding(ctx, start, end, match[0], match[1])
             continue
-        for index, seed in enumerate(SEEDS):
-            signature = min(zlib.crc32(seed + w.encode()) for w in word_set) if word_set else 0
-            buckets.setdefault((index, signature), []).append((start, end, word_set))
+        for key_ in keys:
+            bucket = buckets.setdefault(key_, [])
+            if len(bucket) < BUCKET_LIMIT:
+                bucket.append((start, content, numbers))
 
 
 def _instructions(prompt: str, skipped: list[tuple[int, int]]):
+    # Words come from one normalised copy (lower case, punctuation as spaces, same offsets).
+    words_of = prompt.lower().translate(PUNCTUATION_TO_SPACE)
+    if len(words_of) != len(prompt):  # a few characters lower-case to two ("İ"): keep offsets
+        words_of = "".join(c.lower()[:1] for c in prompt).translate(PUNCTUATION_TO_SPACE)
     for match in SENTENCE.finditer(prompt):
         start, end = match.span()
-        if any(a <= start < b for a, b in skipped):
+        if skipped and any(a <= start < b for a, b in skipped):
             continue
-        text = match.group()
-        lead = BULLET.match(text)
+        lead = BULLET.match(prompt, start, end)
         if lead:
-            start += lead.end()
-            text = text[lead.end() :]
-        words = WORD.findall(text.lower())
+            start = lead.end()
+        words = words_of[start:end].split()
         if len(words) >= MIN_WORDS_EXACT:
             yield start, end, words
 
 
-def _near(word_set: frozenset, buckets, threshold: float):
-    if not word_set:
-        return None
-    for index, seed in enumerate(SEEDS):
-        signature = min(zlib.crc32(seed + w.encode()) for w in word_set)
-        for start, _, other in buckets.get((index, signature), ()):
-            if any(any(c.isdigit() for c in w) for w in word_set ^ other):
-                continue  # different numbers: different facts ("3 bullets" vs "5 bullets")
-            similarity = len(word_set & other) / len(word_set | other)
+def _near(content, numbers, keys, buckets, threshold: float):
+    for key in keys:
+        for start, other, other_numbers in buckets.get(key, ()):
+            if numbers != other_numbers:
+                continue
+            similarity = len(content & other) / len(content | other)
             if similarity >= threshold:
                 return start, similarity
     return None

@@ -46,6 +46,22 @@ PLEASANTRIES = (
         "",
     ),
 )
+# A word each pleasantry must contain (lower case), in the order of PLEASANTRIES.
+KEYWORDS = (
+    ("make sure",),
+    ("ensure",),
+    ("make sure",),
+    ("important", "crucial", "essential", "vital", "critical"),
+    ("remember",),
+    ("forget",),
+    ("you to",),
+    ("you please",),
+    ("note that",),
+    ("feel free",),
+    ("kindly",),
+    ("as an ai",),
+    ("thank",),
+)
 ROLE_ADJECTIVES = re.compile(
     r"\b(?P<lead>you are|you're|act as|acting as)\s+(?P<article>an?|the)\s+"
     r"(?P<list>[a-z-]+(?:\s*,\s*(?:and\s+|or\s+)?[a-z-]+|\s+and\s+[a-z-]+)+)\s+(?P<noun>[a-z-]+)",
@@ -59,14 +75,18 @@ MAX_SHOUTS = 2
 
 def check(ctx: Context):
     yield from _role_lines(ctx)
+    lowered = ctx.prompt.lower()
     candidates = [
         (match.start(), match.end(), tighter, "pleasantry")
-        for pattern, tighter in PLEASANTRIES
+        for (pattern, tighter), keywords in zip(PLEASANTRIES, KEYWORDS, strict=True)
+        if any(k in lowered for k in keywords)  # a substring test is far cheaper than a regex
         for match in pattern.finditer(ctx.prompt)
     ]
-    candidates += [
-        (m.start(), m.end(), m.group(1), "repeated emphasis") for m in DOUBLED.finditer(ctx.prompt)
-    ]
+    if any(word in lowered for word in ("very", "really", "extremely", "absolutely", "super")):
+        candidates += [
+            (m.start(), m.end(), m.group(1), "repeated emphasis")
+            for m in DOUBLED.finditer(ctx.prompt)
+        ]
     candidates.sort(key=lambda c: (c[0], -c[1]))
     last_end = -1
     for start, end, tighter, what in candidates:
@@ -77,6 +97,9 @@ def check(ctx: Context):
 
 
 def _role_lines(ctx: Context):
+    lowered = ctx.prompt.lower()
+    if not any(lead in lowered for lead in ("you are", "you're", "act as", "acting as")):
+        return
     for match in ROLE_ADJECTIVES.finditer(ctx.prompt):
         adjectives = re.split(r"\s*,\s*(?:and\s+|or\s+)?|\s+and\s+", match["list"])
         if len(adjectives) < MIN_STACKED:
@@ -114,6 +137,8 @@ def _wordy(ctx: Context, start: int, end: int, tighter: str, what: str):
 
 
 def _shouting(ctx: Context):
+    if not any(word in ctx.prompt for word in ("IMPORTANT", "CRITICAL", "CRUCIAL", "ESSENTIAL")):
+        return
     matches = [m for m in SHOUTED.finditer(ctx.prompt) if not ctx.in_syntax(*m.span())]
     if len(matches) <= MAX_SHOUTS:
         return

@@ -26,6 +26,15 @@ PATTERNS = (
 
 
 def check(ctx: Context):
+    candidates = [
+        index
+        for index, element in enumerate(ctx.layout.volatile)
+        if not element.literal
+        and not SORTED.search(element.text)
+        and any(pattern.search(element.text) for pattern, _ in PATTERNS)
+    ]
+    if not candidates:
+        return
     stable_after = _stable_tokens_after(ctx)
     for index, element in enumerate(ctx.layout.volatile):
         if element.literal or SORTED.search(element.text):
@@ -49,7 +58,7 @@ def check(ctx: Context):
 
 
 def _stable_tokens_after(ctx: Context) -> list[int]:
-    counts = ctx.stable_token_counts
+    counts = [ctx.stable_tokens(i) for i in range(len(ctx.layout.stable))]
     after = []
     running = 0
     for count in reversed(counts[1:]):

@@ -1,0 +1,117 @@
+"""Benchmark for `tokcli audit` (issue 4): 10,000 templates of 4 KB audited in under 10 s.
+
+Standalone script, not a test. Prints one JSON object per line per figure:
+    {"benchmark": ..., "value": ..., "unit": ..., "target": ..., "ok": ...}
+
+    .venv/bin/python bench/bench_audit.py [--templates 10000] [--size 4096]
+
+Figures: the real command in a subprocess (start-up, discovery, reading, all rules, JSON
+output), without and with a model and volume (pricing every finding), and the in-process
+engine alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TOPICS = ["refunds", "shipping", "warranty", "accounts", "invoices", "returns", "security"]
+VERBS = ["explain", "summarise", "check", "compare", "list", "describe", "verify"]
+NOUNS = ["policy", "order", "parcel", "contract", "ticket", "payment", "device", "account"]
+
+
+def template_text(index: int, size: int) -> str:
+    """A ~`size`-byte template; a third start with a variable (cache finding), all unique."""
+    head = "Current time: {{ now }}\n" if index % 3 == 0 else ""
+    lines = [f"You are the assistant for team {index} of the support desk."]
+    n = 0
+    while sum(len(line) + 1 for line in lines) + len(head) < size - 80:
+        topic, verb, noun = TOPICS[n % 7], VERBS[(n + index) % 7], NOUNS[(n * 3 + index) % 8]
+        lines.append(
+            f"- Section {n}.{index}: {verb} the {noun} rules for {topic}, citing clause "
+            f"{n * 7 + index} and the {noun} record number {index * 100 + n}."
+        )
+        n += 1
+    lines.append("Answer in at most 5 sentences.")
+    lines.append("Question: {{ question }}")
+    return head + "\n".join(lines) + "\n"
+
+
+def make_corpus(folder: Path, count: int, size: int) -> int:
+    total = 0
+    for index in range(count):
+        text = template_text(index, size)
+        (folder / f"t{index:05d}.j2").write_text(text)
+        total += len(text.encode())
+    return total
+
+
+def run_command(folder: Path, *extra: str) -> tuple[float, dict]:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tokcli", "audit", str(folder), "--format", "json",
+         "--fail-on", "never", *extra],
+        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"audit failed ({proc.returncode}): {proc.stderr.strip()}")
+    return elapsed, json.loads(proc.stdout)
+
+
+def run_engine(folder: Path) -> float:
+    import datetime as dt
+
+    from tokcli.audit.engine import run_audit
+    from tokcli.audit.settings import build_settings
+    from tokcli.pricing import Registry
+
+    settings = build_settings({}, {})
+    registry = Registry.load()
+    started = time.perf_counter()
+    run_audit([str(folder)], settings, registry=registry, today=dt.date.today(), cwd=folder)
+    return time.perf_counter() - started
+
+
+def emit(name: str, value, unit: str, target: str, ok: bool, **extra) -> None:
+    figure = {"benchmark": name, "value": value, "unit": unit, "target": target, "ok": ok}
+    print(json.dumps({**figure, **extra}), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--templates", type=int, default=10_000)
+    parser.add_argument("--size", type=int, default=4096)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tokcli-bench-audit-") as tmp:
+        folder = Path(tmp)
+        total = make_corpus(folder, args.templates, args.size)
+        label = f"{args.templates} templates x {args.size} B"
+        seconds, doc = run_command(folder)
+        emit(
+            f"audit command, {label}", round(seconds, 2), "s", "< 10", seconds < 10,
+            findings=doc["summary"]["findings"], megabytes=round(total / 1e6, 1),
+            files=doc["summary"]["files"],
+        )  # fmt: skip
+        seconds, doc = run_command(folder, "-m", "claude-sonnet-4-6", "-n", "1000", "--per", "day")
+        emit(
+            f"audit command with model and volume, {label}", round(seconds, 2), "s", "< 10",
+            seconds < 10, findings=doc["summary"]["findings"],
+            monthly_cost=doc["summary"]["monthly_cost"],
+        )  # fmt: skip
+        seconds = run_engine(folder)
+        emit(f"audit engine in-process, {label}", round(seconds, 2), "s", "< 10", seconds < 10)
+        emit(
+            "audit throughput (engine)", round(total / 1e6 / seconds, 2), "MB/s", ">= 4.1",
+            total / 1e6 / seconds >= 4.1,
+        )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
