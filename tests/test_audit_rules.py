@@ -1,0 +1,193 @@
+"""Unit checks of the audit building blocks: scanning, rule logic, suppression, positions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from tokcli.audit.engine import audit_template
+from tokcli.audit.rules import BY_CODE, RULES
+from tokcli.audit.scan import classify_name, scan
+from tokcli.audit.settings import build_settings
+from tokcli.audit.suppression import parse_suppressions
+from tokcli.audit.template import load_template
+
+REPO = Path(__file__).resolve().parents[1]
+NEAR = (
+    "Cite the contract clause for every factual claim in the summary.\n"
+    "Always cite the contract clause for every factual claim in your summary.\n"
+)
+
+
+def findings(text: str, name: str = "t.j2", codes=None, **config):
+    template = load_template(Path(name), text=text)
+    settings = build_settings(config, {})
+    rules = [BY_CODE[c] for c in codes] if codes else list(RULES)
+    found, _ = audit_template(template, rules, settings, None, None, {})
+    return found
+
+
+def test_volatile_names_are_classified():
+    assert classify_name("now") == "time"
+    assert classify_name("current_time") == "time"
+    assert classify_name("todayDate") == "date"
+    assert classify_name("sessionId") == "id"
+    assert classify_name("request_id") == "id"
+    assert classify_name("random.choice(x)") == "random"
+    assert classify_name("retry_count") == "counter"
+    assert classify_name("question") == "variable"
+
+
+def test_format_fields_but_not_json_braces():
+    layout = scan('Return {"label": "spam"} for {email!r:>10} and {items[0]} and {0}.')
+    assert [e.text for e in layout.volatile] == ["{email!r:>10}", "{items[0]}", "{0}"]
+
+
+def test_jinja_syntax_kinds():
+    layout = scan('{# note #}{% if x %}A{% endif %}{{role "user"}}{{ q }}{% raw %}')
+    kinds = [(e.text, e.volatile, e.category) for e in layout.elements]
+    assert kinds == [
+        ("{# note #}", False, ""),
+        ("{% if x %}", True, "logic"),
+        ("{% endif %}", False, ""),
+        ('{{role "user"}}', False, ""),
+        ("{{ q }}", True, "variable"),
+        ("{% raw %}", False, ""),
+    ]
+    assert layout.stable == ["", "A", ""]
+
+
+def test_literals_in_the_prefix():
+    layout = scan(
+        "Today is 2026-11-24. Built 2026-11-24T08:00:00Z. Req req_8f7a6b5c4d3e. "
+        "Id 123e4567-e89b-12d3-a456-426614174000. Knowledge cutoff 2024-06."
+    )
+    assert [(e.category, e.text) for e in layout.volatile] == [
+        ("date", "Today is 2026-11-24"),
+        ("timestamp", "2026-11-24T08:00:00Z"),
+        ("request id", "req_8f7a6b5c4d3e"),
+        ("uuid", "123e4567-e89b-12d3-a456-426614174000"),
+    ]  # a bare date such as a knowledge cutoff is not volatile
+
+
+def test_each_run_is_reported_at_the_variable_that_hides_it():
+    stable = " ".join(
+        f"Clause {n} of the agreement applies to orders of type {n}." for n in range(12)
+    )
+    text = "{a} and {b}: " + stable + " {c} Be brief."
+    found = findings(text, "t.txt", codes=["TC101"])
+    # {a} hides only " and " (too short); {b} hides the clauses; {c} hides " Be brief.".
+    assert [(f.rule.code, f.line, f.column) for f in found] == [("TC101", 1, 9)]
+
+
+def test_stable_tokens_threshold_is_configurable():
+    text = "{{ now }} Summarise the ticket in two sentences for the on-call engineer.\n"
+    assert findings(text, codes=["TC101"]) == []
+    found = findings(text, codes=["TC101"], **{"stable-tokens": 5})
+    assert [f.tokens for f in found] == [14]  # o200k count of the sentence after the variable
+
+
+def test_duplicates_need_the_same_numbers():
+    text = "Answer in 3 bullets about the refunds.\nAnswer in 5 bullets about the refunds.\n"
+    assert findings(text, "t.txt", codes=["TC202"]) == []
+    text = NEAR
+    (found,) = findings(text, "t.txt", codes=["TC202"])
+    assert (found.line, found.column) == (2, 1)
+    # Content words {cite contract clause for every factual claim in summary} and the same plus
+    # "your": Jaccard 9/10 ("the" and "always" are soft words).
+    assert "nearly (90% similar)" in found.message
+
+
+def test_duplicate_similarity_threshold_from_config():
+    text = NEAR
+    assert findings(text, "t.txt", codes=["TC202"], **{"duplicate-similarity": 0.95}) == []
+
+
+def test_filler_overlapping_phrases_count_once():
+    (found,) = findings("Please make sure to cite sources. Be brief.\n", "t.txt", codes=["TC201"])
+    assert (found.column, found.tokens) == (1, 5)
+    assert found.suggestion.startswith("Replace it with nothing")
+
+
+def test_role_line_rewrite_keeps_the_noun():
+    text = "You are an experienced, helpful and friendly tutor. Be brief.\n"
+    (found,) = findings(text, "t.txt", codes=["TC201"])
+    assert "3 stacked adjectives" in found.message
+    assert "`You are a tutor`" in found.suggestion
+    assert findings("You are a helpful and friendly tutor.\n", "t.txt", codes=["TC201"]) == []
+
+
+def test_unstable_serialization_is_quiet_when_sorted_or_last():
+    stable = " ".join(f"Rule {n}: ship order class {n} within {n + 1} days." for n in range(12))
+    assert findings("{{ json.dumps(d, sort_keys=True) }} " + stable, codes=["TC103"]) == []
+    assert (
+        findings("{% for k, v in d|dictsort %}{{k}}{% endfor %} " + stable, codes=["TC103"]) == []
+    )
+    assert findings(stable + " {{ json.dumps(d) }}", codes=["TC103"]) == []
+    (found,) = findings("{% for k, v in d.items() %}{{k}}{% endfor %} " + stable, codes=["TC103"])
+    assert "iteration over a dict" in found.message
+
+
+def test_suppression_parsing():
+    parsed = parse_suppressions(
+        "a {# tokcli: ignore[TC101, filler] #}\n"
+        "<!-- tokcli: ignore -->\n"
+        "c\n"
+        "{# tokcli: ignore-file[unbounded-output] #}\n"
+        "x tokcli: ignore[bogus]\n"
+    )
+    assert parsed.covers(1, "TC101", "cache-breaking-prefix")
+    assert parsed.covers(1, "TC201", "filler")
+    assert not parsed.covers(1, "TC202", "duplicate-instruction")
+    assert parsed.covers(2, "TC202", "duplicate-instruction")
+    assert parsed.covers(3, "TC202", "duplicate-instruction")  # comment-only line covers next
+    assert parsed.covers(9, "TC301", "unbounded-output")  # whole file
+    assert parsed.unknown == [(5, "bogus")]
+
+
+def test_yaml_chat_positions_point_into_the_file():
+    text = (
+        "messages:\n"
+        "  - role: system\n"
+        "    content: |\n"
+        "      You route tickets.\n"
+        "      Kindly answer with one word.\n"
+        "  - role: user\n"
+        '    content: "{{ ticket }}"\n'
+    )
+    template = load_template(Path("c.yaml"), text=text)
+    assert template.kind == "chat"
+    offset = template.prompt.index("Kindly")
+    assert template.position(offset) == (5, 7)
+    assert template.position(template.prompt.index("{{ ticket }}")) == (7, 15)
+
+
+def test_examples_detected_by_tag_heading_and_label():
+    from tokcli.audit.rules.examples import find_example_blocks
+
+    prompt = "Intro.\n<examples>\nA\n</examples>\nMiddle.\n## Examples\nB\n## Next\nC\n"
+    blocks = [prompt[a:b] for a, b in find_example_blocks(prompt)]
+    assert blocks == ["<examples>\nA\n</examples>", "## Examples\nB\n"]
+    prompt = "Rules.\nExamples:\nInput: x\nOutput: y\n\nInput: z\nOutput: w\n\nNow answer.\n"
+    (block,) = [prompt[a:b] for a, b in find_example_blocks(prompt)]
+    assert block == "Examples:\nInput: x\nOutput: y\n\nInput: z\nOutput: w\n"
+
+
+def test_every_rule_module_has_a_unique_code_and_kebab_name():
+    codes = [r.info.code for r in RULES]
+    names = [r.info.name for r in RULES]
+    assert len(set(codes)) == len(codes) == 8 and len(set(names)) == 8
+    assert all(re.fullmatch(r"TC\d{3}", c) for c in codes)
+    assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", n) for n in names)
+
+
+def test_pre_commit_hook_definition():
+    (hook,) = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "tokcli-audit"
+    assert hook["entry"] == "tokcli audit"
+    assert hook["language"] == "python"
+    files = re.compile(hook["files"])
+    assert files.search("prompts/support.j2") and files.search("app/x.prompty")
+    assert not files.search("config/settings.yaml")
