@@ -85,7 +85,7 @@ def main(
         typer.Option(
             "--map",
             help="Generic CSV/JSONL: field=column pairs (model=llm,input_tokens=in,...) or the "
-            "name of a [import.maps.NAME] table in the config.",
+            "name of an import.maps.NAME table in the config.",
             show_default=False,
         ),
     ] = None,
@@ -114,7 +114,7 @@ def main(
     Formats (detected from content; --source overrides):
       openai-usage, openai-costs          Usage / Costs API JSON
       openai-usage-csv, openai-costs-csv  dashboard exports
-      anthropic-usage, anthropic-costs    Admin API usage_report / cost_report JSON
+      anthropic-usage, anthropic-costs    Admin API usage / cost report JSON
       anthropic-usage-csv, -costs-csv     Console exports
       gcp-billing    BigQuery billing export rows (CSV or newline JSON)
       aws-cur        Cost and Usage Report, CUR 2.0 or legacy (CSV, .gz)
