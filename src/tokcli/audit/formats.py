@@ -179,7 +179,7 @@ def write_github(result: AuditResult, stream: TextIO) -> None:
 def _cost_suffix(finding: Finding) -> str:
     if finding.monthly_cost is None:
         return ""
-    return f" (${plain(finding.monthly_cost)}/month)"
+    return f" ({display(finding.monthly_cost)}/month)"
 
 
 # -- text, grouped by file --------------------------------------------------------------------

@@ -22,6 +22,7 @@ KNOWN_KEYS = {
     "stable-tokens",
     "example-tokens",
     "duplicate-similarity",
+    "format",  # read by the command (default output format for audit)
 }
 
 

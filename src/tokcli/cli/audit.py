@@ -150,6 +150,9 @@ def _emit(rt, result, fmt: str, settings, failing: bool) -> None:
         ]
         for row, finding in zip(rows, result.findings, strict=True):
             row["monthly_cost"] = finding.monthly_cost
+            if finding.overlaps:  # the same saving is on the finding it names: count it once
+                row["monthly_cost"] = None
+                row["message"] += f" (saving counted in {finding.overlaps})"
         columns = [
             Column("location", "location"),
             Column("severity", "severity"),
