@@ -126,6 +126,9 @@ class AnthropicBatches:
                     yield offset, parse_result(json.loads(raw))
                 offset += len(raw)
 
+    def parse_result(self, line: dict) -> ResultLine:
+        return parse_result(line)
+
 
 def _moment(text: str | None) -> float | None:
     if not text:

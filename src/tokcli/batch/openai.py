@@ -147,6 +147,9 @@ class OpenAIBatches:
                     yield offset, parse_result(json.loads(raw))
                 offset += len(raw)
 
+    def parse_result(self, line: dict) -> ResultLine:
+        return parse_result(line)
+
 
 def to_remote(batch: dict) -> RemoteBatch:
     counts = batch.get("request_counts") or {}

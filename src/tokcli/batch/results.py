@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tokcli.batch import jobs
 from tokcli.batch.jobs import ABANDONED, Job, Part
-from tokcli.batch.provider import CANCELLED, EXPIRED, FAILED, Provider, ResultLine
+from tokcli.batch.provider import CANCELLED, EXPIRED, FAILED, Provider, RemoteBatch, ResultLine
 from tokcli.cost import Usage, compute_cost
 from tokcli.errors import TokcliError
 from tokcli.money import MONEY_CONTEXT, ZERO, plain
@@ -87,7 +87,7 @@ def collect(conn, provider: Provider, registry, job: Job, out: Path, now) -> Res
     usage_rows, batch_cost, standard_cost, recorded, warnings = _record_usage(
         conn, registry, job, per_part, now
     )
-    jobs.set_job_state(conn, job, now(), results_path=str(out))
+    jobs.set_job_state(conn, job, now(), results_path=str(out.resolve()))
     return ResultsSummary(out, statuses, usage_rows, batch_cost, standard_cost, recorded, warnings)
 
 
@@ -95,8 +95,6 @@ def _download_and_index(provider: Provider, job: Job, work: Path) -> dict[str, t
     """custom_id -> (result file, byte offset of its line). Offsets, not lines: a 50,000-line
     result set stays on disk. A later line for the same custom_id (an output line after an
     error line) wins only if it succeeded."""
-    from tokcli.batch.provider import RemoteBatch
-
     index: dict[str, tuple[Path, int]] = {}
     succeeded: set[str] = set()
     for part in job.parts:
@@ -158,17 +156,7 @@ def _result_for(provider, index, handles, custom_id: str, part: Part, line_no: i
         handles[path] = path.open("rb")
     handle = handles[path]
     handle.seek(offset)  # type: ignore[attr-defined]
-    line = json.loads(handle.readline())  # type: ignore[attr-defined]
-    parse = _parser(provider)
-    return parse(line)
-
-
-def _parser(provider: Provider):
-    if provider.name == "openai":
-        from tokcli.batch.openai import parse_result
-    else:
-        from tokcli.batch.anthropic import parse_result
-    return parse_result
+    return provider.parse_result(json.loads(handle.readline()))  # type: ignore[attr-defined]
 
 
 def _validation_error(part: Part, line_no: int) -> dict:

@@ -256,9 +256,6 @@ def poll(
     Example (crontab):
         */10 * * * * tokcli batch poll --all
     """
-    from tokcli.batch import jobs
-    from tokcli.batch.lock import Busy
-
     if (job is None) == (not all_):
         raise TokcliError("give a JOB or --all")
     rt = runtime(store=store)
@@ -266,28 +263,44 @@ def poll(
     deadline = None if timeout is None else time.monotonic() + timeout
     changed: dict[str, object] = {}
     while True:
-        try:
-            with _locked(rt, wait=0):
-                targets = jobs.list_jobs(conn, unfinished_only=True) if all_ else [
-                    jobs.load_job(conn, job)]  # fmt: skip
-                for target in targets:
-                    if _poll_one(rt, conn, target, api_key_file, base_url):
-                        changed[target.id] = target
-        except Busy:
-            if not wait:
-                _emit_poll(rt, fmt, [], [], skipped="locked")
-                return
-        current = jobs.list_jobs(conn, unfinished_only=True) if all_ else [jobs.load_job(conn, job)]
-        running = [j for j in current if j.state in (jobs.SUBMITTING, "running")]
+        acted = _poll_round(rt, conn, job, api_key_file, base_url, changed)
+        if not acted and not wait:
+            _emit_poll(rt, fmt, [], [], skipped="locked")  # another poll is at work
+            return
+        current = _poll_targets(conn, job)
+        running = [j for j in current if j.state in ("submitting", "running")]
         out_of_time = deadline is not None and time.monotonic() >= deadline
         if not wait or not running or out_of_time:
             break
-        time.sleep(max(0.0, min(interval, deadline - time.monotonic()) if deadline else interval))
-    shown = current if job is not None else [*changed.values()]
-    shown = [jobs.load_job(conn, j.id) for j in shown]
-    code = _poll_exit(shown if job is not None else [*shown, *current])
+        time.sleep(
+            interval if deadline is None else max(0.0, min(interval, deadline - time.monotonic()))
+        )
+    # A named job is always shown; with --all, only the jobs that changed.
+    shown = current if job is not None else list(changed.values())
+    code = _poll_exit([*shown, *current])
     _emit_poll(rt, fmt, shown, list(changed), exit_code=code)
     raise typer.Exit(int(code))
+
+
+def _poll_targets(conn, job: str | None) -> list:
+    from tokcli.batch import jobs
+
+    return jobs.list_jobs(conn, unfinished_only=True) if job is None else [jobs.load_job(conn, job)]
+
+
+def _poll_round(rt, conn, job, api_key_file, base_url, changed: dict) -> bool:
+    """One round under the lock; False if another process holds it."""
+    from tokcli.batch import jobs
+    from tokcli.batch.lock import Busy
+
+    try:
+        with _locked(rt, wait=0):
+            for target in _poll_targets(conn, job):
+                if _poll_one(rt, conn, target, api_key_file, base_url):
+                    changed[target.id] = jobs.load_job(conn, target.id)
+    except Busy:
+        return False
+    return True
 
 
 def _poll_one(rt, conn, job, api_key_file, base_url) -> bool:
