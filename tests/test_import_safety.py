@@ -22,6 +22,16 @@ ALL_SAMPLES = [
     SAMPLES / "claude-code-jsonl",
     SAMPLES / "otlp-json" / "trace.json",
     SAMPLES / "otlp-json" / "metrics.json",
+    *(
+        SAMPLES / "focus" / name
+        for name in (
+            "commitment_discount_usage_scenario_3.csv",
+            "saas_spend_agreements_a2.csv",
+            "simple_saas_agreements_c.csv",
+            "virtual_currency_pricing_model_a1.csv",
+            "virtual_currency_pricing_model_a2.csv",
+        )
+    ),
 ]
 FOCUS_HEADER = [
     "BilledCost", "BillingAccountId", "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd",

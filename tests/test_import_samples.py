@@ -186,3 +186,30 @@ def test_otlp_official_examples_import_without_inventing_usage(cli, store):
     assert summary["files"][0]["rows_read"] > 0
     assert store_rows(store) == []
     assert len(spans) == 1
+
+
+SPEC_EXAMPLES = [
+    "commitment_discount_usage_scenario_3.csv",
+    "saas_spend_agreements_a2.csv",
+    "simple_saas_agreements_c.csv",
+    "virtual_currency_pricing_model_a1.csv",
+    "virtual_currency_pricing_model_a2.csv",
+]
+
+
+@pytest.mark.parametrize("name", SPEC_EXAMPLES)
+def test_focus_spec_examples_import_with_all_services(cli, store, name):
+    """The FOCUS 1.2 spec's appendix CSVs: BOM, US dates (5/1/25), "$10,100.00" amounts, a
+    file without BillingCurrency. Not AI services, so only with --all-services."""
+    rows = _focus_rows(SAMPLES / "focus" / name)
+
+    def amount(text):
+        return Decimal(text.replace("$", "").replace(",", "").strip())
+
+    summary = imported(cli, store, SAMPLES / "focus" / name, "--all-services")
+
+    assert summary["files"][0]["format"] == "focus"
+    assert summary["files"][0]["inserted"] == len(rows)
+    assert money_total(store) == sum((amount(r["BilledCost"]) for r in rows), Decimal(0))
+    default = imported(cli, store.with_name("default.db"), SAMPLES / "focus" / name)
+    assert default["files"][0]["inserted"] == 0  # no AI service in these examples

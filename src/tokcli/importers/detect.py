@@ -13,7 +13,7 @@ from tokcli.importers.reading import Source, csv_header, looks_like_json_lines
 
 # (format, columns that must all be present), most specific first.
 _CSV_SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
-    ("focus", frozenset({"BilledCost", "ChargePeriodStart", "BillingCurrency"})),
+    ("focus", frozenset({"BilledCost", "ChargePeriodStart", "ChargeCategory"})),
     ("azure-cost", frozenset({"MeterCategory", "Quantity", "UnitOfMeasure"})),
     ("aws-cur", frozenset({"lineItem/UsageType", "lineItem/UnblendedCost"})),
     ("aws-cur", frozenset({"line_item_usage_type", "line_item_unblended_cost"})),

@@ -17,6 +17,9 @@ from decimal import Decimal
 
 NULLS = frozenset({"", "null", "NULL", "Null", "None", "none", "nan", "NaN", "N/A"})
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+# "$10,100.00" in spreadsheet-made files (the FOCUS spec's own SaaS examples): the symbol goes,
+# the currency is the file's currency column.
+_CURRENCY_SYMBOL = re.compile(r"^([+-]?)\s*[$€£¥]\s*")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -49,7 +52,7 @@ def decimal_or_none(value: object, field: str) -> Decimal | None:
         # Only reachable for callers that parsed JSON without parse_float=Decimal: go through
         # repr, which is the shortest text that round-trips, never the binary expansion.
         return Decimal(repr(value))
-    text = str(value).strip()
+    text = _CURRENCY_SYMBOL.sub(r"\1", str(value).strip())
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     try:
