@@ -1,0 +1,86 @@
+"""Keys, base URLs, the lock and option errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator import OPENAI_KEY, Emulator
+from emulator.samples import batch_env, openai_line, write_jsonl
+from tokcli.batch.lock import BatchLock, Busy
+
+
+@pytest.fixture
+def emu():
+    emulator = Emulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def env(emu, tmp_path, monkeypatch):
+    values = batch_env(emu, tmp_path / "store.db")
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def test_missing_key_is_one_clear_line(cli, env, emu, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    source = write_jsonl(tmp_path / "in.jsonl", [openai_line(0)])
+    run = cli("batch", "submit", source, "-p", "openai")
+    assert run.exit_code == 2
+    assert "OPENAI_API_KEY is not set (or give --api-key-file)" in run.stderr
+    assert emu.log == []
+
+
+def test_key_file_and_base_url_flag(cli, env, emu, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    key_file = tmp_path / "openai.key"
+    key_file.write_text(f"{OPENAI_KEY}\n")
+    source = write_jsonl(tmp_path / "in.jsonl", [openai_line(0)])
+    run = cli("batch", "submit", source, "-p", "openai", "--api-key-file", key_file,
+              "--base-url", emu.openai_url, "--format", "json")  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    assert len(emu.openai.batches) == 1
+    # The job remembers where it went: polling needs no --base-url.
+    job_id = run.json()["job"]["id"]
+    assert cli("batch", "poll", job_id, "--api-key-file", key_file).exit_code == 3
+
+
+def test_wrong_key_is_reported_without_the_key(cli, env, emu, tmp_path, monkeypatch):
+    wrong = "sk-wrong-key-0123456789abcdefghij"
+    monkeypatch.setenv("OPENAI_API_KEY", wrong)
+    source = write_jsonl(tmp_path / "in.jsonl", [openai_line(0)])
+    run = cli("batch", "submit", source, "-p", "openai")
+    assert run.exit_code == 2 and "HTTP 401" in run.stderr
+    assert wrong not in run.stderr + run.stdout
+    assert "batch resume" in run.stderr  # the job is recorded; resume continues it
+
+
+def test_lock_is_exclusive_and_freed(tmp_path):
+    first, second = BatchLock(tmp_path / "s.db"), BatchLock(tmp_path / "s.db")
+    first.acquire()
+    with pytest.raises(Busy):
+        second.acquire(wait=0.05)
+    first.release()
+    second.acquire()
+    second.release()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["batch", "poll"], "give a JOB or --all"),
+        (["batch", "poll", "job_x", "--all"], "give a JOB or --all"),
+        (["batch", "status", "job_missing"], "no batch job 'job_missing'"),
+        (["batch", "submit", "in.jsonl", "-p", "openai", "--tag", "novalue"], "key=value"),
+        (["batch", "submit", "in.jsonl", "-p", "openai", "--max-cost", "lots"], "--max-cost"),
+        (["batch", "submit", "missing.jsonl", "-p", "openai"], "cannot read"),
+        (["batch", "submit", "in.jsonl", "-p", "openai", "--endpoint", "/v1/nope"], "--endpoint"),
+    ],
+)
+def test_option_errors(cli, env, tmp_path, args, message):
+    write_jsonl(tmp_path / "work" / "in.jsonl", [openai_line(0)])
+    run = cli(*args)
+    assert run.exit_code == 2 and message in run.stderr, run.stderr
