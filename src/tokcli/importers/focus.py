@@ -26,6 +26,7 @@ from tokcli.importers.values import (
     RowError,
     count,
     decimal_or_none,
+    is_null,
     stable_key,
     text_or_none,
     utc_time,
@@ -93,7 +94,8 @@ def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) ->
     elif record.charge_kind == "usage":
         _tokens_from_quantity(record, row)
     period = _billing_period(row)
-    if exported_by_tokcli:  # BillingAccountId was filled in for FOCUS; the tag says the truth
+    if exported_by_tokcli and period is not None:
+        # BillingAccountId was filled in because FOCUS requires one; the tag says the truth.
         period = BillingPeriod(record.tags.get("billing_account"), period.start, period.end)
     return Parsed(None, records=[record], billing_period=period)
 
@@ -139,11 +141,14 @@ def _tags(row: dict[str, str], exported_by_tokcli: bool) -> dict[str, object]:
     return tags
 
 
-def _billing_period(row: dict[str, str]) -> BillingPeriod:
+def _billing_period(row: dict[str, str]) -> BillingPeriod | None:
+    start, end = row.get("BillingPeriodStart"), row.get("BillingPeriodEnd")
+    if is_null(start) or is_null(end):
+        return None  # not a complete FOCUS file: its rows are only added, never replace
     return BillingPeriod(
         account=text_or_none(row.get("BillingAccountId")),
-        start=utc_time(row.get("BillingPeriodStart"), "BillingPeriodStart"),
-        end=utc_time(row.get("BillingPeriodEnd"), "BillingPeriodEnd"),
+        start=utc_time(start, "BillingPeriodStart"),
+        end=utc_time(end, "BillingPeriodEnd"),
     )
 
 
