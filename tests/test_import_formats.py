@@ -278,3 +278,20 @@ def test_tag_mapping_config_normalises_aws_and_focus_spellings(cli, store, isola
     key = store_rows(store, "input_tokens > 0")[0]["record_key"]
     assert tags_of(store, key)["team"] == "Search"
     assert "user:Team" not in tags_of(store, key)
+
+
+def test_unpriced_models_keep_billed_cost_get_no_list_cost_and_one_warning(cli, store):
+    result = cli("import", HERE / "azure_openai_ea_2025-09.csv", "--store", store)
+
+    assert result.exit_code == 0
+    warnings = [
+        line for line in result.stderr.splitlines() if "not in the pricing registry" in line
+    ]
+    assert warnings == [
+        "tokcli: warning: model 'gpt-4o-mini-0718' is not in the pricing registry: imported with "
+        "its billed cost and no list cost (add it with a pricing override file)"
+    ]
+    rows = store_rows(store, "model_raw = 'gpt-4o-mini-0718'")
+    assert len(rows) == 4
+    assert all(r["list_cost"] is None and r["billed_cost"] is not None for r in rows)
+    assert "warning" not in result.stdout
