@@ -203,3 +203,15 @@ def test_loading_the_command_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_model_precedence_flag_then_front_matter_then_config(cli, isolated_env):
+    (isolated_env / "p.txt").write_text("---\nmodel: gpt-5-nano\nrequests: 100\n---\n" + FILLER)
+    (isolated_env / "tokcli.toml").write_text('[audit]\nmodel = "gpt-5"\nrequests = 999\n')
+    files = cli("audit", "p.txt", "--format", "json").json()["files"]
+    assert (files[0]["model"], files[0]["monthly_requests"]) == ("gpt-5-nano", 100)
+    flagged = cli("audit", "p.txt", "-m", "o1", "-n", "7", "--format", "json").json()["files"]
+    assert (flagged[0]["model"], flagged[0]["monthly_requests"]) == ("o1", 7)
+    (isolated_env / "q.txt").write_text(FILLER)
+    defaults = cli("audit", "q.txt", "--format", "json").json()["files"]
+    assert (defaults[0]["model"], defaults[0]["monthly_requests"]) == ("gpt-5", 999)

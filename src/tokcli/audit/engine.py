@@ -157,14 +157,17 @@ def _pricing(template: Template, settings: AuditSettings, registry, today) -> Pr
     front = front_matter_settings(template)
     template.max_tokens = front.max_tokens
     name, source_line = settings.model, None
-    if settings.model is None and front.model is not None:
+    if name is None and front.model is not None:
         name, source_line = front.model, template.front_matter_lines.get("model", 1)
+    name = name or settings.default_model
     if name is None:
         return None
     model = _find_model(registry, name, template.path, source_line)
     requests, per = settings.requests, settings.per
     if requests is None and front.requests is not None:
         requests, per = front.requests, front.per or "month"
+    if requests is None:
+        requests, per = settings.default_requests, settings.default_per
     return Pricing(model, today, requests_per_month(requests, per))
 
 

@@ -33,9 +33,14 @@ class AuditSettings:
     per_file_ignores: list[tuple[str, set[str]]] = field(default_factory=list)
     fail_on: Severity | None = Severity.error  # None: never fail
     exclude: list[str] = field(default_factory=list)
+    # Model and volume: the command line wins over a template's front matter, which wins over
+    # the config ("default_" values).
     model: str | None = None
     requests: int | None = None
     per: str = "month"
+    default_model: str | None = None
+    default_requests: int | None = None
+    default_per: str = "month"
     max_tokens: int | None = None
     stable_tokens: int = 64  # smallest stable run worth a cache-breaking-prefix finding
     example_tokens: int = 300  # few-shot blocks above this are "large"
@@ -130,7 +135,8 @@ def build_settings(section: dict, options: dict) -> AuditSettings:
     if fail_on is not None:
         settings.fail_on = None if fail_on == "never" else Severity.parse(fail_on, field="fail-on")
     settings.exclude = list(config.get("exclude", [])) + list(options.get("exclude") or [])
-    settings.model = options.get("model") or config.get("model")
+    settings.model = options.get("model")
+    settings.default_model = config.get("model")
     _volume(settings, config, options)
     if config.get("max-tokens") is not None:
         settings.max_tokens = _positive_int(config["max-tokens"], "config: audit.max-tokens")
@@ -147,11 +153,11 @@ def _volume(settings: AuditSettings, config: dict, options: dict) -> None:
     if options.get("requests") is not None:
         settings.requests = options["requests"]
         settings.per = options.get("per") or "month"
-    elif config.get("requests") is not None:
-        settings.requests = _positive_int(config["requests"], "config: audit.requests")
-        settings.per = options.get("per") or config.get("per", "month")
-    if settings.per not in ("day", "month"):
-        raise TokcliError(f"audit.per: expected day or month, got {settings.per!r}")
+    if config.get("requests") is not None:
+        settings.default_requests = _positive_int(config["requests"], "config: audit.requests")
+        settings.default_per = config.get("per", "month")
+    if settings.default_per not in ("day", "month"):
+        raise TokcliError(f"config: audit.per: expected day or month, got {settings.default_per!r}")
 
 
 def _similarity(value) -> float:

@@ -108,8 +108,9 @@ def audit(
         "fail_on": fail_on.value if fail_on else None,
     }
     settings = build_settings(rt.config.section("audit"), options)
-    if settings.model is not None:
-        rt.registry.get(settings.model)  # unknown model: exit 2 before reading files
+    for name in (settings.model, settings.default_model):
+        if name is not None:
+            rt.registry.get(name)  # unknown model: exit 2 before reading any file
     result = run_audit(paths or ["."], settings, registry=rt.registry, today=rt.today(), cwd=rt.cwd)
     for warning in result.warnings:
         rt.warn(warning)
