@@ -196,3 +196,13 @@ def test_keys_never_reach_output_logs_or_store(tokcli_process, env, emu, tmp_pat
         assert all(secret not in text for text in outputs)
         assert secret.encode() not in store_bytes
         assert secret not in (tmp_path / "out.jsonl").read_text()
+
+
+def test_file_not_visible_right_after_upload_is_retried(cli, env, emu, tmp_path):
+    """OpenAI answered 400 "Cannot find file" to a create right after the upload (E.6)."""
+    missing = {"error": {"message": "Cannot find file file-x, or project proj_x does not have "
+                         "access to it.", "type": "invalid_request_error", "param": "file_id",
+                         "code": None}}  # fmt: skip
+    emu.faults = [Fault("POST", r"/v1/batches", 400, body=missing, times=2)]
+    submit(cli, tmp_path)
+    assert len(emu.openai.batches) == 1 and emu.faults[0].times == 0

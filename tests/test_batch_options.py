@@ -84,3 +84,19 @@ def test_option_errors(cli, env, tmp_path, args, message):
     write_jsonl(tmp_path / "work" / "in.jsonl", [openai_line(0)])
     run = cli(*args)
     assert run.exit_code == 2 and message in run.stderr, run.stderr
+
+
+def test_same_file_returns_the_job_and_force_submits_again(cli, env, emu, tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [openai_line(0)])
+    first = cli("batch", "submit", source, "-p", "openai", "--format", "json").json()
+    again = cli("batch", "submit", source, "-p", "openai")
+    assert again.exit_code == 0 and again.stdout == ""  # not a terminal: nothing to say
+    assert len(emu.openai.batches) == 1
+    # Other tags make another job; --force makes another job for the same options.
+    tagged = cli("batch", "submit", source, "-p", "openai", "-t", "team=x", "--format", "json")
+    assert tagged.json()["existing"] is False
+    forced = cli("batch", "submit", source, "-p", "openai", "--force", "--format", "json").json()
+    assert forced["existing"] is False and forced["job"]["id"] != first["job"]["id"]
+    assert len(emu.openai.batches) == 3
+    latest = cli("batch", "submit", source, "-p", "openai", "--format", "json").json()
+    assert latest["existing"] is True and latest["job"]["id"] == forced["job"]["id"]

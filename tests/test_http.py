@@ -252,3 +252,13 @@ def test_keys_are_redacted_from_errors_and_retry_notes(server, sleeps):
 
 def test_secrets_redact_key_shapes_it_was_not_told():
     assert "sk-ant-abcdef123456" not in Secrets().redact("bad key sk-ant-abcdef123456 given")
+
+
+def test_transient_predicate_retries_a_read_after_write_gap(client, server):
+    gap = (400, {}, {"error": {"message": "Cannot find file file-1"}})
+    server.script = [gap, gap]
+    response = client.request(
+        "POST", "/v1/batches", json_body={}, idempotent=False,
+        transient=lambda r: r.status_code == 400,
+    )  # fmt: skip
+    assert response.status_code == 200 and len(server.requests) == 3

@@ -11,7 +11,8 @@ Retry rules (see docs/batch.md):
   After a 5xx or a read timeout the outcome is unknown; `AmbiguousRequestError` is raised so the
   caller can look for what the first attempt may have created instead of making a duplicate.
 - `retry_not_found=True` also retries 404: providers answer 404 for a few seconds after a
-  create (read-after-write gaps).
+  create (read-after-write gaps). `transient(response)` marks other such answers (OpenAI's
+  400 "Cannot find file" right after an upload). Both are capped by `not_found_attempts`.
 - `Retry-After` (seconds or an HTTP date) and `retry-after-ms` are honoured; a wait longer than
   `max_retry_after` is not slept through: the error is raised so that cron tries again later.
 """
@@ -65,7 +66,7 @@ class RetryPolicy:
     base_delay: float = 0.5  # seconds; doubled per attempt, full jitter
     max_delay: float = 30.0
     max_retry_after: float = 120.0  # a longer Retry-After is not waited for
-    not_found_attempts: int = 4  # with retry_not_found
+    not_found_attempts: int = 4  # with retry_not_found / transient
 
 
 @dataclass
@@ -196,6 +197,7 @@ class HttpClient:
         data: Mapping[str, str] | None = None,
         idempotent: bool = True,
         retry_not_found: bool = False,
+        transient: Callable[[Any], bool] | None = None,
     ):
         """Send with retries; return the httpx.Response of a 2xx answer, else raise HttpError.
 
@@ -213,7 +215,7 @@ class HttpClient:
                 kwargs["data"] = data
             return self._client.request(method, url, **kwargs)
 
-        return self._with_retries(method, url, send, idempotent, retry_not_found)
+        return self._with_retries(method, url, send, idempotent, retry_not_found, transient)
 
     def download(self, path: str, sink: IO[bytes], *, retry_not_found: bool = False) -> int:
         """Stream a GET body into `sink`, rewritten from the start on each attempt."""
@@ -238,7 +240,7 @@ class HttpClient:
         self._with_retries("GET", url, send, True, retry_not_found)
         return written
 
-    def _with_retries(self, method, url, send, idempotent, retry_not_found):
+    def _with_retries(self, method, url, send, idempotent, retry_not_found, transient=None):
         import httpx
 
         where = f"{method} {urlsplit(url).path}"
@@ -271,12 +273,9 @@ class HttpClient:
                 return response
             wait = parse_retry_after(response.headers)
             retry = status in RETRYABLE_STATUSES and (idempotent or status in REJECTED_UNPROCESSED)
-            if (
-                status == 404
-                and retry_not_found
-                and not_found_seen + 1 < self.policy.not_found_attempts
-            ):
-                not_found_seen += 1
+            gap = (status == 404 and retry_not_found) or bool(transient and transient(response))
+            if gap and not_found_seen + 1 < self.policy.not_found_attempts:
+                not_found_seen += 1  # a read-after-write gap: nothing was done, safe to repeat
                 retry = True
             too_long = wait is not None and wait > self.policy.max_retry_after
             if not retry or last or too_long:

@@ -96,7 +96,10 @@ class OpenAIBatches:
                 "metadata": {**metadata, TOKEN_KEY: token},
             },
             idempotent=False,  # a retried create is a second batch, paid twice
-            retry_not_found=True,  # "Cannot find file" right after upload (BATCH-APIS E.6)
+            # The fresh file may not be visible yet (BATCH-APIS A.5, E.6): 404 "No such File
+            # object" or 400 "Cannot find file"; both mean nothing was created.
+            retry_not_found=True,
+            transient=_file_not_visible_yet,
         )
         return to_remote(response.json())
 
@@ -149,6 +152,16 @@ class OpenAIBatches:
 
     def parse_result(self, line: dict) -> ResultLine:
         return parse_result(line)
+
+
+def _file_not_visible_yet(response) -> bool:
+    if response.status_code != 400:
+        return False
+    try:
+        message = (response.json().get("error") or {}).get("message") or ""
+    except ValueError:
+        return False
+    return message.startswith("Cannot find file")
 
 
 def to_remote(batch: dict) -> RemoteBatch:
