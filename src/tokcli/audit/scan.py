@@ -55,9 +55,7 @@ LITERALS = (
     ),
     (
         "request id",
-        lambda low, shape: any(
-            p in low for p in ("req", "sess", "trace", "msg", "run", "chatcmpl")
-        ),
+        lambda low, shape: any(f"{p}{s}" in low for p in ID_PREFIXES for s in "_-"),
         re.compile(r"\b(?:req|request|sess|session|trace|msg|run|chatcmpl)[_-][A-Za-z0-9]{10,}\b"),
     ),
     (
@@ -83,6 +81,8 @@ LITERALS = (
         re.compile(r"(?i)\b(?:timestamp|epoch)\s*[:=]?\s*\d{10,13}\b"),
     ),
 )
+# Prefixes of request-like ids, each followed by "_" or "-" ("request_" and "session-" too).
+ID_PREFIXES = ("req", "request", "sess", "session", "trace", "msg", "run", "chatcmpl")
 _UUID_HINT = re.compile(r"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-")
 
 # Word parts of a variable name -> what kind of volatile value it is.

@@ -38,12 +38,12 @@ def _matches(selectors: set[str], code: str, name: str) -> bool:
 
 
 def parse_suppressions(raw: str) -> Suppressions:
-    from tokcli.audit.rules import BY_CODE, BY_NAME
-
-    known = {c.lower() for c in BY_CODE} | set(BY_NAME)
     found = Suppressions()
     if "tokcli:" not in raw.lower():
         return found
+    from tokcli.audit.rules import BY_CODE, BY_NAME
+
+    known = {c.lower() for c in BY_CODE} | set(BY_NAME)
     for number, line in enumerate(raw.split("\n"), start=1):
         for match in MARKER.finditer(line):
             selectors = _selectors(match["rules"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from itertools import repeat
 
 from tokcli.audit.findings import Finding, RuleInfo, Severity
 from tokcli.audit.rules.base import Context, Rule, quote
@@ -26,15 +27,18 @@ PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in '!"#$%&()*+,-./:;<=>?@[\\]
 SOFT_WORDS = {"please", "always", "make", "sure", "to", "you", "must", "should", "the", "a", "an"}
 MIN_WORDS_EXACT = 3
 MIN_WORDS_NEAR = 5
-# Three min-hash "permutations" (xor with a salt): a near duplicate shares at least one of the
-# three minimum hashes with high probability, so it lands in a shared bucket.
-SALTS = (0, 0x5BD1E995, 0x2545F491)
+# Three min-hashes: a near duplicate shares at least one of the three minimum hashes with high
+# probability, so it lands in a shared bucket.
+SEEDS = (0, 0x5BD1E995, 0x2545F491)  # crc32 start values: three cheap, independent hashes
+EMPTY: frozenset = frozenset()
 BUCKET_LIMIT = 8  # bound the comparisons per sentence: linear time on repetitive prompts
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 
 
 def check(ctx: Context):
-    skipped = ctx.example_blocks + [m.span() for m in FENCE.finditer(ctx.prompt)]
+    skipped = list(ctx.example_blocks)
+    if "```" in ctx.prompt:
+        skipped += [m.span() for m in FENCE.finditer(ctx.prompt)]
     exact: dict[str, int] = {}
     buckets: dict[tuple[int, int], list[tuple[int, frozenset, frozenset]]] = {}
     threshold = ctx.settings.duplicate_similarity
@@ -48,14 +52,15 @@ def check(ctx: Context):
         if len(words) < MIN_WORDS_NEAR:
             continue
         # Different numbers mean different facts ("3 bullets" vs "5 bullets"): never duplicates.
-        numbers = frozenset([w for w in kept if not w.isalpha()])
-        content = frozenset(kept) - numbers
+        content = frozenset(kept)
+        numbers = EMPTY
+        if not key.replace(" ", "").isalpha():
+            numbers = frozenset([w for w in kept if not w.isalpha()])
+            content -= numbers
         if not content:
             continue
-        hashes = list(map(zlib.crc32, map(str.encode, content)))
-        keys = [(0, min(hashes))] + [
-            (i, min([h ^ salt for h in hashes])) for i, salt in enumerate(SALTS[1:], start=1)
-        ]
+        encoded = list(map(str.encode, content))
+        keys = [(i, min(map(zlib.crc32, encoded, repeat(seed)))) for i, seed in enumerate(SEEDS)]
         match = _near(content, numbers, keys, buckets, threshold)
         if match is not None:
             yield _finding(ctx, start, end, match[0], match[1])

@@ -98,9 +98,9 @@ def check(ctx: Context):
 
 def _role_lines(ctx: Context):
     lowered = ctx.prompt.lower()
-    if not any(lead in lowered for lead in ("you are", "you're", "act as", "acting as")):
-        return
-    for match in ROLE_ADJECTIVES.finditer(ctx.prompt):
+    if len(lowered) != len(ctx.prompt):  # offsets must match the prompt's
+        lowered = "".join(c.lower()[:1] for c in ctx.prompt)
+    for match in _matches_at(lowered, ("you are", "you're", "act as", "acting as"), ctx.prompt):
         adjectives = re.split(r"\s*,\s*(?:and\s+|or\s+)?|\s+and\s+", match["list"])
         if len(adjectives) < MIN_STACKED:
             continue
@@ -115,6 +115,21 @@ def _role_lines(ctx: Context):
             tighter,
             f"{len(adjectives)} stacked adjectives in the role line",
         )
+
+
+def _matches_at(lowered: str, leads: tuple[str, ...], prompt: str):
+    """ROLE_ADJECTIVES matches, tried only where a lead phrase occurs: a regex that starts with
+    \\b is slow to scan a whole prompt with, str.find is not."""
+    starts = set()
+    for lead in leads:
+        index = lowered.find(lead)
+        while index != -1:
+            starts.add(index)
+            index = lowered.find(lead, index + 1)
+    for start in sorted(starts):
+        match = ROLE_ADJECTIVES.match(prompt, start)
+        if match:
+            yield match
 
 
 def _wordy(ctx: Context, start: int, end: int, tighter: str, what: str):

@@ -67,10 +67,12 @@ BOUNDS = tuple(
 
 def has_output_bound(prompt: str) -> bool:
     low = prompt.lower()
+    if _has_count_limit(low):
+        return True
     for keywords, pattern in BOUNDS:
         if any(k in low for k in keywords) and pattern.search(low):
             return True
-    return _has_count_limit(low)
+    return False
 
 
 def _has_count_limit(low: str) -> bool:
