@@ -56,7 +56,7 @@ def send_parts(ctx: Context, job: Job, *, verify_input: bool = True) -> None:
     `verify_input=False` only right after the scan that produced the job."""
     pending = [p for p in job.parts if p.batch_id is None and p.step != ABANDONED]
     if pending and verify_input:
-        _check_input_unchanged(job)  # a resumed job must send the bytes it validated
+        check_input_unchanged(job)  # a resumed job must send the bytes it validated
     for part in pending:
         _send_part(ctx, job, part)
     jobs.set_job_state(ctx.conn, job, ctx.now())
@@ -114,9 +114,16 @@ def _find_created(ctx: Context, job: Job, part: Part) -> RemoteBatch | None:
 
 def adopt(ctx: Context, job: Job, part_index: int, batch_id: str) -> None:
     """The user names the batch a part became (when find_created cannot tell)."""
+    if not 0 <= part_index < len(job.parts):
+        raise TokcliError(f"--part: {job.id} has parts 0 to {len(job.parts) - 1}")
     part = job.parts[part_index]
     if part.batch_id is not None:
         raise TokcliError(f"{job.id} part {part_index} already has batch {part.batch_id}")
+    owner = ctx.conn.execute(
+        "SELECT job_id, part FROM batch_parts WHERE batch_id = ?", (batch_id,)
+    ).fetchone()
+    if owner is not None:
+        raise TokcliError(f"{batch_id} already belongs to {owner[0]} part {owner[1]}")
     remote = ctx.provider.retrieve(batch_id)
     jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
     jobs.set_job_state(ctx.conn, job, ctx.now())
@@ -154,7 +161,7 @@ def cancel_job(ctx: Context, job: Job) -> None:
     jobs.set_job_state(ctx.conn, job, ctx.now())
 
 
-def _check_input_unchanged(job: Job) -> None:
+def check_input_unchanged(job: Job) -> None:
     path = Path(job.input_path)
     digest = hashlib.sha256()
     try:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from tokcli.batch import jobs
+from tokcli.batch.engine import check_input_unchanged
 from tokcli.batch.jobs import ABANDONED, Job, Part
 from tokcli.batch.provider import CANCELLED, EXPIRED, FAILED, Provider, RemoteBatch, ResultLine
 from tokcli.cost import Usage, compute_cost
@@ -73,10 +74,12 @@ class ResultsSummary:
 def collect(conn, provider: Provider, registry, job: Job, out: Path, now) -> ResultsSummary:
     unfinished = [p.part for p in job.parts if not p.terminal]
     if unfinished:
-        raise TokcliError(
-            f"{job.id} is still {job.state} (parts {unfinished} not ended); "
-            "`tokcli batch poll` until it ends"
-        )
+        hint = "`tokcli batch poll` until it ends"
+        if job.state == "submitting":
+            hint = "`tokcli batch resume` sends it"
+        raise TokcliError(f"{job.id} is still {job.state} (parts {unfinished} not ended); {hint}")
+    # Results are matched to input lines by position in the file: it must be the one sent.
+    check_input_unchanged(job)
     work = out.parent / f".{out.name}.tokcli-parts"
     work.mkdir(parents=True, exist_ok=True)
     try:
