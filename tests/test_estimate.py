@@ -337,3 +337,30 @@ def test_command_module_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_chat_file_unknown_model_names_its_line(cli, tmp_path):
+    path = tmp_path / "req.json"
+    path.write_text('{\n  "max_tokens": 5,\n  "model": "gpt-99",\n  "messages": []\n}\n')
+    result = cli("estimate", path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"tokcli: error: {path}:3: model: unknown model 'gpt-99'")
+
+
+def test_dotprompt_provider_prefix_resolves(cli):
+    result = cli("estimate", PROMPTS / "recipe.prompt", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    row = result.json()["results"][0]
+    assert (row["model"], row["output_tokens"]) == ("gemini-2.5-flash", 400)
+
+
+def test_contradictory_options_exit_2(cli):
+    tier = cli("estimate", "--input-tokens", "1", "-m", "gpt-5", "--batch", "--tier", "flex")
+    assert tier.exit_code == 2 and "--batch contradicts --tier flex" in tier.stderr
+    mixed = cli("estimate", "-", PROMPTS / "plain.txt", "-m", "gpt-5", input="x")
+    assert mixed.exit_code == 2 and "stdin" in mixed.stderr
+    both = cli("estimate", "--text", "x", "--input-tokens", "3", "-m", "gpt-5")
+    assert both.exit_code == 2
+    reasoning = cli("estimate", "--input-tokens", "1", "-m", "gpt-5", "--reasoning-tokens", "1",
+                    "--reasoning-multiplier", "2")  # fmt: skip
+    assert reasoning.exit_code == 2 and "not both" in reasoning.stderr

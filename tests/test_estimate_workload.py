@@ -213,3 +213,20 @@ def test_agentic_example_is_500k_tokens_per_task(cli):
 def test_workload_refuses_prompt_options(cli):
     result = cli("estimate", "p.txt", "--workload", EXAMPLES / "rag.yaml")
     assert result.exit_code == 2 and "--workload" in result.stderr
+
+
+def test_summarization_spelling_and_tasks_per_month(cli, tmp_path):
+    text = """\
+model: acme-large
+traffic: {tasks_per_month: 100, calls_per_task: 3}
+per_call: {history_per_turn: 100, user_message: 0, output: 0}
+levers:
+  - history_summarization: {turns: 0, summary_tokens: 10}
+"""
+    data = run(cli, text, tmp_path=tmp_path)
+    # 300 calls over 3-step tasks: history 0, 100, 200 -> 100 on average -> 30,000 x $3 = $0.09
+    assert data["baseline"]["monthly_cost"] == "0.09"
+    # keep no steps, a 10-token summary from the second step: 0, 10, 10 -> 20/3 per call
+    # 300 x 20/3 = 2,000 tokens x $3 = $0.006
+    assert data["levers"][0]["lever"] == "history_summarisation"
+    assert data["levers"][0]["monthly_cost_alone"] == "0.006"
