@@ -205,3 +205,12 @@ def test_anthropic_ambiguous_crash_needs_adopt(tokcli_process, env, emu, tmp_pat
     assert adopted.exit_code == 0, adopted.stderr
     assert adopted.json()["jobs"][0]["parts"][0]["batch_id"] == ours
     assert len(emu.anthropic.batches) == 2
+
+
+def test_force_is_refused_while_a_job_is_half_submitted(tokcli_process, env, emu, tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [openai_line(i) for i in range(2)])
+    tokcli_process("batch", "submit", source, "-p", "openai",
+                   env={"TOKCLI_BATCH_CRASH_AT": "after-create"})  # fmt: skip
+    forced = tokcli_process("batch", "submit", source, "-p", "openai", "--force")
+    assert forced.exit_code == 2 and "half-submitted" in forced.stderr
+    assert len(emu.openai.batches) == 1

@@ -107,52 +107,73 @@ def submit(
         tokcli batch submit requests.jsonl -p openai --tag team=search --max-cost 25
         tokcli batch submit requests.jsonl -p anthropic --dry-run
     """
-    from tokcli.batch import engine, jobs
     from tokcli.batch.client import default_base_url
-    from tokcli.batch.estimate import estimate_scan, token_counter
-    from tokcli.batch.limits import LIMITS
-    from tokcli.batch.scan import scan_file
 
     rt = runtime(store=store, pricing=pricing)
     tags = _parse_tags(tag or [])
     ceiling = _parse_money(max_cost) if max_cost is not None else None
-    name = provider.value
-    limits = LIMITS[name].tightened(max_requests, max_bytes)
-    counter, exact, method = token_counter(name)
-    scan = scan_file(file, name, endpoint=endpoint, limits=limits, count_tokens=counter)
-    estimate = estimate_scan(scan, rt.registry, rt.now(), exact, method)
+    scan, estimate, limits = _scan_and_estimate(
+        rt, file, provider.value, endpoint, max_requests, max_bytes
+    )
     if ceiling is not None and estimate.batch_cost > ceiling:
         raise CheckFailed(
             f"{file}: estimated batch cost ${estimate.batch_cost:.4f} is above --max-cost "
             f"${ceiling}; nothing submitted"
         )
-    url = (base_url or default_base_url(name, rt.environ)).rstrip("/")
     if dry_run:
         _emit_plan(rt, fmt, scan, estimate)
         return
+    url = (base_url or default_base_url(provider.value, rt.environ)).rstrip("/")
+    job, existing, sent = _submit_once(rt, scan, estimate, limits, url, tags, force, api_key_file)
+    _emit_jobs(rt, fmt, [job], key="job", extra={"existing": existing}, quiet=not sent)
+
+
+def _scan_and_estimate(rt, file, provider, endpoint, max_requests, max_bytes):
+    """Validate every line (InputError names file and line) and price the file."""
+    from tokcli.batch.estimate import estimate_scan, token_counter
+    from tokcli.batch.limits import LIMITS
+    from tokcli.batch.scan import scan_file
+
+    limits = LIMITS[provider].tightened(max_requests, max_bytes)
+    counter, exact, method = token_counter(provider)
+    scan = scan_file(file, provider, endpoint=endpoint, limits=limits, count_tokens=counter)
+    return scan, estimate_scan(scan, rt.registry, rt.now(), exact, method), limits
+
+
+def _submit_once(rt, scan, estimate, limits, url, tags, force, api_key_file):
+    """The job for this file and these options: the existing one (finished if a crash left it
+    half-submitted) unless --force, else a new one, recorded before anything is sent.
+    Returns (job, existing?, sent anything?)."""
+    from tokcli.batch import engine, jobs
+
     fingerprint = engine.fingerprint(
-        provider=name, base_url=url, endpoint=scan.endpoint, sha256=scan.sha256, tags=tags,
-        limits=limits,
+        provider=scan.provider, base_url=url, endpoint=scan.endpoint, sha256=scan.sha256,
+        tags=tags, limits=limits,
     )  # fmt: skip
     conn = rt.open_store()
     with _locked(rt, wait=LOCK_WAIT):
         existing = jobs.find_by_fingerprint(conn, fingerprint)
+        if existing is not None and existing.state == jobs.SUBMITTING:
+            if force:  # its in-doubt batch would be orphaned, and paid for
+                raise TokcliError(
+                    f"{existing.id} is half-submitted: `tokcli batch resume {existing.id}` or "
+                    f"`tokcli batch cancel {existing.id}` before --force"
+                )
+            _send(rt, conn, existing, api_key_file, url)
+            return existing, True, True
         if existing is not None and not force:
-            if existing.state == jobs.SUBMITTING:  # a crashed submit: finish it
-                _send(rt, conn, existing, api_key_file, base_url)
-            else:
-                _note_tty(rt, f"{existing.id} already submitted ({existing.state}); --force "
-                              "submits again")  # fmt: skip
-            _emit_jobs(rt, fmt, [existing], key="job", extra={"existing": True}, quiet=True)
-            return
+            _note_tty(
+                rt, f"{existing.id} already submitted ({existing.state}); --force submits again"
+            )
+            return existing, True, False
         if existing is not None:
             jobs.supersede(conn, existing.id)
         job = jobs.create_job(
             conn, scan=scan, base_url=url, fingerprint=fingerprint, tags=tags,
             estimate=estimate.to_dict(), now=rt.now(),
         )  # fmt: skip
-        _send(rt, conn, job, api_key_file, base_url, fresh=True)
-    _emit_jobs(rt, fmt, [job], key="job", extra={"existing": False})
+        _send(rt, conn, job, api_key_file, url, fresh=True)
+    return job, False, True
 
 
 def _send(rt, conn, job, api_key_file, base_url, fresh=False) -> None:
