@@ -149,3 +149,12 @@ def test_gate_errors_exit_2_never_0(cli, tmp_path, repo):
     result = cli("estimate", "prompts", "--base-ref", "HEAD", "--fail-on-increase", "5",
                  "-m", "acme-large")  # fmt: skip
     assert result.exit_code == 2 and "support.j2:1" in result.stderr
+
+
+def test_config_prompts_drive_the_gate_without_paths(cli, repo):
+    config = repo / "tokcli.toml"
+    config.write_text(config.read_text() + '\n[[prompts]]\npath = "prompts/support.j2"\n')
+    result = cli("estimate", "--base-ref", "HEAD~1", "--fail-on-increase", "10", "--format", "json")
+    assert result.exit_code == 1
+    paths = [p["path"] for p in result.json()["diff"]["prompts"]]
+    assert paths == ["prompts/support.j2"]  # only what the config names

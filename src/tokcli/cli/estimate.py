@@ -188,9 +188,10 @@ def estimate(
     )
     if reasoning_tokens is not None and reasoning_multiplier is not None:
         raise TokcliError("give --reasoning-tokens or --reasoning-multiplier, not both")
+    checks = _Checks(baseline, base_ref, fail_on_increase, max_monthly_cost)
     request = _prompt_request(rt, day, options, model, requests, per, days_per_month, vars_file)
     sources = _Sources(paths or [], list(exclude or []), text, input_tokens)
-    _prompt_mode(rt, request, sources, fmt, baseline, base_ref, fail_on_increase, max_monthly_cost)
+    _prompt_mode(rt, request, sources, checks, fmt)
 
 
 class _Sources:
@@ -207,7 +208,28 @@ class _Sources:
         return not self.paths and self.text is None and self.input_tokens is None
 
 
-def _prompt_mode(rt, request, sources, fmt, baseline, base_ref, fail_on_increase, max_monthly):
+class _Checks:
+    """The CI gate options, validated before any prompt is read."""
+
+    def __init__(self, baseline, base_ref, fail_on_increase, max_monthly_cost):
+        self.baseline, self.base_ref = baseline, base_ref
+        self.fail_pct = _decimal(fail_on_increase, "--fail-on-increase")
+        self.limit = _decimal(max_monthly_cost, "--max-monthly-cost")
+        if baseline is not None and base_ref is not None:
+            raise TokcliError("give --baseline or --base-ref, not both")
+        if self.fail_pct is not None and not self.compares:
+            raise TokcliError("--fail-on-increase needs --baseline FILE or --base-ref REF")
+
+    @property
+    def compares(self) -> bool:
+        return self.baseline is not None or self.base_ref is not None
+
+    @property
+    def wanted(self) -> bool:
+        return self.compares or self.limit is not None
+
+
+def _prompt_mode(rt, request, sources, checks: _Checks, fmt) -> None:
     from tokcli.estimate.counting import TokenCounter
     from tokcli.estimate.report import prompt_output
 
@@ -224,15 +246,8 @@ def _prompt_mode(rt, request, sources, fmt, baseline, base_ref, fail_on_increase
     counter = TokenCounter()
     results = _estimate_head(rt, request, sources, counter)
     output = prompt_output(results, _assumptions(request), _notes(request, results))
-    gated = baseline is not None or base_ref is not None
-    fail_pct = _decimal(fail_on_increase, "--fail-on-increase")
-    limit = _decimal(max_monthly, "--max-monthly-cost")
-    if fail_pct is not None and not gated:
-        raise TokcliError("--fail-on-increase needs --baseline FILE or --base-ref REF")
-    if baseline is not None and base_ref is not None:
-        raise TokcliError("give --baseline or --base-ref, not both")
-    if gated or limit is not None:
-        _gate(rt, request, sources, counter, output, results, baseline, base_ref, fail_pct, limit)
+    if checks.wanted:
+        _gate(rt, request, sources, counter, output, results, checks)
     rt.emit(output, rt.format(fmt))
     failures = output.data.get("gate", {}).get("failures")
     if failures:
@@ -256,28 +271,31 @@ def _estimate_head(rt, request, sources, counter) -> list[dict]:
     return run.estimate_files(files, request, registry, counter)
 
 
-def _gate(rt, request, sources, counter, output, results, baseline, base_ref, fail_pct, limit):
+def _gate(rt, request, sources, counter, output, results, checks: _Checks) -> None:
+    """Compare with the baseline or git ref, apply the thresholds, add both to `output`."""
     from tokcli.estimate import gate, run
     from tokcli.estimate.report import add_gate
 
-    if limit is not None and any("monthly_cost" not in r for r in results):
+    if checks.limit is not None and any("monthly_cost" not in r for r in results):
         missing = next(r for r in results if "monthly_cost" not in r)
         raise TokcliError(
             f"--max-monthly-cost needs a volume for every prompt; {missing['path'] or 'the call'} "
             "has none (give --requests/--per, front matter requests/per, or [[prompts]])"
         )
     comparison, label = None, None
-    if baseline is not None:
-        comparison, label = gate.compare(gate.load_baseline(baseline), results), str(baseline)
-    elif base_ref is not None:
+    if checks.baseline is not None:
+        before = gate.load_baseline(checks.baseline)
+        comparison, label = gate.compare(before, results), str(checks.baseline)
+    elif checks.base_ref is not None:
         if not sources.paths or "-" in sources.paths:
             raise TokcliError("--base-ref needs prompt PATHS (files in the git work tree)")
         from tokcli.estimate.gitbase import base_files
 
-        files = base_files(base_ref, sources.paths, sources.exclude, rt.cwd)
+        files = base_files(checks.base_ref, sources.paths, sources.exclude, rt.cwd)
         before = run.estimate_files(files, request, rt.registry, counter)
-        comparison, label = gate.compare(before, results), base_ref
-    add_gate(output, comparison, gate.check(comparison, results, fail_pct, limit), label)
+        comparison, label = gate.compare(before, results), checks.base_ref
+    verdict = gate.check(comparison, results, checks.fail_pct, checks.limit)
+    add_gate(output, comparison, verdict, label)
 
 
 def _prompt_request(rt, day, options, model, requests, per, days_per_month, vars_file):
