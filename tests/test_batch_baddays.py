@@ -73,6 +73,7 @@ def test_token_limit_failure(cli, env, emu, tmp_path):
     job = submit(cli, tmp_path)
     polled = poll_to_end(cli, job["id"])
     assert polled.exit_code == 4
+    assert "failed: token_limit_exceeded: Enqueued token limit reached" in polled.stderr
     _, lines = collect(cli, job["id"], tmp_path)
     assert "Enqueued token limit reached" in lines[0]["error"]["message"]
     assert lines[0]["error"]["code"] == "token_limit_exceeded"

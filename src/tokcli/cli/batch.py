@@ -299,8 +299,22 @@ def poll(
     # A named job is always shown; with --all, only the jobs that changed.
     shown = current if job is not None else list(changed.values())
     code = _poll_exit([*shown, *current])
+    for failed in (j for j in changed.values() if j.state == "failed"):
+        _explain_failure(rt, failed)
     _emit_poll(rt, fmt, shown, list(changed), exit_code=code)
     raise typer.Exit(int(code))
+
+
+def _explain_failure(rt, job) -> None:
+    """Why a batch failed (validation, enqueued-token limit): the provider's first error."""
+    for part in job.parts:
+        if part.status != "failed":
+            continue
+        errors = (part.remote.get("errors") or {}).get("data") or [{}]
+        first = errors[0]
+        where = f" (line {first['line']} of part {part.part})" if first.get("line") else ""
+        reason = f"{first.get('code') or 'failed'}: {first.get('message') or 'no reason given'}"
+        rt.warn(f"{job.id}: batch {part.batch_id} failed{where}: {reason}")
 
 
 def _poll_targets(conn, job: str | None) -> list:
