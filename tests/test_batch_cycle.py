@@ -143,3 +143,35 @@ def test_anthropic_full_cycle(cli, env, emu, tmp_path):
     assert Decimal(report.json()["rows"][0]["billed_cost"]) == Decimal(
         collected.json()["batch_cost"]
     )
+
+
+def test_long_context_requests_are_priced_in_their_own_band(cli, env, emu, tmp_path):
+    """A >272K-token request bills at long-context prices as a whole; the short one does not."""
+    long_line = openai_line(0, model="gpt-5.4")
+    long_line["body"]["messages"][1]["content"] = "word " * 240_000  # ~1.2 MB, >272K tokens
+    lines = [long_line, openai_line(1, model="gpt-5.4")]
+    source = write_jsonl(tmp_path / "in.jsonl", lines)
+    job = cli("batch", "submit", source, "-p", "openai", "--format", "json").json()["job"]
+    poll_until_done(cli, job["id"])
+    summary = cli("batch", "results", job["id"], "-o", tmp_path / "o.jsonl", "--format", "json")
+    assert summary.exit_code == 0, summary.stderr
+    rows = {row["band"]: row for row in summary.json()["usage"]}
+    assert set(rows) == {"standard", "long_context"}
+    model = Registry.load().get("gpt-5.4")
+    day = _created_day(emu)
+    expected = Decimal(0)
+    for band, line in (("long_context", long_line), ("standard", lines[1])):
+        usage = Usage(input_tokens=emu_openai.prompt_tokens(line),
+                      output_tokens=emu_openai.completion_tokens(line))  # fmt: skip
+        cost = compute_cost(usage, model, day, "batch")
+        assert cost.band == band
+        assert Decimal(rows[band]["batch_cost"]) == cost.total
+        expected += cost.total
+    assert Decimal(summary.json()["batch_cost"]) == expected
+    stored = (
+        sqlite3.connect(env["TOKCLI_STORE"])
+        .execute("SELECT record_key, list_cost FROM usage ORDER BY record_key")
+        .fetchall()
+    )
+    assert [key.endswith(":long_context") for key, _ in stored] == [False, True]
+    assert sum(Decimal(cost) for _, cost in stored) == expected

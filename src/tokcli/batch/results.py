@@ -23,8 +23,9 @@ from tokcli.batch.engine import check_input_unchanged
 from tokcli.batch.jobs import ABANDONED, Job, Part
 from tokcli.batch.provider import CANCELLED, EXPIRED, FAILED, Provider, RemoteBatch, ResultLine
 from tokcli.cost import Usage, compute_cost
-from tokcli.errors import TokcliError
+from tokcli.errors import PriceNotAvailableError, TokcliError
 from tokcli.money import MONEY_CONTEXT, ZERO, plain
+from tokcli.pricing.model import as_moment
 from tokcli.store import transaction
 from tokcli.store.usage import UsageRecord, insert_usage
 
@@ -84,7 +85,7 @@ def collect(conn, provider: Provider, registry, job: Job, out: Path, now) -> Res
     work.mkdir(parents=True, exist_ok=True)
     try:
         index = _download_and_index(provider, job, work)
-        statuses, per_part = _write_in_input_order(job, provider, index, out)
+        statuses, per_part = _write_in_input_order(job, provider, index, out, _bands(registry))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     usage_rows, batch_cost, standard_cost, recorded, warnings = _record_usage(
@@ -115,9 +116,9 @@ def _download_and_index(provider: Provider, job: Job, work: Path) -> dict[str, t
     return index
 
 
-def _write_in_input_order(job: Job, provider: Provider, index, out: Path):
+def _write_in_input_order(job: Job, provider: Provider, index, out: Path, band_of):
     statuses = dict.fromkeys(RESULT_STATUSES, 0)
-    per_part: dict[int, dict[str, UsageTotals]] = {}
+    per_part: dict[int, dict[tuple[str, str], UsageTotals]] = {}
     tmp = out.with_name(out.name + ".tmp")
     handles: dict[Path, object] = {}
     try:
@@ -128,14 +129,42 @@ def _write_in_input_order(job: Job, provider: Provider, index, out: Path):
                 result = _result_for(provider, index, handles, custom_id, part, line_no)
                 statuses[result.status] = statuses.get(result.status, 0) + 1
                 if result.status == "succeeded" and result.usage:
-                    models = per_part.setdefault(part.part, {})
-                    models.setdefault(result.model or "", UsageTotals()).add(result.usage)
+                    groups = per_part.setdefault(part.part, {})
+                    day = (_moment(part.remote.get("created_at")) or dt.datetime.now(dt.UTC)).date()
+                    key = (result.model or "", band_of(result.model, result.usage, day))
+                    groups.setdefault(key, UsageTotals()).add(result.usage)
                 sink.write(json.dumps(_line(result, part, line_no), ensure_ascii=False) + "\n")
     finally:
         for handle in handles.values():
             handle.close()  # type: ignore[attr-defined]
     os.replace(tmp, out)
     return statuses, per_part
+
+
+def _bands(registry):
+    """(model, usage, day) -> the price band of one request, "standard" or "long_context": a
+    request above the model's long-context threshold is billed at those prices as a whole."""
+    entries: dict[tuple, object] = {}
+
+    def band_of(model_raw: str | None, usage: dict[str, int], day: dt.date) -> str:
+        key = (model_raw, day)
+        if key not in entries:
+            model = registry.find(model_raw) if model_raw else None
+            try:
+                entries[key] = model.entry_at(as_moment(day)) if model else None
+            except PriceNotAvailableError:
+                entries[key] = None  # reported when the usage is priced
+        entry = entries[key]
+        if entry is None:
+            return "standard"
+        total_input = sum(usage.get(b, 0) for b in _INPUT_BUCKETS)
+        return entry.band_for(total_input)[0]
+
+    return band_of
+
+
+_INPUT_BUCKETS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+                  "cache_write_1h_tokens")  # fmt: skip
 
 
 def _part_of(job: Job, line_no: int) -> Part:
@@ -184,15 +213,16 @@ def _line(result: ResultLine, part: Part, line_no: int) -> dict:
 
 
 def _record_usage(conn, registry, job: Job, per_part, now):
-    """One usage row per (provider batch, model): record_key makes a second run add nothing."""
+    """One usage row per (provider batch, model, price band): record_key makes a second run
+    add nothing."""
     rows, warnings = [], []
     batch_total = standard_total = ZERO
     recorded = 0
     for part in job.parts:
         models = per_part.get(part.part, {})
         records = []
-        for model_raw, totals in sorted(models.items()):
-            row, record = _usage_row(registry, job, part, model_raw, totals, now, warnings)
+        for (model_raw, band), totals in sorted(models.items()):
+            row, record = _usage_row(registry, job, part, model_raw, band, totals, now, warnings)
             rows.append(row)
             records.append(record)
             with decimal.localcontext(MONEY_CONTEXT):
@@ -206,7 +236,7 @@ def _record_usage(conn, registry, job: Job, per_part, now):
     return rows, batch_total, standard_total, recorded, warnings
 
 
-def _usage_row(registry, job, part, model_raw, totals: UsageTotals, now, warnings):
+def _usage_row(registry, job, part, model_raw, band, totals: UsageTotals, now, warnings):
     start = _moment(part.remote.get("created_at")) or now()
     end = _ended(part) or now()
     model = registry.find(model_raw) if model_raw else None
@@ -215,13 +245,14 @@ def _usage_row(registry, job, part, model_raw, totals: UsageTotals, now, warning
         warnings.append(f"{part.batch_id}: model {model_raw!r} has no price: usage kept, cost not")
     else:
         usage = totals.as_usage()
-        # One row per model: a mix of long-context and short requests of one model is priced
-        # on their average input (tokcli.cost.compute_cost). The batch tier carries the discount.
+        # Every request of the group is in the same band, so compute_cost, which picks the
+        # band from the average input per request, prices each as the provider bills it.
         at = start.date()
         batch_cost = compute_cost(usage, model, at, "batch").total
         standard_cost = compute_cost(usage, model, at, "standard").total
     record = UsageRecord(
-        record_key=f"batch:{job.provider}:{part.batch_id}:{model_raw}",
+        record_key=f"batch:{job.provider}:{part.batch_id}:{model_raw}"
+        + ("" if band == "standard" else f":{band}"),
         source="batch",
         period_start=start,
         period_end=end,
@@ -240,6 +271,7 @@ def _usage_row(registry, job, part, model_raw, totals: UsageTotals, now, warning
         "batch_id": part.batch_id,
         "model": record.model,
         "model_raw": model_raw,
+        "band": band,
         "requests": totals.requests,
         **{bucket: totals.tokens.get(bucket, 0) for bucket in _BUCKETS},
         "batch_cost": plain(batch_cost),
