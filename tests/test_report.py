@@ -357,6 +357,10 @@ SELECTIONS = [
     Selection(("feature", "week"), dt.date(2026, 11, 5), dt.date(2026, 11, 20)),
     Selection(("day",), where=(("team", "search"),)),
     Selection(("provider",), where=(("model", "gpt-5"),)),
+    Selection(("team", "model")),
+    Selection(("tier", "team", "day"), where=(("model", "gpt-5-mini"),)),
+    Selection(("team",), where=(("tier", "batch"),)),
+    Selection(("team", "provider")),
 ]
 
 

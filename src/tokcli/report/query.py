@@ -95,7 +95,7 @@ def fetch(conn: sqlite3.Connection, selection: Selection, *, use_rollups: bool =
         ]  # fmt: skip
         if use_rollups and not tag_keys:
             return _from_rollup(conn, selection)
-        if use_rollups and len(tag_keys) == 1 and not dimension_keys:
+        if use_rollups and len(tag_keys) == 1 and set(dimension_keys) <= {"model", "tier"}:
             return _from_tag_rollup(conn, selection, tag_keys[0])
         return _from_usage(conn, selection)
 
@@ -146,17 +146,24 @@ def _tuples(conn, sql: str, params: list):
 
 
 def _from_tag_rollup(conn, selection: Selection, tag_key: str) -> list[FineRow]:
+    """One tag key, alone or with model and tier (the tag rollup keeps both)."""
     params: list = [tag_key]
     sql = (
         f"SELECT day, value, model, tier, currency, {_MEASURE_COLUMNS} FROM report_tag_rollup "
         f"WHERE key = ? AND {_day_range_sql('day', selection, params)}"
     )
+    dimension_filters = [(k, v) for k, v in selection.where if k in DIMENSIONS]
+    sql += "".join(f" AND {key} = ?" for key, _ in dimension_filters)
+    params += [value for _, value in dimension_filters]
     filtered = [value for key, value in selection.where if key == tag_key]
-    for value in filtered:
-        sql += " AND value = ?"
-        params.append(value)
-    grouped = tag_key in selection.attribute_keys
-    needs_untagged = grouped and not filtered
+    sql += " AND value = ?" * len(filtered)
+    params += filtered
+
+    def group_of(value, model, tier) -> tuple:
+        parts = {tag_key: value, "model": _blank_to_none(model), "tier": tier}
+        return tuple(parts[k] for k in selection.attribute_keys)
+
+    needs_untagged = tag_key in selection.attribute_keys and not filtered
     rows = []
     tagged_by_cell: dict[tuple, Totals] = {}
     for row in _tuples(conn, sql, params):
@@ -164,9 +171,10 @@ def _from_tag_rollup(conn, selection: Selection, tag_key: str) -> list[FineRow]:
         totals = _rollup_totals(row, 5)
         if needs_untagged:
             tagged_by_cell.setdefault(cell, Totals()).add(totals)
-        rows.append(_fine((row[1],) if grouped else (), cell, totals))
+        rows.append(_fine(group_of(row[1], row[2], row[3]), cell, totals))
     if needs_untagged:
-        rows += _untagged(conn, selection, tagged_by_cell)
+        for cell, totals in _untagged(conn, selection, dimension_filters, tagged_by_cell):
+            rows.append(_fine(group_of(None, cell[1], cell[2]), cell, totals))
     return rows
 
 
@@ -175,7 +183,7 @@ def _fine(group: tuple, cell: tuple, totals: Totals) -> FineRow:
     return FineRow(group, day, _blank_to_none(model), tier, _blank_to_none(currency), totals)
 
 
-def _untagged(conn, selection: Selection, tagged_by_cell: dict) -> list[FineRow]:
+def _untagged(conn, selection: Selection, dimension_filters: list, tagged_by_cell: dict):
     """Each usage row has at most one value per tag key, so what the key leaves untagged is
     the whole (from the base rollup) minus the tagged part, cell by cell."""
     params: list = []
@@ -183,17 +191,16 @@ def _untagged(conn, selection: Selection, tagged_by_cell: dict) -> list[FineRow]
         f"SELECT day, model, tier, currency, {_MEASURE_COLUMNS} FROM report_rollup "
         f"WHERE {_day_range_sql('day', selection, params)}"
     )
+    sql += "".join(f" AND {key} = ?" for key, _ in dimension_filters)
+    params += [value for _, value in dimension_filters]
     whole: dict[tuple, Totals] = {}
     for row in _tuples(conn, sql, params):
-        cell = row[:4]
-        whole.setdefault(cell, Totals()).add(_rollup_totals(row, 4))
-    rows = []
+        whole.setdefault(row[:4], Totals()).add(_rollup_totals(row, 4))
     for cell, totals in whole.items():
         if cell in tagged_by_cell:
             totals.add(tagged_by_cell[cell], sign=-1)
         if not totals.is_empty():
-            rows.append(_fine((None,), cell, totals))
-    return rows
+            yield cell, totals
 
 
 def _from_usage(conn, selection: Selection) -> list[FineRow]:
