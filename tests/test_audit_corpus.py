@@ -111,3 +111,24 @@ def test_front_matter_volume_prices_the_reasoning_finding(cli, corpus):
     assert finding["tokens"] == 24
     assert Decimal(finding["monthly_cost"]) == Decimal(24 * 30_000) * Decimal("14.95") / 10**6
     assert "$15/MTok" in finding["message"] and "gpt-5-nano" in finding["message"]
+
+
+def test_parallel_workers_give_the_same_result(cli, corpus):
+    sequential = cli("audit", corpus, "--format", "json", "--fail-on", "never", "--jobs", "1")
+    parallel = cli("audit", corpus, "--format", "json", "--fail-on", "never", "--jobs", "2")
+    assert parallel.json() == sequential.json()
+
+
+def test_repeated_examples_found_across_worker_chunks(cli, isolated_env):
+    block = (CORPUS / "tp" / "examples_shared_a.md").read_text()
+    folder = isolated_env / "many"
+    folder.mkdir()
+    for n in range(45):  # chunks of 20 files: f00 and f44 land in different workers
+        text = block if n in (0, 44) else f"Reply with yes or no about item {n}.\n"
+        (folder / f"f{n:02d}.md").write_text(text)
+    for jobs in ("1", "2"):
+        run = cli("audit", "many", "--format", "json", "--jobs", jobs)
+        found = [(f["path"], f["rule"], f["message"]) for f in run.json()["findings"]]
+        assert found == [
+            ("many/f44.md", "TC104", "the same 353-token example block is in many/f00.md:4")
+        ]

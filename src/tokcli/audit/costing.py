@@ -24,18 +24,29 @@ class TokenCounter:
     method: str | None = None
     exact: bool = True
     _cache: dict[str, int] = field(default_factory=dict)
+    _unscaled: object = None  # the tiktoken Encoding, once count_tokens proved it is the count
 
     def count(self, text: str) -> int:
         if not text.strip():
             return 0
         cached = self._cache.get(text)
         if cached is None:
-            from tokcli.tokens import count_tokens
-
-            result = count_tokens(text, self.model_id, self.provider)
-            self.method, self.exact = result.method, result.exact
-            cached = self._cache[text] = result.tokens
+            cached = self._cache[text] = self._count(text)
         return cached
+
+    def _count(self, text: str) -> int:
+        if self._unscaled is not None:
+            return len(self._unscaled.encode_ordinary(text))
+        from tokcli.tokens import count_tokens, encoding_for, get_encoding
+
+        result = count_tokens(text, self.model_id, self.provider)
+        self.method, self.exact = result.method, result.exact
+        # tokcli.tokens.count_tokens looks the encoding up on every call (~1 ms); when its count
+        # is the plain encoding's (no approximation factor), keep the encoding for later spans.
+        encoding = get_encoding(encoding_for(self.model_id, self.provider)[0])
+        if len(encoding.encode_ordinary(text)) == result.tokens:
+            self._unscaled = encoding
+        return result.tokens
 
 
 @dataclass

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +36,18 @@ class AuditResult:
 
 
 def display_path(path: Path, cwd: Path) -> str:
+    """The path as findings show it: relative to the working folder where it is inside it."""
+    if not path.is_absolute() and ".." not in path.parts:
+        return path.as_posix()  # already relative to cwd (Path drops "./")
     try:
-        return path.resolve().relative_to(cwd.resolve()).as_posix()
+        return path.resolve().relative_to(_resolved(cwd)).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(folder: Path) -> Path:
+    return folder.resolve()
 
 
 def discover(paths: Iterable[str], exclude: list[str], cwd: Path) -> list[tuple[Path, bool]]:
@@ -53,6 +63,23 @@ def discover(paths: Iterable[str], exclude: list[str], cwd: Path) -> list[tuple[
     ]
 
 
+PARALLEL_MIN_FILES = 400  # below this, starting worker processes costs more than it saves
+MAX_WORKERS = 4
+
+
+@dataclass
+class _FileOutcome:
+    findings: list[Finding]
+    report: FileReport
+    suppressed: list[Finding]
+    warnings: list[str]
+    blocks: list[tuple[str, str, int]]  # large example blocks, for repeats across files
+
+
+# What the worker processes need; set before they fork, so nothing large is pickled.
+_JOB: dict = {}
+
+
 def run_audit(
     paths: Iterable[str],
     settings: AuditSettings,
@@ -60,12 +87,61 @@ def run_audit(
     registry,
     today: dt.date,
     cwd: Path,
+    jobs: int | None = None,
 ) -> AuditResult:
+    """Audit every file. `jobs`: worker processes (None: one per CPU, up to 4, for large runs;
+    1: in this process). Results are the same either way, in file order."""
+    from tokcli.audit.rules.large_inline_examples import resolve_repeats
+
+    files = discover(paths, settings.exclude, cwd)
+    _JOB.update(settings=settings, registry=registry, today=today, cwd=cwd)
+    outcomes = _run_chunks(files, _workers(jobs, len(files)))
+    result = AuditResult()
+    blocks = [block for outcome in outcomes for block in outcome.blocks]
+    candidates = [f for outcome in outcomes for f in outcome.findings + outcome.suppressed]
+    kept = {id(f) for f in resolve_repeats(candidates, blocks)}
+    for outcome in outcomes:
+        result.files.append(outcome.report)
+        result.findings += [f for f in outcome.findings if id(f) in kept]
+        result.suppressed += sum(1 for f in outcome.suppressed if id(f) in kept)
+        result.warnings += outcome.warnings
+    return result
+
+
+def _workers(jobs: int | None, files: int) -> int:
+    import multiprocessing
+
+    if jobs is not None:
+        return max(1, jobs)
+    if files < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def _run_chunks(files: list[tuple[Path, bool]], workers: int) -> list[_FileOutcome]:
+    if workers <= 1 or len(files) < 2:
+        return _audit_chunk(files)
+    import multiprocessing
+
+    from tokcli.tokens import get_encoding
+
+    get_encoding("o200k_base")  # load the BPE once, before forking, not once per worker
+    size = max(20, len(files) // (workers * 8))
+    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return [outcome for chunk in pool.map(_audit_chunk, chunks) for outcome in chunk]
+
+
+def _audit_chunk(files: list[tuple[Path, bool]]) -> list[_FileOutcome]:
     from tokcli.audit.rules import RULES
 
-    result = AuditResult()
-    shared: dict = {}
-    for path, explicit in discover(paths, settings.exclude, cwd):
+    settings, registry, today, cwd = (_JOB[k] for k in ("settings", "registry", "today", "cwd"))
+    outcomes = []
+    for path, explicit in files:
         label = display_path(path, cwd)
         try:
             template = load_template(path, label)
@@ -75,11 +151,12 @@ def run_audit(
             continue
         enabled = settings.enabled_for(label)
         rules = [rule for rule in RULES if rule.info.code in enabled]
+        shared: dict = {}
         findings, report = audit_template(template, rules, settings, registry, today, shared)
-        result.files.append(report)
-        kept = _unsuppressed(template, findings, result)
-        result.findings += kept
-    return result
+        kept, suppressed, warnings = _split_suppressed(template, findings)
+        blocks = shared.get("large-inline-examples.blocks", [])
+        outcomes.append(_FileOutcome(kept, report, suppressed, warnings, blocks))
+    return outcomes
 
 
 def audit_template(template, rules, settings, registry, today, shared):
@@ -109,19 +186,18 @@ def audit_template(template, rules, settings, registry, today, shared):
     return findings, report
 
 
-def _unsuppressed(template: Template, findings: list[Finding], result: AuditResult):
+def _split_suppressed(template: Template, findings: list[Finding]):
+    """(kept, suppressed, warnings) by the template's `tokcli: ignore` comments."""
     suppressions = parse_suppressions(template.raw)
-    for line, selector in suppressions.unknown:
-        result.warnings.append(
-            f"{template.path}:{line}: tokcli: ignore names unknown rule {selector!r}"
-        )
-    kept = []
+    warnings = [
+        f"{template.path}:{line}: tokcli: ignore names unknown rule {selector!r}"
+        for line, selector in suppressions.unknown
+    ]
+    kept, suppressed = [], []
     for finding in findings:
-        if suppressions.covers(finding.line, finding.rule.code, finding.rule.name):
-            result.suppressed += 1
-        else:
-            kept.append(finding)
-    return kept
+        covered = suppressions.covers(finding.line, finding.rule.code, finding.rule.name)
+        (suppressed if covered else kept).append(finding)
+    return kept, suppressed, warnings
 
 
 def _locate(template: Template, finding: Finding) -> None:

@@ -77,6 +77,12 @@ def audit(
         AuditFormat | None,
         typer.Option("--format", "-f", help="table, json, csv, markdown, sarif or github."),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Worker processes (default: one per CPU for big runs)."
+        ),
+    ] = None,
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
@@ -111,7 +117,9 @@ def audit(
     for name in (settings.model, settings.default_model):
         if name is not None:
             rt.registry.get(name)  # unknown model: exit 2 before reading any file
-    result = run_audit(paths or ["."], settings, registry=rt.registry, today=rt.today(), cwd=rt.cwd)
+    result = run_audit(
+        paths or ["."], settings, registry=rt.registry, today=rt.today(), cwd=rt.cwd, jobs=jobs
+    )
     for warning in result.warnings:
         rt.warn(warning)
     failing = failed(result.findings, settings.fail_on)

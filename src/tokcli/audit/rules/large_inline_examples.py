@@ -14,11 +14,12 @@ INFO = RuleInfo(
     Severity.warning,
     "Large few-shot examples placed after volatile content, or repeated across templates.",
 )
-SEEN_KEY = "large-inline-examples.seen"
+BLOCKS_KEY = "large-inline-examples.blocks"  # (digest, path, line) of every large block
+EARLIER = "{earlier}"  # filled in by resolve_repeats once every template has been read
 
 
 def check(ctx: Context):
-    seen: dict[str, tuple[str, int]] = ctx.shared.setdefault(SEEN_KEY, {})
+    blocks = ctx.shared.setdefault(BLOCKS_KEY, [])
     first_volatile = ctx.layout.first_volatile
     for start, end in ctx.example_blocks:
         text = ctx.prompt[start:end]
@@ -27,32 +28,47 @@ def check(ctx: Context):
         tokens = ctx.tokens(text)
         if tokens < ctx.settings.example_tokens:
             continue
-        line = ctx.template.position(start)[0]
         digest = hashlib.sha1(" ".join(text.lower().split()).encode()).hexdigest()
-        earlier = seen.setdefault(digest, (ctx.template.path, line))
-        repeated = earlier != (ctx.template.path, line)
+        blocks.append((digest, ctx.template.path, ctx.template.position(start)[0]))
         if first_volatile is not None and first_volatile < start:
-            yield _after_volatile(ctx, start, tokens, earlier if repeated else None)
-        elif repeated:
+            yield _after_volatile(ctx, start, tokens)
+        else:  # a candidate: kept only if an earlier template has the same block
             yield Finding(
                 INFO,
-                f"the same {tokens:,}-token example block is in {earlier[0]}:{earlier[1]}",
+                f"the same {tokens:,}-token example block is in {EARLIER}",
                 "Keep the examples in one place and share them as one fixed, cacheable prefix "
                 "(or trim them to the few that change the answers).",
                 start,
                 start,
                 tokens=tokens,
+                extra={"repeat_of": digest},
             )
 
 
-def _after_volatile(ctx: Context, start: int, tokens: int, earlier) -> Finding:
+def resolve_repeats(findings: list[Finding], blocks: list[tuple[str, str, int]]) -> list[Finding]:
+    """Keep a repeated-block candidate only where an earlier template (in file order) holds the
+    same block. Runs after every file is read, so it works the same with parallel workers."""
+    first: dict[str, tuple[str, int]] = {}
+    for digest, path, line in blocks:
+        first.setdefault(digest, (path, line))
+    kept = []
+    for finding in findings:
+        digest = finding.extra.get("repeat_of")
+        if digest is not None:
+            path, line = first[digest]
+            if (path, line) == (finding.path, finding.line):
+                continue  # the first occurrence is not a repeat
+            finding.message = finding.message.replace(EARLIER, f"{path}:{line}")
+        kept.append(finding)
+    return kept
+
+
+def _after_volatile(ctx: Context, start: int, tokens: int) -> Finding:
     volatile_line = ctx.template.position(ctx.layout.volatile[0].start)[0]
     message = (
         f"{tokens:,} tokens of few-shot examples come after volatile content (line "
         f"{volatile_line}), so they are never cached"
     )
-    if earlier:
-        message += f"; the same block is in {earlier[0]}:{earlier[1]}"
     return Finding(
         INFO,
         message,
