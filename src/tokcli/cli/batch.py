@@ -258,7 +258,7 @@ def status(job: JobArg, fmt: FormatOpt = None, store: StoreOpt = None):
 
 @app.command("poll")
 def poll(
-    job: Annotated[str | None, typer.Argument(help="Job id (default with --all: all).")] = None,
+    job: Annotated[str | None, typer.Argument(help="Job id (or --all).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every unfinished job.")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Poll until the jobs end.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between polls with --wait.")] = 60.0,
