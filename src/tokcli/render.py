@@ -59,7 +59,7 @@ def use_color(stream: TextIO, environ=None) -> bool:
 
 def render(output: Output, fmt: str, stream: TextIO, *, color: bool = False) -> None:
     if fmt == "json":
-        stream.write(to_json(output.data) + "\n")
+        write_json(output.data, stream)
     elif fmt == "csv":
         _csv(output, stream)
     elif fmt == "markdown":
@@ -70,6 +70,20 @@ def render(output: Output, fmt: str, stream: TextIO, *, color: bool = False) -> 
         EXTRA_RENDERERS[fmt](output, stream)
     else:  # the CLI validates formats; this is a programming error
         raise ValueError(f"unknown format {fmt!r}")
+
+
+def write_json(data: Any, stream: TextIO, batch: int = 8192) -> None:
+    """Indented JSON written in batches of chunks: large documents never sit whole in memory."""
+    import json
+
+    encoder = json.JSONEncoder(indent=2, default=_json_default, ensure_ascii=False)
+    chunks: list[str] = []
+    for chunk in encoder.iterencode(data):
+        chunks.append(chunk)
+        if len(chunks) >= batch:
+            stream.write("".join(chunks))
+            chunks.clear()
+    stream.write("".join(chunks) + "\n")
 
 
 def to_json(data: Any) -> str:
