@@ -108,6 +108,7 @@ def test_by_team_json_contract(cli, store):
     assert untagged["list_cost"] is None and untagged["share"] == "0.0072"
     assert doc["total"]["billed_cost"] == "347.5" and doc["total"]["list_cost"] == "391"
     assert doc["total"]["requests"] == 70 and doc["total"]["usage_rows"] == 47
+    assert doc["usage_rows_without_cost"] == {"billed_cost": 0, "list_cost": 1}
 
 
 def test_by_model_provider_tier_source(cli, store):
@@ -179,6 +180,10 @@ def test_list_cost_basis(cli, store):
     doc = report_json(cli, "--by", "team", "--cost", "list")
     assert spend_by(doc, "team") == {"search": "276", "ads": "115", None: "0"}
     assert doc["currency"] == "USD" and doc["total"]["spend"] == "391"
+    table = cli("report", "--by", "team", "--cost", "list").stdout
+    assert "note: 1 usage rows carry no list cost and count as $0" in table
+    only_untagged = cli("report", "--cost", "list", "--where", "feature=chat").stdout
+    assert "note: no usage row carries a list cost; try --cost billed" in only_untagged
 
 
 def test_top_folds_the_rest_into_other_and_keeps_untagged(cli, store):

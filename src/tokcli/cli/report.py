@@ -423,14 +423,13 @@ def _notes(doc: dict) -> list[str]:
     notes.append(f"{doc['cost_basis']} cost, {span}; total {display(doc['total']['spend'])}")
     if len(doc.get("currencies", [])) > 1:
         notes.append(f"billed costs are in several currencies ({', '.join(doc['currencies'])})")
-    total = doc["total"]
-    missing = total["usage_rows"] - (
-        total.get("billed_rows", 0) if doc["cost_basis"] == "billed" else 0
-    )
-    if doc["cost_basis"] == "billed" and total["billed_cost"] is None and total["usage_rows"]:
-        notes.append("no row carries a billed cost; try --cost list")
-    elif doc["cost_basis"] == "billed" and missing > 0 and total.get("billed_rows") is not None:
-        notes.append(f"{missing} usage rows have no billed cost")
+    basis = doc["cost_basis"]
+    missing = doc["usage_rows_without_cost"][f"{basis}_cost"]
+    other = "list" if basis == "billed" else "billed"
+    if missing and missing == doc["total"]["usage_rows"]:
+        notes.append(f"no usage row carries a {basis} cost; try --cost {other}")
+    elif missing:
+        notes.append(f"{missing:,} usage rows carry no {basis} cost and count as $0")
     if "forecast" in doc:
         f = doc["forecast"]
         weighted, linear = display(f["forecast_weighted"]), display(f["forecast_linear"])

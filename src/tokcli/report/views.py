@@ -182,6 +182,10 @@ def _build(fine_rows: list[FineRow], options: ReportOptions, registry) -> dict:
         **currency_facts(fine_rows, basis),
         "rows": rows,
         "total": _measures(whole, basis, total_spend),
+        "usage_rows_without_cost": {
+            "billed_cost": whole.totals.usage_rows - whole.totals.billed_rows,
+            "list_cost": whole.totals.usage_rows - whole.totals.list_rows,
+        },
     }
     series = daily_spend(fine_rows, basis)
     doc["daily"] = _overall_daily(series, selection, fine_rows)
