@@ -48,13 +48,17 @@ def plain(amount: Decimal | None) -> str | None:
 
 
 def display(amount: Decimal | None, places: int = 2, *, symbol: str = "$") -> str:
-    """Rounded for people (table output only). Small non-zero amounts keep enough digits to show."""
+    """Rounded for people (table and markdown only). Sub-dollar amounts, such as a cost per call,
+    keep three significant digits ($0.036, not $0.04); larger ones are shown to the cent."""
     if amount is None:
         return "-"
-    if amount != 0 and abs(amount) < Decimal(1).scaleb(-places):
-        # $0.00 for a real cost is misleading: show up to 6 significant places instead.
-        places = min(max(places, -amount.copy_abs().adjusted() + 1), 10)
-    quantum = Decimal(1).scaleb(-places)
-    rounded = amount.quantize(quantum, rounding=decimal.ROUND_HALF_EVEN)
+    wanted = places
+    if amount != 0 and abs(amount) < 1:
+        wanted = min(max(places, -amount.copy_abs().adjusted() + 2), 10)
+    rounded = amount.quantize(Decimal(1).scaleb(-wanted), rounding=decimal.ROUND_HALF_EVEN)
+    text = f"{abs(rounded):,.{wanted}f}"
+    if wanted > places:  # drop the zeros the extra digits added, never below the cents
+        whole, fraction = text.split(".")
+        text = f"{whole}.{fraction.rstrip('0').ljust(places, '0')}"
     sign = "-" if rounded < 0 else ""
-    return f"{sign}{symbol}{abs(rounded):,.{places}f}"
+    return f"{sign}{symbol}{text}"
