@@ -80,13 +80,3 @@ def each_row(
             yield Parsed(line, skipped=outcome, raw=row)
         else:
             yield Parsed(line, records=outcome, raw=row)
-
-
-def require(row: dict, name: str) -> str:
-    """A column that must be present and non-empty in this row."""
-    value = row.get(name)
-    if value is None:
-        raise RowError("missing column", name)
-    if not str(value).strip():
-        raise RowError("empty value", name)
-    return value

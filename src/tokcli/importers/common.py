@@ -7,7 +7,6 @@ import decimal
 import functools
 import json
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -117,13 +116,6 @@ def charge_kind(category: str | None, cost: Decimal | None) -> str:
     if kind == "usage" and cost is not None and cost < 0:
         return "refund"
     return kind
-
-
-def walk_json(node: Any, path: str) -> Iterator[tuple[str, Any]]:
-    """(path, item) for each item of a JSON list, paths like `data[3]`."""
-    if isinstance(node, list):
-        for index, item in enumerate(node):
-            yield f"{path}[{index}]", item
 
 
 def parse_json_text(value: object, field: str) -> Any:

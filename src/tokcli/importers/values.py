@@ -64,11 +64,6 @@ def decimal_or_none(value: object, field: str) -> Decimal | None:
     return number
 
 
-def decimal_value(value: object, field: str) -> Decimal:
-    number = decimal_or_none(value, field)
-    return Decimal(0) if number is None else number
-
-
 def count(value: object, field: str) -> int:
     """A whole count (tokens, requests). Accepts `3.0` and `1,234`; refuses `2.5` and negatives
     only when they are not whole numbers (negative usage rows are refunds, kept as such)."""
