@@ -20,8 +20,10 @@ INFO = RuleInfo(
     Severity.warning,
     "The same instruction appears twice, exactly or nearly; the repeat costs tokens every call.",
 )
-SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
-BULLET = re.compile(r"\s*(?:[-*+•>]|\d+[.)]|#+)\s*")
+# A sentence, after any list bullet or heading marks (group 1 is the sentence itself).
+SENTENCE = re.compile(
+    r"[ \t]*(?:(?:[-*+•>]|\d+[.)]|#+)[ \t]*)?([^.!?\n]+(?:[.!?]+|$))", re.MULTILINE
+)
 PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'})
 # Words that do not change what an instruction asks.
 SOFT_WORDS = {"please", "always", "make", "sure", "to", "you", "must", "should", "the", "a", "an"}
@@ -77,12 +79,9 @@ def _instructions(prompt: str, skipped: list[tuple[int, int]]):
     if len(words_of) != len(prompt):  # a few characters lower-case to two ("İ"): keep offsets
         words_of = "".join(c.lower()[:1] for c in prompt).translate(PUNCTUATION_TO_SPACE)
     for match in SENTENCE.finditer(prompt):
-        start, end = match.span()
+        start, end = match.span(1)
         if skipped and any(a <= start < b for a, b in skipped):
             continue
-        lead = BULLET.match(prompt, start, end)
-        if lead:
-            start = lead.end()
         words = words_of[start:end].split()
         if len(words) >= MIN_WORDS_EXACT:
             yield start, end, words
