@@ -457,3 +457,24 @@ def test_top_with_forecast_sums_the_folded_groups(cli, store):
     assert {r["team"]: r["forecast_weighted"] for r in doc["rows"]} == {
         "search": "300", "(other)": "150", None: "3.134058",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("key", ["team", "feature", "model", "tier", "provider"])
+def test_summary_totals_in_sqlite_equal_the_fine_rows(store, key):
+    from tokcli.report.query import totals_by
+    from tokcli.report.views import fold
+
+    conn = connect(store)
+    refresh(conn)
+    selection = Selection((key,), dt.date(2026, 11, 3), dt.date(2026, 11, 20))
+    fine = fold(fetch(conn, selection), selection, None)
+    expected = {value: group.totals.as_dict() for (value,), group in fine.items()}
+    assert {v: t.as_dict() for v, t in totals_by(conn, selection).items()} == expected
+
+
+def test_summary_with_a_filter(cli, store):
+    summary = report_json(cli, "--where", "env=prod")["summary"]
+    assert [(t["team"], t["spend"]) for t in summary["top_teams"]] == [
+        ("search", "230"), ("ads", "115"),
+    ]  # fmt: skip
+    assert summary["batch_share"] == "0.3333"  # 115 / 345

@@ -295,13 +295,17 @@ def _summary(conn, options, registry, doc, use_rollups: bool) -> dict:
     """The Monday view: totals, token mix, cache hit rate, batch share, top models and teams."""
     from dataclasses import replace
 
-    from tokcli.report.query import fetch, known_tag_keys
-    from tokcli.report.views import summary_facts, top_groups
+    from tokcli.report.query import fetch, known_tag_keys, totals_by
+    from tokcli.report.views import fold, summary_facts, top_groups
 
     def grouped(key):
         selection = replace(options.selection, group_by=(key,))
-        rows = fetch(conn, selection, use_rollups=use_rollups)
-        return top_groups(rows, replace(options, selection=selection), registry)
+        if use_rollups and not selection.where:
+            totals = totals_by(conn, selection)
+        else:
+            groups = fold(fetch(conn, selection, use_rollups=use_rollups), selection, None)
+            totals = {value: group.totals for (value,), group in groups.items()}
+        return top_groups(totals, key, options.cost_basis, options.top)
 
     facts = summary_facts(doc["total"], grouped("tier"), options.cost_basis)
     facts["top_models"] = grouped("model")

@@ -12,9 +12,10 @@ import decimal
 import re
 import sqlite3
 from dataclasses import dataclass
+from decimal import Decimal
 
 from tokcli.errors import TokcliError
-from tokcli.money import MONEY_CONTEXT
+from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.report.totals import COUNTS, Totals, accumulate
 
 DIMENSIONS = ("model", "provider", "tier", "source")
@@ -201,6 +202,50 @@ def _untagged(conn, selection: Selection, dimension_filters: list, tagged_by_cel
             totals.add(tagged_by_cell[cell], sign=-1)
         if not totals.is_empty():
             yield cell, totals
+
+
+class _DecimalSum:
+    """SQLite aggregate: the exact sum of decimal strings (NULLs skipped), as a decimal string."""
+
+    def __init__(self):
+        self.total = Decimal(0)
+
+    def step(self, value):
+        if value is not None:
+            self.total = MONEY_CONTEXT.add(self.total, Decimal(value))
+
+    def finalize(self):
+        return plain(self.total)
+
+
+def totals_by(conn: sqlite3.Connection, selection: Selection) -> dict:
+    """Totals per value of one key (no filters), summed inside SQLite from the rollups: the
+    summary's top lists need neither days nor models, so they skip the fine rows."""
+    (key,) = selection.group_by
+    if selection.where or key in TIME_KEYS:
+        raise ValueError("totals_by: one non-time key, no filters")
+    conn.create_aggregate("tokcli_decimal_sum", 1, _DecimalSum)
+    sums = "tokcli_decimal_sum(billed_cost), tokcli_decimal_sum(list_cost), " + ", ".join(
+        f"SUM({name})" for name in COUNTS
+    )
+    params: list = []
+    day_range = _day_range_sql("day", selection, params)
+    if key in DIMENSIONS:
+        sql = f"SELECT {key}, {sums} FROM report_rollup WHERE {day_range} GROUP BY {key}"
+        return {
+            _blank_to_none(row[0]): _rollup_totals(row, 1) for row in _tuples(conn, sql, params)
+        }
+    tagged_sql = (
+        f"SELECT value, {sums} FROM report_tag_rollup WHERE key = ? AND {day_range} GROUP BY value"
+    )
+    result = {row[0]: _rollup_totals(row, 1) for row in _tuples(conn, tagged_sql, [key, *params])}
+    whole_sql = f"SELECT {sums} FROM report_rollup WHERE {day_range}"
+    untagged = _rollup_totals(next(iter(_tuples(conn, whole_sql, params))), 0)
+    for totals in result.values():
+        untagged.add(totals, sign=-1)
+    if not untagged.is_empty():
+        result[None] = untagged
+    return result
 
 
 def _from_usage(conn, selection: Selection) -> list[FineRow]:

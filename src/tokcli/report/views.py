@@ -395,19 +395,24 @@ def _allocate(rows: list[dict], shared: Decimal, selection: Selection) -> dict:
 SUMMARY_TOP = 5
 
 
-def top_groups(fine_rows: list[FineRow], options: ReportOptions, registry) -> list[dict]:
-    """The biggest groups of a one-key report (untagged always listed), for the summary."""
-    from dataclasses import replace
-
-    plain_options = replace(
-        options, top=None, anomalies=False, forecast_period=None, allocate_shared=None
-    )
-    doc = build_report(fine_rows, plain_options, None)  # no output share needed: skip pricing
-    key = options.selection.group_by[0]
-    limit = options.top or SUMMARY_TOP
-    ranked = [r for r in doc["rows"] if r[key] is not None][:limit]
-    ranked += [r for r in doc["rows"] if r[key] is None]
-    return [{key: r[key], "spend": r["spend"], "share": r["share"]} for r in ranked]
+def top_groups(totals: dict, key: str, basis: str, limit: int | None) -> list[dict]:
+    """The biggest values of one key (untagged always listed last), for the summary."""
+    with decimal.localcontext(MONEY_CONTEXT):
+        whole = sum((t.spend(basis) for t in totals.values()), ZERO)
+        ranked = sorted(
+            (v for v in totals if v is not None),
+            key=lambda v: (-totals[v].spend(basis), str(v)),
+        )[: limit or SUMMARY_TOP]
+        if None in totals:
+            ranked.append(None)
+        return [
+            {
+                key: v,
+                "spend": totals[v].spend(basis),
+                "share": _ratio(totals[v].spend(basis), whole),
+            }
+            for v in ranked
+        ]
 
 
 def summary_facts(total: dict, tiers: list[dict], basis: str) -> dict:
