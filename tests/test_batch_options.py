@@ -100,3 +100,20 @@ def test_same_file_returns_the_job_and_force_submits_again(cli, env, emu, tmp_pa
     assert len(emu.openai.batches) == 3
     latest = cli("batch", "submit", source, "-p", "openai", "--format", "json").json()
     assert latest["existing"] is True and latest["job"]["id"] == forced["job"]["id"]
+
+
+def test_poll_all_continues_past_a_job_it_cannot_poll(cli, env, emu, tmp_path, monkeypatch):
+    from emulator.samples import anthropic_line
+
+    openai_file = write_jsonl(tmp_path / "o.jsonl", [openai_line(0)])
+    anthropic_file = write_jsonl(tmp_path / "a.jsonl", [anthropic_line(0)])
+    assert cli("batch", "submit", openai_file, "-p", "openai").exit_code == 0
+    assert cli("batch", "submit", anthropic_file, "-p", "anthropic").exit_code == 0
+    monkeypatch.delenv("ANTHROPIC_API_KEY")  # cron has only the OpenAI key
+    run = cli("batch", "poll", "--all", "--format", "json")
+    assert run.exit_code == 2
+    assert (
+        "ANTHROPIC_API_KEY is not set" in run.stderr
+        and "1 job(s) could not be polled" in run.stderr
+    )
+    assert [j["provider"] for j in run.json()["jobs"]] == ["openai"]  # the other was polled

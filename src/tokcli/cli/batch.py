@@ -283,8 +283,9 @@ def poll(
     conn = rt.open_store()
     deadline = None if timeout is None else time.monotonic() + timeout
     changed: dict[str, object] = {}
+    errors: list[str] = []
     while True:
-        acted = _poll_round(rt, conn, job, api_key_file, base_url, changed)
+        acted = _poll_round(rt, conn, job, api_key_file, base_url, changed, errors)
         if not acted and not wait:
             _emit_poll(rt, fmt, [], [], skipped="locked")  # another poll is at work
             return
@@ -302,6 +303,10 @@ def poll(
     for failed in (j for j in changed.values() if j.state == "failed"):
         _explain_failure(rt, failed)
     _emit_poll(rt, fmt, shown, list(changed), exit_code=code)
+    if errors:
+        raise TokcliError(
+            f"{len(set(errors))} job(s) could not be polled: {', '.join(sorted(set(errors)))}"
+        )
     raise typer.Exit(int(code))
 
 
@@ -323,7 +328,7 @@ def _poll_targets(conn, job: str | None) -> list:
     return jobs.list_jobs(conn, unfinished_only=True) if job is None else [jobs.load_job(conn, job)]
 
 
-def _poll_round(rt, conn, job, api_key_file, base_url, changed: dict) -> bool:
+def _poll_round(rt, conn, job, api_key_file, base_url, changed: dict, errors: list) -> bool:
     """One round under the lock; False if another process holds it."""
     from tokcli.batch import jobs
     from tokcli.batch.lock import Busy
@@ -331,8 +336,16 @@ def _poll_round(rt, conn, job, api_key_file, base_url, changed: dict) -> bool:
     try:
         with _locked(rt, wait=0):
             for target in _poll_targets(conn, job):
-                if _poll_one(rt, conn, target, api_key_file, base_url):
-                    changed[target.id] = jobs.load_job(conn, target.id)
+                try:
+                    if _poll_one(rt, conn, target, api_key_file, base_url):
+                        changed[target.id] = jobs.load_job(conn, target.id)
+                except TokcliError as exc:
+                    if job is not None:
+                        raise
+                    # --all: one job's trouble (a missing key, a provider down) must not
+                    # stop the others from being polled; the run still ends with exit 2.
+                    rt.warn(f"{target.id}: {exc}")
+                    errors.append(target.id)
     except Busy:
         return False
     return True
