@@ -214,3 +214,9 @@ def test_force_is_refused_while_a_job_is_half_submitted(tokcli_process, env, emu
     forced = tokcli_process("batch", "submit", source, "-p", "openai", "--force")
     assert forced.exit_code == 2 and "half-submitted" in forced.stderr
     assert len(emu.openai.batches) == 1
+
+
+def test_resume_is_quiet_when_there_is_nothing_to_do(cli, env, emu):
+    run = cli("batch", "resume")
+    assert run.exit_code == 0 and run.stdout == "" and run.stderr == ""
+    assert cli("batch", "resume", "--format", "json").json() == {"version": 1, "jobs": []}

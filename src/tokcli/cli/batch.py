@@ -483,7 +483,7 @@ def resume(
                 engine.send_parts(ctx, target)
             finally:
                 ctx.provider.close()
-    _emit_jobs(rt, fmt, targets, key="jobs", quiet=job is None)
+    _emit_jobs(rt, fmt, targets, key="jobs", quiet=not targets)
 
 
 # -- helpers --------------------------------------------------------------------------------
