@@ -216,8 +216,10 @@ def _locate(template: Template, finding: Finding) -> None:
 def front_matter_settings(template: Template):
     """Model, max_tokens and volume from the front matter, read the way `estimate` reads them
     (tokcli.prompts.prompt_settings knows the Prompty, Dotprompt and tokcli layouts)."""
-    from tokcli.prompts import PromptSource, prompt_settings
+    from tokcli.prompts import PromptSettings, PromptSource, prompt_settings
 
+    if not template.front_matter:
+        return PromptSettings()
     source = PromptSource(
         path=Path(template.path),
         kind=template.kind,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,16 @@ class Template:
     # (prompt offset, raw offset) pairs, sorted: prompt[p:] starts at raw[r:].
     anchors: list[tuple[int, int]] = field(default_factory=list)
     max_tokens: int | None = None  # from the front matter, once read
-    _raw_line_starts: list[int] = field(default_factory=list, repr=False)
 
-    def __post_init__(self):
+    @cached_property
+    def _raw_line_starts(self) -> list[int]:
+        """Offsets where lines start; built only when a finding needs a position."""
         starts = [0]
         index = self.raw.find("\n")
         while index != -1:
             starts.append(index + 1)
             index = self.raw.find("\n", index + 1)
-        self._raw_line_starts = starts
+        return starts
 
     @property
     def raw_lines(self) -> list[str]:
