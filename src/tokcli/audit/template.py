@@ -48,13 +48,16 @@ class Template:
             index = self.raw.find("\n", index + 1)
         return starts
 
-    @property
+    @cached_property
     def raw_lines(self) -> list[str]:
         return self.raw.splitlines()
 
+    @cached_property
+    def _anchor_keys(self) -> list[int]:
+        return [prompt_offset for prompt_offset, _ in self.anchors]
+
     def raw_offset(self, prompt_offset: int) -> int:
-        keys = [a[0] for a in self.anchors]
-        index = bisect.bisect_right(keys, prompt_offset) - 1
+        index = bisect.bisect_right(self._anchor_keys, prompt_offset) - 1
         if index < 0:
             return 0
         prompt_start, raw_start = self.anchors[index]

@@ -88,11 +88,18 @@ def _instructions(prompt: str, skipped: list[tuple[int, int]]):
 
 
 def _near(content, numbers, keys, buckets, threshold: float):
+    size = len(content)
+    checked = set()
     for key in keys:
         for start, other, other_numbers in buckets.get(key, ()):
-            if numbers != other_numbers:
+            if start in checked or numbers != other_numbers:
                 continue
-            similarity = len(content & other) / len(content | other)
+            checked.add(start)
+            other_size = len(other)
+            if min(size, other_size) < threshold * max(size, other_size):
+                continue  # Jaccard <= smaller / larger: cannot reach the threshold
+            common = len(content & other)
+            similarity = common / (size + other_size - common)
             if similarity >= threshold:
                 return start, similarity
     return None
