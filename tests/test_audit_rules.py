@@ -191,3 +191,12 @@ def test_pre_commit_hook_definition():
     files = re.compile(hook["files"])
     assert files.search("prompts/support.j2") and files.search("app/x.prompty")
     assert not files.search("config/settings.yaml")
+
+
+def test_str_format_files_treat_double_braces_as_literal():
+    text = "Dear {name},\nLiteral braces: {{ and }}.\n"
+    template = load_template(Path("letter.tmpl"), text=text)
+    layout = scan(template.prompt, template.syntax)
+    assert [e.text for e in layout.volatile] == ["{name}"]
+    jinja = load_template(Path("letter.j2"), text=text)
+    assert [e.text for e in scan(jinja.prompt, jinja.syntax).volatile] == ["{{ and }}"]

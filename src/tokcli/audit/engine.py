@@ -165,7 +165,8 @@ def audit_template(template, rules, settings, registry, today, shared):
     pricing = _pricing(template, settings, registry, today)
     model = pricing.model if pricing else None
     counter = TokenCounter(model.id if model else None, model.provider if model else None)
-    ctx = Context(template, scan(template.prompt), counter, settings, pricing, registry, shared)
+    layout = scan(template.prompt, template.syntax)
+    ctx = Context(template, layout, counter, settings, pricing, registry, shared)
     findings = []
     for rule in rules:
         for finding in rule.check(ctx):

@@ -134,18 +134,20 @@ def classify_name(expression: str) -> str:
     return "variable"
 
 
-def scan(prompt: str) -> Layout:
-    elements = _template_elements(prompt)
+def scan(prompt: str, syntax: str = "auto") -> Layout:
+    """`syntax`: "jinja" (also Handlebars), "format" (str.format, where `{{` is a literal
+    brace), or "auto": Jinja when the text has Jinja tags, else str.format."""
+    elements = _template_elements(prompt, syntax)
     taken = [(e.start, e.end) for e in elements]
     elements += [e for e in _literal_elements(prompt) if not _overlaps(e, taken)]
     elements.sort(key=lambda e: e.start)
     return _layout(prompt, elements)
 
 
-def _template_elements(prompt: str) -> list[Element]:
+def _template_elements(prompt: str, syntax: str) -> list[Element]:
     if "{" not in prompt:
         return []
-    if JINJA_HINT.search(prompt):
+    if syntax == "jinja" or (syntax == "auto" and JINJA_HINT.search(prompt)):
         return [_syntax_element(m) for m in TEMPLATE_SYNTAX.finditer(prompt)]
     return [
         Element(m.start(), m.end(), True, classify_name(m["expr"]), m.group())

@@ -20,6 +20,11 @@ TEXT_SUFFIXES |= {".tmpl", ".tpl", ".mustache", ".hbs"}
 CHAT_SUFFIXES = {".json", ".yaml", ".yml"}
 PROMPT_SUFFIXES = TEXT_SUFFIXES | CHAT_SUFFIXES
 ALWAYS_FRONT_MATTER = {".prompt", ".prompty"}
+# Template syntax by suffix (as tokcli.prompts reads them); other suffixes: detected.
+SYNTAX_BY_SUFFIX = {".tmpl": "format", ".tpl": "format"}
+SYNTAX_BY_SUFFIX |= dict.fromkeys(
+    (".j2", ".jinja", ".jinja2", ".prompty", ".prompt", ".hbs", ".mustache"), "jinja"
+)
 
 
 class NotAPrompt(Exception):
@@ -37,6 +42,7 @@ class Template:
     # (prompt offset, raw offset) pairs, sorted: prompt[p:] starts at raw[r:].
     anchors: list[tuple[int, int]] = field(default_factory=list)
     max_tokens: int | None = None  # from the front matter, once read
+    syntax: str = "auto"  # jinja | format | auto (see scan.scan)
 
     @cached_property
     def _raw_line_starts(self) -> list[int]:
@@ -102,7 +108,9 @@ def _text_template(label: str, raw: str, suffix: str) -> Template:
     if suffix in ALWAYS_FRONT_MATTER and body_start == 0 and raw.startswith("---"):
         raise InputError("front matter is not closed by a line `---`", path=label, line=1)
     prompt = raw[body_start:]
-    return Template(label, raw, "text", prompt, front, lines, [(0, body_start)])
+    template = Template(label, raw, "text", prompt, front, lines, [(0, body_start)])
+    template.syntax = SYNTAX_BY_SUFFIX.get(suffix, "auto")
+    return template
 
 
 def _split_front_matter(label: str, raw: str, *, required: bool):
