@@ -157,3 +157,20 @@ def test_two_connections_can_work_at_once(tmp_path):
         # WAL: the reader is not blocked by the open write transaction.
         assert reader.execute("SELECT COUNT(*) FROM usage").fetchone()[0] == 0
     assert reader.execute("SELECT COUNT(*) FROM usage").fetchone()[0] == 1
+
+
+def test_a_lower_numbered_migration_added_later_still_runs(tmp_path, monkeypatch):
+    import tokcli.store.migrations as migrations
+
+    path = tmp_path / "s.db"
+    real = all_migrations()
+    late = Migration(3, "late", lambda c: c.execute("CREATE TABLE late_feature (x)"))
+    monkeypatch.setattr(migrations, "all_migrations", lambda: [*real[:2], Migration(
+        9, "nine", lambda c: c.execute("CREATE TABLE nine (x)"))])  # fmt: skip
+    conn = connect(path)
+    assert schema_version(conn) == 9
+    monkeypatch.setattr(migrations, "all_migrations", lambda: [*real[:2], late, Migration(
+        9, "nine", lambda c: c.execute("CREATE TABLE nine (x)"))])  # fmt: skip
+    migrate(conn)
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'late_feature'").fetchone()
+    assert schema_version(conn) == 9

@@ -83,11 +83,11 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[str]:
     for migration in migrations:
         if target is not None and migration.version > target:
             break
-        if schema_version(conn) >= migration.version:
+        if migration.version in _applied_versions(conn):
             continue
         with transaction(conn):
             # Another process may have migrated while we waited for the lock.
-            if schema_version(conn) >= migration.version:
+            if migration.version in _applied_versions(conn):
                 continue
             migration.apply(conn)
             conn.execute(
@@ -98,9 +98,21 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[str]:
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)",
                 (migration.version, migration.name, _now()),
             )
-            conn.execute(f"PRAGMA user_version = {migration.version}")
+            version = max(schema_version(conn), migration.version)
+            conn.execute(f"PRAGMA user_version = {version}")
         applied.append(migration.name)
     return applied
+
+
+def _applied_versions(conn: sqlite3.Connection) -> set[int]:
+    """Versions recorded as applied. A migration numbered below the store's version but never
+    applied (two features merged in another order) still runs."""
+    recorded = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if not recorded:
+        return set(range(schema_version(conn) + 1))
+    return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
 
 
 def store_info(conn: sqlite3.Connection, path: Path) -> dict:
