@@ -200,3 +200,25 @@ def test_str_format_files_treat_double_braces_as_literal():
     assert [e.text for e in layout.volatile] == ["{name}"]
     jinja = load_template(Path("letter.j2"), text=text)
     assert [e.text for e in scan(jinja.prompt, jinja.syntax).volatile] == ["{{ and }}"]
+
+
+def test_few_shot_chat_turns_are_an_example_block():
+    turns = [{"role": "system", "content": "Label the sentiment. Answer with one word."}]
+    for n in range(12):
+        turns.append({"role": "user", "content": f"Review {n}: the blender number {n} works."})
+        turns.append({"role": "assistant", "content": "positive"})
+    turns.append({"role": "user", "content": "{{ review }}"})
+    import json
+
+    text = json.dumps({"messages": turns}, indent=1)
+    template = load_template(Path("fewshot.json"), text=text)
+    settings = build_settings({"example-tokens": 100}, {})
+    found, _ = audit_template(template, [BY_CODE["TC104"]], settings, None, None, {})
+    # Examples before the variable are fine; only a candidate for "repeated in another
+    # template" is left, which run_audit drops when no other template has the block.
+    assert [f.extra.get("repeat_of") is not None for f in found] == [True]
+    turns[0]["content"] = "Today is {{ today }}. Label the sentiment. Answer with one word."
+    template = load_template(Path("fewshot.json"), text=json.dumps({"messages": turns}, indent=1))
+    (finding,) = audit_template(template, [BY_CODE["TC104"]], settings, None, None, {})[0]
+    assert finding.line == 9  # the first example turn's content line in the JSON file
+    assert "come after volatile content (line 5)" in finding.message

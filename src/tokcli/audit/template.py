@@ -43,6 +43,8 @@ class Template:
     anchors: list[tuple[int, int]] = field(default_factory=list)
     max_tokens: int | None = None  # from the front matter, once read
     syntax: str = "auto"  # jinja | format | auto (see scan.scan)
+    # Chat files: (role, start, end) of each message's text in `prompt`.
+    message_spans: list[tuple[str, int, int]] = field(default_factory=list)
 
     @cached_property
     def _raw_line_starts(self) -> list[int]:
@@ -171,7 +173,12 @@ def _chat_template(label: str, raw: str, suffix: str) -> Template:
     prompt = "\n\n".join(contents)
     anchors = _anchor_lines(raw, contents)
     lines = _key_lines(raw, 1) if suffix != ".json" else {}
-    return Template(label, raw, "chat", prompt, meta, lines, anchors)
+    template = Template(label, raw, "chat", prompt, meta, lines, anchors)
+    offset = 0
+    for message, content in zip(messages, contents, strict=True):
+        template.message_spans.append((str(message["role"]), offset, offset + len(content)))
+        offset += len(content) + 2
+    return template
 
 
 def _messages_of(data) -> tuple[list | None, dict]:

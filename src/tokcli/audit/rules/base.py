@@ -49,9 +49,11 @@ class Context:
 
     @cached_property
     def example_blocks(self) -> list[tuple[int, int]]:
-        from tokcli.audit.rules.examples import find_example_blocks
+        from tokcli.audit.rules.examples import chat_example_block, find_example_blocks, merged
 
-        return find_example_blocks(self.prompt)
+        blocks = find_example_blocks(self.prompt)
+        chat = chat_example_block(self.template.message_spans)
+        return merged([*blocks, chat]) if chat else blocks
 
     def in_syntax(self, start: int, end: int) -> bool:
         """Does the span overlap template syntax (variables, tags, comments)?"""

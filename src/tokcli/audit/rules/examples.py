@@ -38,7 +38,7 @@ def find_example_blocks(prompt: str) -> list[tuple[int, int]]:
     for match in LABEL.finditer(prompt):
         if not _inside(match.start(), blocks):
             blocks.append((match.start(), _paragraphs_end(prompt, match.end())))
-    return _merged(blocks)
+    return merged(blocks)
 
 
 def _paragraphs_end(prompt: str, start: int) -> int:
@@ -53,11 +53,27 @@ def _paragraphs_end(prompt: str, start: int) -> int:
     return end
 
 
+def chat_example_block(spans: list[tuple[str, int, int]]) -> tuple[int, int] | None:
+    """Few-shot turns in a chat file: the user/assistant pairs between the system message(s)
+    and the final user message, as one block."""
+    turns = [(role, start, end) for role, start, end in spans if role != "system"]
+    if len(turns) < 3 or turns[-1][0] != "user":
+        return None
+    examples = turns[:-1]
+    alternating = all(
+        role == ("user" if index % 2 == 0 else "assistant")
+        for index, (role, _, _) in enumerate(examples)
+    )
+    if not alternating or len(examples) % 2:
+        return None
+    return examples[0][1], examples[-1][2]
+
+
 def _inside(offset: int, blocks: list[tuple[int, int]]) -> bool:
     return any(start <= offset < end for start, end in blocks)
 
 
-def _merged(blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merged(blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(blocks):
         if merged and start <= merged[-1][1]:
