@@ -15,6 +15,11 @@ def requests_per_month(requests: int | None, per: str) -> int | None:
     return requests * DAYS_PER_MONTH if per == "day" else requests
 
 
+# (model id, provider) -> (tiktoken Encoding, method, exact) where tokcli.tokens.count_tokens
+# proved to count with the plain encoding (no approximation factor).
+_PLAIN_COUNTS: dict[tuple[str | None, str | None], tuple[object, str, bool]] = {}
+
+
 @dataclass
 class TokenCounter:
     """Counts tokens of text spans as the template's model would, remembering what it counted."""
@@ -24,7 +29,6 @@ class TokenCounter:
     method: str | None = None
     exact: bool = True
     _cache: dict[str, int] = field(default_factory=dict)
-    _unscaled: object = None  # the tiktoken Encoding, once count_tokens proved it is the count
 
     def count(self, text: str) -> int:
         if not text.strip():
@@ -35,17 +39,19 @@ class TokenCounter:
         return cached
 
     def _count(self, text: str) -> int:
-        if self._unscaled is not None:
-            return len(self._unscaled.encode_ordinary(text))
+        known = _PLAIN_COUNTS.get((self.model_id, self.provider))
+        if known is not None:
+            encoding, self.method, self.exact = known
+            return len(encoding.encode_ordinary(text))
         from tokcli.tokens import count_tokens, encoding_for, get_encoding
 
         result = count_tokens(text, self.model_id, self.provider)
         self.method, self.exact = result.method, result.exact
         # tokcli.tokens.count_tokens looks the encoding up on every call (~1 ms); when its count
-        # is the plain encoding's (no approximation factor), keep the encoding for later spans.
+        # is the plain encoding's (no approximation factor), use the encoding from now on.
         encoding = get_encoding(encoding_for(self.model_id, self.provider)[0])
         if len(encoding.encode_ordinary(text)) == result.tokens:
-            self._unscaled = encoding
+            _PLAIN_COUNTS[(self.model_id, self.provider)] = (encoding, result.method, result.exact)
         return result.tokens
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from itertools import repeat
+from itertools import filterfalse, repeat
 
 from tokcli.audit.findings import Finding, RuleInfo, Severity
 from tokcli.audit.rules.base import Context, Rule, quote
@@ -45,7 +45,7 @@ def check(ctx: Context):
     buckets: dict[tuple[int, int], list[tuple[int, frozenset, frozenset]]] = {}
     threshold = ctx.settings.duplicate_similarity
     for start, end, words in _instructions(ctx.prompt, skipped):
-        kept = [w for w in words if w not in SOFT_WORDS]
+        kept = list(filterfalse(SOFT_WORDS.__contains__, words))
         key = " ".join(kept)
         if key in exact:
             yield _finding(ctx, start, end, exact[key], None)
@@ -57,7 +57,7 @@ def check(ctx: Context):
         content = frozenset(kept)
         numbers = EMPTY
         if not key.replace(" ", "").isalpha():
-            numbers = frozenset([w for w in kept if not w.isalpha()])
+            numbers = frozenset(filterfalse(str.isalpha, kept))
             content -= numbers
         if not content:
             continue
