@@ -11,6 +11,8 @@ class ExitCode(IntEnum):
     OK = 0
     CHECK_FAILED = 1  # a check the user asked for failed: budget, cost regression, audit findings
     USAGE = 2  # bad option, unknown model, unreadable or malformed input
+    BATCH_RUNNING = 3  # `batch poll`/`status`: a job is still submitting or running (none failed)
+    BATCH_FAILED = 4  # `batch poll`/`status`: a job failed (validation after upload, token limit)
     INTERRUPTED = 130  # Ctrl-C
 
 

@@ -8,25 +8,17 @@ from __future__ import annotations
 
 import sys
 import time
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tokcli.cli.common import FormatOpt, PricingOpt, StoreOpt, command_app, runtime
-from tokcli.errors import CheckFailed, TokcliError
+from tokcli.errors import CheckFailed, ExitCode, TokcliError
 from tokcli.render import Column, Output
 
 app = command_app("Submit, poll and collect provider batch jobs safely from cron.")
-
-
-class PollExit(IntEnum):
-    """Exit codes of `tokcli batch poll` (and `status`): documented in docs/batch.md."""
-
-    FINISHED = 0  # every job ended: completed, expired or cancelled; results can be fetched
-    RUNNING = 3  # at least one job is still submitting or running (nothing failed)
-    FAILED = 4  # at least one job failed (validation, token limit): it needs you
 
 
 class Provider(StrEnum):
@@ -363,13 +355,13 @@ def _poll_one(rt, conn, job, api_key_file, base_url) -> bool:
         ctx.provider.close()
 
 
-def _poll_exit(found) -> PollExit:
+def _poll_exit(found) -> ExitCode:
     states = {j.state for j in found}
     if "failed" in states:
-        return PollExit.FAILED
+        return ExitCode.BATCH_FAILED
     if states & {"submitting", "running"}:
-        return PollExit.RUNNING
-    return PollExit.FINISHED
+        return ExitCode.BATCH_RUNNING
+    return ExitCode.OK
 
 
 # -- results / cancel / resume --------------------------------------------------------------
@@ -627,7 +619,7 @@ def _emit_jobs(rt, fmt, found, *, key: str, extra: dict | None = None, quiet=Fal
     rt.emit(Output(data=data, rows=[_job_row(j) for j in found], columns=JOB_COLUMNS), chosen)
 
 
-def _emit_poll(rt, fmt, found, changed, *, skipped=None, exit_code=PollExit.FINISHED) -> None:
+def _emit_poll(rt, fmt, found, changed, *, skipped=None, exit_code=ExitCode.OK) -> None:
     chosen = rt.format(fmt)
     data = {
         "version": 1,

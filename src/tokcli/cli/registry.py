@@ -32,7 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 ABOUT = (
     "FinOps for LLM spend: see, predict and cut what you pay for tokens.\n\n"
     "Exit codes: 0 success; 1 a check you asked for failed (budget, cost regression,\n"
-    "audit findings); 2 usage or input error (bad option, unknown model, bad file)."
+    "audit findings); 2 usage or input error (bad option, unknown model, bad file);\n"
+    "3 and 4 from `batch poll`: a job still running, a job failed."
 )
 
 
