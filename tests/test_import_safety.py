@@ -280,3 +280,33 @@ def test_json_summary_contract(cli, tmp_path):
     }
     result = run(cli, tmp_path / "s.db", *ALL_SAMPLES[:2])
     jsonschema.validate(result.json(), schema)
+
+
+def test_money_keeps_every_digit_beyond_28_significant_digits(cli, tmp_path):
+    """Decimal's default context rounds at 28 digits; imports and their totals must not."""
+    import json
+
+    page = {
+        "data": [
+            {
+                "starting_at": "2025-09-01T00:00:00Z",
+                "ending_at": "2025-09-02T00:00:00Z",
+                "results": [
+                    {"amount": "1234567890123456789012345678.9", "currency": "USD"},
+                    {"amount": "0.000000000000000000000000000001", "currency": "USD"},
+                ],
+            }
+        ],
+        "has_more": False,
+        "next_page": None,
+    }
+    path = tmp_path / "cost_report.json"
+    path.write_text(json.dumps(page))
+    store = tmp_path / "s.db"
+
+    result = run(cli, store, path)
+
+    exact = "12345678901234567890123456.78900000000000000000000000000001"
+    assert result.json()["by_source"][0]["billed"] == exact
+    stored = sorted(r["billed_cost"] for r in store_rows(store))
+    assert stored == ["0.00000000000000000000000000000001", "12345678901234567890123456.789"]

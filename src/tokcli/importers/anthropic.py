@@ -10,6 +10,7 @@ $1.2345); the Console cost CSV's `cost_usd` is dollars and names models by displ
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,7 @@ from tokcli.importers.values import (
     tokens,
     utc_time,
 )
+from tokcli.money import MONEY_CONTEXT
 from tokcli.store.usage import UsageRecord
 
 USAGE = "anthropic-usage"
@@ -106,7 +108,8 @@ def cost_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageReco
     cents = decimal_or_none(result.get("amount"), "amount")
     if cents is None:
         raise RowError("missing amount", "amount")
-    billed = cents / CENTS_PER_DOLLAR  # exact: Decimal division by 100 never rounds here
+    with decimal.localcontext(MONEY_CONTEXT):  # exact: 60 digits, more than any amount has
+        billed = cents / CENTS_PER_DOLLAR
     return UsageRecord(
         record_key=stable_key(COSTS, start, end, sorted(result.items(), key=str)),
         source=COSTS,

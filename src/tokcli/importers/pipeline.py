@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import hashlib
 import json
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from tokcli.errors import InputError, TokcliError
 from tokcli.importers.base import BY_BILLING_PERIOD, BY_WINDOW, BillingPeriod, Format, Options
 from tokcli.importers.pricer import Pricer
 from tokcli.importers.reading import Source
-from tokcli.money import plain
+from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import transaction
 from tokcli.store.usage import UsageRecord, begin_import, finish_import, insert_usage
 from tokcli.tags import TagMap
@@ -50,6 +51,12 @@ class Totals:
     tokens: dict[str, int] = field(default_factory=dict)
 
     def add(self, record: UsageRecord) -> None:
+        # Exports carry up to 30 decimals (Azure, OpenAI dashboard): sum in the money context,
+        # whose precision no total reaches, never the default 28 digits.
+        with decimal.localcontext(MONEY_CONTEXT):
+            self._add(record)
+
+    def _add(self, record: UsageRecord) -> None:
         self.rows += 1
         billed = record.billed_cost or Decimal(0)
         if record.billed_cost is not None:

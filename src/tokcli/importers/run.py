@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,7 @@ from tokcli.importers.detect import detect
 from tokcli.importers.pipeline import FileResult, ImportSettings, import_source
 from tokcli.importers.pricer import Pricer
 from tokcli.importers.reading import Source
-from tokcli.money import plain
+from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.tags import TagMap
 
 
@@ -106,7 +107,8 @@ def _merge_entries(a: dict, b: dict) -> dict:
     def add(x, y):
         if x is None and y is None:
             return None
-        return plain(Decimal(x or 0) + Decimal(y or 0))
+        with decimal.localcontext(MONEY_CONTEXT):
+            return plain(Decimal(x or 0) + Decimal(y or 0))
 
     tokens = dict(a["tokens"])
     for bucket, value in b["tokens"].items():
