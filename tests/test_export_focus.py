@@ -8,7 +8,13 @@ import json
 import re
 
 from conftest import FIXTURES, SHARED
-from test_import_support import money_total, store_dump, store_rows, token_totals
+from test_import_support import (
+    exact_decimals,  # noqa: F401  (autouse: 60-digit sums)
+    money_total,
+    store_dump,
+    store_rows,
+    token_totals,
+)
 
 SAMPLES = SHARED / "samples"
 INPUTS = [

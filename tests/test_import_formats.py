@@ -10,7 +10,13 @@ from decimal import Decimal
 import pytest
 
 from conftest import FIXTURES
-from test_import_support import money_total, store_rows, tags_of, token_totals
+from test_import_support import (
+    exact_decimals,  # noqa: F401  (autouse: 60-digit sums)
+    money_total,
+    store_rows,
+    tags_of,
+    token_totals,
+)
 
 HERE = FIXTURES / "import"
 

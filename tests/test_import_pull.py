@@ -12,7 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from test_import_support import money_total, store_rows, token_totals
+from test_import_support import (
+    exact_decimals,  # noqa: F401  (autouse: 60-digit sums)
+    money_total,
+    store_rows,
+    token_totals,
+)
 
 OPENAI_KEY = "sk-admin-TESTKEY-0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-admin01-TESTKEY-abcdef0123456789"

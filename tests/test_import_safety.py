@@ -11,7 +11,13 @@ from decimal import Decimal
 import pytest
 
 from conftest import SHARED
-from test_import_support import money_total, store_dump, store_rows, token_totals
+from test_import_support import (
+    exact_decimals,  # noqa: F401  (autouse: 60-digit sums)
+    money_total,
+    store_dump,
+    store_rows,
+    token_totals,
+)
 
 SAMPLES = SHARED / "samples"
 ALL_SAMPLES = [

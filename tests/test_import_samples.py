@@ -11,7 +11,12 @@ from decimal import Decimal
 import pytest
 
 from conftest import SHARED
-from test_import_support import money_total, store_rows, token_totals
+from test_import_support import (
+    exact_decimals,  # noqa: F401  (autouse: 60-digit sums)
+    money_total,
+    store_rows,
+    token_totals,
+)
 
 SAMPLES = SHARED / "samples"
 OPENAI_USAGE = SAMPLES / "openai-usage-api" / "completions_usage_api.ipynb.usage_data.json"

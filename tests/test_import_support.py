@@ -3,9 +3,23 @@ assertions do not go through the code under test."""
 
 from __future__ import annotations
 
+import decimal
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def exact_decimals():
+    """Sums in these tests use 60 digits, as tokcli's money context does: Decimal's default 28
+    would round long Azure/OpenAI amounts on both sides of an assertion and hide a difference.
+    Autouse in every module that imports it."""
+    with decimal.localcontext() as context:
+        context.prec = 60
+        yield
+
 
 TOKEN_COLUMNS = (
     "requests",
