@@ -215,3 +215,11 @@ def test_model_precedence_flag_then_front_matter_then_config(cli, isolated_env):
     (isolated_env / "q.txt").write_text(FILLER)
     defaults = cli("audit", "q.txt", "--format", "json").json()["files"]
     assert (defaults[0]["model"], defaults[0]["monthly_requests"]) == ("gpt-5", 999)
+
+
+def test_empty_templates_have_no_findings(cli, isolated_env):
+    (isolated_env / "empty.txt").write_text("")
+    (isolated_env / "front.md").write_text("---\nmodel: gpt-5\n---\n\n")
+    run = cli("audit", ".", "--format", "json", "--fail-on", "info")
+    assert run.exit_code == 0
+    assert run.json()["findings"] == [] and run.json()["summary"]["files"] == 2

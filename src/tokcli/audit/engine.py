@@ -168,6 +168,8 @@ def audit_template(template, rules, settings, registry, today, shared):
     layout = scan(template.prompt, template.syntax)
     ctx = Context(template, layout, counter, settings, pricing, registry, shared)
     findings = []
+    if not template.prompt.strip():
+        rules = []  # an empty template sends nothing: nothing to lint
     for rule in rules:
         for finding in rule.check(ctx):
             _locate(template, finding)
