@@ -41,7 +41,7 @@ def test_volatile_names_are_classified():
 
 
 def test_format_fields_but_not_json_braces():
-    layout = scan('Return {"label": "spam"} for {email!r:>10} and {items[0]} and {0}.')
+    layout = scan('Return {{"label": "spam"}} for {email!r:>10} and {items[0]} and {0}.')
     assert [e.text for e in layout.volatile] == ["{email!r:>10}", "{items[0]}", "{0}"]
 
 
@@ -222,3 +222,10 @@ def test_few_shot_chat_turns_are_an_example_block():
     (finding,) = audit_template(template, [BY_CODE["TC104"]], settings, None, None, {})[0]
     assert finding.line == 9  # the first example turn's content line in the JSON file
     assert "come after volatile content (line 5)" in finding.message
+
+
+def test_text_with_a_json_object_is_not_a_str_format_template():
+    # str.format would raise on {"id": ...}, so "{id}" in the API path is literal text.
+    text = 'GET /v1/orders/{id} returns {"id": 1, "status": "paid"}.'
+    assert scan(text).volatile == []
+    assert [e.text for e in scan("GET /v1/orders/{id} returns the order.").volatile] == ["{id}"]

@@ -19,12 +19,14 @@ TEMPLATE_SYNTAX = re.compile(
     "|".join(f"(?:{p})" for p in (JINJA_COMMENT, HANDLEBARS_COMMENT, JINJA_STATEMENT, EXPRESSION)),
     re.DOTALL,
 )
-JINJA_HINT = re.compile(r"\{\{\s*[-~#/>!]?\s*[A-Za-z_\"']|\{%|\{#")
+# Jinja/Handlebars tags; not `{{"`, which is how a str.format template escapes a JSON brace.
+JINJA_HINT = re.compile(r"\{\{\s*[-~#/>!]?\s*[A-Za-z_]|\{%|\{#")
 # str.format / f-string placeholders: {name}, {name.attr}, {name[0]}, {f(x)}, {0}, {name!r:>10}
 FORMAT_FIELD = re.compile(
     r"(?<!\{)\{(?!\{)\s*(?P<expr>[A-Za-z_](?:[\w.]|\([^{}()\n]*\)|\[[^\]{}\n]*\])*|\d+)\s*"
     r"(?:![rsa])?(?::[^{}\n]*)?\}(?!\})"
 )
+JSON_OBJECT = re.compile(r'(?<!\{)\{\s*"')
 # Statements whose keyword makes the text that follows depend on a variable.
 LOGIC_KEYWORDS = {"if", "elif", "for", "with", "filter", "call", "while"}
 NEUTRAL_EXPRESSIONS = re.compile(r"^(?:[/>]|else\b|(?:role|section)\s+[\"']|[\"'])")
@@ -146,6 +148,12 @@ def scan(prompt: str, syntax: str = "auto") -> Layout:
 
 def _template_elements(prompt: str, syntax: str) -> list[Element]:
     if "{" not in prompt:
+        return []
+    if syntax == "auto" and JSON_OBJECT.search(prompt):
+        # str.format would fail on an unescaped JSON object, so this text is not a str.format
+        # template and its "{id}" (an API path, say) is literal.
+        syntax = "jinja" if JINJA_HINT.search(prompt) else "none"
+    if syntax == "none":
         return []
     if syntax == "jinja" or (syntax == "auto" and JINJA_HINT.search(prompt)):
         return [_syntax_element(m) for m in TEMPLATE_SYNTAX.finditer(prompt)]
