@@ -61,8 +61,11 @@ def check(ctx: Context):
             content -= numbers
         if not content:
             continue
-        encoded = list(map(str.encode, content))
-        keys = [(i, min(map(zlib.crc32, encoded, repeat(seed)))) for i, seed in enumerate(SEEDS)]
+        if numbers:  # a near duplicate has the same numbers: they are the bucket
+            keys = [(-1, numbers)]
+        else:
+            encoded = list(map(str.encode, content))
+            keys = [(i, min(map(zlib.crc32, encoded, repeat(s)))) for i, s in enumerate(SEEDS)]
         match = _near(content, numbers, keys, buckets, threshold)
         if match is not None:
             yield _finding(ctx, start, end, match[0], match[1])
