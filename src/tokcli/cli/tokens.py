@@ -9,33 +9,17 @@ from typing import Annotated
 import typer
 
 from tokcli.cli.common import FormatOpt, PricingOpt, command_app, runtime
-from tokcli.errors import InputError
 from tokcli.render import Column, Output
+from tokcli.textio import decode_text, read_text_file
 
 app = command_app(no_args_is_help=False)
 
 
 def read_text(source: str) -> tuple[str, str]:
-    """(text, label) from a path or `-` for stdin; UTF-8 with or without BOM."""
+    """(text, label) from a path or `-` for stdin."""
     if source == "-":
-        data = sys.stdin.buffer.read()
-        label = "<stdin>"
-    else:
-        path = Path(source)
-        label = str(path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError("no such file", path=label) from None
-        except IsADirectoryError:
-            raise InputError("is a directory, not a file", path=label) from None
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", path=label) from None
-    try:
-        return data.decode("utf-8-sig"), label
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {exc.start})", path=label, line=line) from None
+        return decode_text(sys.stdin.buffer.read(), "<stdin>"), "<stdin>"
+    return read_text_file(Path(source)), source
 
 
 @app.command()

@@ -15,6 +15,7 @@ import yaml
 
 from tokcli.errors import InputError
 from tokcli.prompts.files import SUFFIX_KINDS
+from tokcli.textio import read_text_file
 
 KINDS = ("text", "markdown", "chat", "prompty", "dotprompt", "jinja", "format")
 _FENCE = re.compile(r"^---[ \t]*$")
@@ -59,19 +60,7 @@ class PromptSource:
 
 def read_prompt_text(path: Path) -> str:
     """A prompt file as text: UTF-8 with or without BOM; unreadable files are InputErrors."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", path=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {exc.start})", path=str(path), line=line) from None
+    return read_text_file(path)
 
 
 def load_prompt(path: Path, text: str | None = None) -> PromptSource:
