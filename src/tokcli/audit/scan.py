@@ -23,10 +23,11 @@ TEMPLATE_SYNTAX = re.compile(
 JINJA_HINT = re.compile(r"\{\{\s*[-~#/>!]?\s*[A-Za-z_]|\{%|\{#")
 # str.format / f-string placeholders: {name}, {name.attr}, {name[0]}, {f(x)}, {0}, {name!r:>10}
 FORMAT_FIELD = re.compile(
-    r"(?<!\{)\{(?!\{)\s*(?P<expr>[A-Za-z_](?:[\w.]|\([^{}()\n]*\)|\[[^\]{}\n]*\])*|\d+)\s*"
+    r"\{(?<!\{\{)(?!\{)\s*(?P<expr>[A-Za-z_](?:[\w.]|\([^{}()\n]*\)|\[[^\]{}\n]*\])*|\d+)\s*"
     r"(?:![rsa])?(?::[^{}\n]*)?\}(?!\})"
 )
-JSON_OBJECT = re.compile(r'(?<!\{)\{\s*"')
+# The literal "{" first (then a look-behind for "{{"): re scans fast for a literal start.
+JSON_OBJECT = re.compile(r'\{(?<!\{\{)\s*"')
 # Statements whose keyword makes the text that follows depend on a variable.
 LOGIC_KEYWORDS = {"if", "elif", "for", "with", "filter", "call", "while"}
 NEUTRAL_EXPRESSIONS = re.compile(r"^(?:[/>]|else\b|(?:role|section)\s+[\"']|[\"'])")
@@ -57,7 +58,7 @@ LITERALS = (
     ),
     (
         "request id",
-        lambda low, shape: any(f"{p}{s}" in low for p in ID_PREFIXES for s in "_-"),
+        lambda low, shape: any(needle in low for needle in ID_NEEDLES),
         re.compile(r"\b(?:req|request|sess|session|trace|msg|run|chatcmpl)[_-][A-Za-z0-9]{10,}\b"),
     ),
     (
@@ -83,8 +84,12 @@ LITERALS = (
         re.compile(r"(?i)\b(?:timestamp|epoch)\s*[:=]?\s*\d{10,13}\b"),
     ),
 )
-# Prefixes of request-like ids, each followed by "_" or "-" ("request_" and "session-" too).
-ID_PREFIXES = ("req", "request", "sess", "session", "trace", "msg", "run", "chatcmpl")
+# Prefixes of request-like ids with their separator: "req_", "request-", "chatcmpl-", ...
+ID_NEEDLES = tuple(
+    f"{prefix}{sep}"
+    for prefix in ("req", "request", "sess", "session", "trace", "msg", "run", "chatcmpl")
+    for sep in "_-"
+)
 _UUID_HINT = re.compile(r"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-")
 
 # Word parts of a variable name -> what kind of volatile value it is.
@@ -149,18 +154,17 @@ def scan(prompt: str, syntax: str = "auto") -> Layout:
 def _template_elements(prompt: str, syntax: str) -> list[Element]:
     if "{" not in prompt:
         return []
-    if syntax == "auto" and JSON_OBJECT.search(prompt):
-        # str.format would fail on an unescaped JSON object, so this text is not a str.format
-        # template and its "{id}" (an API path, say) is literal.
-        syntax = "jinja" if JINJA_HINT.search(prompt) else "none"
-    if syntax == "none":
-        return []
     if syntax == "jinja" or (syntax == "auto" and JINJA_HINT.search(prompt)):
         return [_syntax_element(m) for m in TEMPLATE_SYNTAX.finditer(prompt)]
-    return [
+    fields = [
         Element(m.start(), m.end(), True, classify_name(m["expr"]), m.group())
         for m in FORMAT_FIELD.finditer(prompt)
     ]
+    if fields and syntax == "auto" and JSON_OBJECT.search(prompt):
+        # str.format would fail on an unescaped JSON object, so this text is not a str.format
+        # template and its "{id}" (an API path, say) is literal.
+        return []
+    return fields
 
 
 def _syntax_element(match: re.Match) -> Element:
