@@ -95,3 +95,24 @@ def tokcli_process():
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture
+def emu():
+    """The batch-API emulator (OpenAI and Anthropic) on 127.0.0.1, for batch and e2e tests."""
+    from emulator import Emulator
+
+    emulator = Emulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def env(emu, tmp_path, monkeypatch):
+    """Environment pointing tokcli at the emulator: keys, base URLs, store, tiny retry delays."""
+    from emulator.samples import batch_env
+
+    values = batch_env(emu, tmp_path / "store.db")
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values

@@ -7,23 +7,8 @@ import sqlite3
 
 import pytest
 
-from emulator import ANTHROPIC_KEY, OPENAI_KEY, Emulator, Fault, Outcome
-from emulator.samples import anthropic_line, batch_env, openai_line, write_jsonl
-
-
-@pytest.fixture
-def emu():
-    emulator = Emulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def env(emu, tmp_path, monkeypatch):
-    values = batch_env(emu, tmp_path / "store.db")
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
+from emulator import ANTHROPIC_KEY, OPENAI_KEY, Fault, Outcome
+from emulator.samples import anthropic_line, openai_line, write_jsonl
 
 
 def submit(cli, tmp_path, provider="openai", count=4):

@@ -22,7 +22,7 @@ import yaml
 
 from conftest import SHARED
 from emulator import ANTHROPIC_KEY, Emulator, Outcome
-from emulator.samples import anthropic_line, batch_env, openai_line, write_jsonl
+from emulator.samples import anthropic_line, openai_line, write_jsonl
 
 SPECS = SHARED / "specs"
 
@@ -101,14 +101,6 @@ def emu():
     emulator.record = True
     yield emulator
     emulator.stop()
-
-
-@pytest.fixture
-def env(emu, tmp_path, monkeypatch):
-    values = batch_env(emu, tmp_path / "store.db")
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
 
 
 def run_cycle(cli, tmp_path, provider, make, count=4, **submit_options):

@@ -12,23 +12,8 @@ import time
 
 import pytest
 
-from emulator import Emulator, Fault
-from emulator.samples import anthropic_line, batch_env, openai_line, write_jsonl
-
-
-@pytest.fixture
-def emu():
-    emulator = Emulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def env(emu, tmp_path, monkeypatch):
-    values = batch_env(emu, tmp_path / "store.db")
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
+from emulator import Fault
+from emulator.samples import anthropic_line, openai_line, write_jsonl
 
 
 def input_files(emu):

@@ -6,29 +6,12 @@ import json
 import sqlite3
 from decimal import Decimal
 
-import pytest
-
-from emulator import Emulator, Outcome
+from emulator import Outcome
 from emulator import anthropic as emu_anthropic
 from emulator import openai as emu_openai
-from emulator.samples import anthropic_line, batch_env, openai_line, write_jsonl
+from emulator.samples import anthropic_line, openai_line, write_jsonl
 from tokcli.cost import Usage, compute_cost
 from tokcli.pricing import Registry
-
-
-@pytest.fixture
-def emu():
-    emulator = Emulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def env(emu, tmp_path, monkeypatch):
-    values = batch_env(emu, tmp_path / "store.db")
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
 
 
 def poll_until_done(cli, job_id, limit=20):

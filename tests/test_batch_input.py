@@ -7,27 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from emulator import Emulator
-from emulator.samples import anthropic_line, batch_env, openai_line, write_jsonl
+from emulator.samples import anthropic_line, openai_line, write_jsonl
 from tokcli.batch.limits import LIMITS, Limits
 from tokcli.batch.scan import scan_file
 from tokcli.cost import Usage, compute_cost
 from tokcli.pricing import Registry
-
-
-@pytest.fixture
-def emu():
-    emulator = Emulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def env(emu, tmp_path, monkeypatch):
-    values = batch_env(emu, tmp_path / "store.db")
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
 
 
 def _mixed_models():

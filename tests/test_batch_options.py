@@ -4,24 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emulator import OPENAI_KEY, Emulator
-from emulator.samples import batch_env, openai_line, write_jsonl
+from emulator import OPENAI_KEY
+from emulator.samples import openai_line, write_jsonl
 from tokcli.batch.lock import BatchLock, Busy
-
-
-@pytest.fixture
-def emu():
-    emulator = Emulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def env(emu, tmp_path, monkeypatch):
-    values = batch_env(emu, tmp_path / "store.db")
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
 
 
 def test_missing_key_is_one_clear_line(cli, env, emu, tmp_path, monkeypatch):

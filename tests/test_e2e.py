@@ -11,9 +11,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from emulator import Emulator
 from emulator.samples import batch_env, openai_line, write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,13 +112,6 @@ def test_ci_gate_fails_on_a_20_percent_growth_and_passes_without_change(tmp_path
 
 
 # -- 3. a cron cycle against the batch emulator ------------------------------------------------
-
-
-@pytest.fixture
-def emu():
-    emulator = Emulator().start()
-    yield emulator
-    emulator.stop()
 
 
 def test_cron_batch_cycle(emu, tmp_path):
