@@ -164,3 +164,28 @@ def test_pipes(tmp_path):
                  "--format csv | head -1")  # fmt: skip
     assert head.code == 0 and head.err == ""
     assert head.out.startswith("path,") or "model" in head.out.splitlines()[0]
+
+
+# -- the README quickstart ---------------------------------------------------------------------
+
+
+def test_quickstart_import_then_report_matches_the_file(tmp_path):
+    import csv
+    from decimal import Decimal
+
+    demo = REPO / "examples" / "billing" / "demo_focus_2026-10.csv"
+    env = {"TOKCLI_STORE": str(tmp_path / "store.db")}
+    assert tokcli("import", demo, env=env).code == 0
+    again = tokcli("import", demo, "--format", "json", env=env)
+    assert again.json()["totals"]["inserted"] == 0  # running the quickstart twice adds nothing
+    report = tokcli("report", "--by", "team", "--format", "json", env=env)
+    assert report.code == 0, report.err
+    with demo.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    by_team: dict[str, Decimal] = {}
+    for row in rows:
+        team = json.loads(row["Tags"])["team"]
+        by_team[team] = by_team.get(team, Decimal(0)) + Decimal(row["BilledCost"])
+    reported = {r["team"]: Decimal(r["billed_cost"]) for r in report.json()["rows"]}
+    assert reported == by_team
+    assert Decimal(report.json()["total"]["billed_cost"]) == sum(by_team.values())

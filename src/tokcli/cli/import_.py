@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -170,7 +171,13 @@ def _output(summary: dict) -> Output:
         f"{totals['skipped']:,} not usage"
     ]
     notes += [f"rejected rows written to {f['reject_file']}" for f in rows if f["reject_file"]]
-    sections = [("by source", summary["by_source"], SOURCE_COLUMNS)]
+    # The JSON summary carries exact decimal strings; the table rounds them for people.
+    money = [c.key for c in SOURCE_COLUMNS if c.kind == "money"]
+    by_source = [
+        {**row, **{k: Decimal(row[k]) for k in money if row.get(k) is not None}}
+        for row in summary["by_source"]
+    ]
+    sections = [("by source", by_source, SOURCE_COLUMNS)]
     return Output(data=summary, rows=rows, columns=SUMMARY_COLUMNS, notes=notes, sections=sections)
 
 
