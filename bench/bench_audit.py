@@ -23,20 +23,52 @@ from pathlib import Path
 
 TOPICS = ["refunds", "shipping", "warranty", "accounts", "invoices", "returns", "security"]
 VERBS = ["explain", "summarise", "check", "compare", "list", "describe", "verify"]
+# Plain instructions without numbers, distinct from each other (no duplicate findings).
+INSTRUCTIONS = [
+    "Greet the customer by name when the ticket includes it.",
+    "Quote the relevant policy paragraph before giving advice.",
+    "Escalate legal threats to a human agent immediately.",
+    "Never promise delivery dates that the carrier has not confirmed.",
+    "Offer a refund only when the order qualifies under the returns policy.",
+    "Ask for the order reference if the customer did not provide one.",
+    "Keep a neutral tone even when the customer is upset.",
+    "Link to the status page during a known outage.",
+    "Do not share internal ticket notes with customers.",
+    "Suggest the self-service portal for password resets.",
+    "Confirm the shipping address before rerouting a parcel.",
+    "Explain warranty exclusions in plain language.",
+    "Mention accessibility options when a customer asks about the app.",
+    "Summarise long threads before replying to the latest message.",
+    "Flag suspected fraud to the risk team without telling the customer.",
+    "Use metric units unless the customer writes in imperial units.",
+    "Apologise once, then focus on the fix.",
+    "Recommend the annual plan only to customers who ask about pricing.",
+    "Check the invoice history before answering billing disputes.",
+    "Point business customers to their account manager for contract changes.",
+    "Translate replies into the language the customer used.",
+    "Close the conversation by asking whether anything else is needed.",
+    "Refuse requests to change another person's account details.",
+    "Describe data export steps for customers leaving the service.",
+]
 NOUNS = ["policy", "order", "parcel", "contract", "ticket", "payment", "device", "account"]
 
 
 def template_text(index: int, size: int) -> str:
-    """A ~`size`-byte template; a third start with a variable (cache finding), all unique."""
+    """A ~`size`-byte template; a third start with a variable (cache finding), all unique.
+    Lines alternate between numbered clauses and plain instructions, some of which repeat
+    nearly (duplicate-instruction findings), as real prompts do."""
     head = "Current time: {{ now }}\n" if index % 3 == 0 else ""
     lines = [f"You are the assistant for team {index} of the support desk."]
     n = 0
     while sum(len(line) + 1 for line in lines) + len(head) < size - 80:
         topic, verb, noun = TOPICS[n % 7], VERBS[(n + index) % 7], NOUNS[(n * 3 + index) % 8]
-        lines.append(
-            f"- Section {n}.{index}: {verb} the {noun} rules for {topic}, citing clause "
-            f"{n * 7 + index} and the {noun} record number {index * 100 + n}."
-        )
+        if n % 2:  # half the lines carry no number, so the near-duplicate search hashes them
+            lines.append(f"- {INSTRUCTIONS[(n // 2 + index) % len(INSTRUCTIONS)]}")
+        else:
+            lines.append(
+                f"- Section {n}.{index}: {verb} the {noun} rules for {topic}, citing clause "
+                f"{n * 7 + index} and the {noun} record number {index * 100 + n}."
+            )
         n += 1
     lines.append("Answer in at most 5 sentences.")
     lines.append("Question: {{ question }}")

@@ -68,6 +68,7 @@ ROLE_ADJECTIVES = re.compile(
     _I,
 )
 MIN_STACKED = 3
+INTENSIFIERS = ("very", "really", "extremely", "absolutely", "super")
 DOUBLED = re.compile(r"\b(very|really|extremely|absolutely|super)(?:,?\s+\1\b)+", _I)
 SHOUTED = re.compile(r"\b(IMPORTANT|CRITICAL|CRUCIAL|ESSENTIAL)\b[:!]*")
 MAX_SHOUTS = 2
@@ -82,7 +83,7 @@ def check(ctx: Context):
         if any(k in lowered for k in keywords)  # a substring test is far cheaper than a regex
         for match in pattern.finditer(ctx.prompt)
     ]
-    if any(word in lowered for word in ("very", "really", "extremely", "absolutely", "super")):
+    if any(f"{w} {w}" in lowered or f"{w}, {w}" in lowered for w in INTENSIFIERS):
         candidates += [
             (m.start(), m.end(), m.group(1), "repeated emphasis")
             for m in DOUBLED.finditer(ctx.prompt)
