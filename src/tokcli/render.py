@@ -1,8 +1,8 @@
 """The one place that turns result objects into table, json, csv or markdown text.
 
 Core code builds an `Output` (a versioned JSON document plus the rows and columns a person
-reads); commands pick the format; nothing else formats data. Commands with extra formats
-(sarif, github, html) register a renderer of their own in `EXTRA_RENDERERS`.
+reads); commands pick the format; nothing else formats these four. Formats only one command
+has (audit's sarif and github, report's html) live with that command.
 
 Tables are drawn here rather than with rich: rich costs ~90 ms of imports, and `tokcli pricing
 show` must answer well under 150 ms.
@@ -14,7 +14,6 @@ import datetime as dt
 import io
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +22,6 @@ from typing import Any, TextIO
 from tokcli.money import display, plain
 
 FORMATS = ("table", "json", "csv", "markdown")
-EXTRA_RENDERERS: dict[str, Callable[[Output, TextIO], None]] = {}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A spreadsheet runs a cell that starts with one of these as a formula.
@@ -66,8 +64,6 @@ def render(output: Output, fmt: str, stream: TextIO, *, color: bool = False) -> 
         _markdown(output, stream)
     elif fmt == "table":
         _table(output, stream, color)
-    elif fmt in EXTRA_RENDERERS:
-        EXTRA_RENDERERS[fmt](output, stream)
     else:  # the CLI validates formats; this is a programming error
         raise ValueError(f"unknown format {fmt!r}")
 

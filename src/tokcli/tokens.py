@@ -8,6 +8,7 @@ expects, and are written into tiktoken's own cache under the name tiktoken looks
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -81,8 +82,9 @@ def encoding_for(model_id: str | None, provider: str | None = None) -> tuple[str
     return "o200k_base", False
 
 
+@functools.cache
 def get_encoding(name: str):
-    """tiktoken's Encoding, made available offline from the bundled files."""
+    """tiktoken's Encoding, made available offline from the bundled files (once per process)."""
     import tiktoken
 
     _provide_offline(name)
