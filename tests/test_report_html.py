@@ -1,6 +1,6 @@
 """`tokcli report --format html`: one self-contained page with inline SVG charts.
 
-The headless-Chromium rendering check is documented in docs/report.md (with its screenshot);
+The headless-Chromium check is documented in the README, `tokcli report` (with its screenshot);
 these tests check the page itself everywhere: well-formed, no scripts, nothing fetched."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ and full jitter that honour `Retry-After`, and secrets that never reach a messag
 
 httpx is imported inside functions: importing this module costs nothing at start-up.
 
-Retry rules (see docs/batch.md):
+Retry rules (README, section `tokcli batch`):
 - 429, 408, 5xx and Anthropic's 529 are retried, and so are connection errors, up to
   `RetryPolicy.max_attempts` attempts in all.
 - A request that is *not idempotent* (creating a batch) is only retried when the server surely

@@ -5,7 +5,7 @@ State machines advance one step per retrieve (GET of the batch), so tests are de
 and fast; `Outcome` picks how the next batches end (the bad days), `faults` inject HTTP
 failures, and `delay` slows every request (to hold a lock in a concurrency test).
 
-Emulator choices where the spec says "unknown" (documented in docs/batch.md):
+Emulator choices where the spec says "unknown" (documented in the README, `tokcli batch`):
 - create with an unknown input_file_id: 404 `No such File object` (openai-python era);
 - cancel of a terminal batch: 400 invalid_request_error (OpenAI) / invalid_request_error
   (Anthropic); cancel passes through `cancelling` for one retrieve;

@@ -16,7 +16,9 @@ from tokcli.money import ZERO, display, plain
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.info: "note"}
 GITHUB_LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.info: "notice"}
-INFORMATION_URI = "https://github.com/tokcli/tokcli/blob/main/docs/audit.md"
+INFORMATION_URI = (
+    "https://github.com/tokcli/tokcli#tokcli-audit-lint-prompt-templates-every-finding-priced"
+)
 
 
 def finding_dict(finding: Finding) -> dict:

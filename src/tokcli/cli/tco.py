@@ -2,7 +2,7 @@
 self-hosted serving; `tco commit` and `tco payback` calculators.
 
 Every input is a flag and a key of the `[tco]` config section (the flag's name with `_`);
-the model itself lives in tokcli.tco and is written out in docs/tco.md.
+the model itself lives in tokcli.tco and is written out in the README, section `tokcli tco`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from tokcli.importers.reading import Source
 from tokcli.importers.values import RowError
 from tokcli.store.usage import UsageRecord
 
-# How a new import of a source replaces what an earlier one wrote (docs/import.md, "Replace"):
+# How a new import replaces what an earlier one wrote (README, `tokcli import`, "Replace"):
 BY_BILLING_PERIOD = "billing_period"  # billing files: the export for an account and period wins
 BY_WINDOW = "window"  # API pulls: the newest covering a time window wins inside that window
 APPEND_ONLY = "append"  # event logs (transcripts, spans): rows are only ever added

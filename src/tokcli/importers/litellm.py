@@ -1,7 +1,7 @@
 """LiteLLM proxy spend logs (`LiteLLM_SpendLogs`), as CSV, a JSON array or JSON Lines.
 
 `spend` is USD as the proxy computed it from its own price table (an estimate of the provider
-bill; kept as the billed cost with that caveat in docs/import.md). `prompt_tokens` INCLUDES
+bill; kept as the billed cost with that caveat in the README). `prompt_tokens` INCLUDES
 cache reads (and, in newer versions, cache writes): the cache figures in
 `metadata.additional_usage_values` are subtracted to get the uncached bucket. `metadata` and
 `request_tags` arrive as JSON text; request tags are `key:value` strings.

@@ -1,6 +1,6 @@
 """Writing one input into the store: one transaction per file, idempotent, with replacement.
 
-The rules (docs/import.md explains them to users):
+The rules (the README, `tokcli import`, explains them to users):
 - Every record has a stable `record_key`; a key already in the store is a duplicate, skipped.
 - A bad row rejects the whole file (InputError, nothing written) unless `skip_bad_rows`, which
   writes the good rows and a reject file listing each bad row with its reason.

@@ -79,7 +79,7 @@ def _mapping(rt, spec: str | None) -> dict[str, str] | None:
 
 
 def summary(results: list[FileResult], warnings: list[str]) -> dict:
-    """The JSON summary (docs/import.md, "JSON summary"): per file, totals, per source."""
+    """The JSON summary (README, `tokcli import`, "JSON summary"): per file, totals, per source."""
     counts = ("rows_read", "inserted", "replaced", "duplicates", "rejected", "skipped")
     totals = {name: sum(getattr(r, name) for r in results) for name in counts}
     return {

@@ -1,5 +1,5 @@
 """Build-vs-buy economics: API vs hosted open-weight vs neocloud vs self-hosted GPUs.
 
 Plain Decimal arithmetic, no typer, no printing. `tokcli.cli.tco` parses options, calls these
-modules and renders. The cost model is written out in docs/tco.md.
+modules and renders. The cost model is written out in the README, section `tokcli tco`.
 """

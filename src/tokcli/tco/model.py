@@ -1,6 +1,6 @@
 """The cost model: what each way of serving tokens costs a month at a given volume.
 
-Two shapes of cost (docs/tco.md writes the formulas out):
+Two shapes of cost (the README, section `tokcli tco`, writes the formulas out):
 
 * `ApiOption`: pay per token. cost = volume / 1M x blended $/MTok; everything scales with volume.
 * `GpuOption`: pay per GPU-hour for whole replicas, busy or idle, plus staff and fixed costs.
