@@ -13,7 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from tokcli.importers.base import BY_BILLING_PERIOD, BillingPeriod, Format, Options, Parsed
+from tokcli.importers.base import (
+    BY_BILLING_PERIOD,
+    BillingPeriod,
+    Format,
+    Options,
+    Parsed,
+    each_row,
+)
 from tokcli.importers.common import add_tokens, charge_kind, json_tags, token_kind, token_unit_size
 from tokcli.importers.reading import Source, csv_rows
 from tokcli.importers.values import (
@@ -37,14 +44,7 @@ _METER_MODEL_END = re.compile(
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
     occurrences = Occurrences()
-    for line, row in csv_rows(source):
-        try:
-            parsed = _convert(row, options, occurrences)
-        except RowError as error:
-            yield Parsed(line, error=error, raw=row)
-            continue
-        parsed.line, parsed.raw = line, row
-        yield parsed
+    return each_row(csv_rows(source), lambda row: _convert(row, options, occurrences))
 
 
 def is_ai_service(row: dict[str, str]) -> bool:

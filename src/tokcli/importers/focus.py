@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tokcli.importers.base import BY_BILLING_PERIOD, BillingPeriod, Format, Options, Parsed
+from tokcli.importers.base import (
+    BY_BILLING_PERIOD,
+    BillingPeriod,
+    Format,
+    Options,
+    Parsed,
+    each_row,
+)
 from tokcli.importers.common import (
     add_tokens,
     charge_kind,
@@ -49,14 +56,7 @@ X_BUCKETS = {
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
     occurrences = Occurrences()
-    for line, row in csv_rows(source):
-        try:
-            parsed = _convert(row, options, occurrences)
-        except RowError as error:
-            yield Parsed(line, error=error, raw=row)
-            continue
-        parsed.line, parsed.raw = line, row
-        yield parsed
+    return each_row(csv_rows(source), lambda row: _convert(row, options, occurrences))
 
 
 def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) -> Parsed:

@@ -15,7 +15,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from tokcli.importers.base import BY_BILLING_PERIOD, BillingPeriod, Format, Options, Parsed
+from tokcli.importers.base import (
+    BY_BILLING_PERIOD,
+    BillingPeriod,
+    Format,
+    Options,
+    Parsed,
+    each_row,
+)
 from tokcli.importers.common import (
     add_tokens,
     charge_kind,
@@ -47,14 +54,7 @@ def parse(source: Source, options: Options) -> Iterator[Parsed]:
     occurrences = Occurrences()
     head = source.head(1).lstrip()
     rows = json_lines(source) if head.startswith("{") else csv_rows(source)
-    for line, row in rows:
-        try:
-            parsed = _convert(_flatten(row), options, occurrences)
-        except RowError as error:
-            yield Parsed(line, error=error, raw=row)
-            continue
-        parsed.line, parsed.raw = line, row
-        yield parsed
+    return each_row(rows, lambda row: _convert(_flatten(row), options, occurrences))
 
 
 def _flatten(row: Any, prefix: str = "") -> dict[str, Any]:
