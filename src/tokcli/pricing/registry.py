@@ -169,16 +169,21 @@ class Registry:
 
 
 def _cache_path(files: list[Path]) -> Path | None:
-    import hashlib
+    # crc32, not sha256: importing hashlib alone costs ~8 ms, and this key only has to change
+    # when a file does (it names a cache file, it guards nothing).
+    import zlib
 
     if os.environ.get("TOKCLI_NO_CACHE"):
         return None
-    digest = hashlib.sha256(__version__.encode())
-    for path in files:
+    fingerprint = __version__
+    # The classes pickled are part of the key too: a changed model.py must not unpickle stale.
+    code = [Path(__file__), Path(__file__).with_name("model.py")]
+    for path in [*files, *code]:
         stat = path.stat()
-        digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+        fingerprint += f"|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    key = f"{zlib.crc32(fingerprint.encode()):08x}{len(fingerprint):x}"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "tokcli" / f"registry-{digest.hexdigest()[:24]}.pickle"
+    return Path(base) / "tokcli" / f"registry-{key}.pickle"
 
 
 def _read_cache(files: list[Path]) -> Registry | None:
