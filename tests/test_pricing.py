@@ -333,3 +333,19 @@ def _utc(day: str):
     import datetime as dt
 
     return dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+
+
+def test_parsed_registry_cache_is_used_and_invalidated(tmp_path):
+    import shutil
+
+    folder = tmp_path / "pricing"
+    folder.mkdir()
+    shutil.copy(shipped_pricing_dir() / "mistral.yaml", folder / "mistral.yaml")
+    first = Registry.load(directory=folder)
+    cached = list((tmp_path / "home" / "cache" / "tokcli").glob("registry-*.pickle"))
+    assert len(cached) == 1
+    assert Registry.load(directory=folder).models.keys() == first.models.keys()
+    path = folder / "mistral.yaml"
+    path.write_text(path.read_text().replace('input: "1.50"', 'input: "1.25"'))
+    changed = Registry.load(directory=folder).get("mistral-medium-3.5")
+    assert changed.prices[-1].standard.prices["input"] == Decimal("1.25")
