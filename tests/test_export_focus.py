@@ -136,4 +136,4 @@ def test_export_slices_by_date_tag_and_source(cli, tmp_path):
 def test_export_rejects_a_bad_where(cli, tmp_path):
     result = cli("export", "--where", "team", "--store", tmp_path / "a.db")
     assert result.exit_code == 2
-    assert "--where: expected KEY=VALUE" in result.stderr
+    assert "--where: expected key=value" in result.stderr

@@ -14,7 +14,14 @@ from typing import Annotated
 
 import typer
 
-from tokcli.cli.common import FormatOpt, PricingOpt, StoreOpt, command_app, runtime
+from tokcli.cli.common import (
+    FormatOpt,
+    PricingOpt,
+    StoreOpt,
+    command_app,
+    parse_key_values,
+    runtime,
+)
 from tokcli.errors import CheckFailed, ExitCode, TokcliError
 from tokcli.render import Column, Output
 
@@ -507,13 +514,7 @@ class _locked:
 
 
 def _parse_tags(values: list[str]) -> dict[str, str]:
-    tags = {}
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep or not key.strip():
-            raise TokcliError(f"--tag: expected key=value, got {value!r}")
-        tags[key.strip()] = text.strip()
-    return tags
+    return dict(parse_key_values(values, option="--tag"))
 
 
 def _parse_money(value: str):

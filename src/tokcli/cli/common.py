@@ -161,3 +161,15 @@ def parse_date(value: str | None, *, option: str = "--at") -> dt.date | None:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
         raise TokcliError(f"{option}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def parse_key_values(items: list[str] | None, *, option: str) -> list[tuple[str, str]]:
+    """`key=value` options (--tag, --where), stripped; a malformed one is a usage error."""
+    pairs = []
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise TokcliError(f"{option}: expected key=value, got {item!r}")
+        pairs.append((key, value))
+    return pairs

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tokcli.cli.common import StoreOpt, command_app, parse_date, runtime
+from tokcli.cli.common import StoreOpt, command_app, parse_date, parse_key_values, runtime
 from tokcli.errors import TokcliError
 from tokcli.render import Column, Output
 
@@ -112,10 +112,4 @@ def _export_to_file(conn, output: Path, filters, export_focus):
 
 
 def _tag_filters(pairs: list[str]) -> dict[str, str]:
-    tags = {}
-    for pair in pairs:
-        key, found, value = pair.partition("=")
-        if not found or not key.strip():
-            raise TokcliError(f"--where: expected KEY=VALUE, got {pair!r}")
-        tags[key.strip()] = value.strip()
-    return tags
+    return dict(parse_key_values(pairs, option="--where"))

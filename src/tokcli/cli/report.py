@@ -11,7 +11,14 @@ from typing import Annotated
 
 import typer
 
-from tokcli.cli.common import PricingOpt, StoreOpt, command_app, parse_date, runtime
+from tokcli.cli.common import (
+    PricingOpt,
+    StoreOpt,
+    command_app,
+    parse_date,
+    parse_key_values,
+    runtime,
+)
 from tokcli.errors import TokcliError
 from tokcli.render import Column, Output
 
@@ -181,11 +188,7 @@ def _selection(by, since, until, month, where):
     if sum(k in TIME_KEYS for k in keys) > 1:
         raise TokcliError("--by: use one of day, week, month at a time")
     filters = []
-    for item in where or []:
-        key, sep, value = item.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not key or not value:
-            raise TokcliError(f"--where: expected key=value, got {item!r}")
+    for key, value in parse_key_values(where, option="--where"):
         validate_key(key, option="--where")
         if key in TIME_KEYS:
             raise TokcliError(f"--where: {key} is a time key; use --since/--until/--month")
