@@ -52,11 +52,40 @@ def run_imports(rt, job: ImportJob, progress_factory=None) -> dict:
             from tokcli.importers.pull import pull_into
 
             results += pull_into(conn, rt, job, settings)
-        for path in job.paths:
+        for path in expand_paths(job.paths, job.source_name):
             results.append(_import_path(conn, path, job, settings, progress_factory))
     finally:
         conn.close()
     return summary(results, list(settings.pricer.warnings.values()))
+
+
+# Files a folder walk imports; anything else in the folder (README, scripts) is passed over.
+DATA_SUFFIXES = frozenset({".csv", ".json", ".jsonl", ".ndjson", ".gz", ".zip"})
+
+
+def expand_paths(paths: list[Path], source_name: str | None) -> list[Path]:
+    """Folders of exports become their data files, in name order. A folder whose data files
+    are all .jsonl is a Claude Code transcript folder (`~/.claude/projects`), imported whole."""
+    expanded: list[Path] = []
+    for path in paths:
+        if not path.is_dir() or source_name == "claude-code" or _transcript_folder(path):
+            expanded.append(path)
+            continue
+        for child in sorted(path.iterdir()):
+            if child.name.startswith("."):
+                continue
+            if child.is_dir() or child.suffix.lower() in DATA_SUFFIXES:
+                expanded += expand_paths([child], source_name)
+    return expanded
+
+
+def _transcript_folder(folder: Path) -> bool:
+    data = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in DATA_SUFFIXES
+    ]
+    return bool(data) and all(p.suffix.lower() == ".jsonl" for p in data)
 
 
 def _import_path(conn, path: Path, job: ImportJob, settings, progress_factory) -> FileResult:
