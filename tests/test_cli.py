@@ -121,3 +121,16 @@ def test_csv_escapes_formulas_but_keeps_negative_numbers():
 def test_python_m_tokcli(tokcli_process):
     result = tokcli_process("--version")
     assert result.exit_code == 0 and result.stdout.startswith("tokcli 0.")
+
+
+def test_no_command_module_imports_a_heavy_library_at_load():
+    code = (
+        "import sys, importlib, json\n"
+        "from tokcli.cli.registry import COMMANDS, available\n"
+        "for name in available():\n"
+        "    importlib.import_module(COMMANDS[name][0])\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    loaded = set(json.loads(proc.stdout))
+    assert not {"pandas", "httpx", "tiktoken", "numpy", "jinja2", "pydantic"} & loaded
