@@ -104,7 +104,7 @@ def test_resume_refuses_a_changed_input_file(tokcli_process, env, emu, tmp_path)
 def test_two_polls_at_once_one_acts_the_other_exits_cleanly(cli, env, emu, tmp_path):
     source = write_jsonl(tmp_path / "in.jsonl", [openai_line(i) for i in range(2)])
     assert cli("batch", "submit", source, "-p", "openai").exit_code == 0
-    emu.delay = 0.4  # hold each request so the first poll keeps the lock
+    emu.delay = 1.5  # hold each request so the first poll keeps the lock, even on a busy CI
     before = emu.count("GET", r"/v1/batches/[^/]+")
     command = [sys.executable, "-m", "tokcli", "batch", "poll", "--all", "--format", "json"]
     procs = [

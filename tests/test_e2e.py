@@ -124,7 +124,7 @@ def test_cron_batch_cycle(emu, tmp_path):
     assert resumed.code == 0, resumed.err
     assert len(emu.openai.batches) == 1  # exactly one remote batch
 
-    emu.delay = 0.3  # hold requests so the two polls overlap
+    emu.delay = 1.5  # hold requests so the two polls overlap, even on a busy CI
     command = [str(TOKCLI), "batch", "poll", "--all", "--format", "json"]
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env={**os.environ, **env}) for _ in range(2)]  # fmt: skip
