@@ -21,6 +21,7 @@ from tokcli.importers.reading import Source, csv_rows, json_document
 from tokcli.importers.values import (
     Occurrences,
     RowError,
+    column_tags,
     decimal_or_none,
     is_null,
     next_day,
@@ -126,12 +127,7 @@ def cost_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageReco
 
 
 def _dimension_tags(result: dict) -> dict[str, str]:
-    tags = {}
-    for column, tag in _DIMENSION_TAGS:
-        value = text_or_none(result.get(column))
-        if value is not None:
-            tags[tag] = value
-    return tags
+    return column_tags(result, _DIMENSION_TAGS)
 
 
 def _usage_json(source: Source, options: Options) -> Iterator[Parsed]:
@@ -206,18 +202,9 @@ def console_cost_record(row: dict[str, str], day: dt.datetime) -> UsageRecord:
 
 
 def _console_tags(row: dict[str, str]) -> dict[str, str]:
-    tags = {}
     # Console exports name keys and workspaces by their names, not their ids.
-    for column, tag in (
-        ("api_key", "api_key"),
-        ("workspace", "workspace"),
-        ("context_window", "context_window"),
-        ("inference_geo", "inference_geo"),
-    ):
-        value = text_or_none(row.get(column))
-        if value is not None:
-            tags[tag] = value
-    return tags
+    columns = ("api_key", "workspace", "context_window", "inference_geo")
+    return column_tags(row, [(column, column) for column in columns])
 
 
 def _usage_csv(source: Source, options: Options) -> Iterator[Parsed]:

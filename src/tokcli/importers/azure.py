@@ -26,6 +26,7 @@ from tokcli.importers.reading import Source, csv_rows
 from tokcli.importers.values import (
     Occurrences,
     RowError,
+    column_tags,
     decimal_or_none,
     next_day,
     stable_key,
@@ -103,14 +104,13 @@ def _tier(meter: str) -> str:
 
 def _tags(row: dict[str, str]) -> dict[str, object]:
     tags: dict[str, object] = dict(json_tags(row.get("Tags"), "Tags"))
-    for column, tag in (
+    columns = (
         ("SubscriptionName", "subscription"),
         ("ResourceGroup", "resource_group"),
         ("MeterCategory", "service"),
-    ):
-        value = text_or_none(row.get(column))
-        if value:
-            tags.setdefault(tag, value)
+    )
+    for tag, value in column_tags(row, columns).items():
+        tags.setdefault(tag, value)  # the resource's own Tags win
     return tags
 
 

@@ -17,6 +17,7 @@ from tokcli.importers.common import parse_json_text
 from tokcli.importers.reading import Source, csv_rows, json_document, json_lines
 from tokcli.importers.values import (
     RowError,
+    column_tags,
     decimal_or_none,
     stable_key,
     text_or_none,
@@ -93,17 +94,16 @@ def _cache_tokens(metadata: Any) -> tuple[int, int]:
 
 
 def _tags(row: dict, metadata: Any) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for column, tag in (
-        ("team_id", "team"),
-        ("user", "user"),
-        ("end_user", "end_user"),
-        ("api_key", "api_key"),
-        ("organization_id", "organization"),
-    ):
-        value = text_or_none(row.get(column))
-        if value:
-            tags[tag] = value
+    tags = column_tags(
+        row,
+        (
+            ("team_id", "team"),
+            ("user", "user"),
+            ("end_user", "end_user"),
+            ("api_key", "api_key"),
+            ("organization_id", "organization"),
+        ),
+    )
     if isinstance(metadata, dict):
         for key, tag in (
             ("user_api_key_alias", "api_key_alias"),

@@ -18,6 +18,7 @@ from tokcli.importers.reading import Source, csv_rows, json_document
 from tokcli.importers.values import (
     Occurrences,
     RowError,
+    column_tags,
     decimal_or_none,
     is_null,
     stable_key,
@@ -159,16 +160,8 @@ def _tokens_from_line_item(record: UsageRecord, line_item: str, result: dict) ->
 
 
 def _dimension_tags(result: dict) -> dict[str, str]:
-    tags = {}
-    for column, tag in _DIMENSION_TAGS:
-        value = text_or_none(result.get(column))
-        if value is not None:
-            tags[tag] = value
-    for column in ("project_name", "user_email"):
-        value = text_or_none(result.get(column))
-        if value is not None:
-            tags[column] = value
-    return tags
+    names = (("project_name", "project_name"), ("user_email", "user_email"))
+    return column_tags(result, (*_DIMENSION_TAGS, *names))
 
 
 def _parse_usage_json(source: Source, options: Options) -> Iterator[Parsed]:

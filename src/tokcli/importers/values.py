@@ -89,6 +89,16 @@ def text_or_none(value: object) -> str | None:
     return None if text in NULLS else text
 
 
+def column_tags(row: dict, columns) -> dict[str, str]:
+    """{tag: value} for each (column, tag) whose column holds a non-null value."""
+    tags = {}
+    for column, tag in columns:
+        value = text_or_none(row.get(column))
+        if value is not None:
+            tags[tag] = value
+    return tags
+
+
 def utc_from_unix(seconds: object, field: str) -> dt.datetime:
     number = decimal_or_none(seconds, field)
     if number is None:
