@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 from tokcli.cli.main import app
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"  # ../shared beside the project root (specs, samples)
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Real files written by others (FOCUS spec, OpenAI cookbook, OTLP examples, Claude Code
+# transcripts, Azure exports), copied with their SOURCES.md licence notes.
+SAMPLES = FIXTURES / "samples"
 PINNED_NOW = "2026-11-24T12:00:00Z"
 
 

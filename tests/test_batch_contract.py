@@ -1,7 +1,8 @@
 """Contract test: what tokcli sends and what the emulator answers, checked against the providers'
-OpenAPI documents (../shared/specs), so neither can drift from the real APIs.
+OpenAPI documents, so neither can drift from the real APIs.
 
-The spec files are large: each is loaded once per session (yaml.CSafeLoader for OpenAI).
+The documents in tests/fixtures/openapi are the providers' own, trimmed by `trim.py` there to the
+file and batch operations and every schema they reference (SOURCES.md gives each origin).
 
 One documented relaxation: OpenAI's spec types optional fields such as `Batch.output_file_id`
 as plain `string`, while the API (and the spec's own examples) send `null` for them. Optional
@@ -18,19 +19,17 @@ import re
 import httpx
 import jsonschema
 import pytest
-import yaml
 
-from conftest import SHARED
+from conftest import FIXTURES
 from emulator import ANTHROPIC_KEY, Emulator, Outcome
 from emulator.samples import anthropic_line, openai_line, write_jsonl
 
-SPECS = SHARED / "specs"
+SPECS = FIXTURES / "openapi"
 
 
 @functools.cache
 def openai_spec() -> dict:
-    with (SPECS / "openai-openapi.yaml").open("rb") as handle:
-        spec = yaml.load(handle, Loader=yaml.CSafeLoader)
+    spec = json.loads((SPECS / "openai-openapi.json").read_text())
     spec["components"] = _optional_nullable(spec["components"])
     return spec
 
@@ -38,8 +37,7 @@ def openai_spec() -> dict:
 @functools.cache
 def openai_2025_spec() -> dict:
     """The 2025-04 spec: the last one with BatchRequestInput / BatchRequestOutput (line shapes)."""
-    with (SPECS / "openai-openapi-2025-04-29.yaml").open("rb") as handle:
-        spec = yaml.load(handle, Loader=yaml.CSafeLoader)
+    spec = json.loads((SPECS / "openai-openapi-2025-04-29.json").read_text())
     spec["components"] = _optional_nullable(spec["components"])
     return spec
 

@@ -7,7 +7,7 @@ import io
 import json
 import re
 
-from conftest import FIXTURES, SHARED
+from conftest import FIXTURES, SAMPLES
 from test_import_support import (
     exact_decimals,  # noqa: F401  (autouse: 60-digit sums)
     money_total,
@@ -16,7 +16,6 @@ from test_import_support import (
     token_totals,
 )
 
-SAMPLES = SHARED / "samples"
 INPUTS = [
     SAMPLES / "openai-usage-api" / "completions_usage_api.ipynb.usage_data.json",
     SAMPLES / "claude-code-jsonl",

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import SHARED
+from conftest import SAMPLES
 from test_import_support import (
     exact_decimals,  # noqa: F401  (autouse: 60-digit sums)
     money_total,
@@ -19,7 +19,6 @@ from test_import_support import (
     token_totals,
 )
 
-SAMPLES = SHARED / "samples"
 ALL_SAMPLES = [
     SAMPLES / "openai-usage-api" / "completions_usage_api.ipynb.usage_data.json",
     SAMPLES / "focus" / "focus_sample.csv",

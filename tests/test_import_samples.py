@@ -1,4 +1,4 @@
-"""Every real sample in ../shared/samples that is usage or billing data imports, and its
+"""Every real sample in tests/fixtures/samples that is usage or billing data imports, and its
 totals match figures computed here from the raw file with the standard library alone."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import SHARED
+from conftest import SAMPLES
 from test_import_support import (
     exact_decimals,  # noqa: F401  (autouse: 60-digit sums)
     money_total,
@@ -18,7 +18,6 @@ from test_import_support import (
     token_totals,
 )
 
-SAMPLES = SHARED / "samples"
 OPENAI_USAGE = SAMPLES / "openai-usage-api" / "completions_usage_api.ipynb.usage_data.json"
 FOCUS_SAMPLE = SAMPLES / "focus" / "focus_sample.csv"
 AZURE = SAMPLES / "azure-cost-export"

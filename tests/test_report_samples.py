@@ -11,9 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import SHARED
+from conftest import SAMPLES
 
-SAMPLES = SHARED / "samples"
 OPENAI_USAGE = SAMPLES / "openai-usage-api" / "completions_usage_api.ipynb.usage_data.json"
 FOCUS_SAMPLE = SAMPLES / "focus" / "focus_sample.csv"
 AZURE_ACTUAL = SAMPLES / "azure-cost-export" / "EA_ActualCost_Small.csv"

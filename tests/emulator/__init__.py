@@ -1,5 +1,5 @@
 """A local emulator of the OpenAI Files + Batch API and the Anthropic Message Batches API, as
-../shared/specs/BATCH-APIS.md describes them, for tests only (127.0.0.1, port 0).
+the providers' published API references describe them, for tests only (127.0.0.1, port 0).
 
 State machines advance one step per retrieve (GET of the batch), so tests are deterministic
 and fast; `Outcome` picks how the next batches end (the bad days), `faults` inject HTTP
