@@ -8,16 +8,19 @@ expects, and are written into tiktoken's own cache under the name tiktoken looks
 
 from __future__ import annotations
 
+import codecs
 import functools
 import gzip
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO
 
-from tokcli.errors import TokcliError
+from tokcli.errors import InputError, TokcliError
 
 # name -> (URL tiktoken loads it from, SHA-256 of the decompressed file, as in tiktoken_ext)
 ENCODING_FILES = {
@@ -95,6 +98,64 @@ def count_tokens(text: str, model_id: str | None = None, provider: str | None = 
     """Count tokens of `text` as `model_id` would. Special-token strings are ordinary text."""
     encoding_name, exact = encoding_for(model_id, provider)
     tokens = len(get_encoding(encoding_name).encode_ordinary(text))
+    return _token_count(tokens, exact, encoding_name, model_id, provider)
+
+
+def count_tokens_in_chunks(
+    chunks: Iterable[str], model_id: str | None = None, provider: str | None = None
+) -> TokenCount:
+    """Count the tokens of the concatenated `chunks` in memory bounded by the chunk size: the text
+    is encoded piece by piece, cut only where tiktoken's pre-tokeniser splits anyway, so the count
+    equals encoding the whole text at once."""
+    encoding_name, exact = encoding_for(model_id, provider)
+    encode = get_encoding(encoding_name).encode_ordinary
+    tokens = 0
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        cut = safe_cut(pending)
+        if cut:
+            tokens += len(encode(pending[:cut]))
+            pending = pending[cut:]
+    if pending:
+        tokens += len(encode(pending))
+    return _token_count(tokens, exact, encoding_name, model_id, provider)
+
+
+# How far back from the end of the buffered text to look for a cut. A text with no cut in this
+# window (a 50 MB line of one word) is buffered until one appears, or to the end.
+_CUT_WINDOW = 1 << 16
+
+
+def safe_cut(text: str) -> int:
+    r"""An index p > 0 such that the pre-tokeniser pieces of text[:p] and text[p:] are exactly the
+    pieces of text, or 0 if the last _CUT_WINDOW characters have none.
+
+    Both o200k_base's and cl100k_base's patterns have no look-behind, and no piece runs across
+    (a) a newline followed by a letter (a letter-run may take one leading non-letter, never
+    CR or LF; newline runs stop at a letter), nor (b) a space between two letters (letter runs
+    stop at the space; the space starts the next piece). Python's str.isalpha() is exactly
+    Unicode's L category, the pattern's \p{L}. Cutting after the last such boundary (a) or
+    before it (b) leaves the pieces unchanged, so BPE (which never merges across pieces) gives
+    the same tokens."""
+    floor = max(1, len(text) - _CUT_WINDOW)
+    end = len(text) - 1  # text[end] is the last character: it may still grow into a longer run
+    newline = text.rfind("\n", floor - 1, end)
+    while newline >= floor - 1:
+        if text[newline + 1].isalpha():
+            return newline + 1
+        newline = text.rfind("\n", floor - 1, newline)
+    space = text.rfind(" ", floor, end)
+    while space >= floor:
+        if text[space - 1].isalpha() and text[space + 1].isalpha():
+            return space
+        space = text.rfind(" ", floor, space)
+    return 0
+
+
+def _token_count(
+    tokens: int, exact: bool, encoding_name: str, model_id: str | None, provider: str | None
+) -> TokenCount:
     if exact:
         return TokenCount(tokens, True, f"tiktoken {encoding_name}", model_id)
     factor, why = APPROXIMATION_FACTORS.get(model_id or "", (None, None))
@@ -150,3 +211,23 @@ def _bundled_encoding(name: str) -> bytes:
         raise TokcliError(
             f"cannot load the {name} encoding offline ({exc}); reinstall tokcli"
         ) from None
+
+
+def read_text_chunks(stream: BinaryIO, label: str, chunk_bytes: int = 1 << 20) -> Iterator[str]:
+    """Decode a UTF-8 byte stream (BOM allowed) chunk by chunk; a byte that is not UTF-8 is an
+    InputError naming the line it is on."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    lines_before = 0
+    while True:
+        data = stream.read(chunk_bytes)
+        try:
+            text = decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            # The decoder may hold up to 3 bytes of the previous chunk; their line is this one.
+            line = lines_before + data[: max(exc.start, 0)].count(b"\n") + 1
+            raise InputError("not UTF-8 text", path=label, line=line) from None
+        lines_before += data.count(b"\n")
+        if text:
+            yield text
+        if not data:
+            return

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tokcli.cli.common import FormatOpt, PricingOpt, command_app, runtime
+from tokcli.errors import InputError
 from tokcli.render import Column, Output
-from tokcli.textio import decode_text, read_text_file
 
 app = command_app(no_args_is_help=False)
 
 
-def read_text(source: str) -> tuple[str, str]:
-    """(text, label) from a path or `-` for stdin."""
+def count_source(source: str, model_id: str | None, provider: str | None):
+    """Count a path or `-` (stdin) chunk by chunk, so memory stays flat in the file's size."""
+    from tokcli.tokens import count_tokens_in_chunks, read_text_chunks
+
     if source == "-":
-        return decode_text(sys.stdin.buffer.read(), "<stdin>"), "<stdin>"
-    return read_text_file(Path(source)), source
+        return count_tokens_in_chunks(
+            read_text_chunks(sys.stdin.buffer, "<stdin>"), model_id, provider
+        )
+    try:
+        with open(source, "rb") as stream:
+            return count_tokens_in_chunks(read_text_chunks(stream, source), model_id, provider)
+    except FileNotFoundError:
+        raise InputError("no such file", path=source) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path=source) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=source) from None
 
 
 @app.command()
@@ -43,15 +54,13 @@ def tokens(
         tokcli tokens prompt.txt -m gpt-5
         cat prompt.txt | tokcli tokens - -m claude-sonnet-4-6 --format json
     """
-    from tokcli.tokens import count_tokens
-
     rt = runtime(pricing=pricing)
     model_id = provider = None
     if model is not None:
         found = rt.registry.get(model)
         model_id, provider = found.id, found.provider
-    text, label = read_text(source)
-    count = count_tokens(text, model_id, provider)
+    count = count_source(source, model_id, provider)
+    label = "<stdin>" if source == "-" else source
     data = count.to_dict()
     row = {"source": label, **data}
     columns = [
