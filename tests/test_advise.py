@@ -379,3 +379,48 @@ def test_cache_reads_can_replace_cache_writes():
         8000,
     )
     assert after.total_input == usage.total_input
+
+
+def test_committed_use_is_priced_from_the_monthly_trend(cli, tmp_path):
+    """Three full months of list spend on one provider (August $400, September $500, October
+    $600): commit the lowest month less 20% ($320); October bills max($320, $600 x 0.8)."""
+    rows = []
+    for month, spend in ((8, "400"), (9, "500"), (10, "600")):
+        rows.append(
+            record(f"m{month}", at(dt.date(2026, month, 1)), "gpt-5", tags={"team": "core"},
+                   requests=1, output_tokens=1, list_cost=D(spend))
+        )  # fmt: skip
+    write(tmp_path / "s.db", rows)
+    doc = advise_json(cli, tmp_path / "s.db", "--commit-discount", "20%")
+    commit = find(doc, "commit", provider="openai")
+    assert D(commit["details"]["commitment"]) == D("320.00")
+    assert D(commit["monthly_saving"]) == D(600) - D(600) * D("0.8")
+    assert commit["confidence"] == "medium"  # rising spend
+    plain = advise_json(cli, tmp_path / "s.db")
+    assert not [r for r in plain["recommendations"] if r["lever"] == "commit"]
+
+
+def test_retry_storms_and_context_bloat_are_priced(cli, tmp_path):
+    """Edge cases, synthetic. Session r: three identical requests 3 s apart. Session b: six
+    turns whose prompt grows by 1,000 tokens a turn with no cache reads."""
+    rows = [
+        record(f"r{i}", at(OCTOBER[4], 9, 0, 3 * i), "claude-sonnet-4-6", hours=0,
+               tags={"session": "r"}, requests=1, input_tokens=800, output_tokens=10,
+               list_cost=D("0.0025"))
+        for i in range(3)
+    ] + [
+        record(f"b{i}", at(OCTOBER[5], 9, i), "claude-sonnet-4-6", hours=0,
+               tags={"session": "b"}, requests=1, input_tokens=2000 + 1000 * i,
+               output_tokens=50)
+        for i in range(6)
+    ]  # fmt: skip
+    write(tmp_path / "s.db", rows)
+    doc = advise_json_period(cli, tmp_path / "s.db", "2026-10-01", "2026-10-31")
+    factor = D("30.4375") / 31
+    retry = find(doc, "retry", session="r")
+    assert D(retry["monthly_saving"]) == 2 * D("0.0025") * factor
+    bloat = find(doc, "bloat", session="b")
+    # Each turn re-sends the previous turn's whole prompt: 2,000 + 3,000 + ... + 6,000 tokens
+    # that could have been cache reads ($3.00 - $0.30 per million).
+    resent = sum(2000 + 1000 * i for i in range(5))
+    assert D(bloat["monthly_saving"]) == D(resent) * (D("3.00") - D("0.30")) / 1_000_000 * factor

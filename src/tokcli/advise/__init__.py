@@ -40,6 +40,7 @@ class AdviseOptions:
     where: tuple[tuple[str, str], ...] = ()
     target_hit_rate: Decimal = DEFAULT_TARGET_HIT_RATE
     batchable_features: frozenset[str] = field(default_factory=frozenset)
+    commit_discount: Decimal | None = None  # what a committed-use agreement would take off
 
 
 def _period(conn: sqlite3.Connection, options: AdviseOptions) -> Period | None:
@@ -94,6 +95,9 @@ def advise(conn: sqlite3.Connection, registry, options: AdviseOptions) -> Advice
         model_of=lambda call: registry.find(call.model) if call.model else None,
         period=period,
     )
+    if options.commit_discount is not None:
+        monthly = queries.monthly_list_cost(conn, period.until)
+        recommendations += levers.commit_lever(monthly, period.until, options.commit_discount)
     # Agent findings overlap the levers' rows (a bloated session is also a cache candidate), so
     # they are listed and ranked but stay out of the combined figure.
     recommendations += agent_findings

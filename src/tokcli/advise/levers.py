@@ -358,3 +358,65 @@ def reasoning_lever(
 def total(values) -> Decimal:
     with decimal.localcontext(MONEY_CONTEXT):
         return sum(values, ZERO)
+
+
+def commit_lever(
+    monthly: dict[tuple[str, str], Decimal], until: dt.date, discount: Decimal
+) -> list[Recommendation]:
+    """Committed use against pay-as-you-go, per provider, from its last full months of list
+    spend (at least two): commit the lowest month less the discount, so no month would have
+    wasted any of it, and price the latest month on it (`tco commit`'s arithmetic)."""
+    from tokcli.tco.commit import evaluate
+
+    last_full = (
+        until
+        if (until + dt.timedelta(days=1)).day == 1
+        else until.replace(day=1) - dt.timedelta(days=1)
+    )
+    cutoff = f"{last_full:%Y-%m}"
+    found = []
+    for provider in sorted({p for p, _ in monthly}):
+        months = sorted(
+            (m, cost) for (p, m), cost in monthly.items() if p == provider and m <= cutoff
+        )
+        recent = months[-3:]
+        if len(recent) < 2 or not provider:
+            continue
+        spends = [cost for _, cost in recent]
+        with decimal.localcontext(MONEY_CONTEXT):
+            commitment = (min(spends) * (1 - discount)).quantize(
+                Decimal("0.01"), decimal.ROUND_DOWN
+            )
+            scenario = evaluate(commitment, discount, spends[-1], "all")
+        if scenario.saving <= 0:
+            continue
+        falling = spends[-1] < spends[0]
+        history = ", ".join(f"{month} {_money(cost)}" for month, cost in recent)
+        off = _percent(discount)
+        found.append(
+            Recommendation(
+                lever="commit",
+                title=f"Commit {_money(commitment)}/month with {provider} at {off} off",
+                group={"provider": provider},
+                model=None,
+                monthly_saving=scenario.saving,
+                arithmetic=(
+                    f"list spend {history}: a commitment of the lowest month less {off} = "
+                    f"{_money(commitment)}; the latest month billed "
+                    f"{_money(scenario.committed_cost)} instead of {_money(spends[-1])}"
+                ),
+                rows=0,
+                requests=0,
+                confidence="low" if falling else "medium",
+                caveat="spend is falling: a commitment may go unused"
+                if falling
+                else "check the discount your provider actually offers",
+                details={
+                    "months": {m: c for m, c in recent},
+                    "commitment": commitment,
+                    "discount": discount,
+                    "verdict": scenario.verdict,
+                },
+            )
+        )
+    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -92,6 +93,14 @@ def advise(
             show_default=False,
         ),
     ] = None,
+    commit_discount: Annotated[
+        str | None,
+        typer.Option(
+            "--commit-discount",
+            help="Price committed use at this discount: 20% or 0.2 (or [advise] commit_discount).",
+            show_default=False,
+        ),
+    ] = None,
     fail_over: Annotated[
         str | None,
         typer.Option(
@@ -135,6 +144,12 @@ def advise(
         target_hit_rate=parse_share(rate_text, option="--target-hit-rate"),
         batchable_features=frozenset(section.get("batchable_features", [])),
     )
+    discount_text = commit_discount or section.get("commit_discount")
+    if discount_text is not None:
+        options = replace(
+            options,
+            commit_discount=parse_share(str(discount_text), option="--commit-discount"),
+        )
     threshold = parse_amount(fail_over, option="--fail-over")
     with rt.open_store() as conn:
         result = run_advise(conn, rt.registry, options)

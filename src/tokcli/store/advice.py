@@ -191,17 +191,29 @@ def session_calls(
 
 def monthly_list_cost(conn: sqlite3.Connection, until: dt.date) -> dict[tuple[str, str], Decimal]:
     """List cost per (provider, YYYY-MM) up to `until`, exact, for the commitment check."""
-    totals: dict[tuple[str, str], Decimal] = {}
+    conn.create_aggregate("tokcli_exact_sum", 1, _ExactSum)
     cursor = conn.cursor()
     cursor.row_factory = None
     sql = (
-        "SELECT COALESCE(provider, ''), substr(period_start, 1, 7), list_cost FROM usage "
-        "WHERE period_start < ? AND charge_kind = 'usage' AND list_cost IS NOT NULL"
+        "SELECT COALESCE(provider, ''), substr(period_start, 1, 7), tokcli_exact_sum(list_cost) "
+        "FROM usage WHERE period_start < ? AND charge_kind = 'usage' AND list_cost IS NOT NULL "
+        "GROUP BY 1, 2"
     )
-    for provider, month, cost in cursor.execute(sql, [(until + dt.timedelta(days=1)).isoformat()]):
-        key = (provider, month)
-        totals[key] = MONEY_CONTEXT.add(totals.get(key, Decimal(0)), Decimal(cost))
-    return totals
+    end = (until + dt.timedelta(days=1)).isoformat()
+    return {(p, month): Decimal(total) for p, month, total in cursor.execute(sql, [end])}
+
+
+class _ExactSum:
+    """SQLite aggregate: the exact sum of decimal strings, as a decimal string."""
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+
+    def step(self, value: str) -> None:
+        self.total = MONEY_CONTEXT.add(self.total, Decimal(value))
+
+    def finalize(self) -> str:
+        return str(self.total)
 
 
 def last_usage_day(conn: sqlite3.Connection) -> dt.date | None:
