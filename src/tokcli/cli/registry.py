@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("tokcli.cli.report", "Spend by team, feature, model and day; forecasts, anomalies."),
     "budget": ("tokcli.cli.budget", "Check budgets from the config; exit 1 when one is over."),
     "batch": ("tokcli.cli.batch", "Submit, poll and collect provider batch jobs safely from cron."),
+    "advise": ("tokcli.cli.advise", "Ranked, priced recommendations from the usage in the store."),
     "tco": ("tokcli.cli.tco", "Build-vs-buy breakeven: API vs neocloud vs self-hosted GPUs."),
     "pricing": ("tokcli.cli.pricing", "List, show, validate and override model prices."),
     "tokens": ("tokcli.cli.tokens", "Count the tokens of a file or stdin, exactly where possible."),

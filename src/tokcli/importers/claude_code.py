@@ -144,7 +144,27 @@ def _tags(line: dict, usage: dict) -> dict[str, str]:
             tags[tag] = value
     if usage.get("speed") == "fast":
         tags["speed"] = "fast"
+    tool_call = _tool_call_fingerprint(line.get("message"))
+    if tool_call:
+        tags["tool_call"] = tool_call
     return tags
+
+
+def _tool_call_fingerprint(message: object) -> str | None:
+    """`name:hash` of each tool call in the response (sorted, `+`-joined): enough for `advise` to
+    see the same call with the same arguments repeat, without storing the arguments."""
+    import hashlib
+
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, list):
+        return None
+    calls = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            arguments = json.dumps(block.get("input"), sort_keys=True, default=str)
+            digest = hashlib.sha256(arguments.encode()).hexdigest()[:12]
+            calls.append(f"{block.get('name')}:{digest}")
+    return "+".join(sorted(calls)) or None
 
 
 def _deduplicated(entries: list[_Entry]) -> Iterator[Parsed]:

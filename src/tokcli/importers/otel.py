@@ -34,7 +34,8 @@ _RESOURCE_TAGS = {
     "deployment.environment": "environment",
     "deployment.environment.name": "environment",
 }
-_SPAN_TAGS = {"user.id": "user", "gen_ai.agent.name": "agent", "gen_ai.conversation.id": None}
+# A conversation is what `advise` prices as one agent session.
+_SPAN_TAGS = {"user.id": "user", "gen_ai.agent.name": "agent", "gen_ai.conversation.id": "session"}
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
