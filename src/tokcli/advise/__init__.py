@@ -79,7 +79,7 @@ def advise(conn: sqlite3.Connection, registry, options: AdviseOptions) -> Advice
         try:
             before = levers.price(plan.usage, model, settings, cell.tier)
         except TokcliError:
-            unpriced.add(cell.model)
+            unpriced.add(model.id)
             continue
         recommendations += levers.cache_lever(cell, plan, settings, period, group_by)
         recommendations += levers.batch_lever(cell, plan, settings, period, group_by)

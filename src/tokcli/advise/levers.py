@@ -88,7 +88,8 @@ def cache_lever(
     if not prompt or cell.tokens.requests <= 0:
         return []
     per_request = Decimal(prompt) / Decimal(cell.tokens.requests)
-    prices = resolved_prices(model, settings.priced_on, plan.tier, per_request)
+    # The same per-request average compute_cost chooses the long-context band from.
+    prices = resolved_prices(model, settings.priced_on, plan.tier, prompt / cell.tokens.requests)
     if prices.prices["cache_read"] >= prices.prices["input"]:
         return []  # no discount for cached reads on this model
     minimum = model.min_cacheable_at(prices.entry) or DEFAULT_MIN_CACHEABLE

@@ -76,8 +76,9 @@ def advice_output(advice: Advice) -> Output:
             "nothing to recommend: the usage in this period is already optimal for every lever"
         )
     sections = [("How each saving was computed", ranked, ARITHMETIC_COLUMNS)] if ranked else []
-    if advice.sessions:
-        sections.append(("Agent sessions: cost per session", [_sessions(advice)], SESSION_COLUMNS))
+    sessions = _sessions(advice)
+    if sessions is not None:
+        sections.append(("Agent sessions: cost per session", [sessions], SESSION_COLUMNS))
     return Output(
         data=document,
         rows=ranked,

@@ -138,8 +138,8 @@ def usage_cells(
     for row in cursor.execute(sql, params):
         group = tuple(row[:width]) if group_by else ()
         model, provider, tier, hour, count = row[width : width + 5]
-        key = (group, model, provider, tier)
-        cell = cells.get(key) or cells.setdefault(key, Cell(group, model, provider, tier))
+        cell_key = (group, model, provider, tier)
+        cell = cells.get(cell_key) or cells.setdefault(cell_key, Cell(group, model, provider, tier))
         cell.rows += count
         cell.tokens.add(row[width + 5 :])
         if hour is not None:
@@ -191,7 +191,8 @@ def session_calls(
 
 def monthly_list_cost(conn: sqlite3.Connection, until: dt.date) -> dict[tuple[str, str], Decimal]:
     """List cost per (provider, YYYY-MM) up to `until`, exact, for the commitment check."""
-    conn.create_aggregate("tokcli_exact_sum", 1, _ExactSum)
+    # typeshed types aggregate values as int; ours are decimal strings.
+    conn.create_aggregate("tokcli_exact_sum", 1, _ExactSum)  # type: ignore[arg-type]
     cursor = conn.cursor()
     cursor.row_factory = None
     sql = (
