@@ -33,3 +33,28 @@ def test_readme_names_every_command():
     for name in available():
         if name != "completion":
             assert f"tokcli {name}" in readme, name
+
+
+def test_store_location_flag_beats_environment_beats_config(cli, tmp_path):
+    project = tmp_path / "work"  # the test's working folder (conftest.isolated_env)
+    (project / "tokcli.toml").write_text('store = "from-config.db"\n')
+    flag, env = tmp_path / "flag.db", {"TOKCLI_STORE": str(tmp_path / "env.db")}
+
+    def store_path(*args, env=None):
+        run = cli("store", "path", *args, env=env)
+        assert run.exit_code == 0, run.stderr
+        return run.stdout.strip()
+
+    assert store_path("--store", flag, env=env) == str(flag)
+    assert store_path(env=env) == env["TOKCLI_STORE"]
+    assert store_path() == str(project / "from-config.db")  # relative to the config's folder
+    (project / "tokcli.toml").unlink()
+    assert store_path() == str(tmp_path / "home" / "data" / "tokcli" / "usage.db")
+
+
+def test_docs_state_the_store_precedence_the_code_has():
+    page = (REPO / "docs" / "concepts" / "usage-store.md").read_text()
+    order = [page.find(word) for word in ("`--store", "`$TOKCLI_STORE`", "`store` in the config")]
+    assert -1 not in order and order == sorted(order), order
+    readme = (REPO / "README.md").read_text()
+    assert "`$TOKCLI_STORE`, else `--store" not in readme
