@@ -23,9 +23,63 @@ def test_quickstart_is_exactly_two_commands():
     assert "pip install -e '.[test]'" in commands[1] and "pytest" in commands[1]
 
 
-def test_ci_runs_the_readme_test_command():
-    ci = (REPO / ".ci" / "run").read_text().splitlines()
-    assert _quickstart_commands()[1] in ci
+def test_ci_runs_the_readme_test_command_in_a_fresh_clone():
+    ci = (REPO / ".ci" / "run").read_text()
+    lines = ci.splitlines()
+    assert _quickstart_commands()[1] in lines
+    command_at = lines.index(_quickstart_commands()[1])
+    before = "\n".join(lines[:command_at])
+    # ... run inside a clone of HEAD placed in an empty temporary folder, removed afterwards,
+    assert "mktemp -d" in before and "git fetch" in before and "checkout" in before
+    assert "trap 'rm -rf" in before
+    assert re.search(r"^cd \"\$work/", before, re.MULTILINE)
+    # ... and nothing after it can swallow pytest's exit code.
+    assert "set -euo pipefail" in before
+    assert not [line for line in lines[command_at + 1 :] if line.strip()]
+
+
+def test_readme_is_short_and_names_only_what_a_reader_can_see():
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.encode()) < 15_000
+    for hidden in ("S000", "S003", "the guides", "issue 8", "../shared", "PRICING-FACTS"):
+        assert hidden not in readme, hidden
+
+
+def test_docs_name_only_what_a_reader_can_see():
+    for page in (REPO / "docs").rglob("*.md"):
+        text = page.read_text()
+        for hidden in ("S000", "S003", "the guides", "issue 8", "../shared", "PRICING-FACTS"):
+            assert hidden not in text, f"{page.relative_to(REPO)}: {hidden}"
+
+
+def test_readme_links_point_at_files_in_the_repository():
+    readme = (REPO / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    local = [t for t in targets if not t.startswith(("http://", "https://"))]
+    assert local
+    for target in local:
+        assert (REPO / target).exists(), target
+
+
+def test_readme_commands_use_real_options():
+    from test_examples import _resolve
+
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```(?:sh|console|crontab)\n(.+?)```", readme, re.DOTALL)
+    invocations = [
+        piece.split()[piece.split().index("tokcli") + 1 :]
+        for block in blocks
+        for line in block.splitlines()
+        for piece in re.split(r"&&|;|\|\||\||>", line)
+        if "tokcli" in piece.split()
+    ]
+    assert len(invocations) > 10
+    for words in invocations:
+        command, rest = _resolve(words)
+        known = {opt for param in command.params for opt in param.opts}
+        for word in rest:
+            if word.startswith("-"):
+                assert word.split("=")[0] in known, " ".join(words)
 
 
 def test_readme_names_every_command():
