@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 from conftest import REPO
-
 from tokcli.cli.registry import available
 
 REGENERATE = "python docs/gen_cli_reference.py"

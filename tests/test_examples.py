@@ -73,7 +73,7 @@ def test_pre_commit_example_uses_the_shipped_hook():
 
 
 def test_examples_install_tokcli_from_a_pinned_git_reference():
-    """tokcli is not on PyPI: `pip install tokcli` would fail (or install someone else's package)."""
+    """tokcli is not on PyPI: `pip install tokcli` would fail, or install someone else's code."""
     for name in ("ci/github-actions.yml", "ci/gitlab-ci.yml"):
         text = (EXAMPLES / name).read_text()
         installs = re.findall(r"pip install (.+)", text)

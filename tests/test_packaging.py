@@ -11,9 +11,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
 import tokcli
+from conftest import REPO
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,8 @@ def test_wheel_carries_the_registry_typing_marker_and_version(dist):
 
 def test_sdist_carries_what_the_tests_and_docs_read(dist):
     sdist = _one(dist, "*.tar.gz")
-    names = {name.split("/", 1)[1] for name in tarfile.open(sdist).getnames() if "/" in name}
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     for needed in (
         "pyproject.toml",
         "README.md",
