@@ -70,3 +70,16 @@ def test_pre_commit_example_uses_the_shipped_hook():
     config = yaml.safe_load((EXAMPLES / "pre-commit-config.yaml").read_text())
     used = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
     assert used <= {hook["id"] for hook in hooks}
+
+
+def test_examples_install_tokcli_from_a_pinned_git_reference():
+    """tokcli is not on PyPI: `pip install tokcli` would fail, or install someone else's code."""
+    for name in ("ci/github-actions.yml", "ci/gitlab-ci.yml"):
+        text = (EXAMPLES / name).read_text()
+        installs = re.findall(r"pip install (.+)", text)
+        assert installs, name
+        for words in installs:
+            assert re.fullmatch(
+                r'"tokcli @ git\+https://github\.com/tokcli/tokcli@v\d+\.\d+\.\d+"', words
+            ), f"{name}: {words}"
+        assert "not on PyPI" in text, f"{name} should say why it installs from git"

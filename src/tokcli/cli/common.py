@@ -104,15 +104,9 @@ class Runtime:
 
     @cached_property
     def store_path(self) -> Path:
-        from tokcli.store import default_store_path
+        from tokcli.store import resolve_store_path
 
-        if self.store_flag is not None:
-            return self.store_flag
-        if self.environ.get("TOKCLI_STORE"):
-            return Path(self.environ["TOKCLI_STORE"]).expanduser()
-        if self.config.get("store"):
-            return Path(self.config.get("store"))
-        return default_store_path(self.environ)
+        return resolve_store_path(self.store_flag, self.environ, self.config.get("store"))
 
     def open_store(self):
         from tokcli.store import connect

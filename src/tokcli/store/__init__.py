@@ -14,6 +14,23 @@ BUSY_TIMEOUT_MS = 15_000
 STORE_ENV = "TOKCLI_STORE"
 
 
+def resolve_store_path(
+    flag: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+    configured: Path | str | None = None,
+) -> Path:
+    """Where the usage store is, nearest intent first: the `--store` flag, then $TOKCLI_STORE,
+    then `store` in the config (already resolved against its file's folder), then the default."""
+    environ = os.environ if environ is None else environ
+    if flag is not None and str(flag):
+        return Path(flag).expanduser()
+    if environ.get(STORE_ENV):
+        return Path(environ[STORE_ENV]).expanduser()
+    if configured:
+        return Path(configured).expanduser()
+    return default_store_path(environ)
+
+
 def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
     """$TOKCLI_STORE, else $XDG_DATA_HOME/tokcli/usage.db, else ~/.local/share/tokcli/usage.db."""
     environ = os.environ if environ is None else environ
