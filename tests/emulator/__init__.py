@@ -37,10 +37,15 @@ class Outcome:
     polls_finalizing: int = 1  # retrieves spent in finalizing (OpenAI); slow finalizing: raise
     finished_before_expiry: int = 1  # expire: how many lines finished before the window closed
     error_ids: set[str] = field(default_factory=set)  # lines the model endpoint rejects (4xx)
+    error_at: set[int] = field(default_factory=set)  # the same, by 0-based position in the batch
     not_found_polls: int = 0  # retrieves right after create that answer 404
     # OpenAI: problems only the provider's validation finds (reported via status failed)
     validation_errors: list[dict] = field(default_factory=list)
     shuffle: bool = True  # results out of order
+
+    def rejects(self, index: int, custom_id: str | None) -> bool:
+        """Does the model endpoint reject the request at `index` (4xx line)?"""
+        return custom_id in self.error_ids or index in self.error_at
 
 
 @dataclass

@@ -190,7 +190,7 @@ class AnthropicAPI:
                         "result": {"type": "canceled" if cancelled else "expired"},
                     }
                 )
-            elif custom_id in outcome.error_ids:
+            elif outcome.rejects(index, custom_id):
                 results.append(
                     {
                         "custom_id": custom_id,

@@ -272,7 +272,9 @@ class OpenAIAPI:
         obj["errors"] = {"object": "list", "data": errors}
 
     def _count_rejected(self, obj, outcome: Outcome) -> int:
-        return sum(1 for _, r in self._lines(obj) if r and r.get("custom_id") in outcome.error_ids)
+        return sum(
+            1 for n, r in self._lines(obj) if r and outcome.rejects(n - 1, r.get("custom_id"))
+        )
 
     def _finish(self, batch: dict, status: str, now: int) -> None:
         obj, outcome = batch["object"], batch["outcome"]
@@ -298,7 +300,7 @@ class OpenAIAPI:
                         "error": {"code": code, "message": message},
                     }
                 )
-            elif custom_id in outcome.error_ids:
+            elif outcome.rejects(index, custom_id):
                 errors.append(_rejected_line(custom_id))
             else:
                 output.append(_success_line(record))

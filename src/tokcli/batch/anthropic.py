@@ -49,15 +49,14 @@ class AnthropicBatches:
         return None
 
     def create(self, *, token, file_id, source, endpoint, metadata) -> RemoteBatch:
-        length = ANTHROPIC_BODY_OVERHEAD - 1  # commas: one per line but the first
-        # Two passes over the part (length, then body) keep memory flat for a 256 MB body.
-        for raw in source.lines():
-            length += len(raw.rstrip(b"\r\n")) + 1
+        # commas: one per line but the first. Two passes over the part (length, then body)
+        # keep memory flat for a 256 MB body.
+        length = ANTHROPIC_BODY_OVERHEAD - 1 + source.wire_size(separator=1)
 
         def body():
             yield b'{"requests":['
-            for index, raw in enumerate(source.lines()):
-                yield (b"," if index else b"") + raw.rstrip(b"\r\n")
+            for index, line in enumerate(source.wire_lines()):
+                yield (b"," if index else b"") + line
             yield b"]}"
 
         response = self.http.request(

@@ -63,7 +63,7 @@ def send_parts(ctx: Context, job: Job, *, verify_input: bool = True) -> None:
 
 
 def _send_part(ctx: Context, job: Job, part: Part) -> None:
-    source = PartSource(Path(job.input_path), part.start_offset, part.end_offset)
+    source = part_source(job, part)
     if ctx.provider.needs_upload and part.step in ("pending", "uploading"):
         _upload(ctx, part, source)
     if part.step == "creating":
@@ -89,6 +89,13 @@ def _send_part(ctx: Context, job: Job, part: Part) -> None:
             raise
     crash_point("after-create")
     jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
+
+
+def part_source(job: Job, part: Part) -> PartSource:
+    return PartSource(
+        Path(job.input_path), part.start_offset, part.end_offset,
+        job_id=job.id if job.wire_ids else None, first_line=part.first_line,
+    )  # fmt: skip
 
 
 def _upload(ctx: Context, part: Part, source: PartSource) -> None:

@@ -62,7 +62,8 @@ class OpenAIBatches:
 
         def body():
             yield head
-            yield from source.chunks()
+            for line in source.wire_lines():
+                yield line + b"\n"
             yield tail
 
         response = self.http.request(
@@ -70,7 +71,7 @@ class OpenAIBatches:
             "/files",
             headers={
                 "Content-Type": f"multipart/form-data; boundary={boundary}",
-                "Content-Length": str(len(head) + source.size + len(tail)),
+                "Content-Length": str(len(head) + source.wire_size() + len(tail)),
             },
             content_factory=body,
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from tokcli.batch.limits import wire_id
 
 # Normalised part status (the provider's own word is kept beside it as `remote_status`).
 RUNNING, COMPLETED, FAILED, EXPIRED, CANCELLED = (
@@ -42,11 +45,17 @@ class ResultLine:
 
 @dataclass
 class PartSource:
-    """The bytes of one part: a byte range of the validated input file, streamed in chunks."""
+    """The bytes of one part: a byte range of the validated input file, streamed in chunks.
+
+    With `job_id` set, each line goes out with its custom_id (`id_field`) replaced by the wire
+    id `<job id>-<line>` (limits.wire_id): `wire_lines()` and `wire_size()`."""
 
     path: Path
     start: int
     end: int
+    job_id: str | None = None
+    first_line: int = 1
+    id_field: str = "custom_id"
 
     @property
     def size(self) -> int:
@@ -63,6 +72,25 @@ class PartSource:
                 left -= len(chunk)
                 yield chunk
 
+    def wire_lines(self) -> Iterator[bytes]:
+        """Each line as sent, without its line ending."""
+        for line_no, raw in enumerate(self.lines(), start=self.first_line):
+            if self.job_id is None:
+                yield raw.rstrip(b"\r\n")
+            else:
+                yield wire_line(json.loads(raw), self.id_field, wire_id(self.job_id, line_no))
+
+    def wire_size(self, separator: int = 1) -> int:
+        """Bytes of the lines as sent, each followed by `separator` bytes."""
+        return sum(len(line) + separator for line in self.wire_lines())
+
+    def wire_ids(self) -> list[str]:
+        """The custom_ids this part sends, in order."""
+        if self.job_id is None:
+            return [json.loads(raw)[self.id_field] for raw in self.lines()]
+        count = sum(1 for _ in self.lines())
+        return [wire_id(self.job_id, n) for n in range(self.first_line, self.first_line + count)]
+
     def lines(self) -> Iterator[bytes]:
         with self.path.open("rb") as handle:
             handle.seek(self.start)
@@ -73,6 +101,12 @@ class PartSource:
                     raise OSError(f"{self.path} shrank while being sent")
                 position += len(raw)
                 yield raw
+
+
+def wire_line(record: dict, id_field: str, new_id: str) -> bytes:
+    """One request as sent: the record with its id replaced, compact JSON, key order kept."""
+    record[id_field] = new_id
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class Provider(Protocol):

@@ -16,10 +16,13 @@ from pathlib import Path
 from tokcli.batch.limits import (
     ANTHROPIC_BODY_OVERHEAD,
     ANTHROPIC_CUSTOM_ID,
+    JOB_ID_WIDTH,
     LIMITS,
     OPENAI_ENDPOINTS,
     Limits,
+    wire_id,
 )
+from tokcli.batch.provider import wire_line
 from tokcli.errors import InputError
 
 # (text, model) -> tokens
@@ -65,8 +68,11 @@ def scan_file(
     endpoint: str | None = None,
     limits: Limits | None = None,
     count_tokens: TokenCounter | None = None,
+    wire_ids: bool = True,
 ) -> ScanResult:
-    """Validate `path` as `provider` batch input; raise InputError naming file and line."""
+    """Validate `path` as `provider` batch input; raise InputError naming file and line.
+    Parts are sized on the lines as sent: with `wire_ids`, each carries the wire custom_id
+    `<job id>-<line>` instead of the user's (limits.wire_id)."""
     limits = limits or LIMITS[provider]
     checker = _OpenAILine(endpoint) if provider == "openai" else _AnthropicLine()
     splitter = _Splitter(provider, limits, str(path))
@@ -95,7 +101,11 @@ def scan_file(
             seen_ids[custom_id] = line_no
             request = checker.check(record, custom_id, where)
             _add_tokens(models, request, count_tokens)
-            splitter.add(line_no, offset, len(raw), len(raw.rstrip(b"\r\n")))
+            if wire_ids:
+                sent = len(wire_line(dict(record), "custom_id", _placeholder_id(line_no)))
+                splitter.add(line_no, offset, sent + 1, sent)
+            else:
+                splitter.add(line_no, offset, len(raw), len(raw.rstrip(b"\r\n")))
             offset += len(raw)
     if line_no == 0:
         raise InputError("empty file: no requests", path=str(path))
@@ -111,6 +121,11 @@ def scan_file(
     )
 
 
+def _placeholder_id(line_no: int) -> str:
+    """A wire id of the real one's length (every job id has the same width)."""
+    return wire_id("j" * JOB_ID_WIDTH, line_no)
+
+
 @dataclass
 class _Request:
     model: str
@@ -123,14 +138,27 @@ def _parse(raw: bytes, where: dict) -> dict:
     if not raw.strip():
         raise InputError("blank line (one JSON request per line)", **where)
     try:
-        record = json.loads(raw)
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", **where) from None
-    except json.JSONDecodeError as exc:
+        record = json.loads(raw, parse_constant=_not_json)
+    except ValueError as exc:
+        if exc.args and exc.args[0] == _NOT_JSON:
+            message = f"not valid JSON: {exc.args[1]} is not a JSON number"
+            raise InputError(message, **where) from None
+        if isinstance(exc, UnicodeDecodeError):
+            raise InputError("not UTF-8 text", **where) from None
+        if not isinstance(exc, json.JSONDecodeError):
+            raise
         raise InputError(f"not valid JSON: {exc.msg}", column=exc.colno, **where) from None
     if not isinstance(record, dict):
         raise InputError("expected a JSON object", **where)
     return record
+
+
+_NOT_JSON = "tokcli: non-JSON constant"
+
+
+def _not_json(name: str):
+    """Python's json accepts NaN and Infinity; JSON (and the providers) do not."""
+    raise ValueError(_NOT_JSON, name)
 
 
 def _custom_id(record: dict, where: dict) -> str:
@@ -188,12 +216,26 @@ class _OpenAILine:
             )
         if body.get("stream"):
             raise InputError("streaming is not allowed in a batch", field="body.stream", **where)
+        for name in _OPENAI_MAX_TOKENS:
+            _check_max_tokens(body.get(name), f"body.{name}", where, optional=True)
         return _Request(
             model=model,
             text=_openai_text(body, url),
-            max_tokens=_first_int(body, "max_completion_tokens", "max_tokens", "max_output_tokens"),
+            max_tokens=_first_int(body, *_OPENAI_MAX_TOKENS),
             has_output=url not in ("/v1/embeddings", "/v1/moderations"),
         )
+
+
+_OPENAI_MAX_TOKENS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
+
+
+def _check_max_tokens(value, name: str, where: dict, *, optional: bool) -> None:
+    """A whole number >= 1: NaN, 1e400, -5 or "50" would price the output at nothing and slip
+    past --max-cost (issue 21)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{value!r} must be a whole number >= 1", field=name, **where)
 
 
 class _AnthropicLine:
@@ -222,8 +264,7 @@ class _AnthropicLine:
         if not isinstance(model, str) or not model:
             raise InputError("missing", field="params.model", **where)
         max_tokens = params.get("max_tokens")
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            raise InputError("must be a whole number >= 1", field="params.max_tokens", **where)
+        _check_max_tokens(max_tokens, "params.max_tokens", where, optional=False)
         if not isinstance(params.get("messages"), list) or not params["messages"]:
             raise InputError("missing or empty", field="params.messages", **where)
         if params.get("stream"):
