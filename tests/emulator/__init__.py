@@ -54,7 +54,10 @@ class Fault:
 
     method: str
     path: str  # regex matched against the path
-    status: int | str = 500  # an HTTP status, or "drop" (close after reading part of the body)
+    # an HTTP status; "drop" (close after reading part of the body); "hang-before" (never
+    # answer, nothing done); "hang-after" (do the work, then never answer): a client killed
+    # while waiting leaves a step in doubt, as a power cut would.
+    status: int | str = 500
     headers: dict = field(default_factory=dict)
     times: int = 1
     body: dict | None = None
@@ -99,6 +102,8 @@ class Emulator:
         self.openai = OpenAIAPI(self)
         self.anthropic = AnthropicAPI(self)
         self._server: ThreadingHTTPServer | None = None
+        self._stopping = False
+        self.hung = 0  # requests held unanswered by hang faults
         self._ids = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -125,6 +130,7 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        self._stopping = True
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -160,6 +166,9 @@ class Emulator:
             fault = self._take_fault(handler.command, path)
         if self.delay:
             time.sleep(self.delay)
+        if fault is not None and fault.status == "hang-before":
+            self._hang(handler)
+            return
         if fault is not None and fault.status == "drop":
             _read_some(handler)
             handler.close_connection = True
@@ -167,7 +176,7 @@ class Emulator:
             return
         with tempfile.SpooledTemporaryFile(max_size=8 << 20, dir=self.root) as body:
             _read_body(handler, body)
-            if fault is not None:
+            if fault is not None and fault.status != "hang-after":
                 response = self._fault_response(path, fault)
             else:
                 request = Request(handler, body, self)
@@ -175,7 +184,25 @@ class Emulator:
                 response = api.handle(request)
             if self.record:
                 self._record(handler, path, body, response)
+        if fault is not None and fault.status == "hang-after":
+            self._hang(handler)
+            return
         _send(handler, response)
+
+    def _hang(self, handler) -> None:
+        """Hold the connection without answering until the client goes away or we stop."""
+        with self.lock:
+            self.hung += 1
+        handler.close_connection = True
+        handler.connection.settimeout(0.2)
+        while self._server is not None and not self._stopping:
+            try:
+                if handler.connection.recv(1 << 16) == b"":
+                    return  # the client died
+            except TimeoutError:
+                continue
+            except OSError:
+                return
 
     def _record(self, handler, path: str, body, response: Response) -> None:
         """Keep what went over the wire, for the OpenAPI contract test."""

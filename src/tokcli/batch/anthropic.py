@@ -1,9 +1,10 @@
 """Anthropic Message Batches API (../shared/specs/BATCH-APIS.md section B).
 
 There is no upload step: the requests go in the create body, streamed from the input file.
-There is no metadata either, so after a crash during create `find_created` recognises our
-batch by its request count among the batches created since the intent, and refuses to guess
-when more than one matches.
+There is no metadata either, so after a crash during create `find_created` lists the batches
+created since the intent with the part's request count, and the engine reads each one's
+custom_ids (`request_ids`, only possible once it has ended): a batch is the part's only if its
+ids are the part's wire ids `<job id>-<line>`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from tokcli.batch.provider import (
     RemoteBatch,
     ResultLine,
 )
-from tokcli.errors import TokcliError
 from tokcli.http import HttpClient
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -68,8 +68,9 @@ class AnthropicBatches:
         )
         return to_remote(response.json())
 
-    def find_created(self, *, token, request_count, since, known_ids) -> RemoteBatch | None:
-        """Our batch is one created since the intent, with our request count, not tracked yet."""
+    def find_created(self, *, token, request_count, since, known_ids) -> list[RemoteBatch]:
+        """Candidates: created since the intent, with our request count, not tracked yet. None
+        is proven ours: the engine reads their custom_ids."""
         matches = []
         after = None
         while True:
@@ -86,13 +87,19 @@ class AnthropicBatches:
             if not page.get("has_more") or not items or oldest < since:
                 break
             after = page.get("last_id") or items[-1]["id"]
-        if len(matches) > 1:
-            ids = ", ".join(m.batch_id for m in matches)
-            raise TokcliError(
-                f"cannot tell which of these batches tokcli created after a crash: {ids}; "
-                "cancel the ones you do not want, then run `tokcli batch resume --adopt ID`"
-            )
-        return matches[0] if matches else None
+        return matches
+
+    def request_ids(self, remote: RemoteBatch, folder: Path) -> list[str] | None:
+        """The custom_ids of an ended batch, from its results; None while it runs (the API
+        shows a batch's requests nowhere else)."""
+        current = self.retrieve(remote.batch_id)
+        if current.remote_status != "ended":
+            return None
+        paths = self.download_results(current, folder)
+        if not paths:
+            return None
+        with paths[0].open("rb") as handle:
+            return [json.loads(raw).get("custom_id") for raw in handle if raw.strip()]
 
     def retrieve(self, batch_id: str) -> RemoteBatch:
         response = self.http.request(

@@ -4,8 +4,10 @@ A part goes through upload (OpenAI only) and create. Before each step its intent
 after it, the outcome. A crash leaves a part at `uploading` or `creating`, and the next
 `resume` (or `submit` of the same file) asks the provider what happened before acting:
 - uploading: a file named after the part's token is reused if the provider has it;
-- creating: a batch carrying the part's token (OpenAI metadata) or, on Anthropic, the one new
-  batch with the part's request count is adopted; only if none exists is the batch created.
+- creating: a batch proven to be the part's is adopted: it carries the part's token (OpenAI
+  metadata), or its custom_ids are exactly the part's wire ids `<job id>-<line>` (Anthropic,
+  readable once the batch ended). Only if no candidate exists is the batch created; while a
+  candidate cannot be read yet, nothing is sent (InDoubt, exit 3).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,7 @@ from pathlib import Path
 from tokcli.batch import jobs
 from tokcli.batch.jobs import ABANDONED, Job, Part
 from tokcli.batch.provider import PartSource, Provider, RemoteBatch, crash_point
-from tokcli.errors import TokcliError
+from tokcli.errors import ExitCode, TokcliError
 from tokcli.http import AmbiguousRequestError
 
 # How far before an intent's wall-clock time a remote object may be dated and still be ours
@@ -108,15 +111,53 @@ def _upload(ctx: Context, part: Part, source: PartSource) -> None:
     jobs.finish_step(ctx.conn, part, "upload", ctx.now(), file_id=file_id, step="uploaded")
 
 
+class InDoubt(TokcliError):
+    """A batch that may be this part's cannot be checked yet: nothing is sent, to never pay
+    twice; `resume` decides once the batch can be read."""
+
+    code = ExitCode.BATCH_RUNNING
+
+
 def _find_created(ctx: Context, job: Job, part: Part) -> RemoteBatch | None:
+    """The batch a create in doubt made, proven by its content: the provider's stored token
+    (OpenAI metadata) or its custom_ids, which must be exactly this part's. Never a batch
+    whose ids belong to another job, whatever its size and age."""
     since = jobs.intent_time(ctx.conn, job.id, part.part, "create") - CLOCK_SKEW
     known = {
         row[0]
         for row in ctx.conn.execute("SELECT batch_id FROM batch_parts WHERE batch_id IS NOT NULL")
     }
-    return ctx.provider.find_created(
+    candidates = ctx.provider.find_created(
         token=part.token, request_count=part.request_count, since=since, known_ids=known
     )
+    expected = sorted(part_source(job, part).wire_ids())
+    proven, unreadable = [], []
+    for remote in candidates:
+        if remote.owned:
+            proven.append(remote)
+            continue
+        with tempfile.TemporaryDirectory(prefix="tokcli-check-") as folder:
+            ids = ctx.provider.request_ids(remote, Path(folder))
+        if ids is None:
+            unreadable.append(remote)
+        elif sorted(ids) == expected:
+            proven.append(remote)
+    if len(proven) > 1:  # the same wire ids twice: two batches of this very part exist
+        names = ", ".join(r.batch_id for r in proven)
+        raise TokcliError(
+            f"{job.id} part {part.part}: batches {names} all hold this part's requests; "
+            f"`tokcli batch resume {job.id} --adopt ID --part {part.part}` the one to keep"
+        )
+    if proven:
+        return proven[0]
+    if unreadable:
+        names = ", ".join(r.batch_id for r in unreadable)
+        raise InDoubt(
+            f"{job.id} part {part.part}: cannot tell yet whether {names} holds this part's "
+            "requests (the provider shows them only once a batch ends); nothing was sent; run "
+            "`tokcli batch resume` again later"
+        )
+    return None
 
 
 def adopt(ctx: Context, job: Job, part_index: int, batch_id: str) -> None:
@@ -132,6 +173,12 @@ def adopt(ctx: Context, job: Job, part_index: int, batch_id: str) -> None:
     if owner is not None:
         raise TokcliError(f"{batch_id} already belongs to {owner[0]} part {owner[1]}")
     remote = ctx.provider.retrieve(batch_id)
+    with tempfile.TemporaryDirectory(prefix="tokcli-check-") as folder:
+        ids = ctx.provider.request_ids(remote, Path(folder))
+    if ids is not None and sorted(ids) != sorted(part_source(job, part).wire_ids()):
+        raise TokcliError(
+            f"{batch_id} does not hold the requests of {job.id} part {part_index}; not adopted"
+        )
     jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
     jobs.set_job_state(ctx.conn, job, ctx.now())
 

@@ -104,8 +104,9 @@ class OpenAIBatches:
         )
         return to_remote(response.json())
 
-    def find_created(self, *, token, request_count, since, known_ids) -> RemoteBatch | None:
-        """Look through batches created since `since` for the one carrying our token."""
+    def find_created(self, *, token, request_count, since, known_ids) -> list[RemoteBatch]:
+        """Look through batches created since `since` for the one carrying our token: the
+        token is unique to the part, so a match is proven ours."""
         after = None
         while True:
             params = {"limit": LIST_PAGE, **({"after": after} if after else {})}
@@ -113,12 +114,25 @@ class OpenAIBatches:
             items = page.get("data") or []
             for item in items:
                 if (item.get("metadata") or {}).get(TOKEN_KEY) == token:
-                    return to_remote(item)
+                    remote = to_remote(item)
+                    remote.owned = True
+                    return [remote]
             # The list is newest first in practice; stop once past the intent's time.
             oldest = min((item.get("created_at") or 0 for item in items), default=0)
             if not page.get("has_more") or not items or oldest < since:
-                return None
+                return []
             after = items[-1]["id"]
+
+    def request_ids(self, remote: RemoteBatch, folder: Path) -> list[str] | None:
+        """The custom_ids of a batch's input file (readable at any time)."""
+        file_id = remote.raw.get("input_file_id")
+        if not file_id:
+            return None
+        path = folder / f"{remote.batch_id}.input.jsonl"
+        with path.open("wb") as sink:
+            self.http.download(f"/files/{file_id}/content", sink, retry_not_found=True)
+        with path.open("rb") as handle:
+            return [json.loads(raw).get("custom_id") for raw in handle if raw.strip()]
 
     def retrieve(self, batch_id: str) -> RemoteBatch:
         # A batch can answer 404 for a few seconds after it was created.

@@ -29,6 +29,7 @@ class RemoteBatch:
     ended_at: float | None = None
     errors: list[dict] = field(default_factory=list)  # validation errors of a failed batch
     raw: dict[str, Any] = field(default_factory=dict)
+    owned: bool = False  # proven ours by a token the provider stores (OpenAI metadata)
 
 
 @dataclass
@@ -121,7 +122,8 @@ class Provider(Protocol):
     ) -> RemoteBatch: ...  # fmt: skip
     def find_created(
         self, *, token: str, request_count: int, since: float, known_ids: set[str]
-    ) -> RemoteBatch | None: ...
+    ) -> list[RemoteBatch]: ...  # candidates; `owned` ones are proven
+    def request_ids(self, remote: RemoteBatch, folder: Path) -> list[str] | None: ...
     def retrieve(self, batch_id: str) -> RemoteBatch: ...
     def cancel(self, batch_id: str) -> RemoteBatch: ...
     def download_results(self, remote: RemoteBatch, folder: Path) -> list[Path]: ...

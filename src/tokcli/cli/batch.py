@@ -184,7 +184,8 @@ def _send(rt, conn, job, api_key_file, base_url, fresh=False) -> None:
     except TokcliError as exc:
         raise TokcliError(
             f"{exc}; job {job.id} is recorded: `tokcli batch resume {job.id}` continues it "
-            "without a second batch"
+            "without a second batch",
+            code=exc.code,
         ) from None
     finally:
         ctx.provider.close()
@@ -463,8 +464,9 @@ def resume(
     fmt: FormatOpt = None,
     store: StoreOpt = None,
 ):
-    """Finish jobs a crash or an error left half-submitted, without a second batch."""
-    from tokcli.batch import engine, jobs
+    """Finish jobs a crash or an error left half-submitted, without a second batch.
+    Exit 3 when a batch that may be a job's cannot be checked yet (nothing sent; run again)."""
+    from tokcli.batch import jobs
 
     rt = runtime(store=store)
     conn = rt.open_store()
@@ -474,15 +476,32 @@ def resume(
                        if j.state == jobs.SUBMITTING]  # fmt: skip
         else:
             targets = [jobs.load_job(conn, job)]
+        codes = []
         for target in targets:
-            ctx = _context(rt, conn, target, api_key_file, base_url)
             try:
-                if adopt:
-                    engine.adopt(ctx, target, part, adopt)
-                engine.send_parts(ctx, target)
-            finally:
-                ctx.provider.close()
+                _resume_one(rt, conn, target, api_key_file, base_url, adopt, part)
+            except TokcliError as exc:
+                if job is not None:
+                    raise
+                # Every half-submitted job gets its chance; one in doubt does not stop the rest.
+                rt.warn(f"{target.id}: {exc}")
+                codes.append(exc.code)
+        targets = [jobs.load_job(conn, t.id) for t in targets]
     _emit_jobs(rt, fmt, targets, key="jobs", quiet=not targets)
+    if codes:
+        raise typer.Exit(int(min(codes)))  # 2 (an error) before 3 (in doubt, try later)
+
+
+def _resume_one(rt, conn, target, api_key_file, base_url, adopt, part) -> None:
+    from tokcli.batch import engine
+
+    ctx = _context(rt, conn, target, api_key_file, base_url)
+    try:
+        if adopt:
+            engine.adopt(ctx, target, part, adopt)
+        engine.send_parts(ctx, target)
+    finally:
+        ctx.provider.close()
 
 
 # -- helpers --------------------------------------------------------------------------------
