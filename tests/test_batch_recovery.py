@@ -4,32 +4,10 @@ batch in doubt is matched to its job by its content, never by its size or age.""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 from emulator import Fault, Outcome
-from emulator.samples import anthropic_line, openai_line, write_jsonl
-
-
-def start(*args, env=None):
-    return subprocess.Popen(
-        [sys.executable, "-m", "tokcli", *map(str, args)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
-
-
-def kill_when_hung(proc, emu, hung: int, timeout: float = 60.0) -> None:
-    """SIGKILL the process while the emulator holds its request `hung` unanswered."""
-    deadline = time.monotonic() + timeout
-    while emu.hung < hung and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert emu.hung >= hung, proc.communicate()
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate()
+from emulator.samples import anthropic_line, kill_when_hung, openai_line, write_jsonl
+from emulator.samples import start_tokcli as start
 
 
 def test_two_anthropic_jobs_cut_off_mid_create_each_gets_its_own_batch(

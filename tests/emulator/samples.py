@@ -53,3 +53,31 @@ def batch_env(emulator, store: Path) -> dict[str, str]:
         "TOKCLI_HTTP_BACKOFF": "0.01",
         "TOKCLI_STORE": str(store),
     }
+
+
+def start_tokcli(*args, env: dict | None = None):
+    """`python -m tokcli ARGS` in the background (stdout/stderr captured)."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "tokcli", *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def kill_when_hung(proc, emulator, hung: int, timeout: float = 60.0) -> None:
+    """SIGKILL `proc` while the emulator holds its request unanswered (a hang fault): the
+    step it was waiting for is in doubt, exactly as after a power cut."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while emulator.hung < hung and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert emulator.hung >= hung, proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL

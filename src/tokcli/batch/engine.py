@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tokcli.batch import jobs
 from tokcli.batch.jobs import ABANDONED, Job, Part
-from tokcli.batch.provider import PartSource, Provider, RemoteBatch, crash_point
+from tokcli.batch.provider import PartSource, Provider, RemoteBatch
 from tokcli.errors import ExitCode, TokcliError
 from tokcli.http import AmbiguousRequestError
 
@@ -76,7 +76,6 @@ def _send_part(ctx: Context, job: Job, part: Part) -> None:
             jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
             return
     jobs.begin_step(ctx.conn, part, "create", "creating", ctx.now(), file_id=part.file_id)
-    crash_point("before-create")
     try:
         remote = ctx.provider.create(
             token=part.token,
@@ -90,7 +89,6 @@ def _send_part(ctx: Context, job: Job, part: Part) -> None:
         remote = _find_created(ctx, job, part)
         if remote is None:
             raise
-    crash_point("after-create")
     jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
 
 
@@ -107,7 +105,6 @@ def _upload(ctx: Context, part: Part, source: PartSource) -> None:
     if file_id is None:
         jobs.begin_step(ctx.conn, part, "upload", "uploading", ctx.now(), filename=name)
         file_id = ctx.provider.upload(name, source)
-        crash_point("after-upload")
     jobs.finish_step(ctx.conn, part, "upload", ctx.now(), file_id=file_id, step="uploaded")
 
 

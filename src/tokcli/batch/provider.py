@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,12 +129,3 @@ class Provider(Protocol):
     def read_results(self, path: Path) -> Iterator[tuple[int, ResultLine]]: ...
     def parse_result(self, line: dict) -> ResultLine: ...
     def close(self) -> None: ...
-
-
-def crash_point(name: str) -> None:
-    """Test hook: TOKCLI_BATCH_CRASH_AT=<name> kills the process here with SIGKILL, as a power
-    cut or an OOM kill would, to prove that `resume` recovers from every gap between steps."""
-    if os.environ.get("TOKCLI_BATCH_CRASH_AT") == name:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)

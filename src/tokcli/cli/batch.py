@@ -1,4 +1,4 @@
-"""`tokcli batch`: submit, convert, list, status, poll, results, cancel, resume.
+"""`tokcli batch`: submit, convert, list, status, poll, results, cancel, resume, ack.
 
 Only option parsing and output live here; the steps are in tokcli.batch. httpx is imported by
 tokcli.http inside functions, so `tokcli batch --help` stays fast.
@@ -245,11 +245,33 @@ def list_(fmt: FormatOpt = None, store: StoreOpt = None):
 
 @app.command("status")
 def status(job: JobArg, fmt: FormatOpt = None, store: StoreOpt = None):
-    """Show a job and its provider batches as last polled (nothing is fetched)."""
+    """Show a job and its provider batches as last polled (nothing is fetched).
+    Exit 0 ended, 3 submitting or running, 4 failed and not acknowledged (`batch ack`)."""
     from tokcli.batch import jobs
 
     rt = runtime(store=store)
     found = jobs.load_job(rt.open_store(), job)
+    _emit_jobs(rt, fmt, [found], key="job")
+    raise typer.Exit(int(_poll_exit([found])))
+
+
+@app.command("ack")
+def ack(job: JobArg, fmt: FormatOpt = None, store: StoreOpt = None):
+    """Acknowledge a failed job: `poll --all` and `status` stop exiting 4 for it.
+
+    \b
+    Example:
+        tokcli batch ack job_65721f3135a84a4a
+    """
+    from tokcli.batch import jobs
+
+    rt = runtime(store=store)
+    conn = rt.open_store()
+    with _locked(rt, wait=LOCK_WAIT):
+        found = jobs.load_job(conn, job)
+        if found.state != "failed":
+            raise TokcliError(f"{found.id} is {found.state}, not failed: nothing to acknowledge")
+        jobs.acknowledge(conn, found, rt.now())
     _emit_jobs(rt, fmt, [found], key="job")
 
 
@@ -302,6 +324,8 @@ def poll(
     code = _poll_exit([*shown, *current])
     for failed in (j for j in changed.values() if j.state == "failed"):
         _explain_failure(rt, failed)
+    for failed in (j for j in current if _unacked_failure(j) and j.id not in changed):
+        rt.warn(f"{failed.id} failed and is not acknowledged: `tokcli batch ack {failed.id}`")
     _emit_poll(rt, fmt, shown, list(changed), exit_code=code)
     if errors:
         raise TokcliError(
@@ -323,9 +347,17 @@ def _explain_failure(rt, job) -> None:
 
 
 def _poll_targets(conn, job: str | None) -> list:
+    """The named job, or every unfinished job plus the failed ones not acknowledged yet (they
+    keep `poll --all` exiting 4 until `batch ack`)."""
     from tokcli.batch import jobs
 
-    return jobs.list_jobs(conn, unfinished_only=True) if job is None else [jobs.load_job(conn, job)]
+    if job is not None:
+        return [jobs.load_job(conn, job)]
+    return jobs.list_jobs(conn, unfinished_only=True, unacked_failed=True)
+
+
+def _unacked_failure(job) -> bool:
+    return job.state == "failed" and job.acked_at is None
 
 
 def _poll_round(rt, conn, job, api_key_file, base_url, changed: dict, errors: list) -> bool:
@@ -363,9 +395,15 @@ def _poll_one(rt, conn, job, api_key_file, base_url) -> bool:
         ctx.provider.close()
 
 
+# The `exit` names of poll's JSON, as documented (README `tokcli batch`, batch-recovery.md).
+EXIT_NAMES = {ExitCode.OK: "finished", ExitCode.BATCH_RUNNING: "running",
+              ExitCode.BATCH_FAILED: "failed"}  # fmt: skip
+
+
 def _poll_exit(found) -> ExitCode:
+    """4 while a failed job is not acknowledged, else 3 while one runs, else 0."""
     states = {j.state for j in found}
-    if "failed" in states:
+    if any(_unacked_failure(j) for j in found):
         return ExitCode.BATCH_FAILED
     if states & {"submitting", "running"}:
         return ExitCode.BATCH_RUNNING
@@ -388,6 +426,7 @@ def results(
     """Download results, write them in input order, record usage and cost in the store.
 
     Expired and cancelled batches keep their finished lines. Re-running adds no usage twice.
+    Exit 4 when lines have no result from the provider (their count on stderr).
     """
     from tokcli.batch import engine, jobs
     from tokcli.batch.results import collect
@@ -426,6 +465,13 @@ def results(
                notes=notes, sections=[("usage recorded", usage_rows, usage_columns)]),
         rt.format(fmt),
     )  # fmt: skip
+    missing = summary.statuses.get("missing", 0)
+    if missing:
+        rt.stderr.write(
+            f"tokcli: error: {missing} of {sum(summary.statuses.values())} line(s) have no "
+            f"result from the provider (written with status `missing`)\n"
+        )
+        raise typer.Exit(int(ExitCode.BATCH_FAILED))
 
 
 @app.command("cancel")
@@ -484,7 +530,7 @@ def resume(
                 if job is not None:
                     raise
                 # Every half-submitted job gets its chance; one in doubt does not stop the rest.
-                rt.warn(f"{target.id}: {exc}")
+                rt.warn(str(exc) if target.id in str(exc) else f"{target.id}: {exc}")
                 codes.append(exc.code)
         targets = [jobs.load_job(conn, t.id) for t in targets]
     _emit_jobs(rt, fmt, targets, key="jobs", quiet=not targets)
@@ -574,6 +620,7 @@ def job_dict(job) -> dict:
         "counts": job.counts(),
         "estimate": job.estimate,
         "results_path": job.results_path,
+        "acked_at": job.acked_at,
         "parts": [
             {
                 "part": p.part,
@@ -646,7 +693,7 @@ def _emit_poll(rt, fmt, found, changed, *, skipped=None, exit_code=ExitCode.OK) 
         "jobs": [job_dict(j) for j in found],
         "changed": changed,
         "skipped": skipped,
-        "exit": exit_code.name.lower(),
+        "exit": EXIT_NAMES.get(exit_code, exit_code.name.lower()),
         "exit_code": int(exit_code),
     }
     if chosen != "json" and not found:
