@@ -207,6 +207,7 @@ class AnthropicAPI:
                         "result": {"type": "succeeded", "message": _message(item)},
                     }
                 )
+        results = [r for i, r in enumerate(results) if i not in outcome.lost_at]
         if outcome.shuffle:
             random.Random(obj["id"]).shuffle(results)
         counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}

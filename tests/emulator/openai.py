@@ -300,6 +300,8 @@ class OpenAIAPI:
                         "error": {"code": code, "message": message},
                     }
                 )
+            elif index in outcome.lost_at:
+                continue
             elif outcome.rejects(index, custom_id):
                 errors.append(_rejected_line(custom_id))
             else:
