@@ -42,6 +42,7 @@ class OpenAIAPI:
             ("POST", r"/v1/files", self.create_file),
             ("GET", r"/v1/files", self.list_files),
             ("GET", r"/v1/files/([^/]+)", self.get_file),
+            ("DELETE", r"/v1/files/([^/]+)", self.delete_file),
             ("GET", r"/v1/files/([^/]+)/content", self.file_content),
             ("POST", r"/v1/batches", self.create_batch),
             ("GET", r"/v1/batches", self.list_batches),
@@ -106,6 +107,13 @@ class OpenAIAPI:
         if file_id not in self.files:
             return self.error(404, f"No such File object: {file_id}", param="id")
         return Response(200, self.files[file_id]["object"])
+
+    def delete_file(self, request, file_id) -> Response:
+        """DELETE /v1/files/{file_id} -> DeleteFileResponse {id, object: "file", deleted}."""
+        if file_id not in self.files:
+            return self.error(404, f"No such File object: {file_id}", param="id")
+        self.files.pop(file_id)["path"].unlink(missing_ok=True)
+        return Response(200, {"id": file_id, "object": "file", "deleted": True})
 
     def file_content(self, request, file_id) -> Response:
         if file_id not in self.files:

@@ -24,6 +24,7 @@ from tokcli.batch.provider import (
     RemoteBatch,
     ResultLine,
 )
+from tokcli.errors import TokcliError
 from tokcli.http import HttpClient
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -45,8 +46,11 @@ class AnthropicBatches:
     def upload(self, name: str, source: PartSource) -> str:  # pragma: no cover - never called
         raise NotImplementedError("Anthropic batches carry their requests in the create body")
 
-    def find_upload(self, name: str) -> str | None:
+    def find_upload(self, name: str, size: int, sha256: str) -> str | None:
         return None
+
+    def delete_file(self, file_id: str) -> None:  # pragma: no cover - never called
+        raise NotImplementedError("Anthropic batches have no uploads")
 
     def create(self, *, token, file_id, source, endpoint, metadata) -> RemoteBatch:
         # commas: one per line but the first. Two passes over the part (length, then body)
@@ -59,14 +63,14 @@ class AnthropicBatches:
                 yield (b"," if index else b"") + line
             yield b"]}"
 
-        response = self.http.request(
+        response = self.http.request_json(
             "POST",
             "/v1/messages/batches",
             headers={"Content-Type": "application/json", "Content-Length": str(length)},
             content_factory=body,
             idempotent=False,
         )
-        return to_remote(response.json())
+        return to_remote(response)
 
     def find_created(self, *, token, request_count, since, known_ids) -> list[RemoteBatch]:
         """Candidates: created since the intent, with our request count, not tracked yet. None
@@ -75,7 +79,7 @@ class AnthropicBatches:
         after = None
         while True:
             params = {"limit": LIST_PAGE, **({"after_id": after} if after else {})}
-            page = self.http.request("GET", "/v1/messages/batches", params=params).json()
+            page = self.http.request_json("GET", "/v1/messages/batches", params=params)
             items = page.get("data") or []
             for item in items:
                 remote = to_remote(item)
@@ -102,15 +106,13 @@ class AnthropicBatches:
             return [json.loads(raw).get("custom_id") for raw in handle if raw.strip()]
 
     def retrieve(self, batch_id: str) -> RemoteBatch:
-        response = self.http.request(
+        response = self.http.request_json(
             "GET", f"/v1/messages/batches/{batch_id}", retry_not_found=True
         )
-        return to_remote(response.json())
+        return to_remote(response)
 
     def cancel(self, batch_id: str) -> RemoteBatch:
-        return to_remote(
-            self.http.request("POST", f"/v1/messages/batches/{batch_id}/cancel").json()
-        )
+        return to_remote(self.http.request_json("POST", f"/v1/messages/batches/{batch_id}/cancel"))
 
     def download_results(self, remote: RemoteBatch, folder: Path) -> list[Path]:
         if not remote.raw.get("results_url") or remote.raw.get("archived_at"):
@@ -153,6 +155,8 @@ def to_remote(batch: dict) -> RemoteBatch:
             status = EXPIRED
         else:
             status = COMPLETED
+    if not isinstance(batch.get("id"), str) or not batch["id"]:
+        raise TokcliError("the provider answered without a batch id: is --base-url its API?")
     return RemoteBatch(
         batch_id=batch["id"],
         status=status,

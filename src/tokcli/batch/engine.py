@@ -100,11 +100,24 @@ def part_source(job: Job, part: Part) -> PartSource:
 
 
 def _upload(ctx: Context, part: Part, source: PartSource) -> None:
+    """Upload the part once. In doubt (a crash, or a connection lost after sending), look for
+    the earlier upload by name, size and content hash before sending it again."""
     name = f"tokcli-{part.token}.jsonl"
-    file_id = ctx.provider.find_upload(name) if part.step == "uploading" else None
-    if file_id is None:
-        jobs.begin_step(ctx.conn, part, "upload", "uploading", ctx.now(), filename=name)
-        file_id = ctx.provider.upload(name, source)
+    size, digest = source.wire_size(), source.wire_sha256()
+    file_id = ctx.provider.find_upload(name, size, digest) if part.step == "uploading" else None
+    attempts = 3
+    while file_id is None:
+        jobs.begin_step(ctx.conn, part, "upload", "uploading", ctx.now(), filename=name,
+                        bytes=size, sha256=digest)  # fmt: skip
+        try:
+            file_id = ctx.provider.upload(name, source)
+        except AmbiguousRequestError:
+            file_id = ctx.provider.find_upload(name, size, digest)
+            attempts -= 1
+            if file_id is None and attempts == 0:
+                raise
+            if file_id is None:
+                ctx.note(f"{part.job_id} part {part.part}: upload lost, none stored; sending again")
     jobs.finish_step(ctx.conn, part, "upload", ctx.now(), file_id=file_id, step="uploaded")
 
 
@@ -202,6 +215,7 @@ def cancel_job(ctx: Context, job: Job) -> None:
                 jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
         if part.batch_id is None:
             if part.step != ABANDONED:
+                _delete_orphan_upload(ctx, part)
                 jobs.finish_step(ctx.conn, part, "cancel", ctx.now(), step=ABANDONED)
             continue
         if part.terminal:
@@ -210,6 +224,17 @@ def cancel_job(ctx: Context, job: Job) -> None:
         remote = ctx.provider.cancel(part.batch_id)
         jobs.finish_step(ctx.conn, part, "cancel", ctx.now(), remote=remote)
     jobs.set_job_state(ctx.conn, job, ctx.now())
+
+
+def _delete_orphan_upload(ctx: Context, part: Part) -> None:
+    """A part cancelled before its batch existed: its uploaded file (and any copy under its
+    name) would stay on the provider for 30 days; tokcli made them, tokcli deletes them."""
+    if not ctx.provider.needs_upload:
+        return
+    if part.file_id:
+        ctx.provider.delete_file(part.file_id)
+    if part.step == "uploading":  # an upload in doubt: remove whatever arrived
+        ctx.provider.find_upload(f"tokcli-{part.token}.jsonl", -1, "")
 
 
 def check_input_unchanged(job: Job) -> None:

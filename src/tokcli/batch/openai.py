@@ -22,7 +22,8 @@ from tokcli.batch.provider import (
     RemoteBatch,
     ResultLine,
 )
-from tokcli.http import HttpClient
+from tokcli.errors import TokcliError
+from tokcli.http import HttpClient, HttpError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 TOKEN_KEY = "tokcli_token"
@@ -66,7 +67,7 @@ class OpenAIBatches:
                 yield line + b"\n"
             yield tail
 
-        response = self.http.request(
+        response = self.http.request_json(
             "POST",
             "/files",
             headers={
@@ -74,20 +75,54 @@ class OpenAIBatches:
                 "Content-Length": str(len(head) + source.wire_size() + len(tail)),
             },
             content_factory=body,
+            # A dropped connection after the server stored the file is not retried blindly
+            # (a second copy of up to 200 MB stays behind): the engine looks for it first.
+            idempotent=False,
         )
-        return response.json()["id"]
+        return _id_of(response)
 
-    def find_upload(self, name: str) -> str | None:
-        response = self.http.request("GET", "/files", params={"purpose": "batch", "order": "desc"})
-        for item in response.json().get("data", []):
-            if item.get("filename") == name and item.get("status") != "error":
-                return item["id"]
-        return None
+    def find_upload(self, name: str, size: int, sha256: str) -> str | None:
+        """Our earlier upload of this part: same name (the part's token), same size, same
+        content hash. Other files under our name are copies tokcli left behind: deleted."""
+        listed = self.http.request_json(
+            "GET", "/files", params={"purpose": "batch", "order": "desc"}
+        )
+        ours = [
+            item for item in listed.get("data") or []
+            if item.get("filename") == name and item.get("status") != "error"
+        ]  # fmt: skip
+        keep = None
+        for item in ours:
+            if keep is None and item.get("bytes") == size and self._sha256(item["id"]) == sha256:
+                keep = item["id"]
+        for item in ours:
+            if item["id"] != keep:
+                self.delete_file(item["id"])
+        return keep
+
+    def _sha256(self, file_id: str) -> str:
+        import hashlib
+        import tempfile
+
+        digest = hashlib.sha256()
+        with tempfile.TemporaryFile() as sink:
+            self.http.download(f"/files/{file_id}/content", sink, retry_not_found=True)
+            sink.seek(0)
+            while chunk := sink.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def delete_file(self, file_id: str) -> None:
+        try:
+            self.http.request("DELETE", f"/files/{file_id}")
+        except HttpError as exc:
+            if exc.status != 404:  # already gone is what we wanted
+                raise
 
     # -- batches -----------------------------------------------------------------------------
 
     def create(self, *, token, file_id, source, endpoint, metadata) -> RemoteBatch:
-        response = self.http.request(
+        response = self.http.request_json(
             "POST",
             "/batches",
             json_body={
@@ -102,7 +137,7 @@ class OpenAIBatches:
             retry_not_found=True,
             transient=_file_not_visible_yet,
         )
-        return to_remote(response.json())
+        return to_remote(response)
 
     def find_created(self, *, token, request_count, since, known_ids) -> list[RemoteBatch]:
         """Look through batches created since `since` for the one carrying our token: the
@@ -110,7 +145,7 @@ class OpenAIBatches:
         after = None
         while True:
             params = {"limit": LIST_PAGE, **({"after": after} if after else {})}
-            page = self.http.request("GET", "/batches", params=params).json()
+            page = self.http.request_json("GET", "/batches", params=params)
             items = page.get("data") or []
             for item in items:
                 if (item.get("metadata") or {}).get(TOKEN_KEY) == token:
@@ -136,11 +171,11 @@ class OpenAIBatches:
 
     def retrieve(self, batch_id: str) -> RemoteBatch:
         # A batch can answer 404 for a few seconds after it was created.
-        response = self.http.request("GET", f"/batches/{batch_id}", retry_not_found=True)
-        return to_remote(response.json())
+        response = self.http.request_json("GET", f"/batches/{batch_id}", retry_not_found=True)
+        return to_remote(response)
 
     def cancel(self, batch_id: str) -> RemoteBatch:
-        return to_remote(self.http.request("POST", f"/batches/{batch_id}/cancel").json())
+        return to_remote(self.http.request_json("POST", f"/batches/{batch_id}/cancel"))
 
     # -- results -----------------------------------------------------------------------------
 
@@ -169,6 +204,13 @@ class OpenAIBatches:
         return parse_result(line)
 
 
+def _id_of(obj: dict) -> str:
+    value = obj.get("id")
+    if not isinstance(value, str) or not value:
+        raise TokcliError("the provider answered without an object id: is --base-url its API?")
+    return value
+
+
 def _file_not_visible_yet(response) -> bool:
     if response.status_code != 400:
         return False
@@ -189,7 +231,7 @@ def to_remote(batch: dict) -> RemoteBatch:
     )  # fmt: skip
     errors = (batch.get("errors") or {}).get("data") or []
     return RemoteBatch(
-        batch_id=batch["id"],
+        batch_id=_id_of(batch),
         status=_STATUS.get(status, RUNNING),
         remote_status=status,
         counts={

@@ -84,6 +84,14 @@ class PartSource:
         """Bytes of the lines as sent, each followed by `separator` bytes."""
         return sum(len(line) + separator for line in self.wire_lines())
 
+    def wire_sha256(self) -> str:
+        import hashlib
+
+        digest = hashlib.sha256()
+        for line in self.wire_lines():
+            digest.update(line + b"\n")
+        return digest.hexdigest()
+
     def wire_ids(self) -> list[str]:
         """The custom_ids this part sends, in order."""
         if self.job_id is None:
@@ -114,7 +122,8 @@ class Provider(Protocol):
     needs_upload: bool
 
     def upload(self, name: str, source: PartSource) -> str: ...
-    def find_upload(self, name: str) -> str | None: ...
+    def find_upload(self, name: str, size: int, sha256: str) -> str | None: ...
+    def delete_file(self, file_id: str) -> None: ...
     def create(
         self, *, token: str, file_id: str | None, source: PartSource, endpoint: str | None,
         metadata: dict[str, str],
