@@ -8,7 +8,6 @@ import json
 
 from emulator import Outcome
 from emulator.samples import anthropic_line, openai_line, write_jsonl
-
 from tokcli.errors import ExitCode
 
 

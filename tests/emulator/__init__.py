@@ -39,6 +39,9 @@ class Outcome:
     error_ids: set[str] = field(default_factory=set)  # lines the model endpoint rejects (4xx)
     error_at: set[int] = field(default_factory=set)  # the same, by 0-based position in the batch
     lost_at: set[int] = field(default_factory=set)  # lines missing from the results (a bad day)
+    # Text echoed into every provider-controlled field (answers, per-line errors, metadata,
+    # result file names): a leak test plants the API key in its many encodings here.
+    plant: str = ""
     not_found_polls: int = 0  # retrieves right after create that answer 404
     # OpenAI: problems only the provider's validation finds (reported via status failed)
     validation_errors: list[dict] = field(default_factory=list)

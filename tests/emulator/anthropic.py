@@ -208,6 +208,12 @@ class AnthropicAPI:
                     }
                 )
         results = [r for i, r in enumerate(results) if i not in outcome.lost_at]
+        for line in results if outcome.plant else []:
+            result = line["result"]
+            if result["type"] == "succeeded":
+                result["message"]["content"][0]["text"] += " " + outcome.plant
+            elif result["type"] == "errored":
+                result["error"]["error"]["message"] += " " + outcome.plant
         if outcome.shuffle:
             random.Random(obj["id"]).shuffle(results)
         counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}

@@ -148,6 +148,8 @@ class OpenAIAPI:
             "metadata": body.get("metadata"),
         }  # fmt: skip
         outcome: Outcome = self.emulator.outcome
+        if outcome.plant:
+            obj["metadata"] = {**(obj["metadata"] or {}), "echo": outcome.plant}
         self.batches[batch_id] = {
             "object": obj,
             "outcome": outcome,
@@ -314,11 +316,13 @@ class OpenAIAPI:
                 errors.append(_rejected_line(custom_id))
             else:
                 output.append(_success_line(record))
+        if outcome.plant:
+            _plant(output, errors, outcome.plant)
         if outcome.shuffle:
             random.Random(obj["id"]).shuffle(output)
             random.Random(obj["id"] + "e").shuffle(errors)
-        obj["output_file_id"] = self._result_file(obj, "output", output)
-        obj["error_file_id"] = self._result_file(obj, "error", errors)
+        obj["output_file_id"] = self._result_file(obj, "output", output, outcome.plant)
+        obj["error_file_id"] = self._result_file(obj, "error", errors, outcome.plant)
         succeeded = len(output)
         obj["request_counts"] = {
             "total": len(lines),
@@ -332,7 +336,7 @@ class OpenAIAPI:
             obj["finalizing_at"] = obj["finalizing_at"] or now
         obj["usage"] = _batch_usage(output)
 
-    def _result_file(self, obj, kind: str, lines: list[dict]) -> str | None:
+    def _result_file(self, obj, kind: str, lines: list[dict], plant: str = "") -> str | None:
         if not lines:
             return None
         file_id = self.emulator.new_id("file-", 22)
@@ -340,7 +344,7 @@ class OpenAIAPI:
         with path.open("w") as handle:
             for line in lines:
                 handle.write(json.dumps(line) + "\n")
-        name = f"{obj['id']}_{kind}.jsonl"
+        name = f"{obj['id']}_{kind}{plant}.jsonl"
         self._store_file(file_id, path, name, "batch_output", path.stat().st_size)
         return file_id
 
@@ -386,6 +390,16 @@ def _success_line(record: dict) -> dict:
         },
         "error": None,
     }  # fmt: skip
+
+
+def _plant(output: list[dict], errors: list[dict], text: str) -> None:
+    for line in output:
+        line["response"]["body"]["choices"][0]["message"]["content"] += " " + text
+    for line in errors:
+        if line.get("error"):
+            line["error"]["message"] += " " + text
+        else:
+            line["response"]["body"]["error"]["message"] += " " + text
 
 
 def _rejected_line(custom_id: str) -> dict:
