@@ -59,7 +59,9 @@ class Fault:
     method: str
     path: str  # regex matched against the path
     # an HTTP status; "drop" (close after reading part of the body); "hang-before" (never
-    # answer, nothing done); "hang-after" (do the work, then never answer): a client killed
+    # answer, nothing done); "hang-after" (do the work, then never answer); "drop-after" (do
+    # the work, then close the connection without an answer); "html" (200 with a proxy's HTML
+    # page); "truncated" (200 with the real JSON cut in half). A client killed
     # while waiting leaves a step in doubt, as a power cut would.
     status: int | str = 500
     headers: dict = field(default_factory=dict)
@@ -180,7 +182,7 @@ class Emulator:
             return
         with tempfile.SpooledTemporaryFile(max_size=8 << 20, dir=self.root) as body:
             _read_body(handler, body)
-            if fault is not None and fault.status != "hang-after":
+            if fault is not None and fault.status not in _AFTER_WORK:
                 response = self._fault_response(path, fault)
             else:
                 request = Request(handler, body, self)
@@ -191,6 +193,17 @@ class Emulator:
         if fault is not None and fault.status == "hang-after":
             self._hang(handler)
             return
+        if fault is not None and fault.status == "drop-after":
+            handler.close_connection = True
+            handler.connection.shutdown(2)
+            return
+        if fault is not None and fault.status == "html":
+            page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+            response = Response(200, raw=page, headers={"content-type": "text/html"})
+        if fault is not None and fault.status == "truncated":
+            whole = json.dumps(response.body).encode()
+            response = Response(200, raw=whole[: len(whole) // 2],
+                                headers={"content-type": "application/json"})  # fmt: skip
         _send(handler, response)
 
     def _hang(self, handler) -> None:
@@ -231,6 +244,9 @@ class Emulator:
         api = self.anthropic if path.startswith("/v1/messages") else self.openai
         body = fault.body or api.error_body(int(fault.status), "emulated failure")
         return Response(int(fault.status), body, fault.headers)
+
+
+_AFTER_WORK = ("hang-after", "drop-after", "html", "truncated")  # the request is acted on
 
 
 def _read_body(handler, sink) -> None:

@@ -84,9 +84,12 @@ def _send_part(ctx: Context, job: Job, part: Part) -> None:
             endpoint=job.endpoint,
             metadata={"tokcli_job": job.id, "tokcli_part": str(part.part)},
         )
-    except AmbiguousRequestError:
+    except AmbiguousRequestError as exc:
         # The create may have reached the provider: look before anyone creates it again.
-        remote = _find_created(ctx, job, part)
+        try:
+            remote = _find_created(ctx, job, part)
+        except TokcliError as lookup:
+            raise TokcliError(f"{exc}; {lookup}") from None
         if remote is None:
             raise
     jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
