@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
+
 from emulator import ANTHROPIC_KEY, OPENAI_KEY, Fault, Outcome
 from emulator.samples import anthropic_line, openai_line, write_jsonl
 
@@ -140,3 +142,29 @@ def check_nothing_leaked(key: str, runs, env, tmp_path: Path) -> None:
         assert "[REDACTED]" in text  # the planted fields are there, scrubbed
         assert leaks(text, key) == [], path
     assert leaks(store_text(Path(env["TOKCLI_STORE"])), key) == []
+
+
+@pytest.mark.parametrize("mode", ["inline", "file"])
+def test_gemini_key_planted_everywhere_never_leaves(mode, cli, env, emu, tmp_path, monkeypatch):
+    from emulator import GEMINI_KEY
+    from emulator.samples import gemini_line
+
+    if mode == "file":
+        monkeypatch.setenv("TOKCLI_GEMINI_INLINE_MAX", "100")
+    key, text = GEMINI_KEY, plant(GEMINI_KEY)
+    runs = []
+    error_body = {"error": {"code": 503, "message": f"busy {text}", "status": "UNAVAILABLE"}}
+    emu.faults = [Fault("GET", r"/v1beta/batches/.+", 503, body=error_body)]
+    emu.outcome = Outcome(plant=text, error_at={1})
+    source = write_jsonl(tmp_path / "in.jsonl", [gemini_line(i) for i in range(3)])
+    submitted = cli("batch", "submit", source, "-p", "gemini", "--format", "json")
+    runs.append(submitted)
+    job = submitted.json()["job"]["id"]
+    poll_to_end(cli, job, runs)
+    runs.append(cli("batch", "results", job, "-o", tmp_path / "a.out.jsonl", "--format", "json"))
+    emu.faults = [Fault("POST", r"/v1beta/models/.+", 400, body=error_body)]
+    emu.outcome = Outcome()
+    second = write_jsonl(tmp_path / "second.jsonl", [gemini_line(9)])
+    runs.append(cli("batch", "submit", second, "-p", "gemini"))
+    assert runs[-1].exit_code == 2 and "busy" in runs[-1].stderr
+    check_nothing_leaked(key, runs, env, tmp_path)

@@ -1,5 +1,6 @@
-"""A local emulator of the OpenAI Files + Batch API and the Anthropic Message Batches API, as
-the providers' published API references describe them, for tests only (127.0.0.1, port 0).
+"""A local emulator of the OpenAI Files + Batch API, the Anthropic Message Batches API and the
+Gemini API Batch Mode (gemini.py), as the providers' published API references describe them,
+for tests only (127.0.0.1, port 0).
 
 State machines advance one step per retrieve (GET of the batch), so tests are deterministic
 and fast; `Outcome` picks how the next batches end (the bad days), `faults` inject HTTP
@@ -26,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 OPENAI_KEY = "sk-emulator-openai-0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-emulator-0123456789abcdef"
+GEMINI_KEY = "AIzaSyEmulator-gemini-0123456789abcdef"
 
 
 @dataclass
@@ -61,7 +63,8 @@ class Fault:
     # an HTTP status; "drop" (close after reading part of the body); "hang-before" (never
     # answer, nothing done); "hang-after" (do the work, then never answer); "drop-after" (do
     # the work, then close the connection without an answer); "html" (200 with a proxy's HTML
-    # page); "truncated" (200 with the real JSON cut in half). A client killed
+    # page); "truncated" (200 with the real JSON cut in half); "passthrough" (answer normally:
+    # lets a later fault on the same route hit the second request). A client killed
     # while waiting leaves a step in doubt, as a power cut would.
     status: int | str = 500
     headers: dict = field(default_factory=dict)
@@ -94,6 +97,7 @@ class Response:
 class Emulator:
     def __init__(self, *, root: Path | None = None, delay: float = 0.0):
         from .anthropic import AnthropicAPI
+        from .gemini import GeminiAPI
         from .openai import OpenAIAPI
 
         self._tmp = None if root else tempfile.TemporaryDirectory(prefix="tokcli-emulator-")
@@ -107,6 +111,7 @@ class Emulator:
         self.lock = threading.RLock()
         self.openai = OpenAIAPI(self)
         self.anthropic = AnthropicAPI(self)
+        self.gemini = GeminiAPI(self)
         self._server: ThreadingHTTPServer | None = None
         self._stopping = False
         self.hung = 0  # requests held unanswered by hang faults
@@ -182,12 +187,11 @@ class Emulator:
             return
         with tempfile.SpooledTemporaryFile(max_size=8 << 20, dir=self.root) as body:
             _read_body(handler, body)
-            if fault is not None and fault.status not in _AFTER_WORK:
+            if fault is not None and fault.status not in (*_AFTER_WORK, "passthrough"):
                 response = self._fault_response(path, fault)
             else:
                 request = Request(handler, body, self)
-                api = self.anthropic if path.startswith("/v1/messages") else self.openai
-                response = api.handle(request)
+                response = self._api(path).handle(request)
             if self.record:
                 self._record(handler, path, body, response)
         if fault is not None and fault.status == "hang-after":
@@ -233,6 +237,13 @@ class Emulator:
                 "request": sent, "response": response.body, "raw": response.raw,
             })  # fmt: skip
 
+    def _api(self, path: str):
+        if path.startswith("/v1/messages"):
+            return self.anthropic
+        if self.gemini.owns(path):
+            return self.gemini
+        return self.openai
+
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.times > 0 and fault.method == method and re.fullmatch(fault.path, path):
@@ -241,7 +252,7 @@ class Emulator:
         return None
 
     def _fault_response(self, path: str, fault: Fault) -> Response:
-        api = self.anthropic if path.startswith("/v1/messages") else self.openai
+        api = self._api(path)
         body = fault.body or api.error_body(int(fault.status), "emulated failure")
         return Response(int(fault.status), body, fault.headers)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tokcli.batch import jobs
 from tokcli.batch.jobs import ABANDONED, Job, Part
+from tokcli.batch.limits import ID_FIELD
 from tokcli.batch.provider import PartSource, Provider, RemoteBatch
 from tokcli.errors import ExitCode, TokcliError
 from tokcli.http import AmbiguousRequestError
@@ -67,7 +68,7 @@ def send_parts(ctx: Context, job: Job, *, verify_input: bool = True) -> None:
 
 def _send_part(ctx: Context, job: Job, part: Part) -> None:
     source = part_source(job, part)
-    if ctx.provider.needs_upload and part.step in ("pending", "uploading"):
+    if _uses_upload(ctx.provider, source) and part.step in ("pending", "uploading"):
         _upload(ctx, part, source)
     if part.step == "creating":
         remote = _find_created(ctx, job, part)
@@ -99,7 +100,14 @@ def part_source(job: Job, part: Part) -> PartSource:
     return PartSource(
         Path(job.input_path), part.start_offset, part.end_offset,
         job_id=job.id if job.wire_ids else None, first_line=part.first_line,
+        id_field=ID_FIELD[job.provider],
     )  # fmt: skip
+
+
+def _uses_upload(provider: Provider, source: PartSource) -> bool:
+    """OpenAI always uploads, Anthropic never; Gemini only parts too big to send inline."""
+    decide = getattr(provider, "uses_upload", None)
+    return decide(source) if decide else provider.needs_upload
 
 
 def _upload(ctx: Context, part: Part, source: PartSource) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PROVIDERS = ("openai", "anthropic")
+PROVIDERS = ("openai", "anthropic", "gemini")
+# The field of a batch line that names the request (Gemini: `key`, per the Batch API guide).
+ID_FIELD = {"openai": "custom_id", "anthropic": "custom_id", "gemini": "key"}
 
 OPENAI_ENDPOINTS = (
     "/v1/responses",
@@ -64,4 +66,7 @@ class Limits:
 LIMITS = {
     "openai": Limits(max_requests=50_000, max_bytes=200_000_000),
     "anthropic": Limits(max_requests=100_000, max_bytes=256_000_000),
+    # Gemini: input files up to 2 GB (BATCH-APIS C, S10b); the reference states no request
+    # count, so tokcli's own choice is Anthropic's 100,000 (documented in batch-recovery.md).
+    "gemini": Limits(max_requests=100_000, max_bytes=2_000_000_000),
 }

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from tokcli.batch import jobs
 from tokcli.batch.engine import check_input_unchanged
+from tokcli.batch.estimate import REGISTRY_PROVIDER
 from tokcli.batch.jobs import ABANDONED, Job, Part
-from tokcli.batch.limits import parse_wire_id, wire_id
+from tokcli.batch.limits import ID_FIELD, parse_wire_id, wire_id
 from tokcli.batch.provider import CANCELLED, EXPIRED, FAILED, Provider, RemoteBatch, ResultLine
 from tokcli.cost import Usage, compute_cost
 from tokcli.errors import PriceNotAvailableError, TokcliError
@@ -128,7 +129,7 @@ def _write_in_input_order(job: Job, provider: Provider, index, out: Path, band_o
         with Path(job.input_path).open("rb") as source, tmp.open("w", encoding="utf-8") as sink:
             for line_no, raw in enumerate(source, start=1):
                 part = _part_of(job, line_no)
-                custom_id = json.loads(raw)["custom_id"]
+                custom_id = json.loads(raw)[ID_FIELD[job.provider]]
                 sent_id = wire_id(job.id, line_no) if job.wire_ids else custom_id
                 result = _result_for(provider, index, handles, sent_id, part, line_no)
                 result.custom_id = custom_id  # the user's id back in place of the wire id
@@ -285,7 +286,7 @@ def _usage_row(registry, job, part, model_raw, band, totals: UsageTotals, now, w
         source="batch",
         period_start=start,
         period_end=end,
-        provider=job.provider,
+        provider=REGISTRY_PROVIDER.get(job.provider, job.provider),  # gemini -> google
         model=model.id if model else None,
         model_raw=model_raw or None,
         service_tier="batch",

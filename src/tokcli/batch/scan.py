@@ -16,6 +16,7 @@ from pathlib import Path
 from tokcli.batch.limits import (
     ANTHROPIC_BODY_OVERHEAD,
     ANTHROPIC_CUSTOM_ID,
+    ID_FIELD,
     JOB_ID_WIDTH,
     LIMITS,
     OPENAI_ENDPOINTS,
@@ -74,7 +75,10 @@ def scan_file(
     Parts are sized on the lines as sent: with `wire_ids`, each carries the wire custom_id
     `<job id>-<line>` instead of the user's (limits.wire_id)."""
     limits = limits or LIMITS[provider]
-    checker = _OpenAILine(endpoint) if provider == "openai" else _AnthropicLine()
+    checker = {"openai": _OpenAILine, "anthropic": _AnthropicLine, "gemini": _GeminiLine}[provider](
+        endpoint
+    )
+    id_field = ID_FIELD[provider]
     splitter = _Splitter(provider, limits, str(path))
     digest = hashlib.sha256()
     seen_ids: dict[str, int] = {}
@@ -91,18 +95,18 @@ def scan_file(
             digest.update(raw)
             where = {"path": str(path), "line": line_no}
             record = _parse(raw, where)
-            custom_id = _custom_id(record, where)
+            custom_id = _custom_id(record, where, id_field)
             if custom_id in seen_ids:
                 raise InputError(
-                    f"duplicate custom_id {custom_id!r} (first on line {seen_ids[custom_id]})",
-                    field="custom_id",
+                    f"duplicate {id_field} {custom_id!r} (first on line {seen_ids[custom_id]})",
+                    field=id_field,
                     **where,
                 )
             seen_ids[custom_id] = line_no
             request = checker.check(record, custom_id, where)
             _add_tokens(models, request, count_tokens)
             if wire_ids:
-                sent = len(wire_line(dict(record), "custom_id", _placeholder_id(line_no)))
+                sent = len(wire_line(dict(record), id_field, _placeholder_id(line_no)))
                 splitter.add(line_no, offset, sent + 1, sent)
             else:
                 splitter.add(line_no, offset, len(raw), len(raw.rstrip(b"\r\n")))
@@ -161,10 +165,10 @@ def _not_json(name: str):
     raise ValueError(_NOT_JSON, name)
 
 
-def _custom_id(record: dict, where: dict) -> str:
-    custom_id = record.get("custom_id")
+def _custom_id(record: dict, where: dict, id_field: str = "custom_id") -> str:
+    custom_id = record.get(id_field)
     if not isinstance(custom_id, str) or not custom_id:
-        raise InputError("missing or empty (a non-empty string)", field="custom_id", **where)
+        raise InputError("missing or empty (a non-empty string)", field=id_field, **where)
     return custom_id
 
 
@@ -243,6 +247,9 @@ class _AnthropicLine:
 
     endpoint = None
 
+    def __init__(self, endpoint: str | None = None):
+        pass
+
     def check(self, record: dict, custom_id: str, where: dict) -> _Request:
         unknown = set(record) - {"custom_id", "params"}
         if unknown:
@@ -271,6 +278,65 @@ class _AnthropicLine:
             raise InputError("streaming is not allowed in a batch", field="params.stream", **where)
         text = _content_text(params.get("system")) + _messages_text(params["messages"])
         return _Request(model=model, text=text, max_tokens=max_tokens)
+
+
+class _GeminiLine:
+    """A line of a Gemini batch input file: {"key", "request": GenerateContentRequest}. The
+    model is in the batch's URL, so every line names the same `request.model`; tokcli keeps
+    `models/{model}` as the job's endpoint."""
+
+    def __init__(self, endpoint: str | None = None):
+        self.endpoint = endpoint
+        self.model: str | None = None
+        self.model_line = 0
+
+    def check(self, record: dict, custom_id: str, where: dict) -> _Request:
+        unknown = set(record) - {"key", "request"}
+        if unknown:
+            raise InputError(
+                f"unexpected key(s) {', '.join(sorted(unknown))}; a Gemini batch line has key "
+                "and request",
+                **where,
+            )
+        request = record.get("request")
+        if not isinstance(request, dict):
+            raise InputError("missing or not an object", field="request", **where)
+        model = request.get("model")
+        if not isinstance(model, str) or not model.removeprefix("models/"):
+            raise InputError('missing (e.g. "models/gemini-2.5-flash")', field="request.model",
+                             **where)  # fmt: skip
+        model = model.removeprefix("models/")
+        if self.model is None:
+            self.model, self.model_line = model, where["line"]
+            self.endpoint = f"models/{model}"
+        elif model != self.model:
+            raise InputError(
+                f"{model!r}: one model per Gemini batch, line {self.model_line} uses "
+                f"{self.model!r}",
+                field="request.model",
+                **where,
+            )
+        contents = request.get("contents")
+        if not isinstance(contents, list) or not contents:
+            raise InputError("missing or empty", field="request.contents", **where)
+        config = request.get("generationConfig") or {}
+        if not isinstance(config, dict):
+            raise InputError("not an object", field="request.generationConfig", **where)
+        max_tokens = config.get("maxOutputTokens")
+        _check_max_tokens(max_tokens, "request.generationConfig.maxOutputTokens", where,
+                          optional=True)  # fmt: skip
+        system = request.get("systemInstruction") or {}
+        texts = [_parts_text(system.get("parts") if isinstance(system, dict) else None)]
+        texts += [_parts_text(c.get("parts")) for c in contents if isinstance(c, dict)]
+        return _Request(model=model, text="\n".join(t for t in texts if t), max_tokens=max_tokens)
+
+
+def _parts_text(parts) -> str:
+    if not isinstance(parts, list):
+        return ""
+    return "\n".join(
+        p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)
+    )
 
 
 class _Splitter:

@@ -31,6 +31,7 @@ app = command_app("Submit, poll and collect provider batch jobs safely from cron
 class Provider(StrEnum):
     openai = "openai"
     anthropic = "anthropic"
+    gemini = "gemini"
 
 
 class Target(StrEnum):
@@ -43,7 +44,8 @@ KeyFileOpt = Annotated[
     Path | None,
     typer.Option(
         "--api-key-file",
-        help="Read the API key from this file (default: OPENAI_API_KEY / ANTHROPIC_API_KEY).",
+        help="Read the API key from this file (default: OPENAI_API_KEY / ANTHROPIC_API_KEY / "
+        "GEMINI_API_KEY).",
         show_default=False,
         dir_okay=False,
     ),
@@ -53,7 +55,7 @@ BaseUrlOpt = Annotated[
     typer.Option(
         "--base-url",
         help="API base URL, for gateways (Azure OpenAI, a LiteLLM proxy). "
-        "Env: OPENAI_BASE_URL / ANTHROPIC_BASE_URL.",
+        "Env: OPENAI_BASE_URL / ANTHROPIC_BASE_URL / GOOGLE_GEMINI_BASE_URL.",
         show_default=False,
     ),
 ]
@@ -67,7 +69,9 @@ LOCK_WAIT = 30.0
 @app.command("submit")
 def submit(
     file: Annotated[Path, typer.Argument(help="Batch input, JSONL in the provider's format.")],
-    provider: Annotated[Provider, typer.Option("--provider", "-p", help="openai or anthropic.")],
+    provider: Annotated[
+        Provider, typer.Option("--provider", "-p", help="openai, anthropic or gemini.")
+    ],
     endpoint: Annotated[
         str | None,
         typer.Option(help="OpenAI endpoint (default: the url of the file's lines)."),
