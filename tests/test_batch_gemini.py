@@ -143,3 +143,33 @@ def test_gemini_failed_batch_reports_and_signals(cli, env, emu, tmp_path):
     out = tmp_path / "out.jsonl"
     assert cli("batch", "results", job["id"], "-o", out).exit_code == 0
     assert [json.loads(line)["status"] for line in out.read_text().splitlines()] == ["failed"] * 2
+
+
+def test_convert_to_gemini_and_back(cli, env, emu, tmp_path):
+    neutral = [
+        {"custom_id": "q1", "model": "gemini-2.5-flash", "system": "Be brief.",
+         "messages": [{"role": "user", "content": "Hi"},
+                      {"role": "assistant", "content": "Hello"},
+                      {"role": "user", "content": "Sum 2+2"}],
+         "max_tokens": 20, "temperature": 0.2},
+    ]  # fmt: skip
+    source = write_jsonl(tmp_path / "neutral.jsonl", neutral)
+    out = tmp_path / "gemini.jsonl"
+    assert cli("batch", "convert", source, "--to", "gemini", "-o", out).exit_code == 0
+    (line,) = [json.loads(x) for x in out.read_text().splitlines()]
+    assert line == {
+        "key": "q1",
+        "request": {
+            "model": "models/gemini-2.5-flash",
+            "contents": [{"role": "user", "parts": [{"text": "Hi"}]},
+                         {"role": "model", "parts": [{"text": "Hello"}]},
+                         {"role": "user", "parts": [{"text": "Sum 2+2"}]}],
+            "systemInstruction": {"parts": [{"text": "Be brief."}]},
+            "generationConfig": {"temperature": 0.2, "maxOutputTokens": 20},
+        },
+    }  # fmt: skip
+    back = cli("batch", "convert", out, "--to", "neutral")
+    assert [json.loads(x) for x in back.stdout.splitlines()] == neutral
+    planned = cli("batch", "submit", out, "-p", "gemini", "--dry-run", "--format", "json")
+    assert planned.exit_code == 0, planned.stderr
+    assert planned.json()["estimate"]["models"][0]["output_tokens_max"] == 20

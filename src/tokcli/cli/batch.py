@@ -37,6 +37,7 @@ class Provider(StrEnum):
 class Target(StrEnum):
     openai = "openai"
     anthropic = "anthropic"
+    gemini = "gemini"
     neutral = "neutral"
 
 
@@ -200,8 +201,10 @@ def _send(rt, conn, job, api_key_file, base_url, fresh=False) -> None:
 
 @app.command("convert")
 def convert(
-    file: Annotated[Path, typer.Argument(help="JSONL: neutral, OpenAI or Anthropic lines.")],
-    to: Annotated[Target, typer.Option("--to", help="openai, anthropic or neutral.")],
+    file: Annotated[
+        Path, typer.Argument(help="JSONL: neutral, OpenAI, Anthropic or Gemini lines.")
+    ],
+    to: Annotated[Target, typer.Option("--to", help="openai, anthropic, gemini or neutral.")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")
     ] = None,
@@ -209,7 +212,7 @@ def convert(
         str | None, typer.Option("--model", "-m", help="Set this model on every line.")
     ] = None,
 ):
-    """Convert batch lines between the neutral form, OpenAI and Anthropic.
+    """Convert batch lines between the neutral form, OpenAI, Anthropic and Gemini.
 
     \b
     Neutral line: {"custom_id", "model", "messages", "max_tokens", "system"?}
