@@ -173,3 +173,20 @@ def test_convert_to_gemini_and_back(cli, env, emu, tmp_path):
     planned = cli("batch", "submit", out, "-p", "gemini", "--dry-run", "--format", "json")
     assert planned.exit_code == 0, planned.stderr
     assert planned.json()["estimate"]["models"][0]["output_tokens_max"] == 20
+
+
+def test_gemini_two_polls_at_once_one_acts(cli, env, emu, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    source = write_jsonl(tmp_path / "in.jsonl", [gemini_line(i) for i in range(2)])
+    assert cli("batch", "submit", source, "-p", "gemini").exit_code == 0
+    emu.delay = 1.5  # hold each request so the first poll keeps the lock
+    before = emu.count("GET", r"/v1beta/batches/[^/]+")
+    command = [sys.executable, "-m", "tokcli", "batch", "poll", "--all", "--format", "json"]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=dict(os.environ)) for _ in range(2)]  # fmt: skip
+    documents = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert sorted(str(d["skipped"]) for d in documents) == ["None", "locked"]
+    assert emu.count("GET", r"/v1beta/batches/[^/]+") - before == 1
