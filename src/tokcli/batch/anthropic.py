@@ -55,7 +55,7 @@ class AnthropicBatches:
     def create(self, *, token, file_id, source, endpoint, metadata) -> RemoteBatch:
         # commas: one per line but the first. Two passes over the part (length, then body)
         # keep memory flat for a 256 MB body.
-        length = ANTHROPIC_BODY_OVERHEAD - 1 + source.wire_size(separator=1)
+        length = ANTHROPIC_BODY_OVERHEAD - 1 + source.wire_size()
 
         def body():
             yield b'{"requests":['

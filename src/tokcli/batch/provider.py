@@ -56,6 +56,7 @@ class PartSource:
     job_id: str | None = None
     first_line: int = 1
     id_field: str = "custom_id"
+    _stats: tuple[int, str] | None = field(default=None, init=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -80,17 +81,26 @@ class PartSource:
             else:
                 yield wire_line(json.loads(raw), self.id_field, wire_id(self.job_id, line_no))
 
-    def wire_size(self, separator: int = 1) -> int:
-        """Bytes of the lines as sent, each followed by `separator` bytes."""
-        return sum(len(line) + separator for line in self.wire_lines())
+    def wire_size(self) -> int:
+        """Bytes of the lines as sent, each followed by one separator byte (newline, comma)."""
+        return self._wire_stats()[0]
 
     def wire_sha256(self) -> str:
-        import hashlib
+        """SHA-256 of the lines as uploaded (each ending in a newline)."""
+        return self._wire_stats()[1]
 
-        digest = hashlib.sha256()
-        for line in self.wire_lines():
-            digest.update(line + b"\n")
-        return digest.hexdigest()
+    def _wire_stats(self) -> tuple[int, str]:
+        # One pass computes both, once per part: a 200 MB part is re-serialised only for it
+        # and for sending.
+        if self._stats is None:
+            import hashlib
+
+            size, digest = 0, hashlib.sha256()
+            for line in self.wire_lines():
+                size += len(line) + 1
+                digest.update(line + b"\n")
+            self._stats = (size, digest.hexdigest())
+        return self._stats
 
     def wire_ids(self) -> list[str]:
         """The custom_ids this part sends, in order."""
