@@ -300,7 +300,8 @@ def poll(
     store: StoreOpt = None,
 ):
     """Refresh job states from the providers. Cron-safe: one process acts at a time, quiet
-    unless something changed. Exit 0 all finished, 3 still running, 4 a job failed.
+    unless something changed. Exit 0 all finished, 3 still running, 4 a job failed and
+    is not acknowledged (`tokcli batch ack JOB`).
 
     \b
     Example (crontab):
