@@ -4,6 +4,7 @@ batch in doubt is matched to its job by its content, never by its size or age.""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from emulator import Fault, Outcome
 from emulator.samples import anthropic_line, kill_when_hung, openai_line, write_jsonl
@@ -56,6 +57,13 @@ def test_two_anthropic_jobs_cut_off_mid_create_each_gets_its_own_batch(
         written = [json.loads(line)["custom_id"] for line in out.read_text().splitlines()]
         expected = [json.loads(line)["custom_id"] for line in source.read_text().splitlines()]
         assert written == expected
+    # Each job's usage is recorded once, under its own job tag, for its own 20 requests.
+    store = sqlite3.connect(env["TOKCLI_STORE"])
+    tagged = store.execute(
+        "SELECT t.value, SUM(u.requests) FROM usage u JOIN usage_tags t ON t.usage_id = u.id "
+        "WHERE t.key = 'batch_job' GROUP BY t.value ORDER BY t.value"
+    ).fetchall()
+    assert tagged == sorted([(job1, 20), (job2, 20)])
 
 
 def test_a_running_lookalike_is_neither_adopted_nor_duplicated(tokcli_process, env, emu, tmp_path):
@@ -98,3 +106,27 @@ def test_results_refuse_a_batch_holding_another_jobs_requests(cli, env, emu, tmp
     assert run.exit_code == 2
     assert "not one of this job's lines" in run.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_job_from_before_the_wire_ids_keeps_its_own_ids(tokcli_process, env, emu, tmp_path):
+    """Jobs recorded before migration 0011 sent the user's ids; resuming one keeps doing so,
+    and its results still map back."""
+    source = write_jsonl(tmp_path / "in.jsonl", [openai_line(i) for i in range(3)])
+    emu.faults.append(Fault("POST", r"/v1/files", status="hang-before"))
+    kill_when_hung(start("batch", "submit", source, "-p", "openai"), emu, 1)
+    store = sqlite3.connect(env["TOKCLI_STORE"])
+    with store:
+        store.execute("UPDATE batch_jobs SET wire_ids = 0")
+    resumed = tokcli_process("batch", "resume", "--format", "json")
+    assert resumed.exit_code == 0, resumed.stderr
+    job = resumed.json()["jobs"][0]["id"]
+    (batch,) = emu.openai.batches.values()
+    path = emu.openai.files[batch["object"]["input_file_id"]]["path"]
+    sent = [json.loads(line)["custom_id"] for line in path.read_text().splitlines()]
+    assert sent == ["req-0", "req-1", "req-2"]
+    while tokcli_process("batch", "poll", job).exit_code == 3:
+        pass
+    out = tmp_path / "out.jsonl"
+    run = tokcli_process("batch", "results", job, "-o", out, "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    assert [json.loads(line)["custom_id"] for line in out.read_text().splitlines()] == sent
