@@ -74,6 +74,15 @@ def generate(path: Path, requests: int, line_bytes: int) -> int:
     return path.stat().st_size
 
 
+def wire_size(source: Path, job_id: str) -> int:
+    total = 0
+    with source.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            record = {**json.loads(raw), "custom_id": f"{job_id}-{line_no}"}
+            total += len(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()) + 1
+    return total
+
+
 def run_child(args: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
     proc = subprocess.run(
@@ -111,8 +120,11 @@ def main() -> None:
             emit("submit_throughput", round(size / 1e6 / seconds, 1), "MB/s")
             emit("submit_peak_rss", round(peak_kb / 1024, 1), "MB", limit_mb=150,
                  ok=peak_kb / 1024 < 150)  # fmt: skip
-            emit("uploaded_bytes", uploaded, "bytes", matches_input=uploaded == size,
-                 batches=len(emulator.openai.batches), job_state=job["state"])  # fmt: skip
+            # What must go out: each line compact, its custom_id the job's `<job id>-<line>`.
+            expected = wire_size(source, job["id"])
+            emit("uploaded_bytes", uploaded, "bytes", matches_wire_form=uploaded == expected,
+                 input_bytes=size, batches=len(emulator.openai.batches),
+                 job_state=job["state"])  # fmt: skip
             estimate = job["estimate"]
             emit("estimate_batch_cost", estimate["batch_cost"], "USD",
                  standard=estimate["standard_cost"], saving=estimate["saving"],

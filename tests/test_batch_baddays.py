@@ -65,7 +65,7 @@ def test_token_limit_failure(cli, env, emu, tmp_path):
 
 
 def test_completed_with_no_output_file(cli, env, emu, tmp_path):
-    emu.outcome = Outcome(error_ids={f"req-{i}" for i in range(4)})
+    emu.outcome = Outcome(error_at=set(range(4)))
     job = submit(cli, tmp_path)
     assert poll_to_end(cli, job["id"]).exit_code == 0
     batch = next(iter(emu.openai.batches.values()))["object"]

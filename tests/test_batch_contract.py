@@ -114,7 +114,7 @@ def run_cycle(cli, tmp_path, provider, make, count=4, **submit_options):
 
 def test_openai_exchanges_match_the_openapi_spec(cli, env, emu, tmp_path):
     spec, lines_spec = openai_spec(), openai_2025_spec()
-    emu.outcome = Outcome(error_ids={"req-1"})
+    emu.outcome = Outcome(error_at={1})
     run_cycle(cli, tmp_path, "openai", openai_line)
     emu.outcome = Outcome(kind="expire", finished_before_expiry=1)
     run_cycle(cli, tmp_path / "..", "openai", lambda i: openai_line(i + 10))
@@ -152,7 +152,7 @@ def test_openai_exchanges_match_the_openapi_spec(cli, env, emu, tmp_path):
 
 def test_anthropic_exchanges_match_the_openapi_spec(cli, env, emu, tmp_path):
     spec = anthropic_spec()
-    emu.outcome = Outcome(error_ids={"req-2"})
+    emu.outcome = Outcome(error_at={2})
     run_cycle(cli, tmp_path, "anthropic", anthropic_line)
     emu.outcome = Outcome(kind="expire", finished_before_expiry=1)
     job = run_cycle(cli, tmp_path / "..", "anthropic", lambda i: anthropic_line(i + 10))

@@ -1,11 +1,12 @@
-"""Crash safety with real processes: SIGKILL between the remote steps, then `resume` finishes
-with exactly one remote batch; two `poll --all` at once: one acts, the other exits cleanly."""
+"""Crash safety with real processes: SIGKILL while a remote step is in doubt (the emulator holds
+the request unanswered, before or after acting on it), then `resume` finishes with exactly one
+remote batch; two `poll --all` at once: one acts, the other exits cleanly. Random kills at any
+moment are in test_batch_chaos.py."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,7 +14,22 @@ import time
 import pytest
 
 from emulator import Fault
-from emulator.samples import anthropic_line, openai_line, write_jsonl
+from emulator.samples import anthropic_line, kill_when_hung, openai_line, start_tokcli, write_jsonl
+
+# The three windows a kill can leave in doubt, as emulator faults.
+WINDOWS = {
+    "after-upload": ("POST", r"/v1/files", "hang-after"),
+    "before-create": ("POST", r"/v1/batches", "hang-before"),
+    "after-create": ("POST", r"/v1/batches", "hang-after"),
+}
+
+
+def killed_submit(emu, source, provider, window):
+    method, path, how = WINDOWS[window]
+    if provider == "anthropic":
+        path = r"/v1/messages/batches"
+    emu.faults.append(Fault(method, path, status=how))
+    kill_when_hung(start_tokcli("batch", "submit", source, "-p", provider), emu, emu.hung + 1)
 
 
 def input_files(emu):
@@ -23,9 +39,7 @@ def input_files(emu):
 @pytest.mark.parametrize("crash_at", ["after-upload", "before-create", "after-create"])
 def test_openai_sigkill_then_resume_makes_one_batch(crash_at, tokcli_process, env, emu, tmp_path):
     source = write_jsonl(tmp_path / "in.jsonl", [openai_line(i) for i in range(3)])
-    killed = tokcli_process("batch", "submit", source, "-p", "openai",
-                            env={"TOKCLI_BATCH_CRASH_AT": crash_at})  # fmt: skip
-    assert killed.exit_code == -signal.SIGKILL
+    killed_submit(emu, source, "openai", crash_at)
     expected_before = 1 if crash_at == "after-create" else 0
     assert len(emu.openai.batches) == expected_before
 
@@ -53,9 +67,8 @@ def test_anthropic_sigkill_then_resume_makes_one_batch(
     crash_at, tokcli_process, env, emu, tmp_path
 ):
     source = write_jsonl(tmp_path / "in.jsonl", [anthropic_line(i) for i in range(3)])
-    killed = tokcli_process("batch", "submit", source, "-p", "anthropic",
-                            env={"TOKCLI_BATCH_CRASH_AT": crash_at})  # fmt: skip
-    assert killed.exit_code == -signal.SIGKILL
+    emu.outcome.polls_in_progress = 0  # its ids are readable once it ended
+    killed_submit(emu, source, "anthropic", crash_at)
     # A resume with no job named picks up every half-submitted job.
     resumed = tokcli_process("batch", "resume", "--format", "json")
     assert resumed.exit_code == 0, resumed.stderr
@@ -66,8 +79,7 @@ def test_anthropic_sigkill_then_resume_makes_one_batch(
 
 def test_submit_of_a_crashed_job_finishes_it(tokcli_process, env, emu, tmp_path):
     source = write_jsonl(tmp_path / "in.jsonl", [openai_line(i) for i in range(2)])
-    tokcli_process("batch", "submit", source, "-p", "openai",
-                   env={"TOKCLI_BATCH_CRASH_AT": "after-create"})  # fmt: skip
+    killed_submit(emu, source, "openai", "after-create")
     rerun = tokcli_process("batch", "submit", source, "-p", "openai", "--format", "json")
     assert rerun.exit_code == 0, rerun.stderr
     assert rerun.json()["job"]["state"] == "running"
@@ -92,8 +104,7 @@ def test_ambiguous_create_is_reconciled_not_repeated(cli, env, emu, tmp_path):
 
 def test_resume_refuses_a_changed_input_file(tokcli_process, env, emu, tmp_path):
     source = write_jsonl(tmp_path / "in.jsonl", [openai_line(i) for i in range(2)])
-    tokcli_process("batch", "submit", source, "-p", "openai",
-                   env={"TOKCLI_BATCH_CRASH_AT": "before-create"})  # fmt: skip
+    killed_submit(emu, source, "openai", "before-create")
     write_jsonl(source, [openai_line(i) for i in range(3)])
     resumed = tokcli_process("batch", "resume")
     assert resumed.exit_code == 2
@@ -166,24 +177,25 @@ def test_transient_faults_are_retried(cli, env, emu, tmp_path):
     assert all(f.times == 0 for f in emu.faults)
 
 
-def test_anthropic_ambiguous_crash_needs_adopt(tokcli_process, env, emu, tmp_path):
-    """Anthropic has no metadata: if two new batches match, tokcli refuses to guess."""
+def test_anthropic_two_batches_with_the_same_requests_need_adopt(
+    tokcli_process, env, emu, tmp_path
+):
+    """The part's own requests twice on the server (sent by hand meanwhile): tokcli names both
+    and lets the user pick; it never cancels anything."""
     import httpx
 
-    lines = [anthropic_line(i) for i in range(2)]
-    source = write_jsonl(tmp_path / "in.jsonl", lines)
-    killed = tokcli_process("batch", "submit", source, "-p", "anthropic",
-                            env={"TOKCLI_BATCH_CRASH_AT": "after-create"})  # fmt: skip
-    assert killed.exit_code == -signal.SIGKILL
+    emu.outcome.polls_in_progress = 0
+    source = write_jsonl(tmp_path / "in.jsonl", [anthropic_line(i) for i in range(2)])
+    killed_submit(emu, source, "anthropic", "after-create")
     (ours,) = emu.anthropic.batches
-    # Someone else creates a batch of the same size meanwhile.
+    copy = emu.anthropic.batches[ours]["requests"]
     httpx.post(
         f"{emu.base_url}/v1/messages/batches",
-        json={"requests": lines},
+        json={"requests": copy},
         headers={"x-api-key": env["ANTHROPIC_API_KEY"], "anthropic-version": "2023-06-01"},
     )
     refused = tokcli_process("batch", "resume")
-    assert refused.exit_code == 2 and "cannot tell which" in refused.stderr
+    assert refused.exit_code == 2 and "all hold this part's requests" in refused.stderr
     assert ours in refused.stderr and len(emu.anthropic.batches) == 2
     job_id = tokcli_process("batch", "list", "--format", "json").json()["jobs"][0]["id"]
     adopted = tokcli_process("batch", "resume", job_id, "--adopt", ours, "--format", "json")
@@ -194,8 +206,7 @@ def test_anthropic_ambiguous_crash_needs_adopt(tokcli_process, env, emu, tmp_pat
 
 def test_force_is_refused_while_a_job_is_half_submitted(tokcli_process, env, emu, tmp_path):
     source = write_jsonl(tmp_path / "in.jsonl", [openai_line(i) for i in range(2)])
-    tokcli_process("batch", "submit", source, "-p", "openai",
-                   env={"TOKCLI_BATCH_CRASH_AT": "after-create"})  # fmt: skip
+    killed_submit(emu, source, "openai", "after-create")
     forced = tokcli_process("batch", "submit", source, "-p", "openai", "--force")
     assert forced.exit_code == 2 and "half-submitted" in forced.stderr
     assert len(emu.openai.batches) == 1

@@ -33,7 +33,7 @@ def usage_rows(store):
 def test_openai_full_cycle(cli, env, emu, tmp_path):
     lines = [openai_line(i) for i in range(5)]
     source = write_jsonl(tmp_path / "in.jsonl", lines)
-    emu.outcome = Outcome(error_ids={"req-3"})  # one line rejected by the model endpoint
+    emu.outcome = Outcome(error_at={3})  # one line rejected by the model endpoint
 
     submitted = cli("batch", "submit", source, "-p", "openai", "--tag", "team=search",
                     "--tag", "feature=faq", "--format", "json")  # fmt: skip

@@ -117,8 +117,12 @@ def test_dry_run_estimates_batch_against_synchronous_and_sends_nothing(cli, env,
     assert Decimal(estimate["standard_cost"]) == compute_cost(usage, model, day).total
     assert Decimal(estimate["saving"]) > 0
     assert estimate["exact_tokens"] is True and estimate["is_ceiling"] is True
-    assert plan["parts"] == [{"part": 0, "first_line": 1, "requests": 3,
-                              "bytes": source.stat().st_size}]  # fmt: skip
+    # Bytes as sent: each line compact, its custom_id replaced by `job_<16 hex>-<line>`.
+    sent = sum(
+        len(json.dumps({**line, "custom_id": f"job_{'0' * 16}-{n}"}, separators=(",", ":"))) + 1
+        for n, line in enumerate(lines, start=1)
+    )
+    assert plan["parts"] == [{"part": 0, "first_line": 1, "requests": 3, "bytes": sent}]
     assert emu.log == []
     table = cli("batch", "submit", source, "-p", "openai", "--dry-run")
     assert "saving" in table.stdout and "nothing was sent" in table.stdout

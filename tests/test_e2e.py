@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.samples import batch_env, openai_line, write_jsonl
+from emulator import Fault
+from emulator.samples import batch_env, kill_when_hung, openai_line, write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 TOKCLI = Path(sys.executable).parent / "tokcli"  # the installed console script
@@ -117,9 +117,10 @@ def test_ci_gate_fails_on_a_20_percent_growth_and_passes_without_change(tmp_path
 def test_cron_batch_cycle(emu, tmp_path):
     env = batch_env(emu, tmp_path / "store.db")
     source = write_jsonl(tmp_path / "nightly.jsonl", [openai_line(i) for i in range(4)])
-    crash = tokcli("batch", "submit", source, "-p", "openai", "--tag", "team=search",
-                   env={**env, "TOKCLI_BATCH_CRASH_AT": "after-create"})  # fmt: skip
-    assert crash.code == -signal.SIGKILL  # killed between create and recording
+    emu.faults.append(Fault("POST", r"/v1/batches", status="hang-after"))  # created, no answer
+    crash = subprocess.Popen([str(TOKCLI), "batch", "submit", source, "-p", "openai", "--tag",
+                              "team=search"], env={**os.environ, **env})  # fmt: skip
+    kill_when_hung(crash, emu, 1)  # killed between create and recording
     resumed = tokcli("batch", "resume", "--format", "json", env=env)
     assert resumed.code == 0, resumed.err
     assert len(emu.openai.batches) == 1  # exactly one remote batch

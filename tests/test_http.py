@@ -262,3 +262,64 @@ def test_transient_predicate_retries_a_read_after_write_gap(client, server):
         transient=lambda r: r.status_code == 400,
     )  # fmt: skip
     assert response.status_code == 200 and len(server.requests) == 3
+
+
+# -- issue 21: encoded keys, one redaction pass at the door, non-JSON 2xx ------------------------
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+def _encoded_forms(key: str) -> list[str]:
+    from urllib.parse import quote
+
+    return [
+        key,
+        quote(f"Bearer {key}", safe=""),
+        _b64(key),
+        _b64(f"Bearer {key}"),
+        *(_b64(pad + f"Authorization: Bearer {key}") for pad in ("", "x", "xy")),
+        _b64(f"x-api-key: {key}").replace("+", "-").replace("/", "_"),
+    ]
+
+
+def test_secrets_redact_encoded_forms_of_a_key():
+    secrets = Secrets()
+    secrets.add(KEY)
+    for form in _encoded_forms(KEY):
+        text = secrets.redact_known(f"echo [{form}] end")
+        assert form not in text and "[REDACTED]" in text, form
+    # A model's answer that merely looks like a key is data, not a secret.
+    assert secrets.redact_known("risk-assessment done") == "risk-assessment done"
+
+
+def test_every_success_body_is_scrubbed_before_anyone_parses_it(client, server):
+    server.script = [(200, {}, {"echo": _encoded_forms(KEY)})]
+    body = client.request_json("GET", "/v1/x")
+    assert all(form not in json.dumps(body) for form in _encoded_forms(KEY))
+    assert body["echo"][0] == "[REDACTED]"
+
+
+def test_downloads_are_scrubbed_even_across_chunk_boundaries(client, server):
+    line = json.dumps({"text": "x" * 65_530 + _b64(f"Bearer {KEY}")}).encode() + b"\n"
+    server.script = [(200, {}, line * 3)]
+    sink = io.BytesIO()
+    client.download("/v1/files/f/content", sink)
+    assert KEY.encode() not in sink.getvalue()
+    assert _b64(f"Bearer {KEY}").encode() not in sink.getvalue()
+    assert sink.getvalue().count(b"[REDACTED]") == 3 and sink.getvalue().count(b"\n") == 3
+
+
+@pytest.mark.parametrize("payload", [b"<html><body>502 Bad Gateway</body></html>", b'{"id": "ba'])
+def test_a_2xx_that_is_not_json_is_one_error_not_a_traceback(client, server, payload):
+    server.script = [(200, {"content-type": "text/html"}, payload)]
+    with pytest.raises(HttpError) as caught:
+        client.request_json("GET", "/v1/batches/b")
+    assert "HTTP 200 but the body is not JSON (text/html" in str(caught.value)
+    assert not isinstance(caught.value, AmbiguousRequestError)
+    server.script = [(200, {}, payload)]
+    with pytest.raises(AmbiguousRequestError):  # a create that answered garbage may exist
+        client.request_json("POST", "/v1/batches", json_body={}, idempotent=False)

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from tokcli.errors import TokcliError
 
@@ -71,18 +71,97 @@ class RetryPolicy:
 
 @dataclass
 class Secrets:
-    """Strings that must never leave the process in a message."""
+    """Strings that must never leave the process: in a message, the store or a file.
+
+    Each secret is also matched in the forms a provider may echo it in (issue 21): URL-encoded,
+    and base64 of the key or of `Bearer KEY` at any of the three byte alignments inside a longer
+    base64 text (standard and URL-safe alphabets). Secrets shorter than 8 characters are
+    matched only as themselves."""
 
     values: set[str] = field(default_factory=set)
+    _forms: list[str] | None = field(default=None, repr=False)
 
     def add(self, value: str | None) -> None:
-        if value:
+        if value and value not in self.values:
             self.values.add(value)
+            self._forms = None
+
+    def forms(self) -> list[str]:
+        if self._forms is None:
+            found: set[str] = set()
+            for value in self.values:
+                found.add(value)
+                if len(value) < 8:
+                    continue
+                found.update({quote(value, safe=""), quote_plus(value)})
+                for plain_text in (value, f"Bearer {value}"):
+                    found.update(_base64_cores(plain_text.encode()))
+            self._forms = sorted((f for f in found if f), key=len, reverse=True)
+        return self._forms
 
     def redact(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
-            text = text.replace(value, REDACTED)
-        return _KEY_PATTERNS.sub(REDACTED, text)
+        """For messages: every form of every secret, and anything shaped like a key."""
+        return _KEY_PATTERNS.sub(REDACTED, self.redact_known(text))
+
+    def redact_known(self, text: str) -> str:
+        """For provider content kept as data (results, stored objects): only our secrets, so
+        that a model's answer mentioning `task-force` is not mangled by the key shapes."""
+        for form in self.forms():
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        for form in self.forms():
+            encoded = form.encode()
+            if encoded in data:
+                data = data.replace(encoded, REDACTED.encode())
+        return data
+
+
+def _base64_cores(data: bytes) -> set[str]:
+    """The base64 characters that depend only on `data`, for data starting at byte offset 0,
+    1 or 2 of a longer encoded text: what any base64 containing `data` must contain."""
+    import base64
+
+    cores = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + data).decode().rstrip("=")
+        start = -(-8 * shift // 6)  # ceil: the first character free of the padding bytes
+        end = (8 * (shift + len(data))) // 6  # the last character made only of data bits
+        core = encoded[start:end]
+        if len(core) >= 8:
+            cores.add(core)
+            cores.add(core.replace("+", "-").replace("/", "_"))
+    return cores
+
+
+class RedactingSink:
+    """A file-like writer that redacts secrets line by line (a secret never spans lines in
+    JSONL) before anything reaches the disk."""
+
+    def __init__(self, sink: IO[bytes], secrets: Secrets):
+        self.sink, self.secrets, self.pending = sink, secrets, b""
+
+    def seek(self, *args):
+        self.pending = b""
+        return self.sink.seek(*args)
+
+    def truncate(self, *args):
+        return self.sink.truncate(*args)
+
+    def write(self, data: bytes) -> int:
+        self.pending += data
+        cut = self.pending.rfind(b"\n") + 1
+        if cut:
+            self.sink.write(self.secrets.redact_bytes(self.pending[:cut]))
+            self.pending = self.pending[cut:]
+        return len(data)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.sink.write(self.secrets.redact_bytes(self.pending))
+            self.pending = b""
 
 
 def parse_retry_after(headers: Mapping[str, str], now: dt.datetime | None = None) -> float | None:
@@ -215,12 +294,52 @@ class HttpClient:
                 kwargs["data"] = data
             return self._client.request(method, url, **kwargs)
 
-        return self._with_retries(method, url, send, idempotent, retry_not_found, transient)
+        response = self._with_retries(method, url, send, idempotent, retry_not_found, transient)
+        return self._scrubbed(response)
+
+    def request_json(self, method: str, path: str, **kwargs) -> dict:
+        """`request`, and its body as a JSON object. A 2xx that is not one (an HTML page from a
+        proxy, a body cut short) is an HttpError naming the request, never a traceback; for a
+        request that is not idempotent it is ambiguous: it may have been acted on."""
+        response = self.request(method, path, **kwargs)
+        try:
+            body = json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if isinstance(body, dict):
+            return body
+        kind = (response.headers.get("content-type") or "no content type").split(";")[0]
+        what = "not a JSON object" if body is not None else "not JSON"
+        ambiguous = not kwargs.get("idempotent", True)
+        message = (
+            f"{method} {urlsplit(self.url(path)).path}: HTTP {response.status_code} but the "
+            f"body is {what} ({kind}, {len(response.content)} bytes): is --base-url the "
+            "provider's API?"
+        )
+        if ambiguous:
+            message += "; the request may have been acted on"
+        raise self._error(message, ambiguous=ambiguous, status=response.status_code)
+
+    def _scrubbed(self, response):
+        """The response with every secret form removed from its body: one pass at the door,
+        before anything a provider sent is parsed, printed, stored or written."""
+        import httpx
+
+        content = response.content
+        clean = self.secrets.redact_bytes(content)
+        if clean == content:
+            return response
+        headers = [(k, v) for k, v in response.headers.items()
+                   if k.lower() not in ("content-encoding", "content-length")]  # fmt: skip
+        return httpx.Response(
+            response.status_code, headers=headers, content=clean, request=response.request
+        )
 
     def download(self, path: str, sink: IO[bytes], *, retry_not_found: bool = False) -> int:
         """Stream a GET body into `sink`, rewritten from the start on each attempt."""
         url = self.url(path)
         written = 0
+        sink = RedactingSink(sink, self.secrets)
 
         def send():
             nonlocal written
@@ -235,6 +354,7 @@ class HttpClient:
                 for chunk in response.iter_bytes(1 << 16):
                     sink.write(chunk)
                     written += len(chunk)
+                sink.flush()
                 return response
 
         self._with_retries("GET", url, send, True, retry_not_found)

@@ -1,5 +1,6 @@
-"""A local emulator of the OpenAI Files + Batch API and the Anthropic Message Batches API, as
-the providers' published API references describe them, for tests only (127.0.0.1, port 0).
+"""A local emulator of the OpenAI Files + Batch API, the Anthropic Message Batches API and the
+Gemini API Batch Mode (gemini.py), as the providers' published API references describe them,
+for tests only (127.0.0.1, port 0).
 
 State machines advance one step per retrieve (GET of the batch), so tests are deterministic
 and fast; `Outcome` picks how the next batches end (the bad days), `faults` inject HTTP
@@ -26,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 OPENAI_KEY = "sk-emulator-openai-0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-emulator-0123456789abcdef"
+GEMINI_KEY = "AIzaSyEmulator-gemini-0123456789abcdef"
 
 
 @dataclass
@@ -37,10 +39,19 @@ class Outcome:
     polls_finalizing: int = 1  # retrieves spent in finalizing (OpenAI); slow finalizing: raise
     finished_before_expiry: int = 1  # expire: how many lines finished before the window closed
     error_ids: set[str] = field(default_factory=set)  # lines the model endpoint rejects (4xx)
+    error_at: set[int] = field(default_factory=set)  # the same, by 0-based position in the batch
+    lost_at: set[int] = field(default_factory=set)  # lines missing from the results (a bad day)
+    # Text echoed into every provider-controlled field (answers, per-line errors, metadata,
+    # result file names): a leak test plants the API key in its many encodings here.
+    plant: str = ""
     not_found_polls: int = 0  # retrieves right after create that answer 404
     # OpenAI: problems only the provider's validation finds (reported via status failed)
     validation_errors: list[dict] = field(default_factory=list)
     shuffle: bool = True  # results out of order
+
+    def rejects(self, index: int, custom_id: str | None) -> bool:
+        """Does the model endpoint reject the request at `index` (4xx line)?"""
+        return custom_id in self.error_ids or index in self.error_at
 
 
 @dataclass
@@ -49,7 +60,13 @@ class Fault:
 
     method: str
     path: str  # regex matched against the path
-    status: int | str = 500  # an HTTP status, or "drop" (close after reading part of the body)
+    # an HTTP status; "drop" (close after reading part of the body); "hang-before" (never
+    # answer, nothing done); "hang-after" (do the work, then never answer); "drop-after" (do
+    # the work, then close the connection without an answer); "html" (200 with a proxy's HTML
+    # page); "truncated" (200 with the real JSON cut in half); "passthrough" (answer normally:
+    # lets a later fault on the same route hit the second request). A client killed
+    # while waiting leaves a step in doubt, as a power cut would.
+    status: int | str = 500
     headers: dict = field(default_factory=dict)
     times: int = 1
     body: dict | None = None
@@ -80,6 +97,7 @@ class Response:
 class Emulator:
     def __init__(self, *, root: Path | None = None, delay: float = 0.0):
         from .anthropic import AnthropicAPI
+        from .gemini import GeminiAPI
         from .openai import OpenAIAPI
 
         self._tmp = None if root else tempfile.TemporaryDirectory(prefix="tokcli-emulator-")
@@ -93,7 +111,10 @@ class Emulator:
         self.lock = threading.RLock()
         self.openai = OpenAIAPI(self)
         self.anthropic = AnthropicAPI(self)
+        self.gemini = GeminiAPI(self)
         self._server: ThreadingHTTPServer | None = None
+        self._stopping = False
+        self.hung = 0  # requests held unanswered by hang faults
         self._ids = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -112,7 +133,11 @@ class Emulator:
 
             do_GET = do_POST = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client killed mid-request (the crash tests) is not an emulator error
+
+        self._server = Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -120,6 +145,7 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        self._stopping = True
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -155,6 +181,9 @@ class Emulator:
             fault = self._take_fault(handler.command, path)
         if self.delay:
             time.sleep(self.delay)
+        if fault is not None and fault.status == "hang-before":
+            self._hang(handler)
+            return
         if fault is not None and fault.status == "drop":
             _read_some(handler)
             handler.close_connection = True
@@ -162,15 +191,43 @@ class Emulator:
             return
         with tempfile.SpooledTemporaryFile(max_size=8 << 20, dir=self.root) as body:
             _read_body(handler, body)
-            if fault is not None:
+            if fault is not None and fault.status not in (*_AFTER_WORK, "passthrough"):
                 response = self._fault_response(path, fault)
             else:
                 request = Request(handler, body, self)
-                api = self.anthropic if path.startswith("/v1/messages") else self.openai
-                response = api.handle(request)
+                response = self._api(path).handle(request)
             if self.record:
                 self._record(handler, path, body, response)
+        if fault is not None and fault.status == "hang-after":
+            self._hang(handler)
+            return
+        if fault is not None and fault.status == "drop-after":
+            handler.close_connection = True
+            handler.connection.shutdown(2)
+            return
+        if fault is not None and fault.status == "html":
+            page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+            response = Response(200, raw=page, headers={"content-type": "text/html"})
+        if fault is not None and fault.status == "truncated":
+            whole = json.dumps(response.body).encode()
+            response = Response(200, raw=whole[: len(whole) // 2],
+                                headers={"content-type": "application/json"})  # fmt: skip
         _send(handler, response)
+
+    def _hang(self, handler) -> None:
+        """Hold the connection without answering until the client goes away or we stop."""
+        with self.lock:
+            self.hung += 1
+        handler.close_connection = True
+        handler.connection.settimeout(0.2)
+        while self._server is not None and not self._stopping:
+            try:
+                if handler.connection.recv(1 << 16) == b"":
+                    return  # the client died
+            except TimeoutError:
+                continue
+            except OSError:
+                return
 
     def _record(self, handler, path: str, body, response: Response) -> None:
         """Keep what went over the wire, for the OpenAPI contract test."""
@@ -184,6 +241,13 @@ class Emulator:
                 "request": sent, "response": response.body, "raw": response.raw,
             })  # fmt: skip
 
+    def _api(self, path: str):
+        if path.startswith("/v1/messages"):
+            return self.anthropic
+        if self.gemini.owns(path):
+            return self.gemini
+        return self.openai
+
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.times > 0 and fault.method == method and re.fullmatch(fault.path, path):
@@ -192,9 +256,12 @@ class Emulator:
         return None
 
     def _fault_response(self, path: str, fault: Fault) -> Response:
-        api = self.anthropic if path.startswith("/v1/messages") else self.openai
+        api = self._api(path)
         body = fault.body or api.error_body(int(fault.status), "emulated failure")
         return Response(int(fault.status), body, fault.headers)
+
+
+_AFTER_WORK = ("hang-after", "drop-after", "html", "truncated")  # the request is acted on
 
 
 def _read_body(handler, sink) -> None:

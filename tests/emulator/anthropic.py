@@ -190,7 +190,7 @@ class AnthropicAPI:
                         "result": {"type": "canceled" if cancelled else "expired"},
                     }
                 )
-            elif custom_id in outcome.error_ids:
+            elif outcome.rejects(index, custom_id):
                 results.append(
                     {
                         "custom_id": custom_id,
@@ -207,6 +207,13 @@ class AnthropicAPI:
                         "result": {"type": "succeeded", "message": _message(item)},
                     }
                 )
+        results = [r for i, r in enumerate(results) if i not in outcome.lost_at]
+        for line in results if outcome.plant else []:
+            result = line["result"]
+            if result["type"] == "succeeded":
+                result["message"]["content"][0]["text"] += " " + outcome.plant
+            elif result["type"] == "errored":
+                result["error"]["error"]["message"] += " " + outcome.plant
         if outcome.shuffle:
             random.Random(obj["id"]).shuffle(results)
         counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}

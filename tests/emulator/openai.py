@@ -42,6 +42,7 @@ class OpenAIAPI:
             ("POST", r"/v1/files", self.create_file),
             ("GET", r"/v1/files", self.list_files),
             ("GET", r"/v1/files/([^/]+)", self.get_file),
+            ("DELETE", r"/v1/files/([^/]+)", self.delete_file),
             ("GET", r"/v1/files/([^/]+)/content", self.file_content),
             ("POST", r"/v1/batches", self.create_batch),
             ("GET", r"/v1/batches", self.list_batches),
@@ -107,6 +108,13 @@ class OpenAIAPI:
             return self.error(404, f"No such File object: {file_id}", param="id")
         return Response(200, self.files[file_id]["object"])
 
+    def delete_file(self, request, file_id) -> Response:
+        """DELETE /v1/files/{file_id} -> DeleteFileResponse {id, object: "file", deleted}."""
+        if file_id not in self.files:
+            return self.error(404, f"No such File object: {file_id}", param="id")
+        self.files.pop(file_id)["path"].unlink(missing_ok=True)
+        return Response(200, {"id": file_id, "object": "file", "deleted": True})
+
     def file_content(self, request, file_id) -> Response:
         if file_id not in self.files:
             return self.error(404, f"No such File object: {file_id}", param="id")
@@ -140,6 +148,8 @@ class OpenAIAPI:
             "metadata": body.get("metadata"),
         }  # fmt: skip
         outcome: Outcome = self.emulator.outcome
+        if outcome.plant:
+            obj["metadata"] = {**(obj["metadata"] or {}), "echo": outcome.plant}
         self.batches[batch_id] = {
             "object": obj,
             "outcome": outcome,
@@ -272,7 +282,9 @@ class OpenAIAPI:
         obj["errors"] = {"object": "list", "data": errors}
 
     def _count_rejected(self, obj, outcome: Outcome) -> int:
-        return sum(1 for _, r in self._lines(obj) if r and r.get("custom_id") in outcome.error_ids)
+        return sum(
+            1 for n, r in self._lines(obj) if r and outcome.rejects(n - 1, r.get("custom_id"))
+        )
 
     def _finish(self, batch: dict, status: str, now: int) -> None:
         obj, outcome = batch["object"], batch["outcome"]
@@ -298,15 +310,19 @@ class OpenAIAPI:
                         "error": {"code": code, "message": message},
                     }
                 )
-            elif custom_id in outcome.error_ids:
+            elif index in outcome.lost_at:
+                continue
+            elif outcome.rejects(index, custom_id):
                 errors.append(_rejected_line(custom_id))
             else:
                 output.append(_success_line(record))
+        if outcome.plant:
+            _plant(output, errors, outcome.plant)
         if outcome.shuffle:
             random.Random(obj["id"]).shuffle(output)
             random.Random(obj["id"] + "e").shuffle(errors)
-        obj["output_file_id"] = self._result_file(obj, "output", output)
-        obj["error_file_id"] = self._result_file(obj, "error", errors)
+        obj["output_file_id"] = self._result_file(obj, "output", output, outcome.plant)
+        obj["error_file_id"] = self._result_file(obj, "error", errors, outcome.plant)
         succeeded = len(output)
         obj["request_counts"] = {
             "total": len(lines),
@@ -320,7 +336,7 @@ class OpenAIAPI:
             obj["finalizing_at"] = obj["finalizing_at"] or now
         obj["usage"] = _batch_usage(output)
 
-    def _result_file(self, obj, kind: str, lines: list[dict]) -> str | None:
+    def _result_file(self, obj, kind: str, lines: list[dict], plant: str = "") -> str | None:
         if not lines:
             return None
         file_id = self.emulator.new_id("file-", 22)
@@ -328,7 +344,7 @@ class OpenAIAPI:
         with path.open("w") as handle:
             for line in lines:
                 handle.write(json.dumps(line) + "\n")
-        name = f"{obj['id']}_{kind}.jsonl"
+        name = f"{obj['id']}_{kind}{plant}.jsonl"
         self._store_file(file_id, path, name, "batch_output", path.stat().st_size)
         return file_id
 
@@ -374,6 +390,16 @@ def _success_line(record: dict) -> dict:
         },
         "error": None,
     }  # fmt: skip
+
+
+def _plant(output: list[dict], errors: list[dict], text: str) -> None:
+    for line in output:
+        line["response"]["body"]["choices"][0]["message"]["content"] += " " + text
+    for line in errors:
+        if line.get("error"):
+            line["error"]["message"] += " " + text
+        else:
+            line["response"]["body"]["error"]["message"] += " " + text
 
 
 def _rejected_line(custom_id: str) -> dict:

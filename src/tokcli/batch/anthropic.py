@@ -1,9 +1,10 @@
 """Anthropic Message Batches API (../shared/specs/BATCH-APIS.md section B).
 
 There is no upload step: the requests go in the create body, streamed from the input file.
-There is no metadata either, so after a crash during create `find_created` recognises our
-batch by its request count among the batches created since the intent, and refuses to guess
-when more than one matches.
+There is no metadata either, so after a crash during create `find_created` lists the batches
+created since the intent with the part's request count, and the engine reads each one's
+custom_ids (`request_ids`, only possible once it has ended): a batch is the part's only if its
+ids are the part's wire ids `<job id>-<line>`.
 """
 
 from __future__ import annotations
@@ -45,37 +46,40 @@ class AnthropicBatches:
     def upload(self, name: str, source: PartSource) -> str:  # pragma: no cover - never called
         raise NotImplementedError("Anthropic batches carry their requests in the create body")
 
-    def find_upload(self, name: str) -> str | None:
+    def find_upload(self, name: str, size: int, sha256: str) -> str | None:
         return None
 
+    def delete_file(self, file_id: str) -> None:  # pragma: no cover - never called
+        raise NotImplementedError("Anthropic batches have no uploads")
+
     def create(self, *, token, file_id, source, endpoint, metadata) -> RemoteBatch:
-        length = ANTHROPIC_BODY_OVERHEAD - 1  # commas: one per line but the first
-        # Two passes over the part (length, then body) keep memory flat for a 256 MB body.
-        for raw in source.lines():
-            length += len(raw.rstrip(b"\r\n")) + 1
+        # commas: one per line but the first. Two passes over the part (length, then body)
+        # keep memory flat for a 256 MB body.
+        length = ANTHROPIC_BODY_OVERHEAD - 1 + source.wire_size()
 
         def body():
             yield b'{"requests":['
-            for index, raw in enumerate(source.lines()):
-                yield (b"," if index else b"") + raw.rstrip(b"\r\n")
+            for index, line in enumerate(source.wire_lines()):
+                yield (b"," if index else b"") + line
             yield b"]}"
 
-        response = self.http.request(
+        response = self.http.request_json(
             "POST",
             "/v1/messages/batches",
             headers={"Content-Type": "application/json", "Content-Length": str(length)},
             content_factory=body,
             idempotent=False,
         )
-        return to_remote(response.json())
+        return to_remote(response)
 
-    def find_created(self, *, token, request_count, since, known_ids) -> RemoteBatch | None:
-        """Our batch is one created since the intent, with our request count, not tracked yet."""
+    def find_created(self, *, token, request_count, since, known_ids) -> list[RemoteBatch]:
+        """Candidates: created since the intent, with our request count, not tracked yet. None
+        is proven ours: the engine reads their custom_ids."""
         matches = []
         after = None
         while True:
             params = {"limit": LIST_PAGE, **({"after_id": after} if after else {})}
-            page = self.http.request("GET", "/v1/messages/batches", params=params).json()
+            page = self.http.request_json("GET", "/v1/messages/batches", params=params)
             items = page.get("data") or []
             for item in items:
                 remote = to_remote(item)
@@ -87,24 +91,28 @@ class AnthropicBatches:
             if not page.get("has_more") or not items or oldest < since:
                 break
             after = page.get("last_id") or items[-1]["id"]
-        if len(matches) > 1:
-            ids = ", ".join(m.batch_id for m in matches)
-            raise TokcliError(
-                f"cannot tell which of these batches tokcli created after a crash: {ids}; "
-                "cancel the ones you do not want, then run `tokcli batch resume --adopt ID`"
-            )
-        return matches[0] if matches else None
+        return matches
+
+    def request_ids(self, remote: RemoteBatch, folder: Path) -> list[str] | None:
+        """The custom_ids of an ended batch, from its results; None while it runs (the API
+        shows a batch's requests nowhere else)."""
+        current = self.retrieve(remote.batch_id)
+        if current.remote_status != "ended":
+            return None
+        paths = self.download_results(current, folder)
+        if not paths:
+            return None
+        with paths[0].open("rb") as handle:
+            return [json.loads(raw).get("custom_id") for raw in handle if raw.strip()]
 
     def retrieve(self, batch_id: str) -> RemoteBatch:
-        response = self.http.request(
+        response = self.http.request_json(
             "GET", f"/v1/messages/batches/{batch_id}", retry_not_found=True
         )
-        return to_remote(response.json())
+        return to_remote(response)
 
     def cancel(self, batch_id: str) -> RemoteBatch:
-        return to_remote(
-            self.http.request("POST", f"/v1/messages/batches/{batch_id}/cancel").json()
-        )
+        return to_remote(self.http.request_json("POST", f"/v1/messages/batches/{batch_id}/cancel"))
 
     def download_results(self, remote: RemoteBatch, folder: Path) -> list[Path]:
         if not remote.raw.get("results_url") or remote.raw.get("archived_at"):
@@ -147,6 +155,8 @@ def to_remote(batch: dict) -> RemoteBatch:
             status = EXPIRED
         else:
             status = COMPLETED
+    if not isinstance(batch.get("id"), str) or not batch["id"]:
+        raise TokcliError("the provider answered without a batch id: is --base-url its API?")
     return RemoteBatch(
         batch_id=batch["id"],
         status=status,

@@ -8,15 +8,20 @@ from pathlib import Path
 from tokcli.batch.provider import Provider
 from tokcli.errors import TokcliError
 
-KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
 # The official SDKs read these too, so a gateway configured for them works here unchanged.
-BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
+BASE_URL_ENV = {
+    "openai": "OPENAI_BASE_URL",
+    "anthropic": "ANTHROPIC_BASE_URL",
+    "gemini": "GOOGLE_GEMINI_BASE_URL",
+}
 
 
 def default_base_url(provider: str, environ: Mapping[str, str]) -> str:
-    from tokcli.batch import anthropic, openai
+    from tokcli.batch import anthropic, gemini, openai
 
-    default = openai.DEFAULT_BASE_URL if provider == "openai" else anthropic.DEFAULT_BASE_URL
+    default = {"openai": openai.DEFAULT_BASE_URL, "anthropic": anthropic.DEFAULT_BASE_URL,
+               "gemini": gemini.DEFAULT_BASE_URL}[provider]  # fmt: skip
     return (environ.get(BASE_URL_ENV[provider]) or default).rstrip("/")
 
 
@@ -60,6 +65,15 @@ def open_provider(
             on_retry=on_retry,
         )  # fmt: skip
         return OpenAIBatches(client)
+    if provider == "gemini":
+        from tokcli.batch.gemini import INLINE_MAX_BYTES, GeminiBatches
+
+        client = HttpClient(
+            base_url, auth_headers={"x-goog-api-key": key}, policy=policy, on_retry=on_retry
+        )
+        # TOKCLI_GEMINI_INLINE_MAX: parts up to this many bytes go inline (default 20 MB).
+        inline = int(environ.get("TOKCLI_GEMINI_INLINE_MAX") or INLINE_MAX_BYTES)
+        return GeminiBatches(client, inline_max_bytes=inline)
     client = HttpClient(
         base_url,
         auth_headers={"x-api-key": key},

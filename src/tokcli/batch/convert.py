@@ -1,9 +1,10 @@
-"""Convert batch request lines between a provider-neutral form, OpenAI and Anthropic.
+"""Convert batch request lines between a provider-neutral form, OpenAI, Anthropic and Gemini.
 
 Neutral line: {"custom_id", "model", "messages", "max_tokens", optional "system",
 "temperature", "top_p"}. Messages are chat messages with `role` user/assistant and `content`
-as a string or a list of text blocks. Each input line may be in any of the three forms; only
-what all three can express is converted, anything else is an error naming the line.
+as a string or a list of text blocks. Each input line may be in any of the four forms; only
+what all of them can express is converted, anything else is an error naming the line.
+Gemini lines are the Batch API guide's `{"key", "request": GenerateContentRequest}`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import IO
 from tokcli.batch.limits import ANTHROPIC_CUSTOM_ID, DEFAULT_OPENAI_ENDPOINT
 from tokcli.errors import InputError
 
-TARGETS = ("openai", "anthropic", "neutral")
+TARGETS = ("openai", "anthropic", "gemini", "neutral")
 SAMPLING = ("temperature", "top_p")
 NEUTRAL_KEYS = {"custom_id", "model", "messages", "max_tokens", "system", *SAMPLING}
 
@@ -59,6 +60,8 @@ def to_neutral(record: dict, where: dict) -> dict:
     """Any of the three line forms -> the neutral form."""
     if "params" in record:
         return _from_anthropic(record, where)
+    if "request" in record:
+        return _from_gemini(record, where)
     if "body" in record:
         return _from_openai(record, where)
     unknown = set(record) - NEUTRAL_KEYS
@@ -128,6 +131,66 @@ def _from_anthropic(record: dict, where: dict) -> dict:
     return to_neutral(neutral, where)
 
 
+def _from_gemini(record: dict, where: dict) -> dict:
+    request = record.get("request")
+    if not isinstance(request, dict):
+        raise InputError("not an object", field="request", **where)
+    messages = []
+    for content in request.get("contents") or []:
+        role = {"user": "user", "model": "assistant"}.get((content or {}).get("role", "user"))
+        if role is None:
+            raise InputError("role must be user or model", field="request.contents", **where)
+        messages.append({"role": role, "content": _parts_text(content.get("parts"), where)})
+    model = request.get("model")
+    neutral = {
+        "custom_id": record.get("key"),
+        "model": model.removeprefix("models/") if isinstance(model, str) else model,
+        "messages": messages,
+    }
+    config = request.get("generationConfig") or {}
+    if config.get("maxOutputTokens") is not None:
+        neutral["max_tokens"] = config["maxOutputTokens"]
+    neutral.update({k: config[g] for k, g in GEMINI_SAMPLING.items() if g in config})
+    system = request.get("systemInstruction")
+    if system:
+        neutral["system"] = _parts_text((system or {}).get("parts"), where)
+    return to_neutral(neutral, where)
+
+
+GEMINI_SAMPLING = {"temperature": "temperature", "top_p": "topP"}
+
+
+def _parts_text(parts, where: dict) -> str:
+    """Gemini text parts -> one string; anything but text cannot be converted."""
+    if not isinstance(parts, list) or any(
+        not isinstance(p, dict) or set(p) != {"text"} or not isinstance(p["text"], str)
+        for p in parts
+    ):
+        raise InputError("only text parts can be converted", field="request.contents", **where)
+    return "".join(p["text"] for p in parts)
+
+
+def _to_gemini(neutral: dict) -> dict:
+    contents = [
+        {"role": "model" if m["role"] == "assistant" else "user",
+         "parts": [{"text": _plain(m["content"])}]}
+        for m in neutral["messages"]
+    ]  # fmt: skip
+    request: dict = {"model": f"models/{neutral['model']}", "contents": contents}
+    if neutral.get("system"):
+        request["systemInstruction"] = {"parts": [{"text": neutral["system"]}]}
+    config = {g: neutral[k] for k, g in GEMINI_SAMPLING.items() if k in neutral}
+    if neutral.get("max_tokens") is not None:
+        config["maxOutputTokens"] = neutral["max_tokens"]
+    if config:
+        request["generationConfig"] = config
+    return {"key": neutral["custom_id"], "request": request}
+
+
+def _plain(content) -> str:
+    return content if isinstance(content, str) else "\n\n".join(b["text"] for b in content)
+
+
 def _blocks(content, where: dict):
     """Keep a string as it is; keep text blocks as {type: text, text}; refuse anything else."""
     if isinstance(content, str):
@@ -155,6 +218,8 @@ def _text_only(content, where: dict) -> str:
 def _to_target(neutral: dict, target: str, where: dict) -> dict:
     if target == "neutral":
         return neutral
+    if target == "gemini":
+        return _to_gemini(neutral)
     if target == "openai":
         messages = list(neutral["messages"])
         if neutral.get("system"):

@@ -70,6 +70,10 @@ class Estimate:
         }
 
 
+# tokcli's batch provider name -> the pricing registry's provider.
+REGISTRY_PROVIDER = {"gemini": "google"}
+
+
 def token_counter(provider: str) -> tuple[TokenCounter, bool, str]:
     """A fast per-line counter (encodings loaded once), whether it is exact, and its method."""
     from tokcli.tokens import APPROXIMATION_FACTORS, encoding_for, get_encoding
@@ -103,7 +107,7 @@ def estimate_scan(
     rows = []
     for raw, totals in sorted(scan.models.items()):
         model = registry.get(raw)
-        if model.provider != scan.provider:
+        if model.provider != REGISTRY_PROVIDER.get(scan.provider, scan.provider):
             raise TokcliError(
                 f"{scan.path}: model {raw!r} is a {model.provider} model, "
                 f"but the file is for {scan.provider}"

@@ -72,6 +72,8 @@ class Job:
     results_path: str | None
     results_at: str | None
     parts: list[Part] = field(default_factory=list)
+    wire_ids: bool = False  # requests go out as `<job id>-<line>` (limits.wire_id)
+    acked_at: str | None = None  # a failed job the user acknowledged (`batch ack`)
 
     def counts(self) -> dict[str, int]:
         total: dict[str, int] = {}
@@ -94,7 +96,7 @@ def create_job(
         conn.execute(
             "INSERT INTO batch_jobs (id, provider, endpoint, base_url, input_path, input_sha256, "
             "input_bytes, request_count, fingerprint, tags, estimate, state, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "updated_at, wire_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
             (
                 job_id, scan.provider, scan.endpoint, base_url, str(scan.path.resolve()),
                 scan.sha256, scan.size, scan.request_count, fingerprint,
@@ -142,10 +144,17 @@ def find_by_fingerprint(conn: sqlite3.Connection, fingerprint: str) -> Job | Non
     return _job(conn, row) if row else None
 
 
-def list_jobs(conn: sqlite3.Connection, *, unfinished_only: bool = False) -> list[Job]:
+def list_jobs(
+    conn: sqlite3.Connection, *, unfinished_only: bool = False, unacked_failed: bool = False
+) -> list[Job]:
+    """All jobs; or those still submitting or running, plus, with `unacked_failed`, the
+    failed ones nobody acknowledged yet (they keep signalling until `batch ack`)."""
     query = "SELECT * FROM batch_jobs"
     if unfinished_only:
-        query += f" WHERE state IN ('{SUBMITTING}', '{RUNNING}')"
+        query += f" WHERE (state IN ('{SUBMITTING}', '{RUNNING}')"
+        if unacked_failed:
+            query += f" OR (state = '{FAILED}' AND acked_at IS NULL AND superseded = 0)"
+        query += ")"
     return [_job(conn, row) for row in conn.execute(query + " ORDER BY created_at, rowid")]
 
 
@@ -201,6 +210,13 @@ def record_remote(conn, part: Part, remote: RemoteBatch, now) -> bool:
         with transaction(conn):
             _set_part(conn, part, now, **_remote_fields(remote))
     return changed
+
+
+def acknowledge(conn, job: Job, now) -> None:
+    """The user has seen this failed job: it stops making `poll --all` and `status` exit 4."""
+    with transaction(conn):
+        conn.execute("UPDATE batch_jobs SET acked_at = ? WHERE id = ?", (_utc(now), job.id))
+    job.acked_at = _utc(now)
 
 
 def mark_usage_recorded(conn, part: Part, now) -> None:
@@ -291,5 +307,6 @@ def _job(conn, row) -> Job:
         estimate=json.loads(row["estimate"]) if row["estimate"] else None,
         state=row["state"], created_at=row["created_at"], updated_at=row["updated_at"],
         finished_at=row["finished_at"], results_path=row["results_path"],
-        results_at=row["results_at"], parts=parts,
+        results_at=row["results_at"], parts=parts, wire_ids=bool(row["wire_ids"]),
+        acked_at=row["acked_at"],
     )  # fmt: skip

@@ -22,7 +22,8 @@ from tokcli.batch.provider import (
     RemoteBatch,
     ResultLine,
 )
-from tokcli.http import HttpClient
+from tokcli.errors import TokcliError
+from tokcli.http import HttpClient, HttpError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 TOKEN_KEY = "tokcli_token"
@@ -62,31 +63,66 @@ class OpenAIBatches:
 
         def body():
             yield head
-            yield from source.chunks()
+            for line in source.wire_lines():
+                yield line + b"\n"
             yield tail
 
-        response = self.http.request(
+        response = self.http.request_json(
             "POST",
             "/files",
             headers={
                 "Content-Type": f"multipart/form-data; boundary={boundary}",
-                "Content-Length": str(len(head) + source.size + len(tail)),
+                "Content-Length": str(len(head) + source.wire_size() + len(tail)),
             },
             content_factory=body,
+            # A dropped connection after the server stored the file is not retried blindly
+            # (a second copy of up to 200 MB stays behind): the engine looks for it first.
+            idempotent=False,
         )
-        return response.json()["id"]
+        return _id_of(response)
 
-    def find_upload(self, name: str) -> str | None:
-        response = self.http.request("GET", "/files", params={"purpose": "batch", "order": "desc"})
-        for item in response.json().get("data", []):
-            if item.get("filename") == name and item.get("status") != "error":
-                return item["id"]
-        return None
+    def find_upload(self, name: str, size: int, sha256: str) -> str | None:
+        """Our earlier upload of this part: same name (the part's token), same size, same
+        content hash. Other files under our name are copies tokcli left behind: deleted."""
+        listed = self.http.request_json(
+            "GET", "/files", params={"purpose": "batch", "order": "desc"}
+        )
+        ours = [
+            item for item in listed.get("data") or []
+            if item.get("filename") == name and item.get("status") != "error"
+        ]  # fmt: skip
+        keep = None
+        for item in ours:
+            if keep is None and item.get("bytes") == size and self._sha256(item["id"]) == sha256:
+                keep = item["id"]
+        for item in ours:
+            if item["id"] != keep:
+                self.delete_file(item["id"])
+        return keep
+
+    def _sha256(self, file_id: str) -> str:
+        import hashlib
+        import tempfile
+
+        digest = hashlib.sha256()
+        with tempfile.TemporaryFile() as sink:
+            self.http.download(f"/files/{file_id}/content", sink, retry_not_found=True)
+            sink.seek(0)
+            while chunk := sink.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def delete_file(self, file_id: str) -> None:
+        try:
+            self.http.request("DELETE", f"/files/{file_id}")
+        except HttpError as exc:
+            if exc.status != 404:  # already gone is what we wanted
+                raise
 
     # -- batches -----------------------------------------------------------------------------
 
     def create(self, *, token, file_id, source, endpoint, metadata) -> RemoteBatch:
-        response = self.http.request(
+        response = self.http.request_json(
             "POST",
             "/batches",
             json_body={
@@ -101,31 +137,45 @@ class OpenAIBatches:
             retry_not_found=True,
             transient=_file_not_visible_yet,
         )
-        return to_remote(response.json())
+        return to_remote(response)
 
-    def find_created(self, *, token, request_count, since, known_ids) -> RemoteBatch | None:
-        """Look through batches created since `since` for the one carrying our token."""
+    def find_created(self, *, token, request_count, since, known_ids) -> list[RemoteBatch]:
+        """Look through batches created since `since` for the one carrying our token: the
+        token is unique to the part, so a match is proven ours."""
         after = None
         while True:
             params = {"limit": LIST_PAGE, **({"after": after} if after else {})}
-            page = self.http.request("GET", "/batches", params=params).json()
+            page = self.http.request_json("GET", "/batches", params=params)
             items = page.get("data") or []
             for item in items:
                 if (item.get("metadata") or {}).get(TOKEN_KEY) == token:
-                    return to_remote(item)
+                    remote = to_remote(item)
+                    remote.owned = True
+                    return [remote]
             # The list is newest first in practice; stop once past the intent's time.
             oldest = min((item.get("created_at") or 0 for item in items), default=0)
             if not page.get("has_more") or not items or oldest < since:
-                return None
+                return []
             after = items[-1]["id"]
+
+    def request_ids(self, remote: RemoteBatch, folder: Path) -> list[str] | None:
+        """The custom_ids of a batch's input file (readable at any time)."""
+        file_id = remote.raw.get("input_file_id")
+        if not file_id:
+            return None
+        path = folder / f"{remote.batch_id}.input.jsonl"
+        with path.open("wb") as sink:
+            self.http.download(f"/files/{file_id}/content", sink, retry_not_found=True)
+        with path.open("rb") as handle:
+            return [json.loads(raw).get("custom_id") for raw in handle if raw.strip()]
 
     def retrieve(self, batch_id: str) -> RemoteBatch:
         # A batch can answer 404 for a few seconds after it was created.
-        response = self.http.request("GET", f"/batches/{batch_id}", retry_not_found=True)
-        return to_remote(response.json())
+        response = self.http.request_json("GET", f"/batches/{batch_id}", retry_not_found=True)
+        return to_remote(response)
 
     def cancel(self, batch_id: str) -> RemoteBatch:
-        return to_remote(self.http.request("POST", f"/batches/{batch_id}/cancel").json())
+        return to_remote(self.http.request_json("POST", f"/batches/{batch_id}/cancel"))
 
     # -- results -----------------------------------------------------------------------------
 
@@ -154,6 +204,13 @@ class OpenAIBatches:
         return parse_result(line)
 
 
+def _id_of(obj: dict) -> str:
+    value = obj.get("id")
+    if not isinstance(value, str) or not value:
+        raise TokcliError("the provider answered without an object id: is --base-url its API?")
+    return value
+
+
 def _file_not_visible_yet(response) -> bool:
     if response.status_code != 400:
         return False
@@ -174,7 +231,7 @@ def to_remote(batch: dict) -> RemoteBatch:
     )  # fmt: skip
     errors = (batch.get("errors") or {}).get("data") or []
     return RemoteBatch(
-        batch_id=batch["id"],
+        batch_id=_id_of(batch),
         status=_STATUS.get(status, RUNNING),
         remote_status=status,
         counts={

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from tokcli.batch import jobs
 from tokcli.batch.engine import check_input_unchanged
+from tokcli.batch.estimate import REGISTRY_PROVIDER
 from tokcli.batch.jobs import ABANDONED, Job, Part
+from tokcli.batch.limits import ID_FIELD, parse_wire_id, wire_id
 from tokcli.batch.provider import CANCELLED, EXPIRED, FAILED, Provider, RemoteBatch, ResultLine
 from tokcli.cost import Usage, compute_cost
 from tokcli.errors import PriceNotAvailableError, TokcliError
@@ -108,6 +110,8 @@ def _download_and_index(provider: Provider, job: Job, work: Path) -> dict[str, t
                              raw=part.remote)  # fmt: skip
         for path in provider.download_results(remote, work):
             for offset, result in provider.read_results(path):
+                if job.wire_ids:
+                    check_owned(job, part, result.custom_id)
                 if result.custom_id in succeeded:
                     continue
                 index[result.custom_id] = (path, offset)
@@ -125,8 +129,10 @@ def _write_in_input_order(job: Job, provider: Provider, index, out: Path, band_o
         with Path(job.input_path).open("rb") as source, tmp.open("w", encoding="utf-8") as sink:
             for line_no, raw in enumerate(source, start=1):
                 part = _part_of(job, line_no)
-                custom_id = json.loads(raw)["custom_id"]
-                result = _result_for(provider, index, handles, custom_id, part, line_no)
+                custom_id = json.loads(raw)[ID_FIELD[job.provider]]
+                sent_id = wire_id(job.id, line_no) if job.wire_ids else custom_id
+                result = _result_for(provider, index, handles, sent_id, part, line_no)
+                result.custom_id = custom_id  # the user's id back in place of the wire id
                 statuses[result.status] = statuses.get(result.status, 0) + 1
                 if result.status == "succeeded" and result.usage:
                     groups = per_part.setdefault(part.part, {})
@@ -191,13 +197,37 @@ def _result_for(provider, index, handles, custom_id: str, part: Part, line_no: i
     return provider.parse_result(json.loads(handle.readline()))  # type: ignore[attr-defined]
 
 
+def check_owned(job: Job, part: Part, custom_id: str) -> None:
+    """A result line must be one of this part's own requests (the wire id names job and line):
+    never attribute another job's requests, or their usage, to this one."""
+    owner = parse_wire_id(custom_id)
+    last = part.first_line + part.request_count - 1
+    if owner is None or owner[0] != job.id or not part.first_line <= owner[1] <= last:
+        raise TokcliError(
+            f"{job.id}: batch {part.batch_id} holds a request {custom_id!r} that is not one of "
+            f"this job's lines {part.first_line}-{last}; nothing was written or recorded"
+        )
+
+
 def _validation_error(part: Part, line_no: int) -> dict:
+    """This line's own validation error; the batch's error when the provider named no line
+    (token_limit_exceeded); else a note that other lines failed, never another line's error."""
     errors = (part.remote.get("errors") or {}).get("data") or []
     local_line = line_no - part.first_line + 1  # the provider numbers lines within the part
     for error in errors:
         if error.get("line") == local_line:
             return error
-    return errors[0] if errors else {"message": "the batch failed"}
+    batch_level = [e for e in errors if e.get("line") is None]
+    if batch_level:
+        return batch_level[0]
+    if not errors:
+        return {"message": "the batch failed"}
+    lines = sorted({e["line"] + part.first_line - 1 for e in errors})
+    shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
+    return {
+        "code": "batch_failed",
+        "message": f"not sent: the batch failed validation on other line(s) ({shown})",
+    }
 
 
 def _line(result: ResultLine, part: Part, line_no: int) -> dict:
@@ -256,7 +286,7 @@ def _usage_row(registry, job, part, model_raw, band, totals: UsageTotals, now, w
         source="batch",
         period_start=start,
         period_end=end,
-        provider=job.provider,
+        provider=REGISTRY_PROVIDER.get(job.provider, job.provider),  # gemini -> google
         model=model.id if model else None,
         model_raw=model_raw or None,
         service_tier="batch",

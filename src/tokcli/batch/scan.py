@@ -16,10 +16,14 @@ from pathlib import Path
 from tokcli.batch.limits import (
     ANTHROPIC_BODY_OVERHEAD,
     ANTHROPIC_CUSTOM_ID,
+    ID_FIELD,
+    JOB_ID_WIDTH,
     LIMITS,
     OPENAI_ENDPOINTS,
     Limits,
+    wire_id,
 )
+from tokcli.batch.provider import wire_line
 from tokcli.errors import InputError
 
 # (text, model) -> tokens
@@ -65,10 +69,16 @@ def scan_file(
     endpoint: str | None = None,
     limits: Limits | None = None,
     count_tokens: TokenCounter | None = None,
+    wire_ids: bool = True,
 ) -> ScanResult:
-    """Validate `path` as `provider` batch input; raise InputError naming file and line."""
+    """Validate `path` as `provider` batch input; raise InputError naming file and line.
+    Parts are sized on the lines as sent: with `wire_ids`, each carries the wire custom_id
+    `<job id>-<line>` instead of the user's (limits.wire_id)."""
     limits = limits or LIMITS[provider]
-    checker = _OpenAILine(endpoint) if provider == "openai" else _AnthropicLine()
+    checker = {"openai": _OpenAILine, "anthropic": _AnthropicLine, "gemini": _GeminiLine}[provider](
+        endpoint
+    )
+    id_field = ID_FIELD[provider]
     splitter = _Splitter(provider, limits, str(path))
     digest = hashlib.sha256()
     seen_ids: dict[str, int] = {}
@@ -85,17 +95,21 @@ def scan_file(
             digest.update(raw)
             where = {"path": str(path), "line": line_no}
             record = _parse(raw, where)
-            custom_id = _custom_id(record, where)
+            custom_id = _custom_id(record, where, id_field)
             if custom_id in seen_ids:
                 raise InputError(
-                    f"duplicate custom_id {custom_id!r} (first on line {seen_ids[custom_id]})",
-                    field="custom_id",
+                    f"duplicate {id_field} {custom_id!r} (first on line {seen_ids[custom_id]})",
+                    field=id_field,
                     **where,
                 )
             seen_ids[custom_id] = line_no
             request = checker.check(record, custom_id, where)
             _add_tokens(models, request, count_tokens)
-            splitter.add(line_no, offset, len(raw), len(raw.rstrip(b"\r\n")))
+            if wire_ids:
+                sent = len(wire_line(dict(record), id_field, _placeholder_id(line_no)))
+                splitter.add(line_no, offset, sent + 1, sent)
+            else:
+                splitter.add(line_no, offset, len(raw), len(raw.rstrip(b"\r\n")))
             offset += len(raw)
     if line_no == 0:
         raise InputError("empty file: no requests", path=str(path))
@@ -111,6 +125,11 @@ def scan_file(
     )
 
 
+def _placeholder_id(line_no: int) -> str:
+    """A wire id of the real one's length (every job id has the same width)."""
+    return wire_id("j" * JOB_ID_WIDTH, line_no)
+
+
 @dataclass
 class _Request:
     model: str
@@ -123,20 +142,33 @@ def _parse(raw: bytes, where: dict) -> dict:
     if not raw.strip():
         raise InputError("blank line (one JSON request per line)", **where)
     try:
-        record = json.loads(raw)
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", **where) from None
-    except json.JSONDecodeError as exc:
+        record = json.loads(raw, parse_constant=_not_json)
+    except ValueError as exc:
+        if exc.args and exc.args[0] == _NOT_JSON:
+            message = f"not valid JSON: {exc.args[1]} is not a JSON number"
+            raise InputError(message, **where) from None
+        if isinstance(exc, UnicodeDecodeError):
+            raise InputError("not UTF-8 text", **where) from None
+        if not isinstance(exc, json.JSONDecodeError):
+            raise
         raise InputError(f"not valid JSON: {exc.msg}", column=exc.colno, **where) from None
     if not isinstance(record, dict):
         raise InputError("expected a JSON object", **where)
     return record
 
 
-def _custom_id(record: dict, where: dict) -> str:
-    custom_id = record.get("custom_id")
+_NOT_JSON = "tokcli: non-JSON constant"
+
+
+def _not_json(name: str):
+    """Python's json accepts NaN and Infinity; JSON (and the providers) do not."""
+    raise ValueError(_NOT_JSON, name)
+
+
+def _custom_id(record: dict, where: dict, id_field: str = "custom_id") -> str:
+    custom_id = record.get(id_field)
     if not isinstance(custom_id, str) or not custom_id:
-        raise InputError("missing or empty (a non-empty string)", field="custom_id", **where)
+        raise InputError("missing or empty (a non-empty string)", field=id_field, **where)
     return custom_id
 
 
@@ -188,18 +220,35 @@ class _OpenAILine:
             )
         if body.get("stream"):
             raise InputError("streaming is not allowed in a batch", field="body.stream", **where)
+        for name in _OPENAI_MAX_TOKENS:
+            _check_max_tokens(body.get(name), f"body.{name}", where, optional=True)
         return _Request(
             model=model,
             text=_openai_text(body, url),
-            max_tokens=_first_int(body, "max_completion_tokens", "max_tokens", "max_output_tokens"),
+            max_tokens=_first_int(body, *_OPENAI_MAX_TOKENS),
             has_output=url not in ("/v1/embeddings", "/v1/moderations"),
         )
+
+
+_OPENAI_MAX_TOKENS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
+
+
+def _check_max_tokens(value, name: str, where: dict, *, optional: bool) -> None:
+    """A whole number >= 1: NaN, 1e400, -5 or "50" would price the output at nothing and slip
+    past --max-cost (issue 21)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{value!r} must be a whole number >= 1", field=name, **where)
 
 
 class _AnthropicLine:
     """MessageBatchIndividualRequestParams: {custom_id, params}; additionalProperties false."""
 
     endpoint = None
+
+    def __init__(self, endpoint: str | None = None):
+        pass
 
     def check(self, record: dict, custom_id: str, where: dict) -> _Request:
         unknown = set(record) - {"custom_id", "params"}
@@ -222,14 +271,72 @@ class _AnthropicLine:
         if not isinstance(model, str) or not model:
             raise InputError("missing", field="params.model", **where)
         max_tokens = params.get("max_tokens")
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            raise InputError("must be a whole number >= 1", field="params.max_tokens", **where)
+        _check_max_tokens(max_tokens, "params.max_tokens", where, optional=False)
         if not isinstance(params.get("messages"), list) or not params["messages"]:
             raise InputError("missing or empty", field="params.messages", **where)
         if params.get("stream"):
             raise InputError("streaming is not allowed in a batch", field="params.stream", **where)
         text = _content_text(params.get("system")) + _messages_text(params["messages"])
         return _Request(model=model, text=text, max_tokens=max_tokens)
+
+
+class _GeminiLine:
+    """A line of a Gemini batch input file: {"key", "request": GenerateContentRequest}. The
+    model is in the batch's URL, so every line names the same `request.model`; tokcli keeps
+    `models/{model}` as the job's endpoint."""
+
+    def __init__(self, endpoint: str | None = None):
+        self.endpoint = endpoint
+        self.model: str | None = None
+        self.model_line = 0
+
+    def check(self, record: dict, custom_id: str, where: dict) -> _Request:
+        unknown = set(record) - {"key", "request"}
+        if unknown:
+            raise InputError(
+                f"unexpected key(s) {', '.join(sorted(unknown))}; a Gemini batch line has key "
+                "and request",
+                **where,
+            )
+        request = record.get("request")
+        if not isinstance(request, dict):
+            raise InputError("missing or not an object", field="request", **where)
+        model = request.get("model")
+        if not isinstance(model, str) or not model.removeprefix("models/"):
+            raise InputError('missing (e.g. "models/gemini-2.5-flash")', field="request.model",
+                             **where)  # fmt: skip
+        model = model.removeprefix("models/")
+        if self.model is None:
+            self.model, self.model_line = model, where["line"]
+            self.endpoint = f"models/{model}"
+        elif model != self.model:
+            raise InputError(
+                f"{model!r}: one model per Gemini batch, line {self.model_line} uses "
+                f"{self.model!r}",
+                field="request.model",
+                **where,
+            )
+        contents = request.get("contents")
+        if not isinstance(contents, list) or not contents:
+            raise InputError("missing or empty", field="request.contents", **where)
+        config = request.get("generationConfig") or {}
+        if not isinstance(config, dict):
+            raise InputError("not an object", field="request.generationConfig", **where)
+        max_tokens = config.get("maxOutputTokens")
+        _check_max_tokens(max_tokens, "request.generationConfig.maxOutputTokens", where,
+                          optional=True)  # fmt: skip
+        system = request.get("systemInstruction") or {}
+        texts = [_parts_text(system.get("parts") if isinstance(system, dict) else None)]
+        texts += [_parts_text(c.get("parts")) for c in contents if isinstance(c, dict)]
+        return _Request(model=model, text="\n".join(t for t in texts if t), max_tokens=max_tokens)
+
+
+def _parts_text(parts) -> str:
+    if not isinstance(parts, list):
+        return ""
+    return "\n".join(
+        p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)
+    )
 
 
 class _Splitter:

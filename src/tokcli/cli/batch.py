@@ -1,4 +1,4 @@
-"""`tokcli batch`: submit, convert, list, status, poll, results, cancel, resume.
+"""`tokcli batch`: submit, convert, list, status, poll, results, cancel, resume, ack.
 
 Only option parsing and output live here; the steps are in tokcli.batch. httpx is imported by
 tokcli.http inside functions, so `tokcli batch --help` stays fast.
@@ -31,11 +31,13 @@ app = command_app("Submit, poll and collect provider batch jobs safely from cron
 class Provider(StrEnum):
     openai = "openai"
     anthropic = "anthropic"
+    gemini = "gemini"
 
 
 class Target(StrEnum):
     openai = "openai"
     anthropic = "anthropic"
+    gemini = "gemini"
     neutral = "neutral"
 
 
@@ -43,7 +45,8 @@ KeyFileOpt = Annotated[
     Path | None,
     typer.Option(
         "--api-key-file",
-        help="Read the API key from this file (default: OPENAI_API_KEY / ANTHROPIC_API_KEY).",
+        help="Read the API key from this file (default: OPENAI_API_KEY / ANTHROPIC_API_KEY / "
+        "GEMINI_API_KEY).",
         show_default=False,
         dir_okay=False,
     ),
@@ -53,7 +56,7 @@ BaseUrlOpt = Annotated[
     typer.Option(
         "--base-url",
         help="API base URL, for gateways (Azure OpenAI, a LiteLLM proxy). "
-        "Env: OPENAI_BASE_URL / ANTHROPIC_BASE_URL.",
+        "Env: OPENAI_BASE_URL / ANTHROPIC_BASE_URL / GOOGLE_GEMINI_BASE_URL.",
         show_default=False,
     ),
 ]
@@ -67,7 +70,9 @@ LOCK_WAIT = 30.0
 @app.command("submit")
 def submit(
     file: Annotated[Path, typer.Argument(help="Batch input, JSONL in the provider's format.")],
-    provider: Annotated[Provider, typer.Option("--provider", "-p", help="openai or anthropic.")],
+    provider: Annotated[
+        Provider, typer.Option("--provider", "-p", help="openai, anthropic or gemini.")
+    ],
     endpoint: Annotated[
         str | None,
         typer.Option(help="OpenAI endpoint (default: the url of the file's lines)."),
@@ -184,7 +189,8 @@ def _send(rt, conn, job, api_key_file, base_url, fresh=False) -> None:
     except TokcliError as exc:
         raise TokcliError(
             f"{exc}; job {job.id} is recorded: `tokcli batch resume {job.id}` continues it "
-            "without a second batch"
+            "without a second batch",
+            code=exc.code,
         ) from None
     finally:
         ctx.provider.close()
@@ -195,8 +201,10 @@ def _send(rt, conn, job, api_key_file, base_url, fresh=False) -> None:
 
 @app.command("convert")
 def convert(
-    file: Annotated[Path, typer.Argument(help="JSONL: neutral, OpenAI or Anthropic lines.")],
-    to: Annotated[Target, typer.Option("--to", help="openai, anthropic or neutral.")],
+    file: Annotated[
+        Path, typer.Argument(help="JSONL: neutral, OpenAI, Anthropic or Gemini lines.")
+    ],
+    to: Annotated[Target, typer.Option("--to", help="openai, anthropic, gemini or neutral.")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")
     ] = None,
@@ -204,7 +212,7 @@ def convert(
         str | None, typer.Option("--model", "-m", help="Set this model on every line.")
     ] = None,
 ):
-    """Convert batch lines between the neutral form, OpenAI and Anthropic.
+    """Convert batch lines between the neutral form, OpenAI, Anthropic and Gemini.
 
     \b
     Neutral line: {"custom_id", "model", "messages", "max_tokens", "system"?}
@@ -244,11 +252,33 @@ def list_(fmt: FormatOpt = None, store: StoreOpt = None):
 
 @app.command("status")
 def status(job: JobArg, fmt: FormatOpt = None, store: StoreOpt = None):
-    """Show a job and its provider batches as last polled (nothing is fetched)."""
+    """Show a job and its provider batches as last polled (nothing is fetched).
+    Exit 0 ended, 3 submitting or running, 4 failed and not acknowledged (`batch ack`)."""
     from tokcli.batch import jobs
 
     rt = runtime(store=store)
     found = jobs.load_job(rt.open_store(), job)
+    _emit_jobs(rt, fmt, [found], key="job")
+    raise typer.Exit(int(_poll_exit([found])))
+
+
+@app.command("ack")
+def ack(job: JobArg, fmt: FormatOpt = None, store: StoreOpt = None):
+    """Acknowledge a failed job: `poll --all` and `status` stop exiting 4 for it.
+
+    \b
+    Example:
+        tokcli batch ack job_65721f3135a84a4a
+    """
+    from tokcli.batch import jobs
+
+    rt = runtime(store=store)
+    conn = rt.open_store()
+    with _locked(rt, wait=LOCK_WAIT):
+        found = jobs.load_job(conn, job)
+        if found.state != "failed":
+            raise TokcliError(f"{found.id} is {found.state}, not failed: nothing to acknowledge")
+        jobs.acknowledge(conn, found, rt.now())
     _emit_jobs(rt, fmt, [found], key="job")
 
 
@@ -270,7 +300,8 @@ def poll(
     store: StoreOpt = None,
 ):
     """Refresh job states from the providers. Cron-safe: one process acts at a time, quiet
-    unless something changed. Exit 0 all finished, 3 still running, 4 a job failed.
+    unless something changed. Exit 0 all finished, 3 still running, 4 a job failed and
+    is not acknowledged (`tokcli batch ack JOB`).
 
     \b
     Example (crontab):
@@ -301,6 +332,8 @@ def poll(
     code = _poll_exit([*shown, *current])
     for failed in (j for j in changed.values() if j.state == "failed"):
         _explain_failure(rt, failed)
+    for failed in (j for j in current if _unacked_failure(j) and j.id not in changed):
+        rt.warn(f"{failed.id} failed and is not acknowledged: `tokcli batch ack {failed.id}`")
     _emit_poll(rt, fmt, shown, list(changed), exit_code=code)
     if errors:
         raise TokcliError(
@@ -322,9 +355,17 @@ def _explain_failure(rt, job) -> None:
 
 
 def _poll_targets(conn, job: str | None) -> list:
+    """The named job, or every unfinished job plus the failed ones not acknowledged yet (they
+    keep `poll --all` exiting 4 until `batch ack`)."""
     from tokcli.batch import jobs
 
-    return jobs.list_jobs(conn, unfinished_only=True) if job is None else [jobs.load_job(conn, job)]
+    if job is not None:
+        return [jobs.load_job(conn, job)]
+    return jobs.list_jobs(conn, unfinished_only=True, unacked_failed=True)
+
+
+def _unacked_failure(job) -> bool:
+    return job.state == "failed" and job.acked_at is None
 
 
 def _poll_round(rt, conn, job, api_key_file, base_url, changed: dict, errors: list) -> bool:
@@ -362,9 +403,15 @@ def _poll_one(rt, conn, job, api_key_file, base_url) -> bool:
         ctx.provider.close()
 
 
+# The `exit` names of poll's JSON, as documented (README `tokcli batch`, batch-recovery.md).
+EXIT_NAMES = {ExitCode.OK: "finished", ExitCode.BATCH_RUNNING: "running",
+              ExitCode.BATCH_FAILED: "failed"}  # fmt: skip
+
+
 def _poll_exit(found) -> ExitCode:
+    """4 while a failed job is not acknowledged, else 3 while one runs, else 0."""
     states = {j.state for j in found}
-    if "failed" in states:
+    if any(_unacked_failure(j) for j in found):
         return ExitCode.BATCH_FAILED
     if states & {"submitting", "running"}:
         return ExitCode.BATCH_RUNNING
@@ -387,6 +434,7 @@ def results(
     """Download results, write them in input order, record usage and cost in the store.
 
     Expired and cancelled batches keep their finished lines. Re-running adds no usage twice.
+    Exit 4 when lines have no result from the provider (their count on stderr).
     """
     from tokcli.batch import engine, jobs
     from tokcli.batch.results import collect
@@ -425,6 +473,13 @@ def results(
                notes=notes, sections=[("usage recorded", usage_rows, usage_columns)]),
         rt.format(fmt),
     )  # fmt: skip
+    missing = summary.statuses.get("missing", 0)
+    if missing:
+        rt.stderr.write(
+            f"tokcli: error: {missing} of {sum(summary.statuses.values())} line(s) have no "
+            f"result from the provider (written with status `missing`)\n"
+        )
+        raise typer.Exit(int(ExitCode.BATCH_FAILED))
 
 
 @app.command("cancel")
@@ -463,8 +518,9 @@ def resume(
     fmt: FormatOpt = None,
     store: StoreOpt = None,
 ):
-    """Finish jobs a crash or an error left half-submitted, without a second batch."""
-    from tokcli.batch import engine, jobs
+    """Finish jobs a crash or an error left half-submitted, without a second batch.
+    Exit 3 when a batch that may be a job's cannot be checked yet (nothing sent; run again)."""
+    from tokcli.batch import jobs
 
     rt = runtime(store=store)
     conn = rt.open_store()
@@ -474,15 +530,32 @@ def resume(
                        if j.state == jobs.SUBMITTING]  # fmt: skip
         else:
             targets = [jobs.load_job(conn, job)]
+        codes = []
         for target in targets:
-            ctx = _context(rt, conn, target, api_key_file, base_url)
             try:
-                if adopt:
-                    engine.adopt(ctx, target, part, adopt)
-                engine.send_parts(ctx, target)
-            finally:
-                ctx.provider.close()
+                _resume_one(rt, conn, target, api_key_file, base_url, adopt, part)
+            except TokcliError as exc:
+                if job is not None:
+                    raise
+                # Every half-submitted job gets its chance; one in doubt does not stop the rest.
+                rt.warn(str(exc) if target.id in str(exc) else f"{target.id}: {exc}")
+                codes.append(exc.code)
+        targets = [jobs.load_job(conn, t.id) for t in targets]
     _emit_jobs(rt, fmt, targets, key="jobs", quiet=not targets)
+    if codes:
+        raise typer.Exit(int(min(codes)))  # 2 (an error) before 3 (in doubt, try later)
+
+
+def _resume_one(rt, conn, target, api_key_file, base_url, adopt, part) -> None:
+    from tokcli.batch import engine
+
+    ctx = _context(rt, conn, target, api_key_file, base_url)
+    try:
+        if adopt:
+            engine.adopt(ctx, target, part, adopt)
+        engine.send_parts(ctx, target)
+    finally:
+        ctx.provider.close()
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -555,6 +628,7 @@ def job_dict(job) -> dict:
         "counts": job.counts(),
         "estimate": job.estimate,
         "results_path": job.results_path,
+        "acked_at": job.acked_at,
         "parts": [
             {
                 "part": p.part,
@@ -627,7 +701,7 @@ def _emit_poll(rt, fmt, found, changed, *, skipped=None, exit_code=ExitCode.OK) 
         "jobs": [job_dict(j) for j in found],
         "changed": changed,
         "skipped": skipped,
-        "exit": exit_code.name.lower(),
+        "exit": EXIT_NAMES.get(exit_code, exit_code.name.lower()),
         "exit_code": int(exit_code),
     }
     if chosen != "json" and not found:
