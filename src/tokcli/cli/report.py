@@ -189,10 +189,11 @@ def report(
         use_rollups = refresh_rollups(conn, rt)
         _check_tag_keys(conn, options.selection)
         doc, summary = _report_doc(conn, options, rt, use_rollups)
+        extras = _html_extras(conn, options, rt, use_rollups) if fmt_name == "html" else None
     finally:
         conn.close()
     output_obj = report_output(doc, summary, fmt_name)
-    _emit(rt, output_obj, fmt_name, output, title=_title(doc))
+    _emit(rt, output_obj, fmt_name, output, title=_title(doc), extras=extras)
 
 
 def refresh_rollups(conn, rt) -> bool:
@@ -348,6 +349,46 @@ def _report_doc(conn, options, rt, use_rollups: bool):
         summary = _summary(conn, options, rt.registry, doc, use_rollups)
         doc["summary"] = summary
     return doc, summary
+
+
+def _html_extras(conn, options, rt, use_rollups: bool) -> dict:
+    """What only the HTML page draws: daily spend stacked by the first --by key, and the
+    configured budgets whose scope is the report's filter (month budgets, one-month ranges)."""
+    from dataclasses import replace
+
+    from tokcli.report.html import STACKED_SERIES
+    from tokcli.report.query import fetch
+    from tokcli.report.views import stacked_series
+
+    series = []
+    first = options.selection.attribute_keys[:1]
+    if first:
+        selection = replace(options.selection, group_by=first)
+        rows = fetch(conn, selection, use_rollups=use_rollups)
+        series = stacked_series(rows, options, STACKED_SERIES)
+    return {"series": series, "budgets": _page_budgets(rt, options)}
+
+
+def _page_budgets(rt, options) -> list[dict]:
+    from tokcli.report.budgets import parse_budgets
+
+    selection = options.selection
+    if selection.since is None or selection.until is None:
+        return []
+    if (selection.since.year, selection.since.month) != (
+        selection.until.year, selection.until.month,
+    ):  # fmt: skip
+        return []
+    try:
+        configured = parse_budgets(rt.config.get("budgets"))
+    except TokcliError:
+        return []  # `budget check` reports a bad budget; the page simply has no line
+    wanted = set(selection.where)
+    return [
+        {"name": b.name, "amount": b.amount, "currency": b.currency}
+        for b in configured
+        if b.period == "month" and set(b.scope) == wanted
+    ]
 
 
 BAD_VALUES_SHOWN = 10
@@ -713,13 +754,13 @@ def _title(doc: dict) -> str:
     return f"LLM spend by {keys}" if keys else "LLM spend summary"
 
 
-def _emit(rt, output: Output, fmt: str, path: Path | None, *, title: str) -> None:
+def _emit(rt, output: Output, fmt: str, path: Path | None, *, title: str, extras=None) -> None:
     from tokcli.render import render
 
     if fmt == "html":
         from tokcli.report.html import render_page
 
-        text = render_page(output.data, title)
+        text = render_page(output.data, title, extras)
         if path is None:
             rt.stdout.write(text)
         else:

@@ -218,6 +218,34 @@ def daily_spend(valued: Iterable[Valued]) -> dict[tuple, dict[dt.date, Decimal]]
     return series
 
 
+def stacked_series(fine_rows: list[FineRow], options: ReportOptions, limit: int) -> list[dict]:
+    """Spend per (currency, value of one key, day): the `limit` biggest values of each
+    currency, the rest summed as "(other)". `fine_rows` are grouped by that one key."""
+    with decimal.localcontext(MONEY_CONTEXT):
+        valued = valued_rows(fine_rows, options.cost_basis, options.fx)
+        series = daily_spend(valued)
+        spend: dict[tuple, Decimal] = {}
+        for group, days in series.items():
+            spend[group] = sum(days.values(), ZERO)
+        kept = set()
+        for currency in {g[0] for g in series}:
+            mine = sorted(
+                (g for g in series if g[0] == currency),
+                key=lambda g: (-spend[g], tuple(_sort_text(v) for v in g[1:])),
+            )
+            kept |= set(mine[:limit])  # fmt: skip
+        points: dict[tuple, Decimal] = {}
+        for group, days in series.items():
+            name = group[1] if group in kept else OTHER
+            for day, amount in days.items():
+                key = (group[0], name, day)
+                points[key] = points.get(key, ZERO) + amount
+        return [
+            {"currency": c, "group": g, "day": d, "spend": a}
+            for (c, g, d), a in sorted(points.items(), key=lambda i: (i[0][0], i[0][2]))
+        ]
+
+
 def build_report(fine_rows: list[FineRow], options: ReportOptions, registry) -> dict:
     with decimal.localcontext(MONEY_CONTEXT):
         return _build(fine_rows, options, registry)
