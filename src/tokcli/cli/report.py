@@ -50,8 +50,10 @@ OutputOpt = Annotated[
 
 
 _REPORT_HELP = """Spend by any tag or dimension, with time series, forecasts, anomalies
-and shared-cost allocation; untagged spend is always its own row. Without --by: a summary.
-Subcommand `budgets`: each configured budget's spend, forecast and state.
+and shared-cost allocation; untagged spend is its own row (--top ranks and folds it like any
+other group). Without --by: a summary. Spend is billed cost where a row has one, else list
+cost (--cost). Currencies are never added together: each has its own section unless --fx
+gives rates. Subcommand `budgets`: each configured budget's spend, forecast and state.
 
 \b
 Examples:
@@ -62,6 +64,7 @@ Examples:
     tokcli report --by team --forecast
     tokcli report --by team --anomalies --k 2.5
     tokcli report --by team --allocate-shared 1200.00
+    tokcli report --by team --fx EUR=1.08,JPY=0.0066
     tokcli report --by day --format html -o spend.html
 """
 

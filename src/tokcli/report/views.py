@@ -38,7 +38,7 @@ class ReportOptions:
     anomalies: bool = False
     k: Decimal = anomaly_rules.DEFAULT_K
     wow_percent: Decimal = anomaly_rules.DEFAULT_WOW_PERCENT
-    allocate_shared: Decimal | None = None
+    allocate_shared: tuple[Decimal, str | None] | None = None  # amount, currency if named
 
 
 @dataclass
