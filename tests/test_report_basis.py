@@ -210,3 +210,39 @@ def test_empty_days_are_zero_not_null(cli, tmp_path, monkeypatch):
         assert (days[day]["billed_cost"], days[day]["spend"]) == ("0", "0")
     daily = {p["day"]: p["spend"] for p in doc["daily"]}
     assert {d: r["spend"] for d, r in days.items()} == daily
+
+
+@pytest.mark.parametrize(
+    "group_by", [(), ("team",), ("team", "model"), ("model",), ("day",), ("team", "provider")]
+)
+def test_rollups_value_unbilled_rows_exactly_as_the_usage_rows(tmp_path, group_by):
+    """The rollups' unbilled list measures (migration 0009) give the same default-basis spend
+    as summing the usage rows, tagged, untagged and per currency."""
+    from tokcli.report.query import Selection, fetch
+    from tokcli.report.rollups import refresh
+    from tokcli.report.views import ReportOptions, build_report
+    from tokcli.store import connect
+
+    records = []
+    for day in (3, 4):
+        records += [
+            record(f"b{day}", day, model="gpt-5", provider="openai", billed_cost=D("4.1"),
+                   list_cost=D("5.03"), currency="EUR", tags={"team": "a"}),
+            record(f"l{day}", day, model="gpt-5", provider="openai", list_cost=D("2.007"),
+                   tags={"team": "a"}),
+            record(f"u{day}", day, model="claude-opus-4-6", provider="anthropic",
+                   list_cost=D("0.3")),
+            record(f"n{day}", day, model="claude-opus-4-6", provider="anthropic",
+                   billed_cost=D("1.5"), currency="USD", tags={"team": "b"}),
+        ]  # fmt: skip
+    conn = connect(write_store(tmp_path / "r.db", records))
+    refresh(conn)
+    selection = Selection(group_by)
+    options = ReportOptions(selection, today=records[0].period_start.date())
+    docs = [
+        build_report(fetch(conn, selection, use_rollups=flag), options, None)
+        for flag in (True, False)
+    ]
+    assert docs[0] == docs[1]
+    totals = {t["currency"]: t["spend"] for t in docs[0]["totals"]}
+    assert totals == {"EUR": D("8.2"), "USD": D("2.007") * 2 + D("0.6") + D("3")}
