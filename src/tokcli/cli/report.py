@@ -487,11 +487,13 @@ def report_output(doc: dict, summary: dict | None, fmt: str) -> Output:
     columns = [Column(k, _KEY_HEADERS.get(k, k)) for k in keys] + _measure_columns(doc, fmt)
     notes = _notes(doc)
     if fmt == "table":
+        trends = []
         for currency in doc["currencies"]:
             daily = [p for p in doc.get("daily", []) if p["currency"] == currency]
             if len(daily) > 1:
                 label = f" ({currency})" if len(doc["currencies"]) > 1 else ""
-                notes.insert(0, trend_note(daily) + label)
+                trends.append(trend_note(daily) + label)
+        notes = trends + notes
     if not human:
         return Output(data=doc, rows=doc["rows"], columns=columns, notes=notes)
     if summary is not None:
