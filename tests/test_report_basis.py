@@ -131,6 +131,7 @@ def poisoned(tmp_path, monkeypatch):
     conn.execute("UPDATE usage SET billed_cost = '1e400' WHERE record_key = 'r4'")
     conn.execute("UPDATE usage SET billed_cost = 'NaN' WHERE record_key = 'r5'")
     conn.execute("UPDATE usage SET list_cost = 'abc' WHERE record_key = 'r6'")
+    conn.execute("UPDATE usage SET output_tokens = 'lots' WHERE record_key = 'r3'")
     conn.commit()
     ids = dict(conn.execute("SELECT record_key, id FROM usage"))
     conn.close()
@@ -144,8 +145,10 @@ def test_unusable_stored_values_are_skipped_and_named(cli, poisoned, args):
     result = cli("report", *args, "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stderr
-    for key, column, value in (("r4", "billed_cost", "1e400"), ("r5", "billed_cost", "NaN"),
-                               ("r6", "list_cost", "abc")):  # fmt: skip
+    for key, column, value in (
+        ("r4", "billed_cost", "1e400"), ("r5", "billed_cost", "NaN"),
+        ("r6", "list_cost", "abc"), ("r3", "output_tokens", "lots"),
+    ):  # fmt: skip
         assert f"usage row id {ids[key]} (table usage" in result.stderr
         assert f"{column} '{value}'" in result.stderr
     doc = result.json()
@@ -164,7 +167,7 @@ def test_unusable_values_when_summing_usage_rows_directly(poisoned):
     conn.close()
     assert sorted((b.usage_id, b.column, b.value) for b in bad) == sorted([
         (ids["r4"], "billed_cost", "1e400"), (ids["r5"], "billed_cost", "NaN"),
-        (ids["r6"], "list_cost", "abc"),
+        (ids["r6"], "list_cost", "abc"), (ids["r3"], "output_tokens", "lots"),
     ])  # fmt: skip
     assert sum(r.totals.billed_cost for r in rows) == D("20")
     assert sum(r.totals.billed_rows for r in rows) == 2
