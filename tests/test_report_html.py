@@ -134,8 +134,14 @@ def test_page_is_a_self_contained_dashboard(cli, tmp_path, monkeypatch):
     assert first_chart[0] == 0 and len(steps) == 1
     assert first_chart[-1] >= max(daily.values()) > first_chart[-2]
     # stacked by team: a series per team (untagged included), each day's pieces add up
-    groups = {e["data-group"] for e in elements.having("series")}
-    assert groups == {"a", "b", "(untagged)"}
+    pieces = elements.having("series")
+    assert {e["data-group"] for e in pieces} == {"a", "b", "(untagged)"}
+    by_group: dict[str, Decimal] = {}
+    for piece in pieces:
+        by_group[piece["data-group"]] = by_group.get(piece["data-group"], 0) + money(
+            piece["data-spend"]
+        )
+    assert by_group == {"a": Decimal(10) * 22 + 60, "b": Decimal(5) * 23, "(untagged)": 46}
     # budget and forecast lines, an anomaly marker on the planted spike
     assert [e["data-budget"] for e in elements.having("budget")] == ["org"]
     assert len(elements.having("forecast")) == 1

@@ -207,7 +207,8 @@ def daily_chart(daily: list[dict], series: list[dict], anomalies: list[dict], cu
             height = float(amount / top) * plot_height
             base -= height
             pieces.append(
-                f'<rect class="series" data-group="{escape(label)}" x="{x + 1:.1f}" '
+                f'<rect class="series" data-group="{escape(label)}" '
+                f'data-spend="{escape(str(amount))}" x="{x + 1:.1f}" '
                 f'y="{base:.1f}" width="{width:.1f}" height="{height:.1f}" '
                 f'fill="{_colour(position)}"><title>{escape(day)} {escape(label)}: '
                 f"{escape(money_text(amount, currency))}</title></rect>"
