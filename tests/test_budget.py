@@ -115,7 +115,7 @@ def test_budget_check_in_a_subprocess(tokcli_process, store, isolated_env):
         ('[[budgets]]\namount = 5\nscope = "search"\n', "budgets[1].scope: expected a table"),
         ('[[budgets]]\namount = 5\nscope = { day = "x" }\n', "'day' cannot scope a budget"),
         ("[[budgets]]\namount = 5\nalerts = []\n", "budgets[1].alerts: expected a list"),
-        ('[[budgets]]\namount = 5\ncost = "net"\n', "budgets[1].cost: expected billed or list"),
+        ('[[budgets]]\namount = 5\ncost = "net"\n', "cost: expected auto, billed or list"),
         ("[[budgets]]\namount = 5\n[[budgets]]\namount = 6\n", "two budgets are named 'org'"),
         ("budgets = 5\n", "budgets: must be an array of tables"),
         ("", "no budgets configured"),

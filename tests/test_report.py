@@ -92,10 +92,11 @@ def spend_by(doc: dict, key: str) -> dict:
 def test_by_team_json_contract(cli, store):
     doc = report_json(cli, "--by", "team")
     assert doc["version"] == 1 and doc["group_by"] == ["team"]
-    assert doc["currency"] == "USD" and doc["cost_basis"] == "billed"
+    assert doc["currency"] == "USD" and doc["cost_basis"] == "auto"
     search, ads, untagged = doc["rows"]
     assert search == {
-        "team": "search", "billed_cost": "230", "list_cost": "276", "requests": 46,
+        "team": "search", "currency": "USD", "basis": "billed", "billed_cost": "230",
+        "list_cost": "276", "requests": 46,
         "input_tokens": 23000, "cache_read_tokens": 69000, "cache_write_tokens": 0,
         "output_tokens": 2_300_000, "reasoning_tokens": 0, "usage_rows": 23, "spend": "230",
         "share": "0.6619", "output_cost": "23", "output_share": "0.0833",
@@ -181,14 +182,16 @@ def test_list_cost_basis(cli, store):
     assert spend_by(doc, "team") == {"search": "276", "ads": "115", None: "0"}
     assert doc["currency"] == "USD" and doc["total"]["spend"] == "391"
     table = cli("report", "--by", "team", "--cost", "list").stdout
-    assert "note: 1 usage rows carry no list cost and count as $0" in table
+    assert "note: 1 usage rows carry no list cost and count as 0" in table
     only_untagged = cli("report", "--cost", "list", "--where", "feature=chat").stdout
-    assert "note: no usage row carries a list cost; try --cost billed" in only_untagged
+    assert "note: no usage row carries a list cost; try --cost billed or auto" in only_untagged
 
 
-def test_top_folds_the_rest_into_other_and_keeps_untagged(cli, store):
+def test_top_folds_the_rest_into_other_untagged_included(cli, store):
+    # --top N gives at most N + 1 rows: untagged groups are ranked and folded like any other
     doc = report_json(cli, "--by", "team", "--top", "1")
-    assert spend_by(doc, "team") == {"search": "230", None: "2.5", "(other)": "115"}
+    assert spend_by(doc, "team") == {"search": "230", "(other)": "117.5"}
+    assert len(doc["rows"]) == 2
     models = report_json(cli, "--by", "model", "--top", "1")
     assert spend_by(models, "model") == {"gpt-5": "230", "(other)": "117.5"}
     assert models["total"]["spend"] == "347.5"
@@ -203,7 +206,9 @@ def test_summary_view(cli, store):
     assert summary["cache_hit_rate"] == "0.4982"
     assert summary["batch_share"] == "0.3309"  # 115 / 347.5
     assert summary["cost_per_request"] == "4.964286"  # 347.5 / 70
-    assert summary["top_models"][0] == {"model": "gpt-5", "spend": "230", "share": "0.6619"}
+    assert summary["top_models"][0] == {
+        "model": "gpt-5", "currency": "USD", "spend": "230", "share": "0.6619",
+    }  # fmt: skip
     assert [(t["team"], t["spend"]) for t in summary["top_teams"]] == [
         ("search", "230"), ("ads", "115"), (None, "2.5"),
     ]  # fmt: skip
@@ -235,14 +240,14 @@ def test_csv_and_markdown_carry_the_contract_columns(cli, store):
     result = cli("report", "--by", "team", "--format", "csv")
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        "team,billed_cost,list_cost,requests,input_tokens,cache_read_tokens,cache_write_tokens,"
-        "output_tokens,reasoning_tokens,usage_rows,spend,share,output_share"
+        "team,currency,basis,billed_cost,list_cost,requests,input_tokens,cache_read_tokens,"
+        "cache_write_tokens,output_tokens,reasoning_tokens,usage_rows,spend,share,output_share"
     )
-    assert lines[1].startswith("search,230,276,46,23000,69000,0,2300000,0,23,230,")
-    assert lines[3].startswith(",2.5,,1,500,")  # untagged: empty key, no list cost
+    assert lines[1].startswith("search,USD,billed,230,276,46,23000,69000,0,2300000,0,23,230,")
+    assert lines[3].startswith(",USD,billed,2.5,,1,500,")  # untagged: empty key, no list cost
     markdown = cli("report", "--by", "team", "--format", "markdown").stdout
-    assert "| team | billed | list | requests |" in markdown
-    assert "| (untagged) | $2.50 | - |" in markdown
+    assert "| team | basis | billed | list | requests |" in markdown
+    assert "| (untagged) | billed | $2.50 | - |" in markdown
 
 
 def test_csv_escapes_formula_cells(cli, tmp_path, monkeypatch):
@@ -311,10 +316,10 @@ def test_anomalies_spike_and_week_over_week(cli, tmp_path, monkeypatch):
     range_ = ("--since", "2026-11-02", "--until", "2026-11-22")
     doc = report_json(cli, "--by", "team", "--anomalies", *range_)
     assert doc["anomalies"]["items"] == [
-        {"team": "a", "kind": "spike", "period": "2026-11-18", "spend": "50", "baseline": "10",
-         "jump": "40", "ratio": "5"},
-        {"team": "a", "kind": "week-over-week", "period": "2026-W47", "spend": "110",
-         "baseline": "70", "jump": "40", "ratio": "1.57"},
+        {"team": "a", "currency": "USD", "kind": "spike", "period": "2026-11-18", "spend": "50",
+         "baseline": "10", "jump": "40", "ratio": "5"},
+        {"team": "a", "currency": "USD", "kind": "week-over-week", "period": "2026-W47",
+         "spend": "110", "baseline": "70", "jump": "40", "ratio": "1.57"},
     ]  # fmt: skip
     quieter = report_json(cli, "--by", "team", "--anomalies", "--k", "6", "--wow", "60", *range_)
     assert quieter["anomalies"]["items"] == []
@@ -338,9 +343,9 @@ def test_anomalies_spike_and_week_over_week(cli, tmp_path, monkeypatch):
         (["--month", "2026-11", "--since", "2026-11-01"], "--month cannot be combined"),
         (["--where", "team"], "--where: expected key=value"),
         (["--where", "day=2026-11-01"], "--where: day is a time key"),
-        (["--cost", "street"], "--cost: expected billed or list"),
+        (["--cost", "street"], "--cost: expected auto, billed or list"),
         (["--by", "team", "--allocate-shared", "10.005"], "whole cents"),
-        (["--by", "team", "--allocate-shared", "ten"], "not a decimal number"),
+        (["--by", "team", "--allocate-shared", "ten"], "expected an amount such as 1200.00"),
         (["--by", "day", "--forecast"], "--forecast: group by tags or dimensions"),
         (["--k", "0", "--anomalies"], "--k: must be greater than 0"),
     ],
@@ -455,20 +460,23 @@ def test_report_modules_import_no_heavy_libraries(tokcli_process):
 def test_top_with_forecast_sums_the_folded_groups(cli, store):
     doc = report_json(cli, "--by", "team", "--top", "1", "--forecast")
     assert {r["team"]: r["forecast_weighted"] for r in doc["rows"]} == {
-        "search": "300", "(other)": "150", None: "3.134058",
+        "search": "300", "(other)": "153.134058",  # ads 150 + untagged 3.134058
     }  # fmt: skip
 
 
 @pytest.mark.parametrize("key", ["team", "feature", "model", "tier", "provider"])
 def test_summary_totals_in_sqlite_equal_the_fine_rows(store, key):
     from tokcli.report.query import totals_by
-    from tokcli.report.views import fold
+    from tokcli.report.totals import Totals
 
     conn = connect(store)
     refresh(conn)
     selection = Selection((key,), dt.date(2026, 11, 3), dt.date(2026, 11, 20))
-    fine = fold(fetch(conn, selection), selection, None)
-    expected = {value: group.totals.as_dict() for (value,), group in fine.items()}
+    expected = {}
+    for row in fetch(conn, selection):
+        cell = expected.setdefault((row.group[0], row.currency), Totals())
+        cell.add(row.totals)
+    expected = {key: totals.as_dict() for key, totals in expected.items()}
     assert {v: t.as_dict() for v, t in totals_by(conn, selection).items()} == expected
 
 

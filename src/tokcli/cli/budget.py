@@ -45,7 +45,7 @@ def check(
 
     rt = runtime(store=store)
     statuses = budget_statuses(rt)
-    rt.emit(budgets_output(statuses), rt.format(fmt))
+    rt.emit(budgets_output(statuses, rt.format(fmt)), rt.format(fmt))
     failing = [
         s for s in statuses if s.state == "over" or (forecast and s.forecast_state == "over")
     ]

@@ -50,8 +50,10 @@ OutputOpt = Annotated[
 
 
 _REPORT_HELP = """Spend by any tag or dimension, with time series, forecasts, anomalies
-and shared-cost allocation; untagged spend is always its own row. Without --by: a summary.
-Subcommand `budgets`: each configured budget's spend, forecast and state.
+and shared-cost allocation; untagged spend is its own row (--top ranks and folds it like any
+other group). Without --by: a summary. Spend is billed cost where a row has one, else list
+cost (--cost). Currencies are never added together: each has its own section unless --fx
+gives rates. Subcommand `budgets`: each configured budget's spend, forecast and state.
 
 \b
 Examples:
@@ -62,6 +64,7 @@ Examples:
     tokcli report --by team --forecast
     tokcli report --by team --anomalies --k 2.5
     tokcli report --by team --allocate-shared 1200.00
+    tokcli report --by team --fx EUR=1.08,JPY=0.0066
     tokcli report --by day --format html -o spend.html
 """
 
@@ -104,7 +107,38 @@ def report(
             show_default=False,
         ),
     ] = None,
-    cost: Annotated[str, typer.Option("--cost", help="Cost basis: billed or list.")] = "billed",
+    cost: Annotated[
+        str,
+        typer.Option(
+            "--cost",
+            help="Cost basis: auto (billed cost where a row has one, else list cost), billed, "
+            "or list.",
+        ),
+    ] = "auto",
+    fx: Annotated[
+        str | None,
+        typer.Option(
+            "--fx",
+            help="Convert currencies with these rates: EUR=1.08,JPY=0.0066 means 1 EUR = 1.08 "
+            "and 1 JPY = 0.0066 of the target currency (--fx-to, default USD).",
+            show_default=False,
+        ),
+    ] = None,
+    fx_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--fx-file",
+            help='Rates file: TOML (target = "USD", [rates] EUR = "1.08") or CSV (currency,rate).',
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
+    fx_to: Annotated[
+        str | None,
+        typer.Option(
+            "--fx-to", help="Target currency of --fx rates (default USD).", show_default=False
+        ),
+    ] = None,
     forecast: Annotated[
         bool,
         typer.Option("--forecast", help="Month-end forecast (current month, or --month)."),
@@ -122,7 +156,8 @@ def report(
         str | None,
         typer.Option(
             "--allocate-shared",
-            help="Spread this shared cost (e.g. 1200.00) over the groups.",
+            help="Spread this shared cost over the groups of its currency "
+            "(e.g. 1200.00, or 1200.00EUR when spend is in several currencies).",
             show_default=False,
         ),
     ] = None,
@@ -133,6 +168,7 @@ def report(
 ):
     if ctx.invoked_subcommand is not None:
         return
+    from tokcli.report.valuation import parse_fx
     from tokcli.report.views import ReportOptions
 
     rt = runtime(store=store, pricing=pricing)
@@ -141,6 +177,7 @@ def report(
         selection=selection,
         today=rt.today(),
         cost_basis=_cost_basis(cost),
+        fx=parse_fx(fx, fx_file, fx_to),
         top=top,
         anomalies=anomalies,
         k=_positive(k, "--k"),
@@ -154,11 +191,12 @@ def report(
     try:
         use_rollups = refresh_rollups(conn, rt)
         _check_tag_keys(conn, options.selection)
-        doc, summary = _report_doc(conn, options, rt.registry, use_rollups)
+        doc, summary = _report_doc(conn, options, rt, use_rollups)
+        extras = _html_extras(conn, options, rt, use_rollups) if fmt_name == "html" else None
     finally:
         conn.close()
     output_obj = report_output(doc, summary, fmt_name)
-    _emit(rt, output_obj, fmt_name, output, title=_title(doc))
+    _emit(rt, output_obj, fmt_name, output, title=_title(doc), extras=extras)
 
 
 def refresh_rollups(conn, rt) -> bool:
@@ -219,8 +257,8 @@ def month_range(month: str, month_bounds):
 
 
 def _cost_basis(cost: str) -> str:
-    if cost not in ("billed", "list"):
-        raise TokcliError(f"--cost: expected billed or list, got {cost!r}")
+    if cost not in ("auto", "billed", "list"):
+        raise TokcliError(f"--cost: expected auto, billed or list, got {cost!r}")
     return cost
 
 
@@ -240,15 +278,33 @@ def _positive(value: str, option: str):
     return number
 
 
+_AMOUNT = re.compile(
+    r"^(?P<pre>[A-Za-z]{3})?\s*(?P<dollar>\$)?(?P<n>[0-9.,]+)\s*(?P<post>[A-Za-z]{3})?$"
+)
+
+
 def _money_option(value: str | None, option: str):
+    """An amount and its currency, if named: 1200.00, $1200.00 (USD), 1200.00EUR, EUR 1200."""
     if value is None:
         return None
     from tokcli.report.allocation import CENT
+    from tokcli.report.valuation import currency_code
 
-    amount = _decimal_option(value.strip().lstrip("$"), option)
+    match = _AMOUNT.match(value.strip())
+    if not match or (match["pre"] and match["post"]):
+        raise TokcliError(
+            f"{option}: expected an amount such as 1200.00 or 1200.00EUR, got {value!r}"
+        )
+    amount = _decimal_option(match["n"], option)
     if amount < 0 or amount != amount.quantize(CENT):
         raise TokcliError(f"{option}: expected an amount in whole cents >= 0, got {value!r}")
-    return amount
+    code = match["pre"] or match["post"]
+    currency = currency_code(code, where=option) if code else None
+    if match["dollar"]:
+        if currency not in (None, "USD"):
+            raise TokcliError(f"{option}: {value!r} has a $ sign and the currency {currency}")
+        currency = "USD"
+    return amount, currency
 
 
 def _with_forecast(options, month, since, until):
@@ -281,45 +337,131 @@ def _check_tag_keys(conn, selection) -> None:
             )
 
 
-def _report_doc(conn, options, registry, use_rollups: bool):
-    from tokcli.report.query import fetch
+def _report_doc(conn, options, rt, use_rollups: bool):
+    from tokcli.report.query import bad_values, fetch
     from tokcli.report.views import build_report
 
-    rows = fetch(conn, options.selection, use_rollups=use_rollups)
-    doc = build_report(rows, options, registry)
+    bad: list = []
+    rows = fetch(conn, options.selection, use_rollups=use_rollups, bad=bad)
+    if use_rollups:
+        bad = bad_values(conn, options.selection)
+    warn_bad_values(rt, bad)
+    doc = build_report(rows, options, rt.registry)
     summary = None
     if not options.selection.group_by:
-        summary = _summary(conn, options, registry, doc, use_rollups)
+        summary = _summary(conn, options, rt.registry, doc, use_rollups)
         doc["summary"] = summary
     return doc, summary
 
 
+def _html_extras(conn, options, rt, use_rollups: bool) -> dict:
+    """What only the HTML page draws: daily spend stacked by the first --by key, and the
+    configured budgets whose scope is the report's filter (month budgets, one-month ranges)."""
+    from dataclasses import replace
+
+    from tokcli.report.html import STACKED_SERIES
+    from tokcli.report.query import fetch
+    from tokcli.report.views import stacked_series
+
+    series = []
+    first = options.selection.attribute_keys[:1]
+    if first:
+        selection = replace(options.selection, group_by=first)
+        rows = fetch(conn, selection, use_rollups=use_rollups)
+        series = stacked_series(rows, options, STACKED_SERIES)
+    return {"series": series, "budgets": _page_budgets(rt, options)}
+
+
+def _page_budgets(rt, options) -> list[dict]:
+    from tokcli.report.budgets import parse_budgets
+
+    selection = options.selection
+    if selection.since is None or selection.until is None:
+        return []
+    if (selection.since.year, selection.since.month) != (
+        selection.until.year, selection.until.month,
+    ):  # fmt: skip
+        return []
+    try:
+        configured = parse_budgets(rt.config.get("budgets"))
+    except TokcliError:
+        return []  # `budget check` reports a bad budget; the page simply has no line
+    wanted = set(selection.where)
+    return [
+        {"name": b.name, "amount": b.amount, "currency": b.currency}
+        for b in configured
+        if b.period == "month" and set(b.scope) == wanted
+    ]
+
+
+BAD_VALUES_SHOWN = 10
+
+
+def warn_bad_values(rt, bad: list) -> None:
+    """Name every stored value the report could not use (up to ten, then a count)."""
+    for item in bad[:BAD_VALUES_SHOWN]:
+        rt.warn(item.warning())
+    if len(bad) > BAD_VALUES_SHOWN:
+        rt.warn(f"... and {len(bad) - BAD_VALUES_SHOWN} more unusable stored values")
+
+
 def _summary(conn, options, registry, doc, use_rollups: bool) -> dict:
-    """The Monday view: totals, token mix, cache hit rate, batch share, top models and teams."""
+    """The Monday view: totals, token mix, cache hit rate, batch share, top models and teams,
+    per currency."""
     from dataclasses import replace
 
     from tokcli.report.query import fetch, known_tag_keys, totals_by
-    from tokcli.report.views import fold, summary_facts, top_groups
+    from tokcli.report.views import summary_facts, top_groups
+
+    home = doc["currencies"][0] if len(doc["currencies"]) == 1 else "USD"
 
     def grouped(key):
         selection = replace(options.selection, group_by=(key,))
         if use_rollups and not selection.where:
             totals = totals_by(conn, selection)
         else:
-            groups = fold(fetch(conn, selection, use_rollups=use_rollups), selection, None)
-            totals = {value: group.totals for (value,), group in groups.items()}
-        return top_groups(totals, key, options.cost_basis, options.top)
+            totals = {}
+            for fine in fetch(conn, selection, use_rollups=use_rollups):
+                cell = totals.setdefault((fine.group[0], fine.currency), type(fine.totals)())
+                cell.add(fine.totals)
+        return top_groups(totals, key, options.cost_basis, options.top, options.fx, home)
 
-    facts = summary_facts(doc["total"], grouped("tier"), options.cost_basis)
-    facts["top_models"] = grouped("model")
-    facts["top_teams"] = grouped("team") if "team" in known_tag_keys(conn) else []
-    return facts
+    tiers = grouped("tier")
+    models = grouped("model")
+    teams = grouped("team") if "team" in known_tag_keys(conn) else {}
+    per_currency = []
+    for total in doc["totals"]:
+        currency = total["currency"]
+        facts = summary_facts(total, tiers)
+        per_currency.append({
+            "currency": currency,
+            "batch_share": facts["batch_share"],
+            "cost_per_request": facts["cost_per_request"],
+            "top_models": models.get(currency, []),
+            "top_teams": teams.get(currency, []),
+        })  # fmt: skip
+    summary = {"cache_hit_rate": _cache_hit_rate(doc["totals"])}
+    single = per_currency[0] if len(per_currency) == 1 else None
+    for key in ("batch_share", "cost_per_request", "top_models", "top_teams"):
+        summary[key] = single[key] if single else None
+    summary["currencies"] = per_currency
+    return summary
+
+
+def _cache_hit_rate(totals: list[dict]):
+    from decimal import Decimal
+
+    read = sum(t["cache_read_tokens"] for t in totals)
+    whole = read + sum(t["input_tokens"] + t["cache_write_tokens"] for t in totals)
+    return (Decimal(read) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
 
 
 # ---- rendering -------------------------------------------------------------------------------
 
 _KEY_HEADERS = {"tier": "tier", "day": "day", "week": "week", "month": "month"}
 _CONTRACT_COLUMNS = [
+    Column("currency", "currency"),
+    Column("basis", "basis"),
     Column("billed_cost", "billed", "money"),
     Column("list_cost", "list", "money"),
     Column("requests", "requests", "int"),
@@ -333,29 +475,53 @@ _CONTRACT_COLUMNS = [
     Column("share", "share", "percent"),
     Column("output_share", "output share", "percent"),
 ]
+MONEY_KEYS = ("billed_cost", "list_cost", "spend", "forecast_weighted", "forecast_linear",
+              "shared_cost", "spend_with_shared", "baseline", "jump")  # fmt: skip
 
 
 def report_output(doc: dict, summary: dict | None, fmt: str) -> Output:
+    """Table and markdown: one section per currency (money shown with its own symbol); csv:
+    one table whose `currency` column says which currency each row is in; json: the doc."""
     human = fmt in ("table", "markdown", "html")
     keys = doc["group_by"]
-    rows = [_display_row(r, keys) for r in doc["rows"]] if human else doc["rows"]
     columns = [Column(k, _KEY_HEADERS.get(k, k)) for k in keys] + _measure_columns(doc, fmt)
-    if fmt == "table" and keys:
-        _add_bars(rows, doc)
-        columns.append(Column("bar", ""))
     notes = _notes(doc)
-    if fmt == "table" and len(doc.get("daily", [])) > 1:
-        notes.insert(0, trend_note(doc["daily"]))
-    sections = _sections(doc, summary) if human else []
-    if summary is not None and human:
-        rows, columns = (
-            _summary_rows(doc, summary),
-            [
-                Column("measure", "measure"),
-                Column("value", "value"),
-            ],
-        )
-    return Output(data=doc, rows=rows, columns=columns, notes=notes, sections=sections)
+    if fmt == "table":
+        trends = []
+        for currency in doc["currencies"]:
+            daily = [p for p in doc.get("daily", []) if p["currency"] == currency]
+            if len(daily) > 1:
+                label = f" ({currency})" if len(doc["currencies"]) > 1 else ""
+                trends.append(trend_note(daily) + label)
+        notes = trends + notes
+    if not human:
+        return Output(data=doc, rows=doc["rows"], columns=columns, notes=notes)
+    if summary is not None:
+        rows = _summary_rows(doc, summary)
+        columns = [Column("measure", "measure"), Column("value", "value")]
+        return Output(data=doc, rows=rows, columns=columns, notes=notes,
+                      sections=_sections(doc, summary))  # fmt: skip
+    per_currency = [
+        (currency, [r for r in doc["rows"] if r["currency"] == currency])
+        for currency in doc["currencies"]
+    ]
+    shown = []
+    for _, rows in per_currency:
+        display_rows = [_display_row(r, keys) for r in rows]
+        if fmt == "table" and keys:
+            _add_bars(display_rows, rows)
+        shown.append(display_rows)
+    if fmt == "table" and keys:
+        columns.append(Column("bar", ""))
+    sections = []
+    title = None
+    if len(per_currency) > 1:
+        title = f"spend in {per_currency[0][0]}"
+        sections = [(f"spend in {c}", rows, columns) for (c, _), rows in
+                    zip(per_currency[1:], shown[1:], strict=True)]  # fmt: skip
+    sections += _sections(doc, summary)
+    return Output(data=doc, rows=shown[0] if shown else [], columns=columns, title=title,
+                  notes=notes, sections=sections)  # fmt: skip
 
 
 SPARKLINE_POINTS = 62
@@ -380,6 +546,9 @@ def trend_note(daily: list[dict]) -> str:
 
 
 def _display_row(row: dict, keys: list[str]) -> dict:
+    """A row for people: money with its currency's symbol, shares in percent, no nulls."""
+    from tokcli.report.valuation import money_text
+
     shown = {**row}
     for key in keys:
         if shown.get(key) is None:
@@ -387,17 +556,26 @@ def _display_row(row: dict, keys: list[str]) -> dict:
     for key in ("share", "output_share"):
         if shown.get(key) is not None:
             shown[key] = shown[key] * 100
+    for key in MONEY_KEYS:
+        if key in shown:
+            shown[key] = money_text(shown[key], row.get("currency"))
     return shown
 
 
 def _measure_columns(doc: dict, fmt: str) -> list[Column]:
     columns = list(_CONTRACT_COLUMNS)
+    if fmt in ("table", "markdown"):  # each section is one currency: its heading says which
+        columns = [c for c in columns if c.key != "currency"]
     if fmt == "table":  # people: the figures that matter; csv/markdown carry the full contract
         drop = {"cache_write_tokens", "reasoning_tokens", "usage_rows", "spend"}
         if not any(r.get("list_cost") is not None for r in doc["rows"]):
             drop.add("list_cost")
         if not any(r.get("billed_cost") is not None for r in doc["rows"]):
             drop.add("billed_cost")
+        if doc["cost_basis"] != "auto":
+            drop.add("basis")
+        else:  # the spend is what the user asked about; show it when billed may not be it
+            drop.discard("spend")
         columns = [c for c in columns if c.key not in drop]
     if "forecast" in doc:
         columns += [
@@ -412,61 +590,102 @@ def _measure_columns(doc: dict, fmt: str) -> list[Column]:
     return columns
 
 
-def _add_bars(rows: list[dict], doc: dict) -> None:
+def _add_bars(shown: list[dict], rows: list[dict]) -> None:
     from decimal import Decimal
 
     from tokcli.report.charts import bar
 
-    largest = max((r["spend"] for r in doc["rows"]), default=Decimal(0))
-    for shown, row in zip(rows, doc["rows"], strict=True):
-        shown["bar"] = bar(row["spend"], largest)
+    largest = max((r["spend"] for r in rows), default=Decimal(0))
+    for display_row, row in zip(shown, rows, strict=True):
+        display_row["bar"] = bar(row["spend"], largest)
+
+
+def _totals_text(doc: dict) -> str:
+    from tokcli.report.valuation import money_text
+
+    return "; ".join(money_text(t["spend"], t["currency"]) for t in doc["totals"])
 
 
 def _notes(doc: dict) -> list[str]:
-    from tokcli.money import display
+    from tokcli.report.valuation import money_text
 
     notes = []
     span = f"{doc['since'] or 'first day'} .. {doc['until'] or 'last day'}"
-    notes.append(f"{doc['cost_basis']} cost, {span}; total {display(doc['total']['spend'])}")
-    if len(doc.get("currencies", [])) > 1:
-        notes.append(f"billed costs are in several currencies ({', '.join(doc['currencies'])})")
     basis = doc["cost_basis"]
-    missing = doc["usage_rows_without_cost"][f"{basis}_cost"]
-    other = "list" if basis == "billed" else "billed"
-    if missing and missing == doc["total"]["usage_rows"]:
-        notes.append(f"no usage row carries a {basis} cost; try --cost {other}")
-    elif missing:
-        notes.append(f"{missing:,} usage rows carry no {basis} cost and count as $0")
-    if "forecast" in doc:
-        f = doc["forecast"]
-        weighted, linear = display(f["forecast_weighted"]), display(f["forecast_linear"])
+    basis_text = {
+        "auto": "billed cost where a row has one, else list cost",
+        "billed": "billed cost",
+        "list": "list cost",
+    }[basis]
+    notes.append(f"{basis_text}, {span}; total {_totals_text(doc)}")
+    if len(doc["currencies"]) > 1:
         notes.append(
-            f"forecast for {f['period_start']}..{f['period_end']}: {weighted} (recent days "
-            f"weighted), {linear} (linear); {f['complete_days']} of {f['days']} days complete"
+            f"spend is in {len(doc['currencies'])} currencies ({', '.join(doc['currencies'])}), "
+            "each shown on its own and never added together; --fx CODE=RATE converts"
         )
+    if doc.get("billed_rows_without_currency"):
+        notes.append(
+            f"{doc['billed_rows_without_currency']:,} usage rows have a billed cost but no "
+            "currency; taken as USD"
+        )
+    if doc.get("fx"):
+        fx = doc["fx"]
+        pairs = ", ".join(f"1 {c} = {r} {fx['target']}" for c, r in fx["rates"].items())
+        notes.append(f"converted to {fx['target']} with the rates given ({fx['source']}): {pairs}")
+    missing = doc["usage_rows_without_cost"]
+    usage_rows = doc["usage_rows"]
+    if basis == "auto":
+        both = min(missing["billed_cost"], missing["list_cost"])
+        if usage_rows and missing["billed_cost"] == usage_rows and missing["list_cost"] == 0:
+            notes.append("no usage row carries a billed cost: spend is list cost")
+        elif missing["billed_cost"]:
+            notes.append(
+                f"{missing['billed_cost']:,} usage rows carry no billed cost and are valued at "
+                "list cost (basis column)"
+            )
+        if both and missing["list_cost"]:
+            notes.append(f"{missing['list_cost']:,} usage rows carry no list cost either")
+    else:
+        other = "list" if basis == "billed" else "billed"
+        gap = missing[f"{basis}_cost"]
+        if gap and gap == usage_rows:
+            notes.append(f"no usage row carries a {basis} cost; try --cost {other} or auto")
+        elif gap:
+            notes.append(f"{gap:,} usage rows carry no {basis} cost and count as 0")
+    if "forecast" in doc:
+        for f in doc["forecast"]["by_currency"]:
+            weighted = money_text(f["forecast_weighted"], f["currency"])
+            linear = money_text(f["forecast_linear"], f["currency"])
+            notes.append(
+                f"forecast for {f['period_start']}..{f['period_end']}: {weighted} (recent days "
+                f"weighted), {linear} (linear); {f['complete_days']} of {f['days']} days complete"
+            )
     if "anomalies" in doc and not doc["anomalies"]["items"]:
         a = doc["anomalies"]
         notes.append(f"no anomalies (k={a['k']}, week-over-week > {a['week_over_week_percent']}%)")
     if "allocation" in doc:
         a = doc["allocation"]
         notes.append(
-            f"shared cost {display(a['shared'])} allocated {a['method']}; "
-            f"untagged share {display(a['untagged_share'])}"
+            f"shared cost {money_text(a['shared'], a['currency'])} allocated {a['method']}; "
+            f"untagged share {money_text(a['untagged_share'], a['currency'])}"
         )
     return notes
 
 
 def _sections(doc: dict, summary: dict | None) -> list:
     sections = []
+    several = len(doc["currencies"]) > 1
     if summary is not None:
-        for title, key, name in (("top models", "top_models", "model"),
-                                 ("top teams", "top_teams", "team")):  # fmt: skip
-            if summary[key]:
-                rows = [_display_row(r, [name]) for r in summary[key]]
-                sections.append((title, rows, [
-                    Column(name, name), Column("spend", "spend", "money"),
-                    Column("share", "share", "percent"),
-                ]))  # fmt: skip
+        for part in summary["currencies"]:
+            suffix = f" ({part['currency']})" if several else ""
+            for title, key, name in (("top models", "top_models", "model"),
+                                     ("top teams", "top_teams", "team")):  # fmt: skip
+                if part[key]:
+                    rows = [_display_row(r, [name]) for r in part[key]]
+                    sections.append((title + suffix, rows, [
+                        Column(name, name), Column("spend", "spend", "money"),
+                        Column("share", "share", "percent"),
+                    ]))  # fmt: skip
     if "anomalies" in doc:
         keys = [k for k in doc["group_by"] if k not in ("day", "week", "month")]
         items = [_display_row(i, keys) for i in doc["anomalies"]["items"]]
@@ -488,27 +707,45 @@ def _sections(doc: dict, summary: dict | None) -> list:
 
 
 def _summary_rows(doc: dict, summary: dict) -> list[dict]:
-    from tokcli.money import display
+    from tokcli.report.valuation import money_text
 
     def pct(value):
         return "-" if value is None else f"{value * 100:.1f}%"
 
-    total = doc["total"]
-    return [
-        {"measure": "spend", "value": display(total["spend"])},
-        {"measure": "billed cost", "value": display(_dec(total["billed_cost"]))},
-        {"measure": "list cost", "value": display(_dec(total["list_cost"]))},
-        {"measure": "requests", "value": f"{total['requests']:,}"},
-        {"measure": "cost per request", "value": display(summary["cost_per_request"])},
-        {"measure": "input tokens (uncached)", "value": f"{total['input_tokens']:,}"},
-        {"measure": "cache read tokens", "value": f"{total['cache_read_tokens']:,}"},
-        {"measure": "cache write tokens", "value": f"{total['cache_write_tokens']:,}"},
-        {"measure": "output tokens", "value": f"{total['output_tokens']:,}"},
-        {"measure": "reasoning tokens", "value": f"{total['reasoning_tokens']:,}"},
+    several = len(doc["totals"]) > 1
+    rows = []
+    for total, facts in zip(doc["totals"], summary["currencies"], strict=True):
+        currency = total["currency"]
+        suffix = f" ({currency})" if several else ""
+
+        def money(value, currency=currency):
+            return money_text(value, currency)
+
+        rows += [
+            {"measure": "spend" + suffix, "value": money(total["spend"])},
+            {"measure": "cost basis" + suffix, "value": total["basis"]},
+            {"measure": "billed cost" + suffix, "value": money(_dec(total["billed_cost"]))},
+            {"measure": "list cost" + suffix, "value": money(_dec(total["list_cost"]))},
+            {"measure": "cost per request" + suffix, "value": money(facts["cost_per_request"])},
+            {"measure": "batch share of spend" + suffix, "value": pct(facts["batch_share"])},
+            {"measure": "output share of list cost" + suffix,
+             "value": pct(total["output_share"])},
+        ]  # fmt: skip
+    totals = doc["totals"]
+
+    def count(key):
+        return f"{sum(t[key] for t in totals):,}"
+
+    rows += [
+        {"measure": "requests", "value": count("requests")},
+        {"measure": "input tokens (uncached)", "value": count("input_tokens")},
+        {"measure": "cache read tokens", "value": count("cache_read_tokens")},
+        {"measure": "cache write tokens", "value": count("cache_write_tokens")},
+        {"measure": "output tokens", "value": count("output_tokens")},
+        {"measure": "reasoning tokens", "value": count("reasoning_tokens")},
         {"measure": "cache hit rate", "value": pct(summary["cache_hit_rate"])},
-        {"measure": "batch share of spend", "value": pct(summary["batch_share"])},
-        {"measure": "output share of spend", "value": pct(total["output_share"])},
     ]
+    return rows
 
 
 def _dec(value):
@@ -522,13 +759,13 @@ def _title(doc: dict) -> str:
     return f"LLM spend by {keys}" if keys else "LLM spend summary"
 
 
-def _emit(rt, output: Output, fmt: str, path: Path | None, *, title: str) -> None:
+def _emit(rt, output: Output, fmt: str, path: Path | None, *, title: str, extras=None) -> None:
     from tokcli.render import render
 
     if fmt == "html":
         from tokcli.report.html import render_page
 
-        text = render_page(output.data, title)
+        text = render_page(output.data, title, extras)
         if path is None:
             rt.stdout.write(text)
         else:
@@ -552,7 +789,8 @@ def budgets(
     """Each budget from the config ([[budgets]]): spend, forecast and state this period."""
     rt = runtime(store=store)
     statuses = budget_statuses(rt)
-    rt.emit(budgets_output(statuses), _plain_format(rt.format(fmt)))  # type: ignore[arg-type]
+    fmt_name = _plain_format(rt.format(fmt))  # type: ignore[arg-type]
+    rt.emit(budgets_output(statuses, fmt_name), fmt_name)
 
 
 def _plain_format(fmt: str) -> str:
@@ -578,16 +816,31 @@ def budget_statuses(rt):
         conn.close()
 
 
-def budgets_output(statuses) -> Output:
+def budgets_output(statuses, fmt: str = "table") -> Output:
+    """Money for people with its currency's symbol; csv keeps exact amounts and a currency."""
+    from tokcli.report.valuation import money_text
+
     rows = [s.as_dict() for s in statuses]
+    human = fmt in ("table", "markdown")
     shown = [
-        {**row, "scope": _scope_text(row["scope"]), "alerts_reached": _alerts_text(row)}
+        {
+            **row,
+            "scope": _scope_text(row["scope"]),
+            "alerts_reached": _alerts_text(row),
+            **(
+                {k: money_text(row[k], row["currency"]) for k in ("amount", "spend", "forecast")}
+                if human
+                else {}
+            ),
+        }
         for row in rows
     ]
     columns = [
         Column("name", "budget"),
         Column("scope", "scope"),
         Column("period", "period"),
+        Column("cost_basis", "basis"),
+        *([] if human else [Column("currency", "currency")]),
         Column("amount", "amount", "money"),
         Column("spend", "spend", "money"),
         Column("percent", "used", "percent"),

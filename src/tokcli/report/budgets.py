@@ -3,10 +3,15 @@
     [[budgets]]
     name = "search"                 # optional; default: the scope
     scope = { team = "search" }     # tag or dimension filters, ANDed; omit (or "org") for all
-    amount = "5000"                 # in the cost basis' currency (USD for list cost)
+    amount = "5000"
+    currency = "USD"                # the amount's currency (default USD)
     period = "month"                # day | week | month | quarter | year
     alerts = [50, 75, 90, 100]      # percent thresholds
-    cost = "billed"                 # billed | list
+    cost = "auto"                   # auto (billed, else list) | billed | list
+    fx = { EUR = "1.08" }           # optional: 1 EUR = 1.08 of the budget's currency
+
+Spend in another currency than the budget's is converted only with a rate the budget gives;
+without one the check is an error that names both currencies, never a silent sum.
 
 State: "over" when spend > amount; "alert" when spend reached an alert threshold; else "ok".
 Forecast state: "over" when the period-end forecast (weighted method) exceeds the amount.
@@ -25,10 +30,11 @@ from tokcli.errors import InputError, TokcliError
 from tokcli.money import MONEY_CONTEXT, to_decimal
 from tokcli.report.forecast import DEFAULT_METHOD, Forecast, forecast, month_bounds
 from tokcli.report.query import TIME_KEYS, FineRow, Selection, validate_key
+from tokcli.report.valuation import BASES, Fx, currency_code, money_text, value
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 DEFAULT_ALERTS = (Decimal(50), Decimal(75), Decimal(90), Decimal(100))
-_FIELDS = {"name", "scope", "amount", "period", "alerts", "cost"}
+_FIELDS = {"name", "scope", "amount", "currency", "period", "alerts", "cost", "fx"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,9 @@ class Budget:
     amount: Decimal
     period: str = "month"
     alerts: tuple[Decimal, ...] = DEFAULT_ALERTS
-    cost_basis: str = "billed"
+    cost_basis: str = "auto"
+    currency: str = "USD"
+    fx: Fx | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ class BudgetStatus:
             "period_start": self.period_start,
             "period_end": self.period_end,
             "cost_basis": budget.cost_basis,
+            "currency": budget.currency,
+            "fx": budget.fx.as_dict() if budget.fx else None,
             "amount": budget.amount,
             "spend": self.spend,
             "percent": self.percent,
@@ -105,15 +115,39 @@ def _parse_one(entry: object, index: int) -> Budget:
     if period not in PERIODS:
         raise InputError(f"expected one of {', '.join(PERIODS)}, got {period!r}",
                          field=f"{where}.period")  # fmt: skip
-    cost = entry.get("cost", "billed")
-    if cost not in ("billed", "list"):
-        raise InputError(f"expected billed or list, got {cost!r}", field=f"{where}.cost")
+    cost = entry.get("cost", "auto")
+    if cost not in BASES:
+        raise InputError(f"expected auto, billed or list, got {cost!r}", field=f"{where}.cost")
+    currency = _currency(entry.get("currency", "USD"), f"{where}.currency")
+    fx = _fx(entry.get("fx"), currency, f"{where}.fx")
     alerts = _alerts(entry.get("alerts", list(DEFAULT_ALERTS)), f"{where}.alerts")
     name = entry.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise InputError("must be a non-empty string", field=f"{where}.name")
     default_name = ",".join(f"{k}={v}" for k, v in scope) or "org"
-    return Budget(name or default_name, scope, amount, period, alerts, cost)
+    return Budget(name or default_name, scope, amount, period, alerts, cost, currency, fx)
+
+
+def _currency(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise InputError('expected a currency code such as "USD"', field=field)
+    try:
+        return currency_code(value, where=field)
+    except TokcliError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _fx(value: object, currency: str, field: str) -> Fx | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value:
+        raise InputError(f'expected a table such as {{ EUR = "1.08" }} ({currency} per unit)',
+                         field=field)  # fmt: skip
+    rates = {}
+    for code, rate in value.items():
+        rates[_currency(code, field)] = _amount(rate, f"{field}.{code}")
+    rates.pop(currency, None)
+    return Fx(currency, rates, field)
 
 
 def _scope(value: object, field: str) -> tuple[tuple[str, str], ...]:
@@ -186,9 +220,25 @@ def _evaluate_one(budget: Budget, today: dt.date, fetch_rows: FetchRows) -> Budg
     start, end = period_bounds(budget.period, today)
     rows = fetch_rows(Selection((), start, end, budget.scope))
     daily: dict[dt.date, Decimal] = {}
+    foreign: dict[str, Decimal] = {}
     for row in rows:
         day = dt.date.fromisoformat(row.day)
-        daily[day] = daily.get(day, Decimal(0)) + row.totals.spend(budget.cost_basis)
+        for part in _parts(budget, row):
+            if part.currency is None:  # no cost under the budget's basis
+                continue
+            if part.currency != budget.currency:
+                foreign[part.currency] = foreign.get(part.currency, Decimal(0)) + part.spend
+                continue
+            daily[day] = daily.get(day, Decimal(0)) + part.spend
+    if foreign:
+        spent = ", ".join(money_text(a, c) for c, a in sorted(foreign.items()))
+        codes = sorted(foreign)
+        raise TokcliError(
+            f"budget {budget.name!r} is in {budget.currency} but its scope has spend in "
+            f"{', '.join(codes)} ({spent}) from {start} to {end}; give the budget a rate "
+            f'(fx = {{ {codes[0]} = "<{budget.currency} per {codes[0]}>" }}) or a currency '
+            f'(currency = "{codes[0]}"); currencies are never added without a rate'
+        )
     outlook = forecast(daily, start, end, today)
     spend = outlook.actual
     percent = _percent(spend, budget.amount)
@@ -196,6 +246,15 @@ def _evaluate_one(budget: Budget, today: dt.date, fetch_rows: FetchRows) -> Budg
     state = "over" if spend > budget.amount else ("alert" if reached else "ok")
     forecast_state = "over" if outlook.value(DEFAULT_METHOD) > budget.amount else "ok"
     return BudgetStatus(budget, start, end, spend, outlook, percent, reached, state, forecast_state)
+
+
+def _parts(budget: Budget, row: FineRow):
+    if budget.fx is None:
+        return value(row.totals, row.currency, budget.cost_basis, None)
+    try:
+        return value(row.totals, row.currency, budget.cost_basis, budget.fx)
+    except TokcliError:  # a currency the budget has no rate for: keep it apart, named below
+        return value(row.totals, row.currency, budget.cost_basis, None)
 
 
 def _percent(spend: Decimal, amount: Decimal) -> Decimal:

@@ -16,7 +16,15 @@ from decimal import Decimal
 
 from tokcli.errors import TokcliError
 from tokcli.money import MONEY_CONTEXT, plain
-from tokcli.report.totals import COUNTS, Totals, accumulate
+from tokcli.report.totals import (
+    COUNTS,
+    MEASURES,
+    MONEY,
+    BadValue,
+    Totals,
+    accumulate,
+    accumulate_checked,
+)
 
 DIMENSIONS = ("model", "provider", "tier", "source")
 TIME_KEYS = ("day", "week", "month")
@@ -31,7 +39,8 @@ _RAW_DIMENSION = {
     "tier": "u.service_tier",
     "source": "u.source",
 }
-_MEASURE_COLUMNS = "billed_cost, list_cost, " + ", ".join(COUNTS)
+_MEASURE_COLUMNS = ", ".join(MEASURES)
+_WIDTH = len(MEASURES)
 
 
 @dataclass(frozen=True)
@@ -86,8 +95,15 @@ def known_tag_keys(conn: sqlite3.Connection) -> list[str]:
         keys.append(last := row[0])
 
 
-def fetch(conn: sqlite3.Connection, selection: Selection, *, use_rollups: bool = True):
-    """Fine rows for `selection`, exact."""
+def fetch(
+    conn: sqlite3.Connection,
+    selection: Selection,
+    *,
+    use_rollups: bool = True,
+    bad: list[BadValue] | None = None,
+):
+    """Fine rows for `selection`, exact. Reading usage rows directly (no rollups), unusable
+    stored values are appended to `bad`; with rollups, `bad_values` lists them."""
     with decimal.localcontext(MONEY_CONTEXT):
         tag_keys = selection.tag_keys
         dimension_keys = [
@@ -98,7 +114,7 @@ def fetch(conn: sqlite3.Connection, selection: Selection, *, use_rollups: bool =
             return _from_rollup(conn, selection)
         if use_rollups and len(tag_keys) == 1 and set(dimension_keys) <= {"model", "tier"}:
             return _from_tag_rollup(conn, selection, tag_keys[0])
-        return _from_usage(conn, selection)
+        return _from_usage(conn, selection, bad)
 
 
 def _day_range_sql(column: str, selection: Selection, params: list) -> str:
@@ -117,7 +133,7 @@ def _blank_to_none(value):
 
 
 def _rollup_totals(row, first: int) -> Totals:
-    return Totals.from_rollup(row[first], row[first + 1], row[first + 2 :])
+    return Totals.from_rollup(row[first : first + _WIDTH])
 
 
 def _from_rollup(conn, selection: Selection) -> list[FineRow]:
@@ -225,31 +241,55 @@ def totals_by(conn: sqlite3.Connection, selection: Selection) -> dict:
     if selection.where or key in TIME_KEYS:
         raise ValueError("totals_by: one non-time key, no filters")
     conn.create_aggregate("tokcli_decimal_sum", 1, _DecimalSum)
-    sums = "tokcli_decimal_sum(billed_cost), tokcli_decimal_sum(list_cost), " + ", ".join(
-        f"SUM({name})" for name in COUNTS
+    sums = (
+        ", ".join(f"tokcli_decimal_sum({name})" for name in MONEY)
+        + ", "
+        + ", ".join(f"SUM({name})" for name in COUNTS)
     )
     params: list = []
     day_range = _day_range_sql("day", selection, params)
     if key in DIMENSIONS:
-        sql = f"SELECT {key}, {sums} FROM report_rollup WHERE {day_range} GROUP BY {key}"
+        sql = (
+            f"SELECT {key}, currency, {sums} FROM report_rollup WHERE {day_range} "
+            f"GROUP BY {key}, currency"
+        )
         return {
-            _blank_to_none(row[0]): _rollup_totals(row, 1) for row in _tuples(conn, sql, params)
+            (_blank_to_none(row[0]), _blank_to_none(row[1])): _rollup_totals(row, 2)
+            for row in _tuples(conn, sql, params)
         }
     tagged_sql = (
-        f"SELECT value, {sums} FROM report_tag_rollup WHERE key = ? AND {day_range} GROUP BY value"
+        f"SELECT value, currency, {sums} FROM report_tag_rollup WHERE key = ? AND {day_range} "
+        f"GROUP BY value, currency"
     )
-    result = {row[0]: _rollup_totals(row, 1) for row in _tuples(conn, tagged_sql, [key, *params])}
-    whole_sql = f"SELECT {sums} FROM report_rollup WHERE {day_range}"
-    untagged = _rollup_totals(next(iter(_tuples(conn, whole_sql, params))), 0)
-    for totals in result.values():
-        untagged.add(totals, sign=-1)
-    if not untagged.is_empty():
-        result[None] = untagged
+    result = {
+        (row[0], _blank_to_none(row[1])): _rollup_totals(row, 2)
+        for row in _tuples(conn, tagged_sql, [key, *params])
+    }
+    whole_sql = f"SELECT currency, {sums} FROM report_rollup WHERE {day_range} GROUP BY currency"
+    for row in _tuples(conn, whole_sql, params):
+        untagged = _rollup_totals(row, 1)
+        currency = _blank_to_none(row[0])
+        for (_, tagged_currency), totals in result.items():
+            if tagged_currency == currency:
+                untagged.add(totals, sign=-1)
+        if not untagged.is_empty():
+            result[(None, currency)] = untagged
     return result
 
 
-def _from_usage(conn, selection: Selection) -> list[FineRow]:
-    """The general path: any mix of tag keys and dimensions, summed from the usage rows."""
+def bad_values(conn: sqlite3.Connection, selection: Selection) -> list[BadValue]:
+    """Unusable stored values in the selection's days, found by the last rollup rebuilds."""
+    params: list = []
+    sql = (
+        "SELECT day, usage_id, column_name, value FROM report_bad_values "
+        f"WHERE {_day_range_sql('day', selection, params)} ORDER BY day, usage_id, column_name"
+    )
+    return [BadValue(*row) for row in _tuples(conn, sql, params)]
+
+
+def _from_usage(conn, selection: Selection, bad: list[BadValue] | None = None) -> list[FineRow]:
+    """The general path: any mix of tag keys and dimensions, summed from the usage rows.
+    Unusable stored values are counted as missing and appended to `bad` (when given)."""
     params: list = []
     joins: list[str] = []
     tag_alias: dict[str, str] = {}
@@ -278,14 +318,30 @@ def _from_usage(conn, selection: Selection) -> list[FineRow]:
         f"SELECT substr(u.period_start, 1, 10), COALESCE(u.model, u.model_raw, ''), "
         f"u.service_tier, COALESCE(u.currency, ''), u.billed_cost, u.list_cost, u.requests, "
         f"u.input_tokens, u.cache_read_tokens, u.cache_write_5m_tokens + u.cache_write_1h_tokens, "
-        f"u.output_tokens, u.reasoning_tokens, {', '.join(columns)} "
+        f"u.output_tokens, u.reasoning_tokens, u.id, {', '.join(columns)} "
         f"FROM usage u {' '.join(joins)} WHERE {' AND '.join(where) or '1'}"
     )
+    try:
+        sums = _sum_usage(conn, sql, params, len(selection.attribute_keys), None)
+    except (decimal.InvalidOperation, TypeError, ValueError):
+        sums = None
+    if sums is None or not all(t.is_sane() for t in sums.values()):
+        found: list[BadValue] = []  # the rare second pass, row by row
+        sums = _sum_usage(conn, sql, params, len(selection.attribute_keys), found)
+        if bad is not None:
+            bad.extend(sorted(set(found), key=lambda b: (b.day, b.usage_id, b.column)))
+    return [_fine(key[0], key[1:], totals) for key, totals in sums.items()]
+
+
+def _sum_usage(conn, sql: str, params: list, width: int, bad: list[BadValue] | None) -> dict:
     sums: dict[tuple, Totals] = {}
-    width = len(selection.attribute_keys)
     cursor = conn.cursor()
     cursor.row_factory = None
     for row in cursor.execute(sql, params):
-        group = tuple(_blank_to_none(v) for v in row[12 : 12 + width])
-        accumulate(sums, (group, row[0], row[1], row[2], row[3]), row[4], row[5], row[6:12])
-    return [_fine(key[0], key[1:], totals) for key, totals in sums.items()]
+        group = tuple(_blank_to_none(v) for v in row[13 : 13 + width])
+        key = (group, row[0], row[1], row[2], row[3])
+        if bad is None:
+            accumulate(sums, key, row[4], row[5], row[6:12])
+        else:
+            accumulate_checked(sums, key, row[12], row[0], row[4], row[5], row[6:12], bad)
+    return sums

@@ -1,5 +1,9 @@
 """Fold fine rows into the report the user asked for: groups, totals, shares, output share,
-time series, forecasts, anomalies and shared-cost allocation, as one JSON-ready document."""
+time series, forecasts, anomalies and shared-cost allocation, as one JSON-ready document.
+
+Money is never added across currencies: every group, total, share, forecast, anomaly baseline
+and allocation is per currency (the currency is the first part of every group key), unless the
+user gave exchange rates, which convert every amount into one target currency first."""
 
 from __future__ import annotations
 
@@ -16,8 +20,9 @@ from tokcli.report.allocation import allocate
 from tokcli.report.forecast import DEFAULT_METHOD, Forecast, forecast
 from tokcli.report.query import TIME_KEYS, FineRow, Selection
 from tokcli.report.totals import Totals
+from tokcli.report.valuation import LIST_CURRENCY, Fx, Part, basis_label, value
 
-COST_BASES = ("billed", "list")
+COST_BASES = ("auto", "billed", "list")
 RATIO_QUANTUM = Decimal("0.0001")
 OTHER = "(other)"
 
@@ -26,26 +31,61 @@ OTHER = "(other)"
 class ReportOptions:
     selection: Selection
     today: dt.date
-    cost_basis: str = "billed"
+    cost_basis: str = "auto"
+    fx: Fx | None = None
     top: int | None = None
     forecast_period: tuple[dt.date, dt.date] | None = None
     anomalies: bool = False
     k: Decimal = anomaly_rules.DEFAULT_K
     wow_percent: Decimal = anomaly_rules.DEFAULT_WOW_PERCENT
-    allocate_shared: Decimal | None = None
+    allocate_shared: tuple[Decimal, str | None] | None = None  # amount, currency if named
 
 
 @dataclass
 class Group:
-    """One output row while it is being built."""
+    """One output row while it is being built: key = (currency, *values of --by)."""
 
     key: tuple
     totals: Totals = field(default_factory=Totals)
+    spend: Decimal = ZERO
+    bases: set[str] = field(default_factory=set)
+    billed: Decimal = ZERO  # billed cost in the group's currency
+    billed_rows: int = 0
+    listed: Decimal = ZERO  # list cost in the group's currency (USD, or converted)
+    list_rows: int = 0
     output_cost: Decimal = ZERO
-    output_priced: bool = True  # every output token of the group had a list price
+    output_priced: bool = True  # every output token of the group had a list price here
+
+    @property
+    def currency(self) -> str:
+        return self.key[0]
+
+    def add_part(self, part: Part, output_cost: Decimal | None) -> None:
+        self.spend += part.spend
+        self.bases |= part.bases
+        if part.billed is not None and part.billed[0] == self.currency:
+            self.billed += part.billed[1]
+            self.billed_rows += part.billed[2]
+        listed_here = part.listed is not None and part.listed[0] == self.currency
+        if listed_here:
+            self.listed += part.listed[1]  # type: ignore[index]
+            self.list_rows += part.listed[2]  # type: ignore[index]
+        if part.totals is not None:
+            self.totals.add(part.totals)
+            has_output = part.totals.output_tokens or part.totals.reasoning_tokens
+            if output_cost is None or (has_output and not listed_here):
+                self.output_priced = False
+            elif listed_here:
+                self.output_cost += output_cost * part.list_rate
 
     def add(self, other: Group) -> None:
         self.totals.add(other.totals)
+        self.spend += other.spend
+        self.bases |= other.bases
+        self.billed += other.billed
+        self.billed_rows += other.billed_rows
+        self.listed += other.listed
+        self.list_rows += other.list_rows
         self.output_cost += other.output_cost
         self.output_priced = self.output_priced and other.output_priced
 
@@ -117,41 +157,93 @@ class OutputPricer:
         return prices["output"], prices["reasoning"]
 
 
+@dataclass
+class Valued:
+    """A fine row's part in one currency."""
+
+    fine: FineRow
+    part: Part
+
+    @property
+    def currency(self) -> str:
+        return self.part.currency  # type: ignore[return-value]
+
+
+def valued_rows(fine_rows: Iterable[FineRow], basis: str, fx: Fx | None) -> list[Valued]:
+    """Every fine row's parts, with the parts that carry no money placed in the report's home
+    currency (the one currency spent, the --fx target, else USD)."""
+    result = [Valued(f, part) for f in fine_rows for part in value(f.totals, f.currency, basis, fx)]
+    spent = {v.part.currency for v in result if v.part.currency is not None}
+    home = fx.target if fx else (next(iter(spent)) if len(spent) == 1 else LIST_CURRENCY)
+    for item in result:
+        if item.part.currency is None:
+            item.part.currency = home
+    return result
+
+
 def fold(
-    fine_rows: Iterable[FineRow], selection: Selection, pricer: OutputPricer | None
+    valued: Iterable[Valued], selection: Selection, pricer: OutputPricer | None
 ) -> dict[tuple, Group]:
-    """Sum fine rows into groups keyed by the --by values, time buckets included."""
+    """Sum valued rows into groups keyed by (currency, --by values), time buckets included."""
     positions = {key: i for i, key in enumerate(selection.attribute_keys)}
     only_attributes = not any(k in TIME_KEYS for k in selection.group_by)
     groups: dict[tuple, Group] = {}
-    for fine in fine_rows:
+    for item in valued:
+        fine = item.fine
         if only_attributes:  # the common case, without a per-row generator
-            key = fine.group
+            key = (item.currency, *fine.group)
         else:
-            key = tuple(
-                time_bucket(k, fine.day) if k in TIME_KEYS else fine.group[positions[k]]
-                for k in selection.group_by
+            key = (
+                item.currency,
+                *(
+                    time_bucket(k, fine.day) if k in TIME_KEYS else fine.group[positions[k]]
+                    for k in selection.group_by
+                ),
             )
         group = groups.get(key)
         if group is None:
             group = groups[key] = Group(key)
-        group.totals.add(fine.totals)
-        output_cost = pricer.cost(fine) if pricer else None
-        if output_cost is None:
-            group.output_priced = False
-        else:
-            group.output_cost += output_cost
+        output_cost = pricer.cost(fine) if pricer and item.part.totals is not None else None
+        group.add_part(item.part, output_cost)
     return groups
 
 
-def daily_spend(fine_rows: Iterable[FineRow], basis: str) -> dict[tuple, dict[dt.date, Decimal]]:
-    """Spend per attribute group (the non-time --by values) per day."""
+def daily_spend(valued: Iterable[Valued]) -> dict[tuple, dict[dt.date, Decimal]]:
+    """Spend per (currency, attribute group) per day."""
     series: dict[tuple, dict[dt.date, Decimal]] = {}
-    for fine in fine_rows:
-        days = series.setdefault(fine.group, {})
-        day = dt.date.fromisoformat(fine.day)
-        days[day] = days.get(day, ZERO) + fine.totals.spend(basis)
+    for item in valued:
+        days = series.setdefault((item.currency, *item.fine.group), {})
+        day = dt.date.fromisoformat(item.fine.day)
+        days[day] = days.get(day, ZERO) + item.part.spend
     return series
+
+
+def stacked_series(fine_rows: list[FineRow], options: ReportOptions, limit: int) -> list[dict]:
+    """Spend per (currency, value of one key, day): the `limit` biggest values of each
+    currency, the rest summed as "(other)". `fine_rows` are grouped by that one key."""
+    with decimal.localcontext(MONEY_CONTEXT):
+        valued = valued_rows(fine_rows, options.cost_basis, options.fx)
+        series = daily_spend(valued)
+        spend: dict[tuple, Decimal] = {}
+        for group, days in series.items():
+            spend[group] = sum(days.values(), ZERO)
+        kept = set()
+        for currency in {g[0] for g in series}:
+            mine = sorted(
+                (g for g in series if g[0] == currency),
+                key=lambda g: (-spend[g], tuple(_sort_text(v) for v in g[1:])),
+            )
+            kept |= set(mine[:limit])  # fmt: skip
+        points: dict[tuple, Decimal] = {}
+        for group, days in series.items():
+            name = group[1] if group in kept else OTHER
+            for day, amount in days.items():
+                key = (group[0], name, day)
+                points[key] = points.get(key, ZERO) + amount
+        return [
+            {"currency": c, "group": g, "day": d, "spend": a}
+            for (c, g, d), a in sorted(points.items(), key=lambda i: (i[0][0], i[0][2]))
+        ]
 
 
 def build_report(fine_rows: list[FineRow], options: ReportOptions, registry) -> dict:
@@ -161,17 +253,26 @@ def build_report(fine_rows: list[FineRow], options: ReportOptions, registry) -> 
 
 def _build(fine_rows: list[FineRow], options: ReportOptions, registry) -> dict:
     selection, basis = options.selection, options.cost_basis
-    pricer = OutputPricer(registry)
-    groups = fold(fine_rows, selection, pricer)
-    whole = Group(())
+    valued = valued_rows(fine_rows, basis, options.fx)
+    groups = fold(valued, selection, OutputPricer(registry))
+    wholes: dict[str, Group] = {}
     for group in groups.values():
-        whole.add(group)
+        wholes.setdefault(group.currency, Group((group.currency,))).add(group)
+    if not wholes:
+        home = options.fx.target if options.fx else LIST_CURRENCY
+        wholes[home] = Group((home,))
+    currencies = sorted(wholes)
     if len(selection.group_by) == 1 and selection.group_by[0] in TIME_KEYS:
-        _fill_time_gaps(groups, selection, fine_rows)
-    ordered = _order(groups, selection, basis)
-    ordered = _keep_top(ordered, selection, basis, options.top)
-    total_spend = whole.totals.spend(basis)
-    rows = [_row(g, selection, basis, total_spend) for g in ordered]
+        _fill_time_gaps(groups, selection, fine_rows, currencies)
+    rows = []
+    for currency in currencies:
+        mine = {k: g for k, g in groups.items() if k[0] == currency}
+        ordered = _keep_top(_order(mine, selection), selection, options.top)
+        rows += [_row(g, selection, wholes[currency].spend) for g in ordered]
+    totals = [_total(wholes[c]) for c in currencies]
+    all_totals = Totals()
+    for group in wholes.values():
+        all_totals.add(group.totals)
     doc = {
         "version": 1,
         "group_by": list(selection.group_by),
@@ -179,30 +280,30 @@ def _build(fine_rows: list[FineRow], options: ReportOptions, registry) -> dict:
         "since": selection.since,
         "until": selection.until,
         "where": {k: v for k, v in selection.where},
-        **currency_facts(fine_rows, basis),
+        "currency": currencies[0] if len(currencies) == 1 else None,
+        "currencies": currencies,
+        "fx": options.fx.as_dict() if options.fx else None,
         "rows": rows,
-        "total": _measures(whole, basis, total_spend),
+        "total": totals[0] if len(totals) == 1 else None,
+        "totals": totals,
+        "usage_rows": all_totals.usage_rows,
+        "billed_rows_without_currency": sum(
+            f.totals.billed_rows for f in fine_rows if f.currency is None
+        ),
         "usage_rows_without_cost": {
-            "billed_cost": whole.totals.usage_rows - whole.totals.billed_rows,
-            "list_cost": whole.totals.usage_rows - whole.totals.list_rows,
+            "billed_cost": all_totals.usage_rows - all_totals.billed_rows,
+            "list_cost": all_totals.usage_rows - all_totals.list_rows,
         },
     }
-    series = daily_spend(fine_rows, basis)
-    doc["daily"] = _overall_daily(series, selection, fine_rows)
+    series = daily_spend(valued)
+    doc["daily"] = _overall_daily(series, selection, fine_rows, currencies)
     if options.forecast_period is not None:
-        doc["forecast"] = _forecasts(series, rows, selection, options)
+        doc["forecast"] = _forecasts(series, rows, selection, options, currencies)
     if options.anomalies:
         doc["anomalies"] = _anomalies(series, selection, options, fine_rows)
     if options.allocate_shared is not None:
         doc["allocation"] = _allocate(rows, options.allocate_shared, selection)
     return doc
-
-
-def currency_facts(fine_rows: Iterable[FineRow], basis: str) -> dict:
-    if basis == "list":
-        return {"currency": "USD", "currencies": ["USD"]}
-    found = sorted({f.currency for f in fine_rows if f.totals.billed_rows and f.currency})
-    return {"currency": found[0] if len(found) == 1 else None, "currencies": found}
 
 
 def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -211,20 +312,33 @@ def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole).quantize(RATIO_QUANTUM)
 
 
-def _measures(group: Group, basis: str, total_spend: Decimal) -> dict:
+def _measures(group: Group, currency_total: Decimal) -> dict:
+    """The measures of a group; every money figure is in `currency`. An empty time bucket is
+    zero; a cost that no row of a non-empty group carries (in this currency) is null."""
     totals = group.totals
-    measures = totals.as_dict()
-    measures["spend"] = totals.spend(basis)
-    measures["share"] = _ratio(totals.spend(basis), total_spend)
-    priced = group.output_priced and totals.list_rows == totals.usage_rows
+    empty = totals.usage_rows == 0 and not group.billed_rows and not group.list_rows
+    measures = {
+        "currency": group.currency,
+        "basis": basis_label(group.bases),
+        "billed_cost": group.billed if group.billed_rows or empty else None,
+        "list_cost": group.listed if group.list_rows or empty else None,
+        **{name: value for name, value in totals.as_dict().items() if not name.endswith("cost")},
+        "spend": group.spend,
+        "share": _ratio(group.spend, currency_total),
+    }
+    priced = group.output_priced and group.list_rows == totals.usage_rows and not empty
     measures["output_cost"] = group.output_cost if priced else None
-    measures["output_share"] = _ratio(group.output_cost, totals.list_cost) if priced else None
+    measures["output_share"] = _ratio(group.output_cost, group.listed) if priced else None
     return measures
 
 
-def _row(group: Group, selection: Selection, basis: str, total_spend: Decimal) -> dict:
-    keys = dict(zip(selection.group_by, group.key, strict=True))
-    return {**keys, **_measures(group, basis, total_spend)}
+def _total(whole: Group) -> dict:
+    return _measures(whole, whole.spend)
+
+
+def _row(group: Group, selection: Selection, currency_total: Decimal) -> dict:
+    keys = dict(zip(selection.group_by, group.key[1:], strict=True))
+    return {**keys, **_measures(group, currency_total)}
 
 
 def _sort_text(value) -> tuple:
@@ -232,63 +346,82 @@ def _sort_text(value) -> tuple:
     return (value is None or value == OTHER, "" if value is None else str(value))
 
 
-def _order(groups: dict[tuple, Group], selection: Selection, basis: str) -> list[Group]:
-    time_positions = [i for i, k in enumerate(selection.group_by) if k in TIME_KEYS]
+def _time_positions(selection: Selection) -> list[int]:
+    """Positions of the time keys in a group key (after the currency)."""
+    return [i + 1 for i, k in enumerate(selection.group_by) if k in TIME_KEYS]
+
+
+def _order(groups: dict[tuple, Group], selection: Selection) -> list[Group]:
+    time_positions = _time_positions(selection)
     attribute_spend: dict[tuple, Decimal] = {}
     for group in groups.values():
         attrs = _attributes(group.key, time_positions)
-        attribute_spend[attrs] = attribute_spend.get(attrs, ZERO) + group.totals.spend(basis)
+        attribute_spend[attrs] = attribute_spend.get(attrs, ZERO) + group.spend
 
     def sort_key(group: Group):
         attrs = _attributes(group.key, time_positions)
         return (
             tuple(group.key[i] for i in time_positions),  # time series read in time order
             -attribute_spend[attrs],  # then the biggest spenders first
-            tuple(_sort_text(v) for v in attrs),
+            tuple(_sort_text(v) for v in attrs[1:]),
         )
 
     return sorted(groups.values(), key=sort_key)
 
 
 def _attributes(key: tuple, time_positions: list[int]) -> tuple:
+    """The currency and the non-time values of a group key."""
     return tuple(v for i, v in enumerate(key) if i not in time_positions)
 
 
-def _keep_top(ordered: list[Group], selection: Selection, basis: str, top: int | None):
-    """Keep the `top` biggest attribute groups (untagged always stays visible); fold the rest
-    into "(other)" rows so the rows still add up to the total."""
+def _keep_top(ordered: list[Group], selection: Selection, top: int | None):
+    """Keep the `top` biggest attribute groups of one currency, untagged ones ranked like any
+    other; fold the rest into one "(other)" row (per time bucket) so the rows still add up to
+    the total."""
     if top is None or not selection.attribute_keys:
         return ordered
-    time_positions = [i for i, k in enumerate(selection.group_by) if k in TIME_KEYS]
+    time_positions = _time_positions(selection)
     ranking: dict[tuple, Decimal] = {}
     for group in ordered:
         attrs = _attributes(group.key, time_positions)
-        ranking[attrs] = ranking.get(attrs, ZERO) + group.totals.spend(basis)
-    ranked = sorted(ranking, key=lambda a: (-ranking[a], tuple(_sort_text(v) for v in a)))
-    untagged = {a for a in ranked if None in a}
-    kept = set([a for a in ranked if a not in untagged][:top]) | untagged
+        ranking[attrs] = ranking.get(attrs, ZERO) + group.spend
+    ranked = sorted(ranking, key=lambda a: (-ranking[a], tuple(_sort_text(v) for v in a[1:])))
+    if len(ranked) <= top:
+        return ordered
+    kept = set(ranked[:top])
     result: list[Group] = []
     others: dict[tuple, Group] = {}
     for group in ordered:
         if _attributes(group.key, time_positions) in kept:
             result.append(group)
             continue
-        other_key = tuple(v if i in time_positions else OTHER for i, v in enumerate(group.key))
+        other_key = tuple(
+            v if i == 0 or i in time_positions else OTHER for i, v in enumerate(group.key)
+        )
         if other_key not in others:
             others[other_key] = Group(other_key)
-            result.append(others[other_key])
         others[other_key].add(group)
-    return result
+    if not time_positions:
+        return result + list(others.values())
+    # a time series: each bucket's (other) row follows that bucket's kept rows
+    merged = result + list(others.values())
+    return sorted(merged, key=lambda g: (
+        tuple(g.key[i] for i in time_positions),
+        _attributes(g.key, time_positions) not in kept,
+        -ranking.get(_attributes(g.key, time_positions), ZERO),
+        tuple(_sort_text(v) for v in _attributes(g.key, time_positions)[1:]),
+    ))  # fmt: skip
 
 
-def _fill_time_gaps(groups: dict[tuple, Group], selection: Selection, fine_rows) -> None:
+def _fill_time_gaps(groups: dict[tuple, Group], selection: Selection, fine_rows, currencies):
     """A time series shows empty days/weeks/months as zero rows, so a chart has no holes."""
     days = _day_span(selection, fine_rows)
     key = selection.group_by[0]
-    for day in days:
-        bucket = (time_bucket(key, day.isoformat()),)
-        if bucket not in groups:
-            groups[bucket] = Group(bucket)
+    for currency in currencies:
+        for day in days:
+            bucket = (currency, time_bucket(key, day.isoformat()))
+            if bucket not in groups:
+                groups[bucket] = Group(bucket)
 
 
 def _day_span(selection: Selection, fine_rows) -> list[dt.date]:
@@ -302,38 +435,48 @@ def _day_span(selection: Selection, fine_rows) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _overall_daily(series: dict[tuple, dict[dt.date, Decimal]], selection, fine_rows) -> list[dict]:
-    totals: dict[dt.date, Decimal] = {}
-    for days in series.values():
+def _overall_daily(series, selection, fine_rows, currencies: list[str]) -> list[dict]:
+    """Spend per day and currency, every day of the range (zero when nothing was spent)."""
+    totals: dict[tuple[str, dt.date], Decimal] = {}
+    for (currency, *_), days in series.items():
         for day, amount in days.items():
-            totals[day] = totals.get(day, ZERO) + amount
-    return [{"day": d, "spend": totals.get(d, ZERO)} for d in _day_span(selection, fine_rows)]
+            totals[(currency, day)] = totals.get((currency, day), ZERO) + amount
+    return [
+        {"day": d, "currency": c, "spend": totals.get((c, d), ZERO)}
+        for c in currencies
+        for d in _day_span(selection, fine_rows)
+    ]
 
 
-def _forecasts(series, rows: list[dict], selection: Selection, options: ReportOptions) -> dict:
+def _forecasts(series, rows: list[dict], selection, options: ReportOptions, currencies) -> dict:
     start, end = options.forecast_period  # type: ignore[misc]
-    overall: dict[dt.date, Decimal] = {}
-    for days in series.values():
+    overall: dict[str, dict[dt.date, Decimal]] = {c: {} for c in currencies}
+    for (currency, *_), days in series.items():
+        mine = overall.setdefault(currency, {})
         for day, amount in days.items():
-            overall[day] = overall.get(day, ZERO) + amount
+            mine[day] = mine.get(day, ZERO) + amount
     by_group = {group: forecast(days, start, end, options.today) for group, days in series.items()}
+    shown = {(row["currency"], *(row[k] for k in selection.attribute_keys)) for row in rows}
     for row in rows:
-        group = tuple(row[k] for k in selection.attribute_keys)
+        group = (row["currency"], *(row[k] for k in selection.attribute_keys))
         result: Forecast | None = by_group.get(group)
-        if result is None and group and all(v == OTHER for v in group):
+        if result is None and len(group) > 1 and all(v == OTHER for v in group[1:]):
             result = _sum_forecasts(
-                [f for g, f in by_group.items() if g not in _shown_groups(rows, selection)],
+                [f for g, f in by_group.items() if g[0] == group[0] and g not in shown],
                 start, end, options.today,
             )  # fmt: skip
         result = result or forecast({}, start, end, options.today)
         row["forecast_linear"] = result.linear
         row["forecast_weighted"] = result.weighted
-    total = forecast(overall, start, end, options.today)
-    return {"method": DEFAULT_METHOD, "methods": ["weighted", "linear"], **total.as_dict()}
-
-
-def _shown_groups(rows: list[dict], selection: Selection) -> set[tuple]:
-    return {tuple(row[k] for k in selection.attribute_keys) for row in rows}
+    per_currency = []
+    for currency in currencies:
+        total = forecast(overall[currency], start, end, options.today)
+        per_currency.append({"currency": currency, **total.as_dict()})
+    doc = {"method": DEFAULT_METHOD, "methods": ["weighted", "linear"]}
+    if len(per_currency) == 1:
+        doc.update(per_currency[0])
+    doc["by_currency"] = per_currency
+    return doc
 
 
 def _sum_forecasts(parts: list[Forecast], start, end, today) -> Forecast:
@@ -349,13 +492,14 @@ def _sum_forecasts(parts: list[Forecast], start, end, today) -> Forecast:
 def _anomalies(series, selection: Selection, options: ReportOptions, fine_rows) -> dict:
     days = _day_span(selection, fine_rows)
     found: list[anomaly_rules.Anomaly] = []
-    for group in sorted(series, key=lambda g: tuple(_sort_text(v) for v in g)):
+    for group in sorted(series, key=lambda g: (g[0], tuple(_sort_text(v) for v in g[1:]))):
         found += anomaly_rules.spikes(group, series[group], days, options.k)
         found += anomaly_rules.week_over_week(group, series[group], days, options.wow_percent)
     keys = selection.attribute_keys
     listed = [
         {
-            **dict(zip(keys, a.group, strict=True)),
+            **dict(zip(keys, a.group[1:], strict=True)),
+            "currency": a.group[0],
             "kind": a.kind,
             "period": a.period,
             "spend": a.value,
@@ -364,7 +508,8 @@ def _anomalies(series, selection: Selection, options: ReportOptions, fine_rows) 
             "ratio": a.ratio,
         }
         for a in sorted(
-            found, key=lambda a: (a.period, a.kind, tuple(_sort_text(v) for v in a.group))
+            found,
+            key=lambda a: (a.period, a.kind, a.group[0], tuple(_sort_text(v) for v in a.group[1:])),
         )
     ]
     return {
@@ -375,17 +520,37 @@ def _anomalies(series, selection: Selection, options: ReportOptions, fine_rows) 
     }
 
 
-def _allocate(rows: list[dict], shared: Decimal, selection: Selection) -> dict:
-    spend = {index: row["spend"] for index, row in enumerate(rows)}
-    parts = allocate(shared, spend)
+def _allocate(rows: list[dict], shared: tuple[Decimal, str | None], selection) -> dict:
+    """Spread the shared cost over the rows of its own currency (named, or the only one)."""
+    from tokcli.errors import TokcliError
+
+    amount, currency = shared
+    currencies = sorted({row["currency"] for row in rows})
+    if currency is None:
+        if len(currencies) > 1:
+            raise TokcliError(
+                f"--allocate-shared: spend is in several currencies ({', '.join(currencies)}); "
+                f"name the shared cost's currency (e.g. {amount} {currencies[0]}) or convert "
+                "with --fx"
+            )
+        currency = currencies[0] if currencies else LIST_CURRENCY
+    mine = [index for index, row in enumerate(rows) if row["currency"] == currency]
+    if not mine:
+        raise TokcliError(
+            f"--allocate-shared: no spend in {currency} to allocate over "
+            f"(spend is in {', '.join(currencies) or 'no currency'})"
+        )
+    parts = allocate(amount, {index: rows[index]["spend"] for index in mine})
     untagged = ZERO
-    for index, row in enumerate(rows):
+    for index in mine:
+        row = rows[index]
         row["shared_cost"] = parts[index]
         row["spend_with_shared"] = row["spend"] + parts[index]
         if any(row.get(k) is None for k in selection.attribute_keys):
             untagged += parts[index]
     return {
-        "shared": shared,
+        "shared": amount,
+        "currency": currency,
         "method": "proportional to spend, to the cent, largest remainder",
         "allocated": sum(parts.values(), ZERO),
         "untagged_share": untagged,
@@ -395,30 +560,42 @@ def _allocate(rows: list[dict], shared: Decimal, selection: Selection) -> dict:
 SUMMARY_TOP = 5
 
 
-def top_groups(totals: dict, key: str, basis: str, limit: int | None) -> list[dict]:
-    """The biggest values of one key (untagged always listed last), for the summary."""
+def top_groups(
+    totals: dict, key: str, basis: str, limit: int | None, fx: Fx | None, home: str
+) -> dict[str, list[dict]]:
+    """The biggest values of one key per currency (untagged always listed last), for the
+    summary. `totals` maps (value, stored currency) to Totals."""
     with decimal.localcontext(MONEY_CONTEXT):
-        whole = sum((t.spend(basis) for t in totals.values()), ZERO)
-        ranked = sorted(
-            (v for v in totals if v is not None),
-            key=lambda v: (-totals[v].spend(basis), str(v)),
-        )[: limit or SUMMARY_TOP]
-        if None in totals:
-            ranked.append(None)
-        return [
-            {
-                key: v,
-                "spend": totals[v].spend(basis),
-                "share": _ratio(totals[v].spend(basis), whole),
-            }
-            for v in ranked
-        ]
+        spend: dict[str, dict] = {}
+        for (name, stored), sums in totals.items():
+            for part in value(sums, stored, basis, fx):
+                currency = part.currency or home
+                mine = spend.setdefault(currency, {})
+                mine[name] = mine.get(name, ZERO) + part.spend
+        result = {}
+        for currency, amounts in sorted(spend.items()):
+            whole = sum(amounts.values(), ZERO)
+            ranked = sorted(
+                (v for v in amounts if v is not None), key=lambda v: (-amounts[v], str(v))
+            )[: limit or SUMMARY_TOP]
+            if None in amounts:
+                ranked.append(None)
+            result[currency] = [
+                {key: v, "currency": currency, "spend": amounts[v],
+                 "share": _ratio(amounts[v], whole)}
+                for v in ranked
+            ]  # fmt: skip
+        return result
 
 
-def summary_facts(total: dict, tiers: list[dict], basis: str) -> dict:
+def summary_facts(total: dict, tiers: dict[str, list[dict]]) -> dict:
+    """Cache hit rate (tokens) and, per currency, batch share and cost per request."""
     with decimal.localcontext(MONEY_CONTEXT):
         all_input = total["input_tokens"] + total["cache_read_tokens"] + total["cache_write_tokens"]
-        batch = sum((t["spend"] for t in tiers if t.get("tier") == "batch"), ZERO)
+        batch = sum(
+            (t["spend"] for t in tiers.get(total["currency"], []) if t.get("tier") == "batch"),
+            ZERO,
+        )
         requests = total["requests"]
         return {
             "cache_hit_rate": _ratio(Decimal(total["cache_read_tokens"]), Decimal(all_input)),
