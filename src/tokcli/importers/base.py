@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokcli.importers.reading import Source
+from tokcli.importers.reading import BadRow, Source
 from tokcli.importers.values import RowError
 from tokcli.store.usage import UsageRecord
 
@@ -67,6 +67,9 @@ def each_row(
 ) -> Iterator[Parsed]:
     """Apply `convert` to every (line, row); a RowError becomes a bad row, a string a skip."""
     for line, row in rows:
+        if (bad := structural_error(line, row)) is not None:
+            yield bad
+            continue
         try:
             outcome = convert(row)
         except RowError as error:
@@ -80,3 +83,10 @@ def each_row(
             yield Parsed(line, skipped=outcome, raw=row)
         else:
             yield Parsed(line, records=outcome, raw=row)
+
+
+def structural_error(line: int | None, row: object) -> Parsed | None:
+    """The bad row for a CSV row with the wrong number of cells, else None."""
+    if isinstance(row, BadRow):
+        return Parsed(line, error=RowError(row.message, row.field), raw=row.raw)
+    return None

@@ -34,6 +34,7 @@ from tokcli.importers.values import (
     count,
     decimal_or_none,
     is_null,
+    money,
     stable_key,
     text_or_none,
     utc_time,
@@ -63,7 +64,7 @@ def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) ->
     exported_by_tokcli = "x_RecordKey" in row
     if not options.all_services and not exported_by_tokcli and not is_ai_service(row):
         return Parsed(None, skipped="not an AI service (use --all-services)")
-    billed = decimal_or_none(row.get("BilledCost"), "BilledCost")
+    billed = money(row.get("BilledCost"), "BilledCost", text_or_none(row.get("BillingCurrency")))
     if billed is None:
         raise RowError("missing value (BilledCost is not nullable)", "BilledCost")
     charge_kind_text = text_or_none(row.get("x_ChargeKind")) if exported_by_tokcli else None

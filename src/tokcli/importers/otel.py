@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed
 from tokcli.importers.common import service_tier
-from tokcli.importers.reading import Source, load_json
+from tokcli.importers.reading import (
+    JSONSyntaxError,
+    Source,
+    check_row_count,
+    load_json,
+    read_text,
+)
 from tokcli.importers.values import (
     RowError,
     count,
@@ -48,16 +53,17 @@ def parse(source: Source, options: Options) -> Iterator[Parsed]:
 
 
 def _documents(source: Source) -> Iterator[tuple[int | None, Any]]:
-    with source.open_text() as text:
-        content = text.read()
+    content = read_text(source)
+    depth = source.limits.json_depth
     try:
-        yield None, json.loads(content, parse_float=Decimal)
+        yield None, load_json(content, path=source.name, max_depth=depth)
         return
-    except json.JSONDecodeError:
+    except JSONSyntaxError:
         pass  # the file exporter's form: one object per line
     for number, raw in enumerate(content.splitlines(), start=1):
         if raw.strip():
-            yield number, load_json(raw, path=source.name, line=number)
+            check_row_count(number, source, number)
+            yield number, load_json(raw, path=source.name, line=number, max_depth=depth)
 
 
 def attributes(items: object) -> dict[str, Any]:
