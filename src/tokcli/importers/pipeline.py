@@ -8,6 +8,11 @@ The rules (the README, `tokcli import`, explains them to users):
   source wrote for the same billing account and billing period; an API pull replaces the rows
   of the same source inside its time window. Rows whose key the new file also has are kept, so
   importing the same file twice changes nothing.
+- A multi-part export (docs/concepts/billing-periods.md) is one `PartSet`: its parts are written
+  in one transaction under one import and replace together, once all are in. A set that is not
+  known to be complete (a lone `part-00002.csv`, a manifest naming a missing part) only adds
+  rows: it never deletes what it does not restate. Imports sharing a `--part-of` key never
+  replace each other.
 - When a file adds and replaces nothing, its `imports` row is dropped too: the store is
   byte-for-byte what it was.
 """
@@ -27,7 +32,7 @@ from pathlib import Path
 from tokcli.errors import InputError, TokcliError
 from tokcli.importers.base import BY_BILLING_PERIOD, BY_WINDOW, BillingPeriod, Format, Options
 from tokcli.importers.pricer import Pricer
-from tokcli.importers.reading import Source
+from tokcli.importers.reading import Limits, Source, check_row_count
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import transaction
 from tokcli.store.usage import UsageRecord, begin_import, finish_import, insert_usage
@@ -97,10 +102,23 @@ TOKEN_FIELDS = (
 
 
 @dataclass
+class PartSet:
+    """What is imported together: one file, or the parts of one export."""
+
+    sources: list[Source]
+    label: str  # the file, or the folder / first part for a set
+    complete: bool = True  # False: rows are added, nothing is replaced
+    key: str | None = None  # --part-of KEY: imports sharing it never replace each other
+    why_incomplete: str | None = None
+
+
+@dataclass
 class FileResult:
     path: str
     format: str
     status: str = "imported"
+    parts: list[str] = field(default_factory=list)
+    complete: bool = True
     import_id: int | None = None
     rows_read: int = 0
     inserted: int = 0
@@ -117,6 +135,8 @@ class FileResult:
             "path": self.path,
             "format": self.format,
             "status": self.status,
+            "parts": self.parts,
+            "complete": self.complete,
             "import_id": self.import_id,
             "rows_read": self.rows_read,
             "inserted": self.inserted,
@@ -144,22 +164,40 @@ class ImportSettings:
     reject_path: Path | None = None
     now: dt.datetime | None = None
     progress: ProgressCallback | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 def import_source(conn, source: Source, fmt: Format, settings: ImportSettings) -> FileResult:
     """Import one file (or one transcript folder) in one transaction; see the module rules."""
-    result = FileResult(path=source.name, format=fmt.name)
-    digest = _sha256(source.path)
+    return import_set(conn, PartSet([source], source.name), fmt, settings)
+
+
+def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> FileResult:
+    """Import one file or every part of one export in one transaction; see the module rules.
+    Every row is parsed and checked before the transaction commits: a bad row anywhere leaves
+    the store as it was."""
+    result = FileResult(path=parts.label, format=fmt.name, complete=parts.complete)
+    if len(parts.sources) > 1:
+        result.parts = [source.name for source in parts.sources]
+    digest = _sha256(parts.sources[0].path) if len(parts.sources) == 1 else None
     with transaction(conn):
         import_id = begin_import(
-            conn, fmt=fmt.name, path=source.name, sha256=digest, started_at=settings.now
+            conn,
+            fmt=fmt.name,
+            path=parts.label,
+            sha256=digest,
+            started_at=settings.now,
+            part_set=parts.key,
         )
         _prepare_kept_keys(conn)
         writer = _Writer(conn, import_id, settings, result)
-        writer.write_all(fmt.parse(source, settings.options), source)
-        result.replaced = _replace_older(conn, fmt, import_id, writer)
+        for source in parts.sources:
+            writer.write_all(fmt.parse(source, settings.options), source)
+        if parts.complete:
+            result.replaced = _replace_older(conn, fmt, import_id, writer, parts.key)
         if writer.rejects:
-            result.reject_file = str(_write_rejects(settings, source, writer.rejects))
+            first = parts.sources[0]
+            result.reject_file = str(_write_rejects(settings, first, writer.rejects))
         if result.inserted == 0 and result.replaced == 0:
             # Nothing changed: leave no trace, so a repeated import is a true no-op.
             conn.execute("DELETE FROM imports WHERE id = ?", (import_id,))
@@ -192,8 +230,9 @@ class _Writer:
 
     def write_all(self, parsed_rows, source: Source) -> None:
         progress = self.settings.progress
-        for parsed in parsed_rows:
+        for rows, parsed in enumerate(parsed_rows, start=1):
             self.result.rows_read += 1
+            check_row_count(rows, source, parsed.line)
             if parsed.error is not None:
                 self._bad_row(parsed, source)
             elif parsed.skipped is not None:
@@ -218,6 +257,8 @@ class _Writer:
             )
         self.result.rejected += 1
         line = f"{parsed.path}:{parsed.line}" if parsed.path else parsed.line
+        if parsed.path is None and source.name != self.result.path:  # a part of a set
+            line = f"{source.name}:{parsed.line}"
         self.rejects.append((line, error.field, str(error), parsed.raw))
 
     def _store(self, record: UsageRecord, period: BillingPeriod | None) -> None:
@@ -265,8 +306,16 @@ _ACCOUNT_FILTER = (
 )
 
 
-def _replace_older(conn, fmt: Format, import_id: int, writer: _Writer) -> int:
-    """Delete what earlier imports of this source said about the periods this file covers."""
+_SAME_SET_FILTER = (
+    "AND (import_id IS NULL OR import_id NOT IN (SELECT id FROM imports WHERE part_set = ?))"
+)
+
+
+def _replace_older(
+    conn, fmt: Format, import_id: int, writer: _Writer, part_set: str | None = None
+) -> int:
+    """Delete what earlier imports of this source said about the periods this file covers,
+    except what other parts of the same `--part-of` set wrote."""
     replaced = 0
     if fmt.replace == BY_BILLING_PERIOD:
         for period in writer.billing_periods:
@@ -280,16 +329,22 @@ def _replace_older(conn, fmt: Format, import_id: int, writer: _Writer) -> int:
             if period.account:
                 account_filter = _ACCOUNT_FILTER
                 params.append(period.account)
+            if part_set is not None:
+                account_filter += " " + _SAME_SET_FILTER
+                params.append(part_set)
             sql = _REPLACE_SQL.format(
                 end_column="period_start", end_op="<", account_filter=account_filter
             )
             replaced += conn.execute(sql, params).rowcount
     elif fmt.replace == BY_WINDOW and writer.window is not None:
         start, end = writer.window
-        sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter="")
-        replaced += conn.execute(
-            sql, (fmt.store_source, import_id, _text(start), _text(end))
-        ).rowcount
+        window_params: list[object] = [fmt.store_source, import_id, _text(start), _text(end)]
+        extra = ""
+        if part_set is not None:
+            extra = _SAME_SET_FILTER
+            window_params.append(part_set)
+        sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter=extra)
+        replaced += conn.execute(sql, window_params).rowcount
     return replaced
 
 

@@ -1,0 +1,174 @@
+"""Which inputs are imported together: the parts of one multi-part billing export.
+
+Large CUR 2.0, FOCUS and partitioned Azure exports arrive as several files for one billing
+period (`part-00001.csv`, `part_0_0001.csv`, `my-export-00001.csv.gz`), sometimes with a
+manifest naming them all. The parts are one export: imported as one set, they replace a period
+together, and a set that is not known to be complete never replaces anything
+(docs/concepts/billing-periods.md). This module only plans; `pipeline.import_set` writes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tokcli.errors import InputError
+
+# Files a folder walk imports; anything else in the folder (README, scripts) is passed over.
+DATA_SUFFIXES = frozenset({".csv", ".json", ".jsonl", ".ndjson", ".gz", ".zip"})
+# `part-00001`, `part_0_0001` (Azure), `part00001`: a part counter anywhere in the name; or a
+# CUR-style five-digit counter at the end of the name (`export-00001.csv.gz`).
+_PART = re.compile(r"(?i)(?<![a-z])part[-_.]?((?:\d+[-_])*\d+)|-(\d{5,})(?=\.)")
+_MANIFEST = re.compile(r"(?i)manifest.*\.json$")
+
+
+@dataclass
+class PlannedSet:
+    paths: list[Path]
+    label: str
+    complete: bool = True
+    why_incomplete: str | None = None
+    key: str | None = None  # --part-of KEY
+    errors: list[InputError] = field(default_factory=list)
+
+
+def part_stem(path: Path) -> tuple[str, int] | None:
+    """(the name without its part counter, the counter) for a part file, else None."""
+    match = _PART.search(path.name)
+    if match is None:
+        return None
+    digits = match.group(1) or match.group(2)
+    number = int(re.split(r"[-_]", digits)[-1])
+    return path.name[: match.start()] + "#" + path.name[match.end() :], number
+
+
+def is_manifest(path: Path) -> bool:
+    return bool(_MANIFEST.search(path.name))
+
+
+def walk(folder: Path, seen: set[Path] | None = None) -> list[Path]:
+    """The data files under `folder`, in name order; a symlink that leads back to a folder
+    already walked is an error (a loop), not a silent nothing."""
+    seen = set() if seen is None else seen
+    real = _real(folder)
+    if real in seen:
+        raise InputError(
+            "a symlink loop: this folder leads back to one already read", path=str(folder)
+        )
+    seen.add(real)
+    found: list[Path] = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if child.is_symlink() and not child.exists():
+            _real(child)  # raises for a loop; a dangling link is passed over below
+            continue
+        if child.is_dir():
+            # A folder of Claude Code transcripts is one input, read by that format.
+            found += [child] if transcript_folder(child) else walk(child, seen)
+        elif child.suffix.lower() in DATA_SUFFIXES and not is_manifest(child):
+            found.append(child)
+    return found
+
+
+def transcript_folder(folder: Path) -> bool:
+    """A folder whose data files are all .jsonl: Claude Code transcripts (`~/.claude/projects`)."""
+    data = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in DATA_SUFFIXES
+    ]
+    return bool(data) and all(p.suffix.lower() == ".jsonl" for p in data)
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        raise InputError("a symlink loop", path=str(path)) from None
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP
+            raise InputError("a symlink loop", path=str(path)) from None
+        return path
+
+
+def check_exists(path: Path) -> None:
+    if path.is_symlink():
+        _real(path)
+    if not path.exists():
+        raise InputError("no such file or folder", path=str(path))
+
+
+def group_parts(files: list[Path], part_of: str | None) -> list[PlannedSet]:
+    """Files (one format) in sets: with `--part-of` all of them; otherwise the part files of one
+    folder that share a name stem. Other files stay alone."""
+    if part_of is not None and files:
+        return [PlannedSet(files, _label(files), key=part_of)]
+    sets: list[PlannedSet] = []
+    groups: dict[tuple[Path, str], list[tuple[int, Path]]] = {}
+    for path in files:
+        stem = part_stem(path)
+        if stem is None:
+            sets.append(PlannedSet([path], str(path)))
+        else:
+            groups.setdefault((path.parent, stem[0]), []).append((stem[1], path))
+    for (folder, stem), numbered in groups.items():
+        numbered.sort()
+        paths = [p for _, p in numbered]
+        planned = PlannedSet(paths, _label(paths))
+        planned.why_incomplete = _missing_parts(folder, stem, numbered)
+        planned.complete = planned.why_incomplete is None
+        sets.append(planned)
+    return sets
+
+
+def _label(paths: list[Path]) -> str:
+    if len(paths) == 1:
+        return str(paths[0])
+    return f"{paths[0]} (+{len(paths) - 1} parts)"
+
+
+def _missing_parts(folder: Path, stem: str, numbered: list[tuple[int, Path]]) -> str | None:
+    """Why the parts may not be the whole export, or None when they are."""
+    given = {p.name for _, p in numbered}
+    listed = _manifest_names(folder)
+    if listed:
+        mine = {name for name in listed if (s := part_stem(Path(name))) and s[0] == stem}
+        missing = sorted(mine - given)
+        if missing:
+            return f"the manifest names parts not imported: {', '.join(missing[:3])}"
+        if mine:
+            return None
+    on_disk = {
+        p.name
+        for p in folder.iterdir()
+        if p.is_file() and (s := part_stem(p)) is not None and s[0] == stem
+    }
+    left_out = sorted(on_disk - given)
+    if left_out:
+        return f"other parts of this export are in the folder: {', '.join(left_out[:3])}"
+    numbers = [n for n, _ in numbered]
+    first = numbers[0]
+    if first not in (0, 1) or numbers != list(range(first, first + len(numbers))):
+        return f"part numbers {numbers[:5]} do not run from 0 or 1 without a gap"
+    return None
+
+
+def _manifest_names(folder: Path) -> set[str]:
+    """File names a CUR 2.0 (`dataFiles`), legacy CUR (`reportKeys`) or Azure export
+    (`blobs[].blobName`) manifest beside the parts lists."""
+    names: set[str] = set()
+    candidates = [p for p in folder.iterdir() if p.is_file() and is_manifest(p)]
+    for manifest in candidates:
+        try:
+            document = json.loads(manifest.read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError, RecursionError):
+            continue
+        if not isinstance(document, dict):
+            continue
+        entries = list(document.get("dataFiles") or []) + list(document.get("reportKeys") or [])
+        entries += [b.get("blobName") for b in document.get("blobs") or [] if isinstance(b, dict)]
+        names |= {str(e).rsplit("/", 1)[-1] for e in entries if e}
+    return names
