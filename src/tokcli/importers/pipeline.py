@@ -195,6 +195,11 @@ def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> F
             writer.write_all(fmt.parse(source, settings.options), source)
         if parts.complete:
             result.replaced = _replace_older(conn, fmt, import_id, writer, parts.key)
+        if writer.without_model:
+            settings.pricer.warnings[f"no-model|{parts.label}"] = (
+                f"{parts.label}: {writer.without_model:,} rows with token usage name no model; "
+                "`report --by model` shows them together as one row without a model"
+            )
         if writer.rejects:
             first = parts.sources[0]
             result.reject_file = str(_write_rejects(settings, first, writer.rejects))
@@ -227,6 +232,7 @@ class _Writer:
         self.rejects: list[tuple[object, str | None, str, object]] = []
         self.billing_periods: set[BillingPeriod] = set()
         self.window: tuple[dt.datetime, dt.datetime] | None = None
+        self.without_model = 0  # rows with tokens but no model: one "(none)" row by model
 
     def write_all(self, parsed_rows, source: Source) -> None:
         progress = self.settings.progress
@@ -266,6 +272,8 @@ class _Writer:
         if period is not None and period.account:
             record.tags[BILLING_ACCOUNT_TAG] = period.account
         self.settings.pricer.complete(record)
+        if record.model_raw is None and any(getattr(record, b) for b in TOKEN_FIELDS[1:]):
+            self.without_model += 1
         stats = insert_usage(self.conn, (record,), self.import_id)
         if stats.duplicates:
             self.result.duplicates += 1
