@@ -37,15 +37,20 @@ def service_tier(value: object, *, batch: object = None) -> str:
 
 
 # Token kind from a meter / SKU / line-item description. Order matters: "cached input" and
-# "cache write input" must win over "input", and a direction (input, output) over the word
-# "reasoning", which is as often part of a model's name ("Solora Reasoning Pro") as a meter.
+# "cache write input" must win over "input". The word "reasoning" alone names nothing: it is as
+# often part of a model's name ("Solora Reasoning Pro") as a meter.
 _TOKEN_KINDS = (
     ("cache_write_1h_tokens", re.compile(r"cache.?(write|creation).{0,12}1\s?h", re.I)),
     ("cache_write_5m_tokens", re.compile(r"cache.?(write|creation|wr)|cd\s?wr", re.I)),
     ("cache_read_tokens", re.compile(r"cache.?read|cached|cchd|\bcd\b|caching", re.I)),
+    # "Thinking Text Output" (Vertex AI), "reasoning tokens": the word followed by what is
+    # billed. "Output tokens for Solora Reasoning Pro" is output.
+    (
+        "reasoning_tokens",
+        re.compile(r"(thinking|reasoning)[\s_-]+(text[\s_-]+)?(output|tokens?)", re.I),
+    ),
     ("output_tokens", re.compile(r"output|outp|completion|\bout\b", re.I)),
     ("input_tokens", re.compile(r"input|\binp\b|-inp-|prompt|\bin\b", re.I)),
-    ("reasoning_tokens", re.compile(r"(thinking|reasoning)[\s_-]*tokens?", re.I)),
 )
 
 
