@@ -1,0 +1,148 @@
+"""Multi-part billing exports (issue 13, point 1): a billing period is the union of its parts.
+
+A period is replaced only by a complete newer set; a set not known to be complete only adds.
+Expected totals are the sums of the rows the tests write, computed here, never tokcli's output.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from test_import_safety import ai_row, focus_csv, run
+from test_import_support import (
+    exact_decimals,  # noqa: F401  (autouse: 60-digit sums)
+    money_total,
+    store_dump,
+    store_rows,
+)
+
+
+def write_parts(folder, costs_by_part, *, name="part-{:05d}.csv", first=1):
+    """One FOCUS export for account acct-1, September 2025, split into parts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, costs in enumerate(costs_by_part, start=first):
+        rows = [ai_row(cost, day=f"2025-09-{10 + index:02d}", qty=str(1000 * (i + 1)))
+                for i, cost in enumerate(costs)]  # fmt: skip
+        paths.append(focus_csv(folder / name.format(index), rows))
+    return paths
+
+
+def expected(costs_by_part) -> Decimal:
+    return sum((Decimal(c) for costs in costs_by_part for c in costs), Decimal(0))
+
+
+def test_two_parts_of_one_export_import_as_one_set_not_one_replacing_the_other(cli, tmp_path):
+    parts = [["4.00", "0.50"], ["100.00", "0.00"]]  # the issue's $104.50 in 4 rows
+    paths = write_parts(tmp_path / "export", parts)
+    store = tmp_path / "s.db"
+
+    result = run(cli, store, *paths)
+
+    assert result.exit_code == 0, result.stderr
+    assert len(store_rows(store)) == 4
+    assert money_total(store) == expected(parts) == Decimal("104.50")
+    assert result.json()["totals"]["replaced"] == 0
+
+
+def test_parts_imported_one_by_one_add_up_and_warn(cli, tmp_path):
+    parts = [["4.00", "0.50"], ["100.00", "0.00"]]
+    first, second = write_parts(tmp_path / "export", parts)
+    store = tmp_path / "s.db"
+
+    one = run(cli, store, first)
+    two = run(cli, store, second)
+
+    assert (one.exit_code, two.exit_code) == (0, 0)
+    assert money_total(store) == expected(parts)
+    assert "not known to be a complete export" in two.stderr
+    assert two.json()["files"][0]["complete"] is False
+
+
+def test_folder_then_same_folder_then_newer_complete_set_gives_the_newer_totals(cli, tmp_path):
+    """Done-when of issue 13: exactly the newer set's totals, nothing of the old set left."""
+    old = [["10.00", "1.00"], ["20.00", "2.00"], ["30.00"]]
+    new = [["11.00", "1.10"], ["19.00"], ["33.00", "3.30"]]
+    store = tmp_path / "s.db"
+    write_parts(tmp_path / "old", old)
+    write_parts(tmp_path / "new", new)
+
+    first = run(cli, store, tmp_path / "old")
+    assert first.exit_code == 0, first.stderr
+    assert money_total(store) == expected(old)
+    dump = store_dump(store)
+
+    again = run(cli, store, tmp_path / "old")
+    assert again.exit_code == 0, again.stderr
+    assert store_dump(store) == dump
+
+    newer = run(cli, store, tmp_path / "new")
+    assert newer.exit_code == 0, newer.stderr
+    assert money_total(store) == expected(new)
+    assert len(store_rows(store)) == sum(len(p) for p in new)
+    assert newer.json()["totals"]["replaced"] == sum(len(p) for p in old)
+
+
+def test_a_set_missing_a_part_named_by_its_manifest_replaces_nothing(cli, tmp_path):
+    old = [["10.00"], ["20.00"]]
+    store = tmp_path / "s.db"
+    write_parts(tmp_path / "old", old)
+    assert run(cli, store, tmp_path / "old").exit_code == 0
+    folder = tmp_path / "new"
+    write_parts(folder, [["1.00"], ["2.00"]])
+    manifest = {"dataFiles": [f"s3://bucket/new/part-{n:05d}.csv" for n in (1, 2, 3)]}
+    (folder / "export-Manifest.json").write_text(json.dumps(manifest))
+
+    result = run(cli, store, folder)
+
+    assert result.exit_code == 0, result.stderr
+    assert "part-00003.csv" in result.stderr
+    # both kept: the incomplete set adds its rows and deletes nothing it does not restate
+    assert money_total(store) == expected(old) + Decimal("3.00")
+
+
+def test_a_complete_manifest_set_replaces_the_period(cli, tmp_path):
+    store = tmp_path / "s.db"
+    write_parts(tmp_path / "old", [["10.00"], ["20.00"]])
+    assert run(cli, store, tmp_path / "old").exit_code == 0
+    folder = tmp_path / "new"
+    write_parts(folder, [["1.00"], ["2.00"]])
+    names = [f"part-{n:05d}.csv" for n in (1, 2)]
+    (folder / "Manifest.json").write_text(json.dumps({"blobs": [{"blobName": n} for n in names]}))
+
+    result = run(cli, store, folder)
+
+    assert result.exit_code == 0, result.stderr
+    assert money_total(store) == Decimal("3.00")
+
+
+def test_part_of_key_joins_files_with_any_names_across_runs(cli, tmp_path):
+    store = tmp_path / "s.db"
+    a = focus_csv(tmp_path / "a.csv", [ai_row("4.00", day="2025-09-03")])
+    b = focus_csv(tmp_path / "b.csv", [ai_row("100.00", day="2025-09-04")])
+
+    one = run(cli, store, a, "--part-of", "sep-export")
+    two = run(cli, store, b, "--part-of", "sep-export")
+
+    assert (one.exit_code, two.exit_code) == (0, 0), two.stderr
+    assert money_total(store) == Decimal("104.00")
+    # without --part-of, b is a re-issued export of the same period and replaces a
+    other = tmp_path / "other.db"
+    run(cli, other, a)
+    run(cli, other, b)
+    assert money_total(other) == Decimal("100.00")
+
+
+def test_a_gap_in_part_numbers_makes_the_set_incomplete(cli, tmp_path):
+    store = tmp_path / "s.db"
+    write_parts(tmp_path / "old", [["10.00"]])
+    assert run(cli, store, tmp_path / "old").exit_code == 0
+    folder = tmp_path / "new"
+    write_parts(folder, [["1.00"]], first=2)  # part 2 alone: part 1 never arrived
+
+    result = run(cli, store, folder)
+
+    assert result.exit_code == 0, result.stderr
+    assert "do not run from 0 or 1" in result.stderr
+    assert money_total(store) == Decimal("11.00")
