@@ -66,11 +66,16 @@ def _parse_json(source: Source, convert) -> Iterator[Parsed]:
         return
     for path, bucket in buckets:
         results = bucket.get("results") or [] if isinstance(bucket, dict) else []
+        if not isinstance(results, list):
+            yield Parsed(None, error=RowError("expected a list of results", f"{path}.results"))
+            continue
         if not results:
             yield Parsed(None, skipped="empty bucket", raw=bucket)
         for index, result in enumerate(results):
             where = f"{path}.results[{index}]"
             try:
+                if not isinstance(result, dict):
+                    raise RowError("expected a result object")
                 start = utc_time(bucket.get("starting_at"), "starting_at")
                 end = utc_time(bucket.get("ending_at"), "ending_at")
                 record = convert(result, start, end)

@@ -60,6 +60,8 @@ def _json_rows(source: Source) -> Iterator[tuple[str, dict, dict | None]]:
         if not isinstance(bucket, dict) or "start_time" not in bucket:
             raise RowError("expected a bucket with start_time, end_time and results", path)
         results = bucket.get("results") or []
+        if not isinstance(results, list):
+            raise RowError("expected a list of results", f"{path}.results")
         if not results:
             yield path, bucket, None
         for index, result in enumerate(results):
@@ -77,6 +79,8 @@ def _parse_json(source: Source, convert) -> Iterator[Parsed]:
             yield Parsed(None, skipped="empty bucket", raw=bucket)
             continue
         try:
+            if not isinstance(result, dict):
+                raise RowError("expected a result object")
             start = utc_from_unix(bucket.get("start_time"), f"{path}.start_time")
             end = utc_from_unix(bucket.get("end_time"), f"{path}.end_time")
             outcome = convert(result, start, end)
@@ -92,7 +96,7 @@ def _parse_json(source: Source, convert) -> Iterator[Parsed]:
 
 def usage_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageRecord | str:
     kind = result.get("object") or "organization.usage.completions.result"
-    if kind not in _TOKEN_RESULTS:
+    if not isinstance(kind, str) or kind not in _TOKEN_RESULTS:
         return f"not token usage ({kind})"
     total_input = tokens(result.get("input_tokens"), "input_tokens")
     cached = tokens(result.get("input_cached_tokens"), "input_cached_tokens")

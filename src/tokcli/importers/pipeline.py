@@ -33,6 +33,7 @@ from tokcli.errors import InputError, TokcliError
 from tokcli.importers.base import BY_BILLING_PERIOD, BY_WINDOW, BillingPeriod, Format, Options
 from tokcli.importers.pricer import Pricer
 from tokcli.importers.reading import Limits, Source, check_row_count
+from tokcli.importers.values import MAX_MAGNITUDE, RowError
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import transaction
 from tokcli.store.usage import UsageRecord, begin_import, finish_import, insert_usage
@@ -245,6 +246,9 @@ class _Writer:
                 self.result.skipped += 1
                 reasons = self.result.skip_reasons
                 reasons[parsed.skipped] = reasons.get(parsed.skipped, 0) + 1
+            elif (problem := _out_of_bounds(parsed.records)) is not None:
+                parsed.error = problem
+                self._bad_row(parsed, source)
             else:
                 if parsed.billing_period is not None:
                     self.billing_periods.add(parsed.billing_period)
@@ -292,6 +296,16 @@ class _Writer:
             self.window = (start, end)
         else:
             self.window = (min(self.window[0], start), max(self.window[1], end))
+
+
+def _out_of_bounds(records: list[UsageRecord]) -> RowError | None:
+    """A record no later read could handle: a token count beyond 1e15 (a quantity times its
+    unit block can get there even when each value read was within bounds)."""
+    for record in records:
+        for bucket in TOKEN_FIELDS:
+            if getattr(record, bucket) > MAX_MAGNITUDE:
+                return RowError(f"out of range (beyond 1e15): {getattr(record, bucket)}", bucket)
+    return None
 
 
 def _prepare_kept_keys(conn) -> None:
