@@ -4,10 +4,11 @@ Claude Code logs one API response on several lines (streaming snapshots, then th
 so lines are grouped by (message.id, requestId) and the one with the largest token total is
 kept: the final count, as counts only grow while a response streams. ccusage keeps the first
 line of each group instead, which can undercount output tokens
-(docs/concepts/claude-code-import.md). A sub-agent (sidechain) replay of a parent's message (same message id, new request id) is
-dropped in favour of the parent. `input_tokens` excludes cache reads and writes (Anthropic
-semantics), so the buckets are already disjoint. Costs in transcripts are local estimates at
-best (2.x writes none): the rows carry no billed cost, only the registry's list cost.
+(docs/concepts/claude-code-import.md). A sub-agent (sidechain) replay of a parent's message
+(same message id, new request id) is dropped in favour of the parent. `input_tokens` excludes
+cache reads and writes (Anthropic semantics), so the buckets are already disjoint. Costs in
+transcripts are local estimates at best (2.x writes none): the rows carry no billed cost, only
+the registry's list cost.
 """
 
 from __future__ import annotations
