@@ -146,3 +146,22 @@ def test_a_gap_in_part_numbers_makes_the_set_incomplete(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "do not run from 0 or 1" in result.stderr
     assert money_total(store) == Decimal("11.00")
+
+
+def test_an_identical_line_item_in_two_parts_is_two_rows(cli, tmp_path):
+    """Two parts may each hold a line item with the same values: both are charges. Keys number
+    identical rows across the whole set, so neither is taken for a duplicate of the other."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    same = ai_row("7.00")
+    focus_csv(folder / "part-00001.csv", [same, ai_row("1.00", day="2025-09-05")])
+    focus_csv(folder / "part-00002.csv", [same])
+    store = tmp_path / "s.db"
+
+    first = run(cli, store, folder)
+    again = run(cli, store, folder)
+
+    assert first.exit_code == 0, first.stderr
+    assert len(store_rows(store)) == 3
+    assert money_total(store) == Decimal("15.00")
+    assert again.json()["totals"]["inserted"] == 0

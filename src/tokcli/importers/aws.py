@@ -70,7 +70,7 @@ _TIER_WORDS = (("batch", "batch"), ("priority", "priority"), ("flex", "flex"))
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    occurrences = Occurrences()
+    occurrences = options.occurrences or Occurrences()
     return each_row(csv_rows(source), lambda row: _convert(row, options, occurrences))
 
 

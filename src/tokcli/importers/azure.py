@@ -45,7 +45,7 @@ _METER_MODEL_END = re.compile(
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    occurrences = Occurrences()
+    occurrences = options.occurrences or Occurrences()
     return each_row(csv_rows(source), lambda row: _convert(row, options, occurrences))
 
 

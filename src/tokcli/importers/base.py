@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokcli.importers.reading import BadRow, Source
-from tokcli.importers.values import RowError
+from tokcli.importers.values import Occurrences, RowError
 from tokcli.store.usage import UsageRecord
 
 # How a new import replaces what an earlier one wrote (README, `tokcli import`, "Replace"):
@@ -43,6 +43,9 @@ class Parsed:
 class Options:
     all_services: bool = False  # FOCUS / cloud bills: also import services that are not AI
     mapping: dict[str, str] | None = None  # generic CSV/JSONL: usage field -> input column
+    # The parts of one export share their numbering of identical rows, so that an identical
+    # line item in two parts is two rows, not one row and a "duplicate" (pipeline.import_set).
+    occurrences: Occurrences | None = None
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ X_BUCKETS = {
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    occurrences = Occurrences()
+    occurrences = options.occurrences or Occurrences()
     return each_row(csv_rows(source), lambda row: _convert(row, options, occurrences))
 
 

@@ -52,7 +52,7 @@ _SKU_MODEL = re.compile(
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    occurrences = Occurrences()
+    occurrences = options.occurrences or Occurrences()
     head = source.head(1).lstrip()
     rows = json_lines(source) if head.startswith("{") else csv_rows(source)
     return each_row(rows, lambda row: _convert(_flatten(row), options, occurrences))

@@ -85,7 +85,7 @@ def parse(source: Source, options: Options) -> Iterator[Parsed]:
     if not options.mapping:
         raise TokcliError("the mapped format needs --map (see `tokcli import --help`)")
     mapping = options.mapping
-    occurrences = Occurrences()
+    occurrences = options.occurrences or Occurrences()
     head = source.head(4096).lstrip()
     rows = json_lines(source) if head.startswith("{") else csv_rows(source)
     return each_row(rows, lambda row: [_record(row, mapping, occurrences)])

@@ -25,7 +25,7 @@ import decimal
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from tokcli.errors import InputError, TokcliError
 from tokcli.importers.base import BY_BILLING_PERIOD, BY_WINDOW, BillingPeriod, Format, Options
 from tokcli.importers.pricer import Pricer
 from tokcli.importers.reading import Limits, Source, check_row_count
-from tokcli.importers.values import MAX_MAGNITUDE, RowError
+from tokcli.importers.values import MAX_MAGNITUDE, Occurrences, RowError
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import transaction
 from tokcli.store.usage import UsageRecord, begin_import, finish_import, insert_usage
@@ -192,8 +192,9 @@ def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> F
         )
         _prepare_kept_keys(conn)
         writer = _Writer(conn, import_id, settings, result)
+        options = replace(settings.options, occurrences=Occurrences())
         for source in parts.sources:
-            writer.write_all(fmt.parse(source, settings.options), source)
+            writer.write_all(fmt.parse(source, options), source)
         if parts.complete:
             result.replaced = _replace_older(conn, fmt, import_id, writer, parts.key)
         if writer.without_model:
