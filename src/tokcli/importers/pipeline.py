@@ -192,6 +192,7 @@ def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> F
         )
         _prepare_kept_keys(conn)
         writer = _Writer(conn, import_id, settings, result)
+        writer.bytes_total = sum(source.size for source in parts.sources)
         options = replace(settings.options, occurrences=Occurrences())
         for source in parts.sources:
             writer.write_all(fmt.parse(source, options), source)
@@ -235,6 +236,8 @@ class _Writer:
         self.billing_periods: set[BillingPeriod] = set()
         self.window: tuple[dt.datetime, dt.datetime] | None = None
         self.without_model = 0  # rows with tokens but no model: one "(none)" row by model
+        self.bytes_before = 0  # progress over all the parts of a set
+        self.bytes_total = 0
 
     def write_all(self, parsed_rows, source: Source) -> None:
         progress = self.settings.progress
@@ -256,9 +259,10 @@ class _Writer:
                 for record in parsed.records:
                     self._store(record, parsed.billing_period)
             if progress is not None and self.result.rows_read % PROGRESS_EVERY == 0:
-                progress(source.bytes_done(), source.size)
+                progress(self.bytes_before + source.bytes_done(), self.bytes_total)
+        self.bytes_before += source.size
         if progress is not None:
-            progress(source.size, source.size)
+            progress(self.bytes_before, self.bytes_total)
 
     def _bad_row(self, parsed, source: Source) -> None:
         error = parsed.error
