@@ -165,3 +165,49 @@ def test_an_identical_line_item_in_two_parts_is_two_rows(cli, tmp_path):
     assert len(store_rows(store)) == 3
     assert money_total(store) == Decimal("15.00")
     assert again.json()["totals"]["inserted"] == 0
+
+
+def test_cur2_layout_manifest_in_the_metadata_twin_folder(cli, tmp_path):
+    """CUR 2.0 on S3: export/data/BILLING_PERIOD=…/name-0000N.csv.gz, manifest in
+    export/metadata/BILLING_PERIOD=…/name-Manifest.json."""
+    period = "BILLING_PERIOD=2025-09"
+    store = tmp_path / "s.db"
+    old = tmp_path / "old" / "data" / period
+    write_parts(old, [["10.00"], ["20.00"]], name="ex-{:05d}.csv")
+    assert run(cli, store, tmp_path / "old").exit_code == 0
+    root = tmp_path / "new"
+    write_parts(root / "data" / period, [["1.00"], ["2.00"]], name="ex-{:05d}.csv")
+    (root / "metadata" / period).mkdir(parents=True)
+    keys = [f"s3://b/p/ex/data/{period}/ex-{n:05d}.csv" for n in (1, 2, 3)]
+    (root / "metadata" / period / "ex-Manifest.json").write_text(json.dumps({"dataFiles": keys}))
+
+    incomplete = run(cli, store, root)
+
+    assert incomplete.exit_code == 0, incomplete.stderr
+    assert "ex-00003.csv" in incomplete.stderr
+    assert money_total(store) == Decimal("33.00")  # old kept, new added: nothing deleted
+
+    keys.pop()
+    (root / "metadata" / period / "ex-Manifest.json").write_text(json.dumps({"dataFiles": keys}))
+    complete = run(cli, store, root)
+    assert complete.exit_code == 0, complete.stderr
+    assert money_total(store) == Decimal("3.00")
+
+
+def test_legacy_cur_manifest_names_its_assembly_parts_not_older_assemblies(cli, tmp_path):
+    """Legacy CUR: PERIOD/name-Manifest.json lists PERIOD/ASSEMBLY/name-N.csv.gz; an older
+    assembly folder of the same period holds files with the same names."""
+    period = tmp_path / "cur" / "20250901-20251001"
+    write_parts(period / "assembly-old", [["50.00"], ["60.00"]], name="cur-{}.csv")
+    write_parts(period / "assembly-new", [["5.00"], ["6.00"]], name="cur-{}.csv")
+    keys = [f"p/cur/20250901-20251001/assembly-new/cur-{n}.csv" for n in (1, 2)]
+    (period / "cur-Manifest.json").write_text(json.dumps({"reportKeys": keys}))
+    store = tmp_path / "s.db"
+
+    result = run(
+        cli, store, period / "assembly-new" / "cur-1.csv", period / "assembly-new" / "cur-2.csv"
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert [len(f["parts"]) for f in result.json()["files"]] == [2]
+    assert money_total(store) == Decimal("11.00")

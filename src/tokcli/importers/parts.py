@@ -9,6 +9,7 @@ together, and a set that is not known to be complete never replaces anything
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -106,7 +107,8 @@ def group_parts(files: list[Path], part_of: str | None) -> list[PlannedSet]:
     folder that share a name stem. Other files stay alone."""
     if part_of is not None and files:
         return [PlannedSet(files, _label(files), key=part_of)]
-    sets: list[PlannedSet] = []
+    _manifests_in.cache_clear()  # read manifests afresh on every run
+    sets, files = _manifest_sets(files)
     groups: dict[tuple[Path, str], list[tuple[int, Path]]] = {}
     for path in files:
         stem = part_stem(path)
@@ -124,6 +126,86 @@ def group_parts(files: list[Path], part_of: str | None) -> list[PlannedSet]:
     return sets
 
 
+def _manifest_sets(files: list[Path]) -> tuple[list[PlannedSet], list[Path]]:
+    """The files a manifest names, as one set per manifest (complete when every file it names
+    is there), and the files no manifest names. A manifest may sit beside its parts, in the
+    folder above them (legacy CUR: `PERIOD/name-Manifest.json`, parts in `PERIOD/ASSEMBLY/`), or
+    in the `metadata/` twin of their `data/` folder (CUR 2.0)."""
+    members: dict[Path, list[Path]] = {}
+    listed: dict[Path, list[str]] = {}
+    alone: list[Path] = []
+    for path in files:
+        found = next(
+            (
+                (manifest, entries)
+                for manifest, entries in _nearby_manifests(path.parent)
+                if any(_names(entry, path, manifest.parent) for entry in entries)
+            ),
+            None,
+        )
+        if found is None:
+            alone.append(path)
+            continue
+        members.setdefault(found[0], []).append(path)
+        listed[found[0]] = found[1]
+    sets = []
+    for manifest, paths in members.items():
+        paths.sort()
+        missing = [
+            entry.rsplit("/", 1)[-1]
+            for entry in listed[manifest]
+            if not any(_names(entry, path, manifest.parent) for path in paths)
+        ]
+        planned = PlannedSet(paths, _label(paths))
+        if missing:
+            planned.complete = False
+            planned.why_incomplete = (
+                f"{manifest.name} names parts not imported: {', '.join(missing[:3])}"
+            )
+        sets.append(planned)
+    return sets, alone
+
+
+def _names(entry: str, path: Path, manifest_folder: Path) -> bool:
+    """Whether a manifest entry (a file name or an S3 key) is this file."""
+    parts = entry.rstrip("/").split("/")
+    if parts[-1] != path.name:
+        return False
+    return path.parent == manifest_folder or (len(parts) >= 2 and parts[-2] == path.parent.name)
+
+
+def _nearby_manifests(folder: Path) -> list[tuple[Path, list[str]]]:
+    places = [folder, folder.parent]
+    if "data" in folder.parts:  # CUR 2.0: export/data/PERIOD/ and export/metadata/PERIOD/
+        index = len(folder.parts) - 1 - folder.parts[::-1].index("data")
+        places.append(Path(*folder.parts[:index], "metadata", *folder.parts[index + 1 :]))
+    return [found for place in places for found in _manifests_in(place)]
+
+
+@functools.lru_cache(maxsize=256)
+def _manifests_in(folder: Path) -> list[tuple[Path, list[str]]]:
+    """(manifest, the entries it lists) for the manifests in one folder: CUR 2.0 `dataFiles`,
+    legacy CUR `reportKeys`, Azure exports `blobs[].blobName`."""
+    found = []
+    try:
+        candidates = sorted(p for p in folder.iterdir() if p.is_file() and is_manifest(p))
+    except OSError:
+        return []
+    for manifest in candidates:
+        try:
+            document = json.loads(manifest.read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError, RecursionError):
+            continue
+        if not isinstance(document, dict):
+            continue
+        entries = list(document.get("dataFiles") or []) + list(document.get("reportKeys") or [])
+        entries += [b.get("blobName") for b in document.get("blobs") or [] if isinstance(b, dict)]
+        entries = [str(e) for e in entries if isinstance(e, str) and e]
+        if entries:
+            found.append((manifest, entries))
+    return found
+
+
 def _label(paths: list[Path]) -> str:
     if len(paths) == 1:
         return str(paths[0])
@@ -133,14 +215,6 @@ def _label(paths: list[Path]) -> str:
 def _missing_parts(folder: Path, stem: str, numbered: list[tuple[int, Path]]) -> str | None:
     """Why the parts may not be the whole export, or None when they are."""
     given = {p.name for _, p in numbered}
-    listed = _manifest_names(folder)
-    if listed:
-        mine = {name for name in listed if (s := part_stem(Path(name))) and s[0] == stem}
-        missing = sorted(mine - given)
-        if missing:
-            return f"the manifest names parts not imported: {', '.join(missing[:3])}"
-        if mine:
-            return None
     on_disk = {
         p.name
         for p in folder.iterdir()
@@ -154,21 +228,3 @@ def _missing_parts(folder: Path, stem: str, numbered: list[tuple[int, Path]]) ->
     if first not in (0, 1) or numbers != list(range(first, first + len(numbers))):
         return f"part numbers {numbers[:5]} do not run from 0 or 1 without a gap"
     return None
-
-
-def _manifest_names(folder: Path) -> set[str]:
-    """File names a CUR 2.0 (`dataFiles`), legacy CUR (`reportKeys`) or Azure export
-    (`blobs[].blobName`) manifest beside the parts lists."""
-    names: set[str] = set()
-    candidates = [p for p in folder.iterdir() if p.is_file() and is_manifest(p)]
-    for manifest in candidates:
-        try:
-            document = json.loads(manifest.read_text(encoding="utf-8-sig"))
-        except (OSError, ValueError, RecursionError):
-            continue
-        if not isinstance(document, dict):
-            continue
-        entries = list(document.get("dataFiles") or []) + list(document.get("reportKeys") or [])
-        entries += [b.get("blobName") for b in document.get("blobs") or [] if isinstance(b, dict)]
-        names |= {str(e).rsplit("/", 1)[-1] for e in entries if e}
-    return names
