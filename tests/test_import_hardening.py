@@ -430,3 +430,38 @@ def test_a_folder_of_10k_tiny_parts_imports_as_one_set(cli, tmp_path):
     assert token_totals(store)["input_tokens"] == sum(range(1, 10_001))
     with sqlite3.connect(store) as conn:
         assert conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 1
+
+
+def _multi_member_bomb(path: Path, members: int) -> Path:
+    """A FOCUS header, then `members` gzip members of 64 MiB of zeros each (one long line):
+    ~65 KB on disk per 64 MiB inflated."""
+    block = gzip.compress(b"0" * (64 << 20), compresslevel=9)
+    with path.open("wb") as handle:
+        handle.write(gzip.compress((",".join(FOCUS_HEADER) + "\n").encode()))
+        for _ in range(members):
+            handle.write(block)
+    return path
+
+
+def test_a_2_gib_bomb_is_refused_within_a_memory_cap(tmp_path):
+    """Run the real CLI with its address space capped at 1.5 GiB: a 2 GiB gzip bomb must stop
+    with a limit's message, not with MemoryError or after inflating it all. (The ratio limit
+    on its own is test_a_gzip_bomb_stops_at_the_decompression_ratio.)"""
+    import resource
+    import subprocess
+    import sys
+
+    bomb = _multi_member_bomb(tmp_path / "bomb.csv.gz", 32)
+    cap = 1536 << 20
+
+    def capped():
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    args = [sys.executable, "-m", "tokcli", "import", str(bomb), "--store", str(tmp_path / "s.db")]
+    proc = subprocess.run(
+        args, capture_output=True, text=True, preexec_fn=capped, timeout=120, env=os.environ
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "longer than" in lines[0]
