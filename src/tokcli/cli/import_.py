@@ -138,7 +138,7 @@ def main(
       gcp-billing    BigQuery billing export rows (CSV or newline JSON)
       aws-cur        Cost and Usage Report, CUR 2.0 or legacy (CSV, .gz)
       azure-cost     Cost Management exports (EA / MCA)
-      focus          FOCUS 1.0-1.2 CSV (AI services unless --all-services)
+      focus          FOCUS 1.0-1.3 CSV (AI services unless --all-services)
       litellm        LiteLLM_SpendLogs (CSV or JSON)
       otlp           OpenTelemetry GenAI spans / metrics (OTLP JSON, JSONL)
       claude-code    Claude Code transcripts (a .jsonl or a folder)
@@ -153,6 +153,8 @@ def main(
         tokcli import openai_usage.json focus_2025-09.csv.gz
         tokcli import ~/.claude/projects --format json
         tokcli import export.csv --skip-bad-rows
+        tokcli import cur-export/        # the parts of one export replace a period together
+        tokcli import a.csv b.csv --part-of 2025-09
         tokcli import --from anthropic --since 2025-09-01
     """
     from tokcli.importers.run import ImportJob, run_imports

@@ -1,8 +1,11 @@
-"""FOCUS 1.0, 1.1 and 1.2 CSV, from any provider (and tokcli's own `export --format focus`).
+"""FOCUS 1.0 to 1.3 CSV, from any provider (and tokcli's own `export --format focus`).
 
 Only "AI and Machine Learning" services are imported unless `--all-services`. FOCUS has no
 token columns: tokens come from ConsumedQuantity when ConsumedUnit is a token unit ("Tokens",
-"1K Tokens") and the SKU meter or description names the kind (input, output, cached). Files
+"1K Tokens"; else PricingQuantity / PricingUnit). The kind comes from FOCUS 1.3's
+SkuPriceDetails TokenDirection / TokenCacheAction, else from what the SKU meter or description
+names (input, output, cached), with the model's own name taken out first. The model is
+SkuPriceDetails ModelId, else a vendor's `x_Model`-style column. Files
 written by `tokcli export` carry `x_` columns with the exact buckets, model and record key,
 so a round trip loses nothing and re-importing into the same store adds nothing.
 """
@@ -192,4 +195,4 @@ def _billing_period(row: dict[str, str]) -> BillingPeriod | None:
     )
 
 
-FORMAT = Format(NAME, "FOCUS 1.0-1.2 CSV", parse, BY_BILLING_PERIOD)
+FORMAT = Format(NAME, "FOCUS 1.0-1.3 CSV", parse, BY_BILLING_PERIOD)
