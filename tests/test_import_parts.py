@@ -211,3 +211,23 @@ def test_legacy_cur_manifest_names_its_assembly_parts_not_older_assemblies(cli, 
     assert result.exit_code == 0, result.stderr
     assert [len(f["parts"]) for f in result.json()["files"]] == [2]
     assert money_total(store) == Decimal("11.00")
+
+
+def test_azure_partitioned_names_and_dated_names(cli, tmp_path):
+    """Azure partitions `part_0_0001.csv`, `part_1_0001.csv` are one complete set; a file named
+    with a date stamp (`usage-20250901.csv`) is not a part: a re-issued copy replaces it."""
+    store = tmp_path / "s.db"
+    write_parts(tmp_path / "azure", [["1.00"], ["2.00"]], name="part_{}_0001.csv", first=0)
+    result = run(cli, store, tmp_path / "azure")
+    assert result.exit_code == 0, result.stderr
+    assert [f["complete"] for f in result.json()["files"]] == [True]
+    assert money_total(store) == Decimal("3.00")
+
+    dated = tmp_path / "dated"
+    other = tmp_path / "dated.db"
+    run(cli, other, focus_csv(tmp_path / "usage-20250901.csv", [ai_row("5.00")]))
+    dated.mkdir()
+    reissued = focus_csv(dated / "usage-20250901.csv", [ai_row("4.00", day="2025-09-04")])
+    result = run(cli, other, reissued)
+    assert result.exit_code == 0, result.stderr
+    assert money_total(other) == Decimal("4.00")

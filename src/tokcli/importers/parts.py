@@ -21,7 +21,7 @@ from tokcli.errors import InputError
 DATA_SUFFIXES = frozenset({".csv", ".json", ".jsonl", ".ndjson", ".gz", ".zip"})
 # `part-00001`, `part_0_0001` (Azure), `part00001`: a part counter anywhere in the name; or a
 # CUR-style five-digit counter at the end of the name (`export-00001.csv.gz`).
-_PART = re.compile(r"(?i)(?<![a-z])part[-_.]?((?:\d+[-_])*\d+)|-(\d{5,})(?=\.)")
+_PART = re.compile(r"(?i)(?<![a-z])part[-_.]?((?:\d+[-_])*\d+)|-(\d{5})(?=\.)")
 _MANIFEST = re.compile(r"(?i)manifest.*\.json$")
 
 
@@ -36,12 +36,13 @@ class PlannedSet:
 
 
 def part_stem(path: Path) -> tuple[str, int] | None:
-    """(the name without its part counter, the counter) for a part file, else None."""
+    """(the name without its part counter, the counter) for a part file, else None. Of
+    `part_0_0001` (Azure: partition, then file) the first number counts the parts."""
     match = _PART.search(path.name)
     if match is None:
         return None
     digits = match.group(1) or match.group(2)
-    number = int(re.split(r"[-_]", digits)[-1])
+    number = int(re.split(r"[-_]", digits)[0])
     return path.name[: match.start()] + "#" + path.name[match.end() :], number
 
 
@@ -223,7 +224,7 @@ def _missing_parts(folder: Path, stem: str, numbered: list[tuple[int, Path]]) ->
     left_out = sorted(on_disk - given)
     if left_out:
         return f"other parts of this export are in the folder: {', '.join(left_out[:3])}"
-    numbers = [n for n, _ in numbered]
+    numbers = sorted({n for n, _ in numbered})
     first = numbers[0]
     if first not in (0, 1) or numbers != list(range(first, first + len(numbers))):
         return f"part numbers {numbers[:5]} do not run from 0 or 1 without a gap"
