@@ -231,3 +231,57 @@ def test_azure_partitioned_names_and_dated_names(cli, tmp_path):
     result = run(cli, other, reissued)
     assert result.exit_code == 0, result.stderr
     assert money_total(other) == Decimal("4.00")
+
+
+def _usage_page(results_by_day):
+    start = 1_756_684_800  # 2025-09-01T00:00:00Z
+    return {
+        "object": "page",
+        "has_more": False,
+        "next_page": None,
+        "data": [
+            {
+                "object": "bucket",
+                "start_time": start + d * 86_400,
+                "end_time": start + (d + 1) * 86_400,
+                "results": [
+                    {
+                        "object": "organization.usage.completions.result",
+                        "input_tokens": 100,
+                        "output_tokens": output,
+                        "num_model_requests": 1,
+                        "model": "gpt-4o-mini-2024-07-18",
+                        "project_id": project,
+                    }
+                    for project, output in results
+                ],
+            }
+            for d, results in enumerate(results_by_day)
+        ],
+    }
+
+
+def test_an_api_file_covering_part_of_a_window_keeps_what_it_does_not_restate(cli, tmp_path):
+    """A usage export filtered to one project covers the window only partly: it replaces that
+    project's rows (newer figures) and keeps the other project's, with a warning."""
+    from test_import_support import token_totals
+
+    store = tmp_path / "s.db"
+    both = tmp_path / "both.json"
+    both.write_text(json.dumps(_usage_page([[("proj_a", 10), ("proj_b", 30)]] * 2)))
+    only_a = tmp_path / "only_a.json"
+    only_a.write_text(json.dumps(_usage_page([[("proj_a", 11)]] * 2)))
+    assert run(cli, store, both).exit_code == 0
+
+    partial = run(cli, store, only_a)
+
+    assert partial.exit_code == 0, partial.stderr
+    assert partial.json()["files"][0]["replaced"] == 2
+    assert token_totals(store)["output_tokens"] == 2 * 11 + 2 * 30
+    assert "not restated by it and were kept" in partial.stderr
+    assert "--replace-window" in partial.stderr
+
+    on_purpose = run(cli, store, only_a, "--replace-window")
+
+    assert on_purpose.exit_code == 0, on_purpose.stderr
+    assert token_totals(store)["output_tokens"] == 2 * 11

@@ -114,6 +114,14 @@ def main(
             show_default=False,
         ),
     ] = None,
+    replace_window: Annotated[
+        bool,
+        typer.Option(
+            "--replace-window",
+            help="API usage/cost files: replace every earlier row of the source inside the "
+            "file's time window, not only the rows the file restates.",
+        ),
+    ] = False,
     limit: Annotated[
         list[str] | None,
         typer.Option(
@@ -177,6 +185,7 @@ def main(
         since=parse_date(since, option="--since"),
         until=parse_date(until, option="--until"),
         part_of=part_of,
+        replace_window=replace_window,
         limits=_limit_options(limit or []),
     )
     summary = run_imports(rt, job, progress_factory=_progress_factory(rt))

@@ -166,6 +166,7 @@ class ImportSettings:
     now: dt.datetime | None = None
     progress: ProgressCallback | None = None
     limits: Limits = field(default_factory=Limits)
+    replace_window: bool = False  # API pulls: the file replaces everything in its window
 
 
 def import_source(conn, source: Source, fmt: Format, settings: ImportSettings) -> FileResult:
@@ -198,6 +199,13 @@ def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> F
             writer.write_all(fmt.parse(source, options), source)
         if parts.complete:
             result.replaced = _replace_older(conn, fmt, import_id, writer, parts.key)
+        if writer.unrestated:
+            settings.pricer.warnings[f"unrestated|{parts.label}"] = (
+                f"{parts.label}: {writer.unrestated:,} rows that earlier imports wrote inside "
+                "this file's time window are not restated by it and were kept (this file may "
+                "cover only part of that data); to replace the whole window with this file, "
+                "import it again with --replace-window"
+            )
         if writer.without_model:
             settings.pricer.warnings[f"no-model|{parts.label}"] = (
                 f"{parts.label}: {writer.without_model:,} rows with token usage name no model; "
@@ -237,6 +245,8 @@ class _Writer:
         self.window: tuple[dt.datetime, dt.datetime] | None = None
         self.without_model = 0  # rows with tokens but no model: one "(none)" row by model
         self.bytes_before = 0  # progress over all the parts of a set
+        self.slots: set[tuple] = set()  # what each row is about, figures aside (_slot)
+        self.unrestated = 0  # earlier rows in this file's window that it does not restate
         self.bytes_total = 0
 
     def write_all(self, parsed_rows, source: Source) -> None:
@@ -292,6 +302,7 @@ class _Writer:
         else:
             self.result.inserted += 1
         self._widen_window(record)
+        self.slots.add(_slot(record))
         key = (record.source, record.currency)
         self.result.totals.setdefault(key, Totals()).add(record)
 
@@ -364,15 +375,57 @@ def _replace_older(
             )
             replaced += conn.execute(sql, params).rowcount
     elif fmt.replace == BY_WINDOW and writer.window is not None:
-        start, end = writer.window
-        window_params: list[object] = [fmt.store_source, import_id, _text(start), _text(end)]
-        extra = ""
-        if part_set is not None:
-            extra = _SAME_SET_FILTER
-            window_params.append(part_set)
-        sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter=extra)
-        replaced += conn.execute(sql, window_params).rowcount
+        replaced += _replace_window(conn, fmt, import_id, writer, part_set)
     return replaced
+
+
+def _slot(record: UsageRecord) -> tuple:
+    """What a usage row is about, its figures aside: its bucket, model, tier and dimensions.
+    A newer row in the same slot restates an older one."""
+    tags = tuple(sorted((str(k), str(v)) for k, v in record.tags.items()))
+    return (
+        _text(record.period_start),
+        _text(record.period_end),
+        record.model_raw,
+        record.service_tier,
+        record.charge_kind,
+        tags,
+    )
+
+
+def _replace_window(conn, fmt: Format, import_id: int, writer: _Writer, part_set) -> int:
+    """API pulls: within this file's window, delete the earlier rows this file restates (same
+    slot, newer figures). Earlier rows it does not restate (a group the file does not carry,
+    e.g. a dashboard export filtered to one project) are kept and counted in `unrestated`,
+    unless `--replace-window` asks to replace the whole window."""
+    start, end = writer.window  # type: ignore[misc]
+    params: list[object] = [fmt.store_source, import_id, _text(start), _text(end)]
+    extra = ""
+    if part_set is not None:
+        extra = _SAME_SET_FILTER
+        params.append(part_set)
+    if writer.settings.replace_window:
+        sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter=extra)
+        return conn.execute(sql, params).rowcount
+    sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter=extra)
+    candidates = conn.execute(
+        sql.replace("DELETE FROM usage", "SELECT id, period_start, period_end, model_raw, "
+                    "service_tier, charge_kind FROM usage"),
+        params,
+    ).fetchall()  # fmt: skip
+    restated = []
+    for row in candidates:
+        tags = conn.execute(
+            "SELECT key, value FROM usage_tags WHERE usage_id = ?", (row[0],)
+        ).fetchall()
+        slot = (row[1], row[2], row[3], row[4], row[5], tuple(sorted(map(tuple, tags))))
+        if slot in writer.slots:
+            restated.append(row[0])
+    writer.unrestated = len(candidates) - len(restated)
+    for index in range(0, len(restated), 500):
+        chunk = restated[index : index + 500]
+        conn.execute(f"DELETE FROM usage WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)
+    return len(restated)
 
 
 def _write_rejects(settings: ImportSettings, source: Source, rejects) -> Path:

@@ -40,6 +40,7 @@ class ImportJob:
     since: dt.date | None = None
     until: dt.date | None = None
     part_of: str | None = None  # --part-of KEY: the inputs are parts of one export
+    replace_window: bool = False  # --replace-window
     limits: dict[str, str] = field(default_factory=dict)  # --limit NAME=VALUE
 
 
@@ -54,6 +55,7 @@ def run_imports(rt, job: ImportJob, progress_factory=None) -> dict:
         reject_path=job.reject_path,
         now=rt.now(),
         limits=_limits(rt, job),
+        replace_window=job.replace_window,
     )
     if job.mapping and job.source_name is None:
         job.source_name = "mapped"
