@@ -297,7 +297,7 @@ def test_money_keeps_every_digit_beyond_28_significant_digits(cli, tmp_path):
                 "starting_at": "2025-09-01T00:00:00Z",
                 "ending_at": "2025-09-02T00:00:00Z",
                 "results": [
-                    {"amount": "1234567890123456789012345678.9", "currency": "USD"},
+                    {"amount": "123456789012345.67890123456789", "currency": "USD"},
                     {"amount": "0.000000000000000000000000000001", "currency": "USD"},
                 ],
             }
@@ -311,7 +311,8 @@ def test_money_keeps_every_digit_beyond_28_significant_digits(cli, tmp_path):
 
     result = run(cli, store, path)
 
-    exact = "12345678901234567890123456.78900000000000000000000000000001"
+    # 31 significant digits (the per-row bound of 1e15 cents leaves room for them all)
+    exact = "1234567890123.45678901234567890000000000000001"
     assert result.json()["by_source"][0]["billed"] == exact
     stored = sorted(r["billed_cost"] for r in store_rows(store))
-    assert stored == ["0.00000000000000000000000000000001", "12345678901234567890123456.789"]
+    assert stored == ["0.00000000000000000000000000000001", "1234567890123.4567890123456789"]

@@ -105,6 +105,32 @@ def main(
         str | None,
         typer.Option("--until", help="--from: last day, inclusive (default: today, UTC)."),
     ] = None,
+    part_of: Annotated[
+        str | None,
+        typer.Option(
+            "--part-of",
+            help="The files are parts of one billing export named KEY: they add up and never "
+            "replace each other, in this run or later ones.",
+            show_default=False,
+        ),
+    ] = None,
+    replace_window: Annotated[
+        bool,
+        typer.Option(
+            "--replace-window",
+            help="API usage/cost files: replace every earlier row of the source inside the "
+            "file's time window, not only the rows the file restates.",
+        ),
+    ] = False,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--limit",
+            help="Raise an input limit, NAME=VALUE: decompressed-bytes, decompression-ratio, "
+            "line-length, json-depth, rows (also import.limits.NAME in the config).",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOpt = None,
     pricing: PricingOpt = None,
     fmt: FormatOpt = None,
@@ -120,20 +146,23 @@ def main(
       gcp-billing    BigQuery billing export rows (CSV or newline JSON)
       aws-cur        Cost and Usage Report, CUR 2.0 or legacy (CSV, .gz)
       azure-cost     Cost Management exports (EA / MCA)
-      focus          FOCUS 1.0-1.2 CSV (AI services unless --all-services)
+      focus          FOCUS 1.0-1.3 CSV (AI services unless --all-services)
       litellm        LiteLLM_SpendLogs (CSV or JSON)
       otlp           OpenTelemetry GenAI spans / metrics (OTLP JSON, JSONL)
       claude-code    Claude Code transcripts (a .jsonl or a folder)
       mapped         any CSV/JSONL with --map
 
     \b
-    Exit codes: 0 imported; 2 bad option or bad file (nothing written).
+    Exit codes: 0 imported; 2 bad option or bad input (nothing of that input written; the
+    other inputs are still imported, and each bad one is named on stderr).
 
     \b
     Examples:
         tokcli import openai_usage.json focus_2025-09.csv.gz
         tokcli import ~/.claude/projects --format json
         tokcli import export.csv --skip-bad-rows
+        tokcli import cur-export/        # the parts of one export replace a period together
+        tokcli import a.csv b.csv --part-of 2025-09
         tokcli import --from anthropic --since 2025-09-01
     """
     from tokcli.importers.run import ImportJob, run_imports
@@ -155,11 +184,30 @@ def main(
         pull=pull,
         since=parse_date(since, option="--since"),
         until=parse_date(until, option="--until"),
+        part_of=part_of,
+        replace_window=replace_window,
+        limits=_limit_options(limit or []),
     )
     summary = run_imports(rt, job, progress_factory=_progress_factory(rt))
     for warning in summary["warnings"]:
         rt.warn(warning)
-    rt.emit(_output(summary), rt.format(fmt))
+    errors = summary["errors"]
+    if summary["files"] or not errors:
+        rt.emit(_output(summary), rt.format(fmt))
+    if errors:
+        for error in errors[:-1]:
+            rt.stderr.write(f"tokcli: error: {error}\n")
+        raise TokcliError(errors[-1])
+
+
+def _limit_options(values: list[str]) -> dict[str, str]:
+    limits = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        if not sep:
+            raise TokcliError(f"--limit: expected NAME=VALUE, got {value!r}")
+        limits[name.strip()] = number.strip()
+    return limits
 
 
 def _output(summary: dict) -> Output:

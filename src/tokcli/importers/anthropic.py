@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from tokcli.importers.base import BY_WINDOW, Format, Options, Parsed
+from tokcli.importers.base import BY_WINDOW, Format, Options, Parsed, structural_error
 from tokcli.importers.common import service_tier
 from tokcli.importers.reading import Source, csv_rows, json_document
 from tokcli.importers.values import (
@@ -24,6 +24,7 @@ from tokcli.importers.values import (
     column_tags,
     decimal_or_none,
     is_null,
+    money,
     next_day,
     stable_key,
     text_or_none,
@@ -65,11 +66,16 @@ def _parse_json(source: Source, convert) -> Iterator[Parsed]:
         return
     for path, bucket in buckets:
         results = bucket.get("results") or [] if isinstance(bucket, dict) else []
+        if not isinstance(results, list):
+            yield Parsed(None, error=RowError("expected a list of results", f"{path}.results"))
+            continue
         if not results:
             yield Parsed(None, skipped="empty bucket", raw=bucket)
         for index, result in enumerate(results):
             where = f"{path}.results[{index}]"
             try:
+                if not isinstance(result, dict):
+                    raise RowError("expected a result object")
                 start = utc_time(bucket.get("starting_at"), "starting_at")
                 end = utc_time(bucket.get("ending_at"), "ending_at")
                 record = convert(result, start, end)
@@ -141,6 +147,9 @@ def _costs_json(source: Source, options: Options) -> Iterator[Parsed]:
 def _console_rows(source: Source, convert) -> Iterator[Parsed]:
     occurrences = Occurrences()
     for line, row in csv_rows(source):
+        if (bad := structural_error(line, row)) is not None:
+            yield bad
+            continue
         try:
             day = utc_time(row.get("usage_date_utc"), "usage_date_utc")
             record = convert(row, day)
@@ -180,7 +189,7 @@ def console_usage_record(row: dict[str, str], day: dt.datetime) -> UsageRecord:
 
 
 def console_cost_record(row: dict[str, str], day: dt.datetime) -> UsageRecord:
-    billed = decimal_or_none(row.get("cost_usd"), "cost_usd")
+    billed = money(row.get("cost_usd"), "cost_usd", "USD")
     if billed is None:
         raise RowError("missing value", "cost_usd")
     tags = _console_tags(row)

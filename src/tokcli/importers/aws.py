@@ -35,6 +35,7 @@ from tokcli.importers.values import (
     Occurrences,
     RowError,
     decimal_or_none,
+    money,
     stable_key,
     text_or_none,
     utc_time,
@@ -69,7 +70,7 @@ _TIER_WORDS = (("batch", "batch"), ("priority", "priority"), ("flex", "flex"))
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    occurrences = Occurrences()
+    occurrences = options.occurrences or Occurrences()
     return each_row(csv_rows(source), lambda row: _convert(row, options, occurrences))
 
 
@@ -95,7 +96,7 @@ def is_bedrock(row: dict[str, str]) -> bool:
 def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) -> Parsed:
     if not options.all_services and not is_bedrock(row):
         return Parsed(None, skipped="not Amazon Bedrock (use --all-services)")
-    cost = decimal_or_none(_get(row, "cost"), _column(row, "cost"))
+    cost = money(_get(row, "cost"), _column(row, "cost"), _get(row, "currency") or "USD")
     if cost is None:
         raise RowError("missing value", _column(row, "cost"))
     usage_type = _get(row, "usage_type") or ""

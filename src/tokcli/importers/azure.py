@@ -28,6 +28,7 @@ from tokcli.importers.values import (
     RowError,
     column_tags,
     decimal_or_none,
+    money,
     next_day,
     stable_key,
     text_or_none,
@@ -44,7 +45,7 @@ _METER_MODEL_END = re.compile(
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    occurrences = Occurrences()
+    occurrences = options.occurrences or Occurrences()
     return each_row(csv_rows(source), lambda row: _convert(row, options, occurrences))
 
 
@@ -58,7 +59,10 @@ def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) ->
     if not options.all_services and not is_ai_service(row):
         return Parsed(None, skipped="not an AI service (use --all-services)")
     cost_column = "Cost" if "Cost" in row else "CostInBillingCurrency"
-    billed = decimal_or_none(row.get(cost_column), cost_column)
+    currency = text_or_none(row.get("BillingCurrency")) or text_or_none(
+        row.get("BillingCurrencyCode")
+    )
+    billed = money(row.get(cost_column), cost_column, currency)
     if billed is None:
         raise RowError("missing cost", cost_column)
     day = utc_time(row.get("Date"), "Date")
@@ -71,8 +75,7 @@ def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) ->
         provider="azure",
         service_tier=_tier(meter),
         billed_cost=billed,
-        currency=text_or_none(row.get("BillingCurrency"))
-        or text_or_none(row.get("BillingCurrencyCode")),
+        currency=currency,
         charge_kind=charge_kind(text_or_none(row.get("ChargeType")), billed),
         tags=_tags(row),
     )

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokcli.importers.reading import Source
-from tokcli.importers.values import RowError
+from tokcli.importers.reading import BadRow, Source
+from tokcli.importers.values import Occurrences, RowError
 from tokcli.store.usage import UsageRecord
 
 # How a new import replaces what an earlier one wrote (README, `tokcli import`, "Replace"):
@@ -43,6 +43,9 @@ class Parsed:
 class Options:
     all_services: bool = False  # FOCUS / cloud bills: also import services that are not AI
     mapping: dict[str, str] | None = None  # generic CSV/JSONL: usage field -> input column
+    # The parts of one export share their numbering of identical rows, so that an identical
+    # line item in two parts is two rows, not one row and a "duplicate" (pipeline.import_set).
+    occurrences: Occurrences | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ def each_row(
 ) -> Iterator[Parsed]:
     """Apply `convert` to every (line, row); a RowError becomes a bad row, a string a skip."""
     for line, row in rows:
+        if (bad := structural_error(line, row)) is not None:
+            yield bad
+            continue
         try:
             outcome = convert(row)
         except RowError as error:
@@ -80,3 +86,10 @@ def each_row(
             yield Parsed(line, skipped=outcome, raw=row)
         else:
             yield Parsed(line, records=outcome, raw=row)
+
+
+def structural_error(line: int | None, row: object) -> Parsed | None:
+    """The bad row for a CSV row with the wrong number of cells, else None."""
+    if isinstance(row, BadRow):
+        return Parsed(line, error=RowError(row.message, row.field), raw=row.raw)
+    return None

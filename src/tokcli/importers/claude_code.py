@@ -1,11 +1,14 @@
-"""Claude Code local transcripts (`~/.claude/projects/**.jsonl`), de-duplicated as ccusage does.
+"""Claude Code local transcripts (`~/.claude/projects/**.jsonl`), one row per API response.
 
 Claude Code logs one API response on several lines (streaming snapshots, then the final one),
 so lines are grouped by (message.id, requestId) and the one with the largest token total is
-kept. A sub-agent (sidechain) replay of a parent's message (same message id, new request id) is
-dropped in favour of the parent. `input_tokens` excludes cache reads and writes (Anthropic
-semantics), so the buckets are already disjoint. Costs in transcripts are local estimates at
-best (2.x writes none): the rows carry no billed cost, only the registry's list cost.
+kept: the final count, as counts only grow while a response streams. ccusage keeps the first
+line of each group instead, which can undercount output tokens
+(docs/concepts/claude-code-import.md). A sub-agent (sidechain) replay of a parent's message
+(same message id, new request id) is dropped in favour of the parent. `input_tokens` excludes
+cache reads and writes (Anthropic semantics), so the buckets are already disjoint. Costs in
+transcripts are local estimates at best (2.x writes none): the rows carry no billed cost, only
+the registry's list cost.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed
 from tokcli.importers.common import service_tier
-from tokcli.importers.reading import Source
+from tokcli.importers.reading import Source, check_row_count, json_depth_error
 from tokcli.importers.values import RowError, stable_key, text_or_none, tokens, utc_time
 from tokcli.store.usage import UsageRecord
 
@@ -63,25 +66,36 @@ def _transcripts(source: Source) -> list[Path]:
 
 def _read_transcript(path: Path, source: Source, entries: list[_Entry]) -> Iterator[Parsed]:
     shown = str(path) if source.is_dir else None
-    inner = Source(path)
-    with inner.open_text() as text:
-        for number, raw in enumerate(text, start=1):
-            if not raw.strip():
-                continue
-            try:
-                line = json.loads(raw, parse_float=Decimal)
-                entry = _entry(line, str(path), number)
-            except json.JSONDecodeError as exc:
-                error = RowError(f"invalid JSON: {exc.msg} (column {exc.colno})")
-                yield Parsed(number, error=error, raw=raw.rstrip("\n"), path=shown)
-                continue
-            except RowError as error:
-                yield Parsed(number, error=error, raw=raw.rstrip("\n"), path=shown)
-                continue
-            if isinstance(entry, str):
-                yield Parsed(number, skipped=entry, path=shown)
-            else:
-                entries.append(entry)
+    inner = Source(path, source.limits)
+    for number, raw in enumerate(inner.lines(), start=1):
+        if not raw.strip():
+            continue
+        check_row_count(number, inner, number)
+        try:
+            line = _json_line(raw, source.limits.json_depth)
+            entry = _entry(line, str(path), number)
+        except json.JSONDecodeError as exc:
+            error = RowError(f"invalid JSON: {exc.msg} (column {exc.colno})")
+            yield Parsed(number, error=error, raw=raw.rstrip("\n"), path=shown)
+            continue
+        except RowError as error:
+            yield Parsed(number, error=error, raw=raw.rstrip("\n"), path=shown)
+            continue
+        if isinstance(entry, str):
+            yield Parsed(number, skipped=entry, path=shown)
+        else:
+            entries.append(entry)
+
+
+def _json_line(raw: str, max_depth: int) -> object:
+    try:
+        line = json.loads(raw, parse_float=Decimal)
+    except RecursionError:
+        raise RowError(f"JSON nested deeper than {max_depth} levels") from None
+    problem = json_depth_error(line, max_depth)
+    if problem:
+        raise RowError(problem)
+    return line
 
 
 def _entry(line: object, path: str, number: int) -> _Entry | str:

@@ -37,24 +37,56 @@ def service_tier(value: object, *, batch: object = None) -> str:
 
 
 # Token kind from a meter / SKU / line-item description. Order matters: "cached input" and
-# "cache write input" must win over "input".
+# "cache write input" must win over "input". The word "reasoning" alone names nothing: it is as
+# often part of a model's name ("Solora Reasoning Pro") as a meter.
 _TOKEN_KINDS = (
     ("cache_write_1h_tokens", re.compile(r"cache.?(write|creation).{0,12}1\s?h", re.I)),
     ("cache_write_5m_tokens", re.compile(r"cache.?(write|creation|wr)|cd\s?wr", re.I)),
     ("cache_read_tokens", re.compile(r"cache.?read|cached|cchd|\bcd\b|caching", re.I)),
-    ("reasoning_tokens", re.compile(r"thinking|reasoning", re.I)),
+    # "Thinking Text Output" (Vertex AI), "reasoning tokens": the word followed by what is
+    # billed. "Output tokens for Solora Reasoning Pro" is output.
+    (
+        "reasoning_tokens",
+        re.compile(r"(thinking|reasoning)[\s_-]+(text[\s_-]+)?(output|tokens?)", re.I),
+    ),
     ("output_tokens", re.compile(r"output|outp|completion|\bout\b", re.I)),
     ("input_tokens", re.compile(r"input|\binp\b|-inp-|prompt|\bin\b", re.I)),
 )
 
 
 @functools.lru_cache(maxsize=4096)
-def token_kind(text: str) -> str | None:
-    """Which usage bucket a billing line's description names, or None when it names none."""
+def token_kind(text: str, model: str | None = None) -> str | None:
+    """Which usage bucket a billing line's description names, or None when it names none.
+    The model's own name is taken out of the text first: token kinds come from what the meter
+    says, never from what the model is called."""
+    if model:
+        for spelling in {model, model.replace("-", " "), model.replace(" ", "-")}:
+            text = re.sub(re.escape(spelling), " ", text, flags=re.I)
     for bucket, pattern in _TOKEN_KINDS:
         if pattern.search(text):
             return bucket
     return None
+
+
+# FOCUS 1.3 SkuPriceDetails for AI: TokenDirection (Input / Output) and TokenCacheAction
+# (Uncached / Read / Write).
+_DIRECTION_BUCKETS = {
+    ("input", None): "input_tokens",
+    ("input", "uncached"): "input_tokens",
+    ("input", "read"): "cache_read_tokens",
+    ("input", "write"): "cache_write_5m_tokens",
+    ("output", None): "output_tokens",
+    ("output", "uncached"): "output_tokens",
+    ("reasoning", None): "reasoning_tokens",
+}
+
+
+def token_direction_kind(direction: object, cache_action: object) -> str | None:
+    """The bucket a FOCUS TokenDirection / TokenCacheAction pair names, or None."""
+    if not isinstance(direction, str):
+        return None
+    action = cache_action.strip().lower() if isinstance(cache_action, str) else None
+    return _DIRECTION_BUCKETS.get((direction.strip().lower(), action))
 
 
 _BLOCK = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*([KMB])?\s*(tokens?)?\s*$", re.I)

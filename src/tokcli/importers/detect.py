@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from tokcli.errors import InputError
-from tokcli.importers.reading import Source, csv_header, looks_like_json_lines
+from tokcli.importers.reading import Source, csv_header, limit_hint, looks_like_json_lines
 
 # (format, columns that must all be present), most specific first.
 _CSV_SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
@@ -35,7 +35,14 @@ def detect(source: Source) -> str:
     stripped = head.lstrip()
     if not stripped:
         raise InputError("the file is empty", path=source.name)
-    found = _detect_json(stripped, head) if stripped[0] in "[{" else _detect_csv(head)
+    try:
+        found = _detect_json(stripped, head) if stripped[0] in "[{" else _detect_csv(head)
+    except RecursionError:
+        raise InputError(
+            f"JSON nested deeper than {source.limits.json_depth} levels; "
+            + limit_hint("json_depth"),
+            path=source.name,
+        ) from None
     if found is None:
         raise InputError(
             "cannot tell the format from the content; name it with --source "

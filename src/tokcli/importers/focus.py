@@ -1,8 +1,11 @@
-"""FOCUS 1.0, 1.1 and 1.2 CSV, from any provider (and tokcli's own `export --format focus`).
+"""FOCUS 1.0 to 1.3 CSV, from any provider (and tokcli's own `export --format focus`).
 
 Only "AI and Machine Learning" services are imported unless `--all-services`. FOCUS has no
 token columns: tokens come from ConsumedQuantity when ConsumedUnit is a token unit ("Tokens",
-"1K Tokens") and the SKU meter or description names the kind (input, output, cached). Files
+"1K Tokens"; else PricingQuantity / PricingUnit). The kind comes from FOCUS 1.3's
+SkuPriceDetails TokenDirection / TokenCacheAction, else from what the SKU meter or description
+names (input, output, cached), with the model's own name taken out first. The model is
+SkuPriceDetails ModelId, else a vendor's `x_Model`-style column. Files
 written by `tokcli export` carry `x_` columns with the exact buckets, model and record key,
 so a round trip loses nothing and re-importing into the same store adds nothing.
 """
@@ -23,7 +26,9 @@ from tokcli.importers.common import (
     add_tokens,
     charge_kind,
     json_tags,
+    parse_json_text,
     service_tier,
+    token_direction_kind,
     token_kind,
     token_unit_size,
 )
@@ -34,6 +39,7 @@ from tokcli.importers.values import (
     count,
     decimal_or_none,
     is_null,
+    money,
     stable_key,
     text_or_none,
     utc_time,
@@ -55,7 +61,7 @@ X_BUCKETS = {
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    occurrences = Occurrences()
+    occurrences = options.occurrences or Occurrences()
     return each_row(csv_rows(source), lambda row: _convert(row, options, occurrences))
 
 
@@ -63,7 +69,7 @@ def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) ->
     exported_by_tokcli = "x_RecordKey" in row
     if not options.all_services and not exported_by_tokcli and not is_ai_service(row):
         return Parsed(None, skipped="not an AI service (use --all-services)")
-    billed = decimal_or_none(row.get("BilledCost"), "BilledCost")
+    billed = money(row.get("BilledCost"), "BilledCost", text_or_none(row.get("BillingCurrency")))
     if billed is None:
         raise RowError("missing value (BilledCost is not nullable)", "BilledCost")
     charge_kind_text = text_or_none(row.get("x_ChargeKind")) if exported_by_tokcli else None
@@ -73,13 +79,15 @@ def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) ->
     if text_or_none(row.get("ChargeClass")) == "Correction":
         category = "correction"
     own = _tokcli_columns(row) if exported_by_tokcli else {}
+    details = {} if exported_by_tokcli else _price_details(row)
+    model = own.get("x_ModelRaw") or own.get("x_Model") or _model(row, details)
     record = UsageRecord(
         record_key=own.get("x_RecordKey") or occurrences.key(stable_key(NAME, *row.values())),
         source=own.get("x_Source") or NAME,
         period_start=start,
         period_end=end,
         provider=own.get("x_Provider") or _provider(row),
-        model_raw=own.get("x_ModelRaw") or own.get("x_Model"),
+        model_raw=model,
         service_tier=service_tier(own.get("x_ServiceTier")),
         billed_cost=None if row.get("x_BilledCostStated") == "false" else billed,
         currency=text_or_none(row.get("BillingCurrency")),
@@ -92,7 +100,7 @@ def _convert(row: dict[str, str], options: Options, occurrences: Occurrences) ->
         for column, bucket in X_BUCKETS.items():
             setattr(record, bucket, count(row.get(column), column))
     elif record.charge_kind == "usage":
-        _tokens_from_quantity(record, row)
+        _tokens_from_quantity(record, row, details)
     period = _billing_period(row)
     if exported_by_tokcli and period is not None:
         # BillingAccountId was filled in because FOCUS requires one; the tag says the truth.
@@ -115,15 +123,50 @@ def _provider(row: dict[str, str]) -> str | None:
     return name.lower() if name else None
 
 
-def _tokens_from_quantity(record: UsageRecord, row: dict[str, str]) -> None:
-    size = token_unit_size(text_or_none(row.get("ConsumedUnit")))
+def _price_details(row: dict[str, str]) -> dict:
+    """SkuPriceDetails (FOCUS 1.1+): a JSON object; FOCUS 1.3 puts the AI model's identity and
+    the token direction / cache action in it."""
+    details = parse_json_text(row.get("SkuPriceDetails"), "SkuPriceDetails")
+    return details if isinstance(details, dict) else {}
+
+
+# Vendors' model columns in FOCUS files (FOCUS requires custom columns to start with `x_`).
+X_MODEL_COLUMNS = (
+    "x_Model", "x_ModelId", "x_ModelName", "x_ServiceModel", "x_AIModel", "x_LlmModel",
+    "x_model", "x_model_id", "x_model_name",
+)  # fmt: skip
+
+
+def _model(row: dict[str, str], details: dict) -> str | None:
+    """The model as the file names it: SkuPriceDetails ModelId, else a vendor's x_ column."""
+    model = details.get("ModelId")
+    if isinstance(model, str) and model.strip():
+        return model.strip()
+    for column in X_MODEL_COLUMNS:
+        value = text_or_none(row.get(column))
+        if value:
+            return value
+    return None
+
+
+def _tokens_from_quantity(record: UsageRecord, row: dict[str, str], details: dict) -> None:
+    quantity_column, unit_column = "ConsumedQuantity", "ConsumedUnit"
+    size = token_unit_size(text_or_none(row.get(unit_column)))
+    if size is None:  # some files state the token block only as the pricing unit
+        quantity_column, unit_column = "PricingQuantity", "PricingUnit"
+        size = token_unit_size(text_or_none(row.get(unit_column)))
     if size is None:
         return
-    quantity = decimal_or_none(row.get("ConsumedQuantity"), "ConsumedQuantity")
-    described = " ".join(
-        text_or_none(row.get(c)) or "" for c in ("SkuMeter", "ChargeDescription", "SkuId")
-    )
-    bucket = token_kind(described)
+    quantity = decimal_or_none(row.get(quantity_column), quantity_column)
+    bucket = token_direction_kind(details.get("TokenDirection"), details.get("TokenCacheAction"))
+    if bucket is None:
+        described = " ".join(
+            text_or_none(row.get(c)) or "" for c in ("SkuMeter", "ChargeDescription", "SkuId")
+        )
+        bucket = token_kind(described, record.model_raw)
+        family = details.get("ModelFamily")
+        if bucket is None and isinstance(family, str):
+            bucket = token_kind(described, family)
     if quantity is not None and bucket is not None:
         add_tokens(record, bucket, quantity * size)
 
@@ -152,4 +195,4 @@ def _billing_period(row: dict[str, str]) -> BillingPeriod | None:
     )
 
 
-FORMAT = Format(NAME, "FOCUS 1.0-1.2 CSV", parse, BY_BILLING_PERIOD)
+FORMAT = Format(NAME, "FOCUS 1.0-1.3 CSV", parse, BY_BILLING_PERIOD)

@@ -35,6 +35,7 @@ from tokcli.importers.values import (
     Occurrences,
     RowError,
     decimal_or_none,
+    money,
     stable_key,
     text_or_none,
     utc_time,
@@ -51,7 +52,7 @@ _SKU_MODEL = re.compile(
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    occurrences = Occurrences()
+    occurrences = options.occurrences or Occurrences()
     head = source.head(1).lstrip()
     rows = json_lines(source) if head.startswith("{") else csv_rows(source)
     return each_row(rows, lambda row: _convert(_flatten(row), options, occurrences))
@@ -84,7 +85,7 @@ def is_ai_service(row: dict[str, Any]) -> bool:
 def _convert(row: dict[str, Any], options: Options, occurrences: Occurrences) -> Parsed:
     if not options.all_services and not is_ai_service(row):
         return Parsed(None, skipped="not an AI service (use --all-services)")
-    cost = decimal_or_none(_get(row, "cost"), "cost")
+    cost = money(_get(row, "cost"), "cost", text_or_none(_get(row, "currency")))
     if cost is None:
         raise RowError("missing value", "cost")
     key = occurrences.key(stable_key(NAME, sorted(row.items(), key=str)))

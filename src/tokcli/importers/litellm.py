@@ -18,7 +18,7 @@ from tokcli.importers.reading import Source, csv_rows, json_document, json_lines
 from tokcli.importers.values import (
     RowError,
     column_tags,
-    decimal_or_none,
+    money,
     stable_key,
     text_or_none,
     tokens,
@@ -57,7 +57,7 @@ def convert(row: Any) -> list[UsageRecord]:
     uncached = prompt - cache_read - cache_write
     if uncached < 0:  # older versions added only the cache reads to prompt_tokens
         uncached = max(prompt - cache_read, 0)
-    spend = decimal_or_none(row.get("spend"), "spend")
+    spend = money(row.get("spend"), "spend", "USD")
     record = UsageRecord(
         record_key=stable_key(NAME, request_id),
         source=NAME,

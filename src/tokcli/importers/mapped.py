@@ -30,7 +30,7 @@ from tokcli.importers.values import (
     Occurrences,
     RowError,
     count,
-    decimal_or_none,
+    money,
     stable_key,
     text_or_none,
     tokens,
@@ -85,7 +85,7 @@ def parse(source: Source, options: Options) -> Iterator[Parsed]:
     if not options.mapping:
         raise TokcliError("the mapped format needs --map (see `tokcli import --help`)")
     mapping = options.mapping
-    occurrences = Occurrences()
+    occurrences = options.occurrences or Occurrences()
     head = source.head(4096).lstrip()
     rows = json_lines(source) if head.startswith("{") else csv_rows(source)
     return each_row(rows, lambda row: [_record(row, mapping, occurrences)])
@@ -114,7 +114,7 @@ def _record(row: Any, mapping: Mapping[str, Any], occurrences: Occurrences) -> U
         return str(mapping.get(field, field))
 
     start = utc_time(get("period_start"), column("period_start"))
-    billed = decimal_or_none(get("billed_cost"), column("billed_cost"))
+    billed = money(get("billed_cost"), column("billed_cost"), text_or_none(get("currency")))
     record = UsageRecord(
         record_key=text_or_none(get("record_key")) or "",
         source=NAME,

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from tokcli.importers.base import BY_WINDOW, Format, Options, Parsed
+from tokcli.importers.base import BY_WINDOW, Format, Options, Parsed, structural_error
 from tokcli.importers.common import add_tokens, service_tier, token_kind, token_unit_size
 from tokcli.importers.reading import Source, csv_rows, json_document
 from tokcli.importers.values import (
@@ -21,6 +21,7 @@ from tokcli.importers.values import (
     column_tags,
     decimal_or_none,
     is_null,
+    money,
     stable_key,
     text_or_none,
     tokens,
@@ -59,6 +60,8 @@ def _json_rows(source: Source) -> Iterator[tuple[str, dict, dict | None]]:
         if not isinstance(bucket, dict) or "start_time" not in bucket:
             raise RowError("expected a bucket with start_time, end_time and results", path)
         results = bucket.get("results") or []
+        if not isinstance(results, list):
+            raise RowError("expected a list of results", f"{path}.results")
         if not results:
             yield path, bucket, None
         for index, result in enumerate(results):
@@ -76,6 +79,8 @@ def _parse_json(source: Source, convert) -> Iterator[Parsed]:
             yield Parsed(None, skipped="empty bucket", raw=bucket)
             continue
         try:
+            if not isinstance(result, dict):
+                raise RowError("expected a result object")
             start = utc_from_unix(bucket.get("start_time"), f"{path}.start_time")
             end = utc_from_unix(bucket.get("end_time"), f"{path}.end_time")
             outcome = convert(result, start, end)
@@ -91,7 +96,7 @@ def _parse_json(source: Source, convert) -> Iterator[Parsed]:
 
 def usage_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageRecord | str:
     kind = result.get("object") or "organization.usage.completions.result"
-    if kind not in _TOKEN_RESULTS:
+    if not isinstance(kind, str) or kind not in _TOKEN_RESULTS:
         return f"not token usage ({kind})"
     total_input = tokens(result.get("input_tokens"), "input_tokens")
     cached = tokens(result.get("input_cached_tokens"), "input_cached_tokens")
@@ -125,7 +130,7 @@ def cost_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageReco
         value, currency = amount.get("value"), amount.get("currency")
     else:  # the dashboard CSV flattens it
         value, currency = result.get("amount_value"), result.get("amount_currency")
-    billed = decimal_or_none(value, "amount.value")
+    billed = money(value, "amount.value", text_or_none(currency))
     if billed is None:
         raise RowError("missing amount", "amount.value")
     line_item = text_or_none(result.get("line_item"))
@@ -177,7 +182,11 @@ def _parse_dashboard_csv(source: Source, convert) -> Iterator[Parsed]:
     empty buckets. Identical rows are numbered so each one is kept (they are summed, not
     de-duplicated)."""
     occurrences = Occurrences()
-    for line, row in csv_rows(source):
+    # The dashboard writes an empty bucket as a row of only its four time columns.
+    for line, row in csv_rows(source, short_rows_of=len(_TIME_COLUMNS)):
+        if (bad := structural_error(line, row)) is not None:
+            yield bad
+            continue
         try:
             if all(is_null(v) for k, v in row.items() if k not in _TIME_COLUMNS):
                 yield Parsed(line, skipped="empty bucket", raw=row)

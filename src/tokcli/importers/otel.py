@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed
 from tokcli.importers.common import service_tier
-from tokcli.importers.reading import Source, load_json
+from tokcli.importers.reading import (
+    JSONSyntaxError,
+    Source,
+    check_row_count,
+    load_json,
+    read_text,
+)
 from tokcli.importers.values import (
     RowError,
     count,
     stable_key,
+    text_or_none,
     utc_from_unix_nano,
 )
 from tokcli.store.usage import UsageRecord
@@ -48,24 +54,26 @@ def parse(source: Source, options: Options) -> Iterator[Parsed]:
 
 
 def _documents(source: Source) -> Iterator[tuple[int | None, Any]]:
-    with source.open_text() as text:
-        content = text.read()
+    content = read_text(source)
+    depth = source.limits.json_depth
     try:
-        yield None, json.loads(content, parse_float=Decimal)
+        yield None, load_json(content, path=source.name, max_depth=depth)
         return
-    except json.JSONDecodeError:
+    except JSONSyntaxError:
         pass  # the file exporter's form: one object per line
     for number, raw in enumerate(content.splitlines(), start=1):
         if raw.strip():
-            yield number, load_json(raw, path=source.name, line=number)
+            check_row_count(number, source, number)
+            yield number, load_json(raw, path=source.name, line=number, max_depth=depth)
 
 
 def attributes(items: object) -> dict[str, Any]:
     """OTLP's `[{key, value: {stringValue|intValue|...}}]` as a plain dict."""
     result = {}
     for item in items or []:
-        if isinstance(item, dict) and "key" in item:
-            result[item["key"]] = _any_value(item.get("value") or {})
+        if isinstance(item, dict) and isinstance(item.get("key"), str):
+            value = item.get("value")
+            result[item["key"]] = _any_value(value if isinstance(value, dict) else {})
     return result
 
 
@@ -79,10 +87,10 @@ def _any_value(value: dict) -> Any:
 
 
 def _spans(document: dict, line: int | None) -> Iterator[Parsed]:
-    for r_index, resource_spans in enumerate(document.get("resourceSpans") or []):
-        resource = attributes((resource_spans.get("resource") or {}).get("attributes"))
-        for s_index, scope in enumerate(resource_spans.get("scopeSpans") or []):
-            for index, span in enumerate(scope.get("spans") or []):
+    for r_index, resource_spans in _objects(document, "resourceSpans"):
+        resource = attributes(_object(resource_spans.get("resource")).get("attributes"))
+        for s_index, scope in _objects(resource_spans, "scopeSpans"):
+            for index, span in _objects(scope, "spans"):
                 where = f"resourceSpans[{r_index}].scopeSpans[{s_index}].spans[{index}]"
                 try:
                     outcome = _span_record(span, resource)
@@ -94,6 +102,18 @@ def _spans(document: dict, line: int | None) -> Iterator[Parsed]:
                     yield Parsed(line, skipped=outcome, raw=span)
                 else:
                     yield Parsed(line, records=[outcome], raw=span)
+
+
+def _object(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _objects(parent: dict, key: str) -> Iterator[tuple[int, dict]]:
+    """(index, object) for the objects of a list member; anything else in it is passed over."""
+    items = parent.get(key)
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict):
+            yield index, item
 
 
 def _span_record(span: dict, resource: dict) -> UsageRecord | str:
@@ -114,7 +134,7 @@ def _span_record(span: dict, resource: dict) -> UsageRecord | str:
             span.get("endTimeUnixNano") or span.get("startTimeUnixNano"), "endTimeUnixNano"
         ),
         provider=_provider(attrs, resource),
-        model_raw=attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model"),
+        model_raw=_model(attrs),
         service_tier=service_tier(
             attrs.get("openai.response.service_tier") or attrs.get("openai.request.service_tier")
         ),
@@ -143,9 +163,20 @@ def _provider(attrs: dict, resource: dict) -> str | None:
     name = attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system")
     if not name:
         return None
+    name = str(name)
     return {"azure.ai.openai": "azure", "aws.bedrock": "aws", "gcp.vertex_ai": "google"}.get(
         name, str(name).split(".")[0]
     )
+
+
+def _model(attrs: dict) -> str | None:
+    for key in ("gen_ai.response.model", "gen_ai.request.model"):
+        value = attrs.get(key)
+        if value is not None and not isinstance(value, str | int | float):
+            raise RowError(f"expected a model name, got {value!r}", key)
+        if text_or_none(value):
+            return text_or_none(value)
+    return None
 
 
 def _tags(attrs: dict, resource: dict) -> dict[str, str]:
@@ -163,10 +194,10 @@ def _tags(attrs: dict, resource: dict) -> dict[str, str]:
 
 
 def _metrics(document: dict, line: int | None) -> Iterator[Parsed]:
-    for resource_metrics in document.get("resourceMetrics") or []:
-        resource = attributes((resource_metrics.get("resource") or {}).get("attributes"))
-        for scope in resource_metrics.get("scopeMetrics") or []:
-            for metric in scope.get("metrics") or []:
+    for _, resource_metrics in _objects(document, "resourceMetrics"):
+        resource = attributes(_object(resource_metrics.get("resource")).get("attributes"))
+        for _, scope in _objects(resource_metrics, "scopeMetrics"):
+            for _, metric in _objects(scope, "metrics"):
                 yield from _metric_points(metric, resource, line)
 
 
@@ -175,7 +206,7 @@ def _metric_points(metric: dict, resource: dict, line: int | None) -> Iterator[P
     points = []
     for kind in ("histogram", "sum", "gauge", "exponentialHistogram", "summary"):
         if isinstance(metric.get(kind), dict):
-            points = metric[kind].get("dataPoints") or []
+            points = [point for _, point in _objects(metric[kind], "dataPoints")]
     if metric.get("name") != TOKEN_METRIC or not isinstance(histogram, dict):
         for point in points:
             yield Parsed(line, skipped="metric other than gen_ai.client.token.usage", raw=point)
@@ -203,7 +234,7 @@ def _point_record(point: dict, resource: dict) -> UsageRecord:
         period_start=utc_from_unix_nano(point.get("startTimeUnixNano"), "startTimeUnixNano"),
         period_end=utc_from_unix_nano(point.get("timeUnixNano"), "timeUnixNano"),
         provider=_provider(attrs, resource),
-        model_raw=attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model"),
+        model_raw=_model(attrs),
         requests=count(point.get("count"), "count") if kind == "input" else 0,
         input_tokens=total if kind == "input" else 0,
         output_tokens=total if kind == "output" else 0,

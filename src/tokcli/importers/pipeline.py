@@ -8,6 +8,11 @@ The rules (the README, `tokcli import`, explains them to users):
   source wrote for the same billing account and billing period; an API pull replaces the rows
   of the same source inside its time window. Rows whose key the new file also has are kept, so
   importing the same file twice changes nothing.
+- A multi-part export (docs/concepts/billing-periods.md) is one `PartSet`: its parts are written
+  in one transaction under one import and replace together, once all are in. A set that is not
+  known to be complete (a lone `part-00002.csv`, a manifest naming a missing part) only adds
+  rows: it never deletes what it does not restate. Imports sharing a `--part-of` key never
+  replace each other.
 - When a file adds and replaces nothing, its `imports` row is dropped too: the store is
   byte-for-byte what it was.
 """
@@ -20,14 +25,15 @@ import decimal
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
 from tokcli.errors import InputError, TokcliError
 from tokcli.importers.base import BY_BILLING_PERIOD, BY_WINDOW, BillingPeriod, Format, Options
 from tokcli.importers.pricer import Pricer
-from tokcli.importers.reading import Source
+from tokcli.importers.reading import Limits, Source, check_row_count
+from tokcli.importers.values import MAX_MAGNITUDE, Occurrences, RowError
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import transaction
 from tokcli.store.usage import UsageRecord, begin_import, finish_import, insert_usage
@@ -97,10 +103,23 @@ TOKEN_FIELDS = (
 
 
 @dataclass
+class PartSet:
+    """What is imported together: one file, or the parts of one export."""
+
+    sources: list[Source]
+    label: str  # the file, or the folder / first part for a set
+    complete: bool = True  # False: rows are added, nothing is replaced
+    key: str | None = None  # --part-of KEY: imports sharing it never replace each other
+    why_incomplete: str | None = None
+
+
+@dataclass
 class FileResult:
     path: str
     format: str
     status: str = "imported"
+    parts: list[str] = field(default_factory=list)
+    complete: bool = True
     import_id: int | None = None
     rows_read: int = 0
     inserted: int = 0
@@ -117,6 +136,8 @@ class FileResult:
             "path": self.path,
             "format": self.format,
             "status": self.status,
+            "parts": self.parts,
+            "complete": self.complete,
             "import_id": self.import_id,
             "rows_read": self.rows_read,
             "inserted": self.inserted,
@@ -144,22 +165,55 @@ class ImportSettings:
     reject_path: Path | None = None
     now: dt.datetime | None = None
     progress: ProgressCallback | None = None
+    limits: Limits = field(default_factory=Limits)
+    replace_window: bool = False  # API pulls: the file replaces everything in its window
 
 
 def import_source(conn, source: Source, fmt: Format, settings: ImportSettings) -> FileResult:
     """Import one file (or one transcript folder) in one transaction; see the module rules."""
-    result = FileResult(path=source.name, format=fmt.name)
-    digest = _sha256(source.path)
+    return import_set(conn, PartSet([source], source.name), fmt, settings)
+
+
+def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> FileResult:
+    """Import one file or every part of one export in one transaction; see the module rules.
+    Every row is parsed and checked before the transaction commits: a bad row anywhere leaves
+    the store as it was."""
+    result = FileResult(path=parts.label, format=fmt.name, complete=parts.complete)
+    if len(parts.sources) > 1:
+        result.parts = [source.name for source in parts.sources]
+    digest = _sha256(parts.sources[0].path) if len(parts.sources) == 1 else None
     with transaction(conn):
         import_id = begin_import(
-            conn, fmt=fmt.name, path=source.name, sha256=digest, started_at=settings.now
+            conn,
+            fmt=fmt.name,
+            path=parts.label,
+            sha256=digest,
+            started_at=settings.now,
+            part_set=parts.key,
         )
         _prepare_kept_keys(conn)
         writer = _Writer(conn, import_id, settings, result)
-        writer.write_all(fmt.parse(source, settings.options), source)
-        result.replaced = _replace_older(conn, fmt, import_id, writer)
+        writer.bytes_total = sum(source.size for source in parts.sources)
+        options = replace(settings.options, occurrences=Occurrences())
+        for source in parts.sources:
+            writer.write_all(fmt.parse(source, options), source)
+        if parts.complete:
+            result.replaced = _replace_older(conn, fmt, import_id, writer, parts.key)
+        if writer.unrestated:
+            settings.pricer.warnings[f"unrestated|{parts.label}"] = (
+                f"{parts.label}: {writer.unrestated:,} rows that earlier imports wrote inside "
+                "this file's time window are not restated by it and were kept (this file may "
+                "cover only part of that data); to replace the whole window with this file, "
+                "import it again with --replace-window"
+            )
+        if writer.without_model:
+            settings.pricer.warnings[f"no-model|{parts.label}"] = (
+                f"{parts.label}: {writer.without_model:,} rows with token usage name no model; "
+                "`report --by model` shows them together as one row without a model"
+            )
         if writer.rejects:
-            result.reject_file = str(_write_rejects(settings, source, writer.rejects))
+            first = parts.sources[0]
+            result.reject_file = str(_write_rejects(settings, first, writer.rejects))
         if result.inserted == 0 and result.replaced == 0:
             # Nothing changed: leave no trace, so a repeated import is a true no-op.
             conn.execute("DELETE FROM imports WHERE id = ?", (import_id,))
@@ -189,26 +243,36 @@ class _Writer:
         self.rejects: list[tuple[object, str | None, str, object]] = []
         self.billing_periods: set[BillingPeriod] = set()
         self.window: tuple[dt.datetime, dt.datetime] | None = None
+        self.without_model = 0  # rows with tokens but no model: one "(none)" row by model
+        self.bytes_before = 0  # progress over all the parts of a set
+        self.slots: set[tuple] = set()  # what each row is about, figures aside (_slot)
+        self.unrestated = 0  # earlier rows in this file's window that it does not restate
+        self.bytes_total = 0
 
     def write_all(self, parsed_rows, source: Source) -> None:
         progress = self.settings.progress
-        for parsed in parsed_rows:
+        for rows, parsed in enumerate(parsed_rows, start=1):
             self.result.rows_read += 1
+            check_row_count(rows, source, parsed.line)
             if parsed.error is not None:
                 self._bad_row(parsed, source)
             elif parsed.skipped is not None:
                 self.result.skipped += 1
                 reasons = self.result.skip_reasons
                 reasons[parsed.skipped] = reasons.get(parsed.skipped, 0) + 1
+            elif (problem := _out_of_bounds(parsed.records)) is not None:
+                parsed.error = problem
+                self._bad_row(parsed, source)
             else:
                 if parsed.billing_period is not None:
                     self.billing_periods.add(parsed.billing_period)
                 for record in parsed.records:
                     self._store(record, parsed.billing_period)
             if progress is not None and self.result.rows_read % PROGRESS_EVERY == 0:
-                progress(source.bytes_done(), source.size)
+                progress(self.bytes_before + source.bytes_done(), self.bytes_total)
+        self.bytes_before += source.size
         if progress is not None:
-            progress(source.size, source.size)
+            progress(self.bytes_before, self.bytes_total)
 
     def _bad_row(self, parsed, source: Source) -> None:
         error = parsed.error
@@ -218,6 +282,8 @@ class _Writer:
             )
         self.result.rejected += 1
         line = f"{parsed.path}:{parsed.line}" if parsed.path else parsed.line
+        if parsed.path is None and source.name != self.result.path:  # a part of a set
+            line = f"{source.name}:{parsed.line}"
         self.rejects.append((line, error.field, str(error), parsed.raw))
 
     def _store(self, record: UsageRecord, period: BillingPeriod | None) -> None:
@@ -225,6 +291,8 @@ class _Writer:
         if period is not None and period.account:
             record.tags[BILLING_ACCOUNT_TAG] = period.account
         self.settings.pricer.complete(record)
+        if record.model_raw is None and any(getattr(record, b) for b in TOKEN_FIELDS[1:]):
+            self.without_model += 1
         stats = insert_usage(self.conn, (record,), self.import_id)
         if stats.duplicates:
             self.result.duplicates += 1
@@ -234,6 +302,7 @@ class _Writer:
         else:
             self.result.inserted += 1
         self._widen_window(record)
+        self.slots.add(_slot(record))
         key = (record.source, record.currency)
         self.result.totals.setdefault(key, Totals()).add(record)
 
@@ -243,6 +312,16 @@ class _Writer:
             self.window = (start, end)
         else:
             self.window = (min(self.window[0], start), max(self.window[1], end))
+
+
+def _out_of_bounds(records: list[UsageRecord]) -> RowError | None:
+    """A record no later read could handle: a token count beyond 1e15 (a quantity times its
+    unit block can get there even when each value read was within bounds)."""
+    for record in records:
+        for bucket in TOKEN_FIELDS:
+            if getattr(record, bucket) > MAX_MAGNITUDE:
+                return RowError(f"out of range (beyond 1e15): {getattr(record, bucket)}", bucket)
+    return None
 
 
 def _prepare_kept_keys(conn) -> None:
@@ -265,8 +344,16 @@ _ACCOUNT_FILTER = (
 )
 
 
-def _replace_older(conn, fmt: Format, import_id: int, writer: _Writer) -> int:
-    """Delete what earlier imports of this source said about the periods this file covers."""
+_SAME_SET_FILTER = (
+    "AND (import_id IS NULL OR import_id NOT IN (SELECT id FROM imports WHERE part_set = ?))"
+)
+
+
+def _replace_older(
+    conn, fmt: Format, import_id: int, writer: _Writer, part_set: str | None = None
+) -> int:
+    """Delete what earlier imports of this source said about the periods this file covers,
+    except what other parts of the same `--part-of` set wrote."""
     replaced = 0
     if fmt.replace == BY_BILLING_PERIOD:
         for period in writer.billing_periods:
@@ -280,17 +367,65 @@ def _replace_older(conn, fmt: Format, import_id: int, writer: _Writer) -> int:
             if period.account:
                 account_filter = _ACCOUNT_FILTER
                 params.append(period.account)
+            if part_set is not None:
+                account_filter += " " + _SAME_SET_FILTER
+                params.append(part_set)
             sql = _REPLACE_SQL.format(
                 end_column="period_start", end_op="<", account_filter=account_filter
             )
             replaced += conn.execute(sql, params).rowcount
     elif fmt.replace == BY_WINDOW and writer.window is not None:
-        start, end = writer.window
-        sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter="")
-        replaced += conn.execute(
-            sql, (fmt.store_source, import_id, _text(start), _text(end))
-        ).rowcount
+        replaced += _replace_window(conn, fmt, import_id, writer, part_set)
     return replaced
+
+
+def _slot(record: UsageRecord) -> tuple:
+    """What a usage row is about, its figures aside: its bucket, model, tier and dimensions.
+    A newer row in the same slot restates an older one."""
+    tags = tuple(sorted((str(k), str(v)) for k, v in record.tags.items()))
+    return (
+        _text(record.period_start),
+        _text(record.period_end),
+        record.model_raw,
+        record.service_tier,
+        record.charge_kind,
+        tags,
+    )
+
+
+def _replace_window(conn, fmt: Format, import_id: int, writer: _Writer, part_set) -> int:
+    """API pulls: within this file's window, delete the earlier rows this file restates (same
+    slot, newer figures). Earlier rows it does not restate (a group the file does not carry,
+    e.g. a dashboard export filtered to one project) are kept and counted in `unrestated`,
+    unless `--replace-window` asks to replace the whole window."""
+    start, end = writer.window  # type: ignore[misc]
+    params: list[object] = [fmt.store_source, import_id, _text(start), _text(end)]
+    extra = ""
+    if part_set is not None:
+        extra = _SAME_SET_FILTER
+        params.append(part_set)
+    if writer.settings.replace_window:
+        sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter=extra)
+        return conn.execute(sql, params).rowcount
+    sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter=extra)
+    candidates = conn.execute(
+        sql.replace("DELETE FROM usage", "SELECT id, period_start, period_end, model_raw, "
+                    "service_tier, charge_kind FROM usage"),
+        params,
+    ).fetchall()  # fmt: skip
+    restated = []
+    for row in candidates:
+        tags = conn.execute(
+            "SELECT key, value FROM usage_tags WHERE usage_id = ?", (row[0],)
+        ).fetchall()
+        slot = (row[1], row[2], row[3], row[4], row[5], tuple(sorted(map(tuple, tags))))
+        if slot in writer.slots:
+            restated.append(row[0])
+    writer.unrestated = len(candidates) - len(restated)
+    for index in range(0, len(restated), 500):
+        chunk = restated[index : index + 500]
+        conn.execute(f"DELETE FROM usage WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)
+    return len(restated)
 
 
 def _write_rejects(settings: ImportSettings, source: Source, rejects) -> Path:

@@ -1,13 +1,22 @@
-"""Opening input files: gzip and zip transparently, UTF-8 with or without BOM, CSV rows with
-their line numbers, JSON with exact decimals, and a byte counter for the progress bar."""
+"""Opening input files: gzip and zip transparently, UTF-8 with or without BOM (UTF-16 with a
+BOM too), CSV rows with their line numbers, JSON with exact decimals, and a byte counter for the
+progress bar.
+
+Every read is bounded (`Limits`): decompressed bytes (absolute, and relative to the compressed
+size, so a gzip bomb stops early), line length, JSON nesting depth and rows per file. Each limit
+has a clear message naming the `--limit NAME=VALUE` option (or `import.limits.NAME` config key)
+that raises it.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,9 +26,101 @@ from tokcli.errors import InputError
 SNIFF_BYTES = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Bytes that are not UTF-8 are decoded as lone surrogates (errors="surrogateescape") so the line
+# holding them can be named, instead of a decode error somewhere inside a 1 MiB chunk.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+MiB = 1 << 20
 
-# Azure and FOCUS cells (descriptions, resource ids, tags) can exceed csv's 128 KiB default.
+# Azure and FOCUS cells (descriptions, resource ids, tags) can exceed csv's 128 KiB default;
+# the line-length limit below is what bounds them.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one input may hold. Defaults sit far above real exports (a 300k-row FOCUS file
+    is ~200 MB, a gzip'd CSV compresses 10-30x) and far below what exhausts memory."""
+
+    decompressed_bytes: int = 20 * 1024 * MiB
+    decompression_ratio: int = 200  # applies once more than 64 MiB have been decompressed
+    line_length: int = 32 * MiB
+    json_depth: int = 200
+    rows: int = 50_000_000
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def updated(self, settings: dict[str, object], origin: str) -> Limits:
+        """These limits with `settings` ({name: value}) applied; `origin` names where they came
+        from (`--limit`, `import.limits`) for the error message."""
+        changes = {}
+        for name, value in settings.items():
+            key = name.replace("-", "_")
+            if key not in self.names():
+                known = ", ".join(n.replace("_", "-") for n in self.names())
+                raise InputError(f"{origin}: unknown limit {name!r}; known: {known}")
+            try:
+                number = int(str(value).replace("_", ""))
+            except ValueError:
+                raise InputError(
+                    f"{origin}: {name}: expected a whole number, got {value!r}"
+                ) from None
+            if number <= 0:
+                raise InputError(f"{origin}: {name}: must be positive, got {value!r}")
+            changes[key] = number
+        return replace(self, **changes)
+
+
+RATIO_APPLIES_ABOVE = 64 * MiB
+
+
+def limit_hint(name: str) -> str:
+    flag = name.replace("_", "-")
+    return f"raise it with --limit {flag}=N (or import.limits.{name} in the config)"
+
+
+class BoundedReader(io.RawIOBase):
+    """A decompressed stream that stops with a clear error past the decompressed-size limits:
+    an absolute cap, and a ratio to the compressed size (a gzip bomb is 1000:1)."""
+
+    def __init__(self, inner: BinaryIO, compressed_size: int, limits: Limits, path: str):
+        self.inner = inner
+        self.limits = limits
+        self.path = path
+        self.compressed_size = max(compressed_size, 1)
+        self.bytes_out = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.inner.read(len(buffer))
+        buffer[: len(data)] = data
+        self.bytes_out += len(data)
+        self._check()
+        return len(data)
+
+    def _check(self) -> None:
+        if self.bytes_out > self.limits.decompressed_bytes:
+            raise InputError(
+                f"decompresses to more than {self.limits.decompressed_bytes:,} bytes; "
+                + limit_hint("decompressed_bytes"),
+                path=self.path,
+            )
+        ratio = self.bytes_out / self.compressed_size
+        if self.bytes_out > RATIO_APPLIES_ABOVE and ratio > self.limits.decompression_ratio:
+            raise InputError(
+                f"decompresses to more than {self.limits.decompression_ratio} times its "
+                f"compressed size ({self.compressed_size:,} bytes): a compression bomb or a "
+                "damaged archive; " + limit_hint("decompression_ratio"),
+                path=self.path,
+            )
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
 
 
 class CountingReader(io.RawIOBase):
@@ -47,8 +148,10 @@ class CountingReader(io.RawIOBase):
 class Source:
     """One input file; `open_text()` may be called more than once (sniffing, then reading)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, limits: Limits | None = None, label: str | None = None):
         self.path = path
+        self.limits = limits or Limits()
+        self.label = label  # how errors name the file (a folder import names it relative)
         self.counter: CountingReader | None = None
         try:
             if path.is_dir():  # a folder of transcripts, read by the format that accepts one
@@ -63,7 +166,7 @@ class Source:
 
     @property
     def name(self) -> str:
-        return str(self.path)
+        return self.label or str(self.path)
 
     @property
     def is_dir(self) -> bool:
@@ -75,16 +178,28 @@ class Source:
         if self.magic.startswith(_GZIP_MAGIC):
             import gzip
 
-            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+            inflated = gzip.GzipFile(fileobj=raw, mode="rb")
+            return self._bounded(inflated)  # type: ignore[arg-type]
         if self.magic.startswith(_ZIP_MAGIC):
-            return self._zip_member(raw)
+            return self._bounded(self._zip_member(raw))
         return raw
+
+    def _bounded(self, inflated: BinaryIO) -> BinaryIO:
+        bounded = BoundedReader(inflated, self.size, self.limits, self.name)
+        return io.BufferedReader(bounded, buffer_size=1 << 20)  # type: ignore[return-value]
 
     def _zip_member(self, raw: BinaryIO) -> BinaryIO:
         import zipfile
 
         archive = zipfile.ZipFile(self.path)
         members = [m for m in archive.infolist() if not m.is_dir()]
+        for member in members:
+            parts = member.filename.replace("\\", "/").split("/")
+            if member.filename.startswith("/") or ".." in parts:
+                raise InputError(
+                    f"zip member {member.filename!r} points outside the archive; refusing it",
+                    path=self.name,
+                )
         if len(members) != 1:
             raise InputError(
                 f"a zip input must hold exactly one file, found {len(members)}; unzip it first",
@@ -94,45 +209,138 @@ class Source:
         return archive.open(members[0])  # type: ignore[return-value]
 
     def open_text(self) -> io.TextIOWrapper:
-        # utf-8-sig drops a BOM when there is one and reads plain UTF-8 otherwise.
-        return io.TextIOWrapper(self.open_binary(), encoding="utf-8-sig", newline="")
+        # utf-8-sig drops a BOM when there is one and reads plain UTF-8 otherwise; a UTF-16 BOM
+        # (Excel's "Unicode text", some Azure downloads) is read as UTF-16 on purpose.
+        encoding = "utf-16" if self.magic.startswith(_UTF16_BOMS) else "utf-8-sig"
+        return io.TextIOWrapper(
+            self.open_binary(), encoding=encoding, errors="surrogateescape", newline=""
+        )
 
     def head(self, size: int = SNIFF_BYTES) -> str:
         with self.open_text() as text:
             try:
-                return text.read(size)
-            except UnicodeDecodeError as exc:
-                raise InputError(f"not UTF-8 text ({exc.reason})", path=self.name) from None
+                head = text.read(size)
+            except UnicodeError as exc:
+                raise InputError(f"not UTF-16 text ({exc})", path=self.name) from None
+        bad = _NOT_UTF8.search(head)
+        if bad and "\n" in head[bad.start() :]:  # a complete line holds a non-UTF-8 byte
+            line = head.count("\n", 0, bad.start()) + 1
+            raise InputError(_not_utf8_message(head, bad.start()), path=self.name, line=line)
+        return head
+
+    def lines(self) -> Iterator[str]:
+        """The file's lines, each checked: no longer than the line limit, valid UTF-8."""
+        limit = self.limits.line_length
+        with self.open_text() as text:
+            number = 0
+            while True:
+                try:
+                    line = text.readline(limit + 1)
+                except UnicodeError as exc:
+                    raise InputError(f"not UTF-16 text ({exc})", path=self.name) from None
+                if not line:
+                    return
+                number += 1
+                if len(line) > limit:
+                    raise InputError(
+                        f"a line longer than {limit:,} characters; " + limit_hint("line_length"),
+                        path=self.name,
+                        line=number,
+                    )
+                bad = _NOT_UTF8.search(line)
+                if bad:
+                    message = _not_utf8_message(line, bad.start())
+                    raise InputError(message, path=self.name, line=number)
+                yield line
 
     def bytes_done(self) -> int:
         return self.counter.bytes_read if self.counter else 0
 
 
-def csv_rows(source: Source) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row by header name) for every data row; header names are stripped."""
-    with source.open_text() as text:
-        reader = csv.reader(text)
+def _not_utf8_message(text: str, index: int) -> str:
+    byte = ord(text[index]) - 0xDC00
+    return f"not UTF-8 text (byte 0x{byte:02x}); convert the file to UTF-8"
+
+
+class BadRow:
+    """A row that is structurally wrong (too few or too many cells): `each_row` turns it into a
+    bad row, refused, or rejected with --skip-bad-rows, like any unreadable value."""
+
+    def __init__(self, message: str, field: str | None, raw: object):
+        self.message, self.field, self.raw = message, field, raw
+
+
+def csv_rows(
+    source: Source, *, short_rows_of: int | None = None
+) -> Iterator[tuple[int, dict[str, str] | BadRow]]:
+    """(line number, row by header name) for every data row; header names are stripped.
+    A duplicated column name refuses the file; a short or long row is a BadRow (except rows of
+    exactly `short_rows_of` cells, a format's documented shorthand); a quoted field still open
+    at the end of the file (a truncated download) refuses the file."""
+    reader = csv.reader(source.lines(), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise InputError(f"unreadable CSV header: {exc}", path=source.name, line=1) from None
+    names = [name.strip() for name in header]
+    _refuse_duplicated_columns(names, source)
+    line, rows = reader.line_num, 0
+    while True:
         try:
-            header = next(reader)
+            cells = next(reader)
         except StopIteration:
             return
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise InputError(f"unreadable CSV header: {exc}", path=source.name, line=1) from None
-        names = [name.strip() for name in header]
-        line = reader.line_num
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise InputError(
-                    f"unreadable CSV: {exc}", path=source.name, line=line + 1
-                ) from None
-            start, line = line + 1, reader.line_num
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # blank line
-            yield start, dict(zip(names, cells, strict=False))
+        except csv.Error as exc:
+            raise InputError(
+                f"unreadable CSV ({exc}): a truncated or damaged file",
+                path=source.name,
+                line=line + 1,
+            ) from None
+        start, line = line + 1, reader.line_num
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue  # blank line
+        rows += 1
+        check_row_count(rows, source, start)
+        if len(cells) != len(names) and len(cells) != short_rows_of:
+            yield start, _wrong_width(cells, names)
+            continue
+        yield start, dict(zip(names, cells, strict=False))
+
+
+def _wrong_width(cells: list[str], names: list[str]) -> BadRow:
+    raw = ",".join(cells)
+    if len(cells) < len(names):
+        missing = names[len(cells)]
+        return BadRow(
+            f"row has {len(cells)} cells, the header {len(names)}: a short or truncated row",
+            missing,
+            raw,
+        )
+    return BadRow(f"row has {len(cells)} cells, the header only {len(names)}", None, raw)
+
+
+def _refuse_duplicated_columns(names: list[str], source: Source) -> None:
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names, start=1):
+        if name in seen:
+            raise InputError(
+                f"duplicated column {name!r} (columns {seen[name]} and {index}): "
+                "which one holds the value is ambiguous",
+                path=source.name,
+                line=1,
+            )
+        seen[name] = index
+
+
+def check_row_count(rows: int, source: Source, line: int | None) -> None:
+    if rows > source.limits.rows:
+        raise InputError(
+            f"more than {source.limits.rows:,} rows; " + limit_hint("rows"),
+            path=source.name,
+            line=line,
+        )
 
 
 def csv_header(head: str) -> list[str]:
@@ -143,33 +351,92 @@ def csv_header(head: str) -> list[str]:
         return []
 
 
-def load_json(text: str, *, path: str, line: int | None = None) -> Any:
+def load_json(
+    text: str, *, path: str, line: int | None = None, max_depth: int | None = None
+) -> Any:
+    depth = Limits.json_depth if max_depth is None else max_depth
     try:
-        return json.loads(text, parse_float=Decimal)
+        value = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise InputError(
+        raise JSONSyntaxError(
             f"invalid JSON: {exc.msg}",
             path=path,
             line=(line if line is not None else exc.lineno),
             column=exc.colno,
         ) from None
+    except RecursionError:  # deeper than the parser itself can go (~1000 levels)
+        value = _TOO_DEEP
+    if value is _TOO_DEEP or _deeper_than(value, depth):
+        raise InputError(
+            f"JSON nested deeper than {depth} levels; " + limit_hint("json_depth"),
+            path=path,
+            line=line,
+        )
+    return value
+
+
+_TOO_DEEP = object()
+
+
+class JSONSyntaxError(InputError):
+    """Text that is not JSON (as opposed to JSON that breaks a limit)."""
+
+
+def json_depth_error(value: Any, limit: int) -> str | None:
+    """The message for a parsed value nested deeper than `limit`, else None."""
+    if _deeper_than(value, limit):
+        return f"JSON nested deeper than {limit} levels; " + limit_hint("json_depth")
+    return None
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest deeper than `limit`, walked without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def json_document(source: Source) -> Any:
+    """A whole JSON document. Not read line by line: a minified document is one long line."""
+    return load_json(read_text(source), path=source.name, max_depth=source.limits.json_depth)
+
+
+def read_text(source: Source) -> str:
+    """The whole decoded file (bounded by the decompression limits); a non-UTF-8 byte is
+    reported with its line."""
     with source.open_text() as text:
         try:
             content = text.read()
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text ({exc.reason})", path=source.name) from None
-    return load_json(content, path=source.name)
+        except UnicodeError as exc:
+            raise InputError(f"not UTF-16 text ({exc})", path=source.name) from None
+    bad = _NOT_UTF8.search(content)
+    if bad:
+        line = content.count("\n", 0, bad.start()) + 1
+        raise InputError(_not_utf8_message(content, bad.start()), path=source.name, line=line)
+    return content
 
 
 def json_lines(source: Source) -> Iterator[tuple[int, Any]]:
     """(line number, object) for every non-blank line of a JSON Lines file."""
-    with source.open_text() as text:
-        for number, raw in enumerate(text, start=1):
-            if raw.strip():
-                yield number, load_json(raw, path=source.name, line=number)
+    rows = 0
+    for number, raw in enumerate(source.lines(), start=1):
+        if raw.strip():
+            rows += 1
+            check_row_count(rows, source, number)
+            yield (
+                number,
+                load_json(raw, path=source.name, line=number, max_depth=source.limits.json_depth),
+            )
 
 
 def looks_like_json_lines(head: str) -> bool:

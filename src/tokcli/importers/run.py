@@ -9,13 +9,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from tokcli.errors import TokcliError
+from tokcli.errors import InputError
 from tokcli.importers import get_format
-from tokcli.importers.base import Options
+from tokcli.importers.base import BY_BILLING_PERIOD, Format, Options
 from tokcli.importers.detect import detect
-from tokcli.importers.pipeline import FileResult, ImportSettings, import_source
+from tokcli.importers.parts import (
+    DATA_SUFFIXES,
+    PlannedSet,
+    check_exists,
+    group_parts,
+    transcript_folder,
+    walk,
+)
+from tokcli.importers.pipeline import FileResult, ImportSettings, PartSet, import_set
 from tokcli.importers.pricer import Pricer
-from tokcli.importers.reading import Source
+from tokcli.importers.reading import Limits, Source
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.tags import TagMap
 
@@ -31,10 +39,14 @@ class ImportJob:
     pull: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    part_of: str | None = None  # --part-of KEY: the inputs are parts of one export
+    replace_window: bool = False  # --replace-window
+    limits: dict[str, str] = field(default_factory=dict)  # --limit NAME=VALUE
 
 
 def run_imports(rt, job: ImportJob, progress_factory=None) -> dict:
-    """Import every input of `job` (each in its own transaction) and return the summary."""
+    """Import every input of `job` (each file or part set in its own transaction) and return
+    the summary. A bad input is reported in `errors` and the run goes on with the others."""
     settings = ImportSettings(
         pricer=Pricer(rt.registry),
         tag_map=TagMap.from_config(rt.config.section("tags")),
@@ -42,25 +54,46 @@ def run_imports(rt, job: ImportJob, progress_factory=None) -> dict:
         skip_bad_rows=job.skip_bad_rows,
         reject_path=job.reject_path,
         now=rt.now(),
+        limits=_limits(rt, job),
+        replace_window=job.replace_window,
     )
     if job.mapping and job.source_name is None:
         job.source_name = "mapped"
     results: list[FileResult] = []
+    errors: list[InputError] = []
+    warnings: list[str] = []
     conn = rt.open_store()
     try:
         if job.pull:
             from tokcli.importers.pull import pull_into
 
             results += pull_into(conn, rt, job, settings)
-        for path in expand_paths(job.paths, job.source_name):
-            results.append(_import_path(conn, path, job, settings, progress_factory))
+        for planned, fmt in plan_inputs(job, settings.limits, errors):
+            try:
+                results.append(_import_set(conn, planned, fmt, settings, progress_factory))
+            except InputError as error:
+                errors.append(error)
+                continue
+            if not planned.complete:
+                warnings.append(_incomplete_warning(planned))
     finally:
         conn.close()
-    return summary(results, list(settings.pricer.warnings.values()))
+    document = summary(results, warnings + list(settings.pricer.warnings.values()))
+    document["errors"] = [str(error) for error in errors]
+    return document
 
 
-# Files a folder walk imports; anything else in the folder (README, scripts) is passed over.
-DATA_SUFFIXES = frozenset({".csv", ".json", ".jsonl", ".ndjson", ".gz", ".zip"})
+def _limits(rt, job: ImportJob) -> Limits:
+    limits = Limits().updated(rt.config.section("import").get("limits") or {}, "import.limits")
+    return limits.updated(job.limits, "--limit")
+
+
+def _incomplete_warning(planned: PlannedSet) -> str:
+    return (
+        f"{planned.label}: not known to be a complete export ({planned.why_incomplete}): its "
+        "rows were added and nothing was replaced; import every part together (the folder, "
+        "or --part-of KEY) to replace the billing period"
+    )
 
 
 def expand_paths(paths: list[Path], source_name: str | None) -> list[Path]:
@@ -68,35 +101,58 @@ def expand_paths(paths: list[Path], source_name: str | None) -> list[Path]:
     are all .jsonl is a Claude Code transcript folder (`~/.claude/projects`), imported whole."""
     expanded: list[Path] = []
     for path in paths:
-        if not path.is_dir() or source_name == "claude-code" or _transcript_folder(path):
+        check_exists(path)
+        if not path.is_dir() or source_name == "claude-code" or transcript_folder(path):
             expanded.append(path)
             continue
-        for child in sorted(path.iterdir()):
-            if child.name.startswith("."):
-                continue
-            if child.is_dir() or child.suffix.lower() in DATA_SUFFIXES:
-                expanded += expand_paths([child], source_name)
+        files = walk(path)
+        if not files:
+            raise InputError(
+                f"the folder holds no data files ({', '.join(sorted(DATA_SUFFIXES))})",
+                path=str(path),
+            )
+        expanded += files
     return expanded
 
 
-def _transcript_folder(folder: Path) -> bool:
-    data = [
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in DATA_SUFFIXES
-    ]
-    return bool(data) and all(p.suffix.lower() == ".jsonl" for p in data)
+def plan_inputs(
+    job: ImportJob, limits: Limits, errors: list[InputError]
+) -> list[tuple[PlannedSet, Format]]:
+    """Each input's format, and the inputs in sets: the parts of one billing export together
+    (see importers/parts.py), everything else alone. Unreadable inputs go to `errors`."""
+    by_format: dict[str, list[Path]] = {}
+    for given in job.paths:
+        try:
+            paths = expand_paths([given], job.source_name)
+        except InputError as error:
+            errors.append(error)
+            continue
+        for path in paths:
+            try:
+                name = job.source_name or detect(Source(path, limits))
+            except InputError as error:
+                errors.append(error)
+                continue
+            by_format.setdefault(name, []).append(path)
+    planned: list[tuple[PlannedSet, Format]] = []
+    for name, paths in by_format.items():
+        fmt = get_format(name)
+        if job.part_of is not None or fmt.replace == BY_BILLING_PERIOD:
+            sets = group_parts(paths, job.part_of)
+        else:
+            sets = [PlannedSet([path], str(path)) for path in paths]
+        planned += [(each, fmt) for each in sets]
+    return planned
 
 
-def _import_path(conn, path: Path, job: ImportJob, settings, progress_factory) -> FileResult:
-    if not path.exists():
-        raise TokcliError(f"{path}: no such file or folder")
-    source = Source(path)
-    fmt = get_format(job.source_name or detect(source))
-    bar = progress_factory(path.name, source.size) if progress_factory else None
+def _import_set(conn, planned: PlannedSet, fmt: Format, settings, progress_factory) -> FileResult:
+    sources = [Source(path, settings.limits) for path in planned.paths]
+    parts = PartSet(sources, planned.label, planned.complete, planned.key, planned.why_incomplete)
+    size = sum(source.size for source in sources)
+    bar = progress_factory(planned.paths[0].name, size) if progress_factory else None
     with bar or contextlib.nullcontext() as callback:
         settings.progress = callback
-        return import_source(conn, source, fmt, settings)
+        return import_set(conn, parts, fmt, settings)
 
 
 def _mapping(rt, spec: str | None) -> dict[str, str] | None:

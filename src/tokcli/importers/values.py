@@ -19,9 +19,23 @@ NULLS = frozenset({"", "null", "NULL", "Null", "None", "none", "nan", "NaN", "N/
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 # "$10,100.00" in spreadsheet-made files (the FOCUS spec's own SaaS examples): the symbol goes,
 # the currency is the file's currency column.
-_CURRENCY_SYMBOL = re.compile(r"^([+-]?)\s*[$€£¥]\s*")
+_CURRENCY_SYMBOL = re.compile(r"^([+-]?)\s*([$€£¥])\s*")
+# Which ISO 4217 codes each symbol can stand for: a symbol that names another currency than the
+# file's (`€12` in a USD file) is an error, never a silent 12 USD.
+_SYMBOL_CURRENCIES = {
+    "$": frozenset({"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "TWD", "CLP", "COP", "ARS"}),
+    "€": frozenset({"EUR"}),
+    "£": frozenset({"GBP"}),
+    "¥": frozenset({"JPY", "CNY"}),
+}
+# A per-row cost or quantity beyond this is not a bill but a damaged file (issue 13): refused
+# before it can reach the store, where a later read would choke on it.
+MAX_MAGNITUDE = Decimal("1e15")
+# More decimal places than any export writes (Azure: 30) means a damaged value such as 1e-400.
+MIN_EXPONENT = -40
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MAX_UNIX_NANOS = Decimal("253402300799e9")  # 9999-12-31T23:59:59Z
 
 
 class RowError(ValueError):
@@ -39,28 +53,71 @@ def is_null(value: object) -> bool:
 
 
 def decimal_or_none(value: object, field: str) -> Decimal | None:
-    """An exact Decimal from text or int. JSON numbers arrive as text (parse_float=Decimal)."""
+    """An exact Decimal from text or int. JSON numbers arrive as text (parse_float=Decimal).
+    Quantities carry no currency symbol: `money()` reads amounts."""
+    return _number(value, field, currency=None, money=False)
+
+
+def money(value: object, field: str, currency: str | None) -> Decimal | None:
+    """An amount of money. A leading currency symbol (`$10,100.00` in spreadsheet-made files,
+    the FOCUS spec's own SaaS examples) is accepted when it agrees with the file's `currency`
+    (or the file names none) and refused when it contradicts it."""
+    return _number(value, field, currency=currency, money=True)
+
+
+def _number(
+    value: object, field: str, *, currency: str | None, money: bool, bounded: bool = True
+) -> Decimal | None:
+    if isinstance(value, str) and value.strip().lower() == "nan":
+        # NaN is a damaged number, not an empty cell (pandas writes missing values as "").
+        raise RowError(f"not a finite number: {value!r}", field)
     if is_null(value):
         return None
-    if isinstance(value, Decimal):
-        return value
     if isinstance(value, bool):
         raise RowError(f"expected a number, got {value!r}", field)
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
         # Only reachable for callers that parsed JSON without parse_float=Decimal: go through
         # repr, which is the shortest text that round-trips, never the binary expansion.
-        return Decimal(repr(value))
-    text = _CURRENCY_SYMBOL.sub(r"\1", str(value).strip())
+        number = Decimal(repr(value))
+    else:
+        number = _number_text(str(value).strip(), value, field, currency, money)
+    return _checked(number, value, field, bounded)
+
+
+def _number_text(text: str, value: object, field: str, currency: str | None, money: bool):
+    symbol = _CURRENCY_SYMBOL.match(text)
+    if symbol:
+        if not money:
+            raise RowError(f"a currency symbol in a quantity: {value!r}", field)
+        allowed = _SYMBOL_CURRENCIES[symbol.group(2)]
+        if currency and currency.strip().upper() not in allowed:
+            raise RowError(
+                f"currency symbol {symbol.group(2)!r} contradicts the file's currency "
+                f"{currency.strip().upper()}: {value!r}",
+                field,
+            )
+        text = symbol.group(1) + text[symbol.end() :]
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     try:
-        number = Decimal(text)
+        return Decimal(text)
     except decimal.InvalidOperation:
         raise RowError(f"not a number: {value!r}", field) from None
+
+
+def _checked(number: Decimal, value: object, field: str, bounded: bool) -> Decimal:
     if not number.is_finite():
         raise RowError(f"not a finite number: {value!r}", field)
+    if bounded and abs(number) > MAX_MAGNITUDE:
+        raise RowError(f"out of range (beyond 1e15): {value!r}", field)
+    if number and number.as_tuple().exponent < MIN_EXPONENT:  # type: ignore[operator]
+        raise RowError(f"more than {-MIN_EXPONENT} decimal places: {value!r}", field)
+    if number.is_zero() and number.is_signed():
+        return Decimal(0).quantize(number)  # -0 is 0: never a "negative" zero in the store
     return number
 
 
@@ -103,12 +160,17 @@ def utc_from_unix(seconds: object, field: str) -> dt.datetime:
     number = decimal_or_none(seconds, field)
     if number is None:
         raise RowError("missing timestamp", field)
+    if number < 0 or number * 1_000_000_000 > _MAX_UNIX_NANOS:
+        raise RowError(f"not a time in Unix seconds: {seconds!r}", field)
     return _EPOCH + dt.timedelta(seconds=int(number))
 
 
 def utc_from_unix_nano(nanos: object, field: str) -> dt.datetime:
-    number = count(nanos, field)
-    return _EPOCH + dt.timedelta(microseconds=number // 1000)
+    # Nanoseconds since 1970 are ~1.8e18: beyond the 1e15 bound of costs and counts.
+    number = _number(nanos, field, currency=None, money=False, bounded=False) or Decimal(0)
+    if number != number.to_integral_value() or number < 0 or number > _MAX_UNIX_NANOS:
+        raise RowError(f"not a time in Unix nanoseconds: {nanos!r}", field)
+    return _EPOCH + dt.timedelta(microseconds=int(number) // 1000)
 
 
 def utc_time(value: object, field: str) -> dt.datetime:

@@ -107,12 +107,13 @@ def begin_import(
     sha256: str | None = None,
     source: str | None = None,
     started_at: dt.datetime | None = None,
+    part_set: str | None = None,
 ) -> int:
     started = _utc_text(started_at or dt.datetime.now(dt.UTC))
     cursor = conn.execute(
-        "INSERT INTO imports (path, sha256, format, source, started_at, status) "
-        "VALUES (?, ?, ?, ?, ?, 'running')",
-        (path, sha256, fmt, source, started),
+        "INSERT INTO imports (path, sha256, format, source, started_at, status, part_set) "
+        "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+        (path, sha256, fmt, source, started, part_set),
     )
     return int(cursor.lastrowid)
 
