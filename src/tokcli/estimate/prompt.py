@@ -151,6 +151,7 @@ def estimate_prompt(
         prefix_tokens=min(prefix, input_tokens),
         cache_hit_rate=hit_rate,
         cache_ttl=options.cache_ttl,
+        caching=options.cache_hit_rate is not None or options.cached_tokens is not None,
     )
     if prefix > input_tokens:
         notes.append(f"cached tokens ({prefix:,}) exceed the input ({input_tokens:,}): capped")
