@@ -1,0 +1,47 @@
+"""Issue 14, money-wrong points in `estimate`: each test fails on the old code.
+
+Expected figures are derived in the test from the per-million prices of the fixture
+tests/fixtures/prompts/acme.pricing (acme-large: $3 in / $15 out / $0.30 read / $3.75 5m write /
+$6 1h write) or of the source the registry cites.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+PROMPTS = Path(__file__).resolve().parent / "fixtures" / "prompts"
+ACME = PROMPTS / "acme.pricing"
+M = Decimal(1_000_000)
+
+
+def cost_per_call(cli, *args, pricing=ACME) -> Decimal:
+    extra = ["--pricing", pricing] if pricing else []
+    result = cli("estimate", *args, "--format", "json", *extra)
+    assert result.exit_code == 0, result.stderr
+    return Decimal(result.json()["results"][0]["cost_per_call"])
+
+
+@pytest.mark.parametrize(("ttl", "write"), [("5m", Decimal("3.75")), ("1h", Decimal("6"))])
+def test_hit_rate_zero_charges_the_cache_write_on_every_call(cli, ttl, write):
+    got = cost_per_call(
+        cli, "--input-tokens", "5000", "--cached-tokens", "2000", "--cache-hit-rate", "0",
+        "--cache-ttl", ttl, "--output-tokens", "100", "-m", "acme-large",
+    )  # fmt: skip
+    # every call misses: 3000 uncached at $3, the 2000-token prefix written, 100 out at $15
+    assert got == (3000 * Decimal(3) + 2000 * write + 100 * Decimal(15)) / M
+
+
+def test_hit_rate_zero_and_a_tiny_rate_are_continuous(cli):
+    args = ["--input-tokens", "5000", "--cached-tokens", "2000", "--output-tokens", "100"]
+    zero = cost_per_call(cli, *args, "--cache-hit-rate", "0", "-m", "acme-large")
+    tiny = cost_per_call(cli, *args, "--cache-hit-rate", "0.001", "-m", "acme-large")
+    # a 0.1% hit rate saves 0.001 x 2000 x (3.75 - 0.30) per million
+    assert zero - tiny == Decimal("0.001") * 2000 * (Decimal("3.75") - Decimal("0.30")) / M
+
+
+def test_no_cache_options_means_no_write_premium(cli):
+    got = cost_per_call(cli, "--input-tokens", "5000", "--output-tokens", "100", "-m", "acme-large")
+    assert got == (5000 * Decimal(3) + 100 * Decimal(15)) / M
