@@ -152,7 +152,7 @@ def test_before_the_first_price_is_an_error_not_zero(cli):
     [
         ("claude-haiku-4-5-20251001", "claude-haiku-4-5"),
         ("anthropic/claude-sonnet-4-6", "claude-sonnet-4-6"),
-        ("us.anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5"),
+        ("anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5"),
         ("claude-haiku-4-5@20251001", "claude-haiku-4-5"),
         ("Claude Haiku 4.5", "claude-haiku-4-5"),
         ("GPT-5-2025-08-07", "gpt-5"),

@@ -288,6 +288,7 @@ def _model(r: _Reader, node, where: str, provider: str, *, origin: str | None, p
         host=r.text(node, "host", where),
         notes=r.text(node, "notes", where),
         origin=origin,
+        layer="override" if origin else "curated",
     )
 
 
