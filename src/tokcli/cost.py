@@ -77,6 +77,7 @@ class CostBreakdown:
     lines: tuple[CostLine, ...]
     total: Decimal
     notes: tuple[str, ...] = field(default=())
+    layer: str = "curated"  # the price layer the model came from (see pricing/layers.py)
 
     def to_dict(self) -> dict:
         return {
@@ -86,6 +87,7 @@ class CostBreakdown:
             "at": self.at.isoformat(),
             "effective_from": self.effective_from.isoformat(),
             "source": self.source,
+            "layer": self.layer,
             "band": self.band,
             "off_peak": self.off_peak,
             "currency": "USD",
@@ -163,6 +165,16 @@ def resolved_prices(
     return ResolvedPrices(entry, band, off_peak, prices, fallbacks)
 
 
+def layer_note(model: Model, entry: PriceEntry) -> str:
+    """Where a price not reviewed by hand comes from, for estimate and audit notes."""
+    what = {
+        "generated": "the generated price layer",
+        "updated": "your updated price layer (tokcli pricing update)",
+        "override": f"the override file {model.origin}",
+    }.get(model.layer, f"the {model.layer} layer")
+    return f"{model.id}: price from {what}; source: {entry.source}"
+
+
 def compute_cost(
     usage: Usage,
     model: Model,
@@ -188,6 +200,8 @@ def compute_cost(
         with decimal.localcontext(MONEY_CONTEXT):
             total += cost
     notes = []
+    if model.layer != "curated":
+        notes.append(layer_note(model, resolved.entry))
     if resolved.band == "long_context":
         notes.append(
             f"long-context prices: more than {resolved.entry.long_context_above:,} input "
@@ -211,4 +225,5 @@ def compute_cost(
         lines=tuple(lines),
         total=total,
         notes=tuple(notes),
+        layer=model.layer,
     )

@@ -158,9 +158,13 @@ def _show_notes(model, entry, moment) -> list[str]:
     if entry is None:
         notes.append("no price is recorded for this model")
         return notes
+    since = (
+        "an unrecorded date"
+        if entry.effective_from.year == 1970
+        else f"{entry.effective_from:%Y-%m-%d %H:%M} UTC"
+    )
     notes.append(
-        f"in force from {entry.effective_from:%Y-%m-%d %H:%M} UTC on "
-        f"{moment:%Y-%m-%d}; source: {entry.source}"
+        f"in force from {since} on {moment:%Y-%m-%d}; source: {entry.source}; layer: {model.layer}"
     )
     later = [e for e in model.prices if e.effective_from > moment]
     if later:

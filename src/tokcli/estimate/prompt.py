@@ -212,6 +212,7 @@ def result_dict(estimate: PromptEstimate) -> dict:
         "cost_items": [item.to_dict() for item in call.items],
         "price_effective_from": call.effective_from.date().isoformat(),
         "price_source": call.source,
+        "price_layer": estimate.model.layer,
     }
     if estimate.monthly_requests is not None:
         data["monthly_requests"] = estimate.monthly_requests

@@ -33,13 +33,12 @@ def user_layer_path(environ=None) -> Path:
     environ = os.environ if environ is None else environ
     if environ.get("TOKCLI_PRICE_LAYER"):
         return Path(environ["TOKCLI_PRICE_LAYER"])
-    base = environ.get("XDG_DATA_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "share"
-    )
+    base = environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "tokcli" / "pricing" / "generated.json"
 
 
 def read_layer(path: Path) -> dict:
+    """The whole layer document (`pricing update` and tests; lookups use `_LazyLayer`)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -51,28 +50,62 @@ def read_layer(path: Path) -> dict:
     return doc
 
 
+def _lazy_read(path: Path) -> tuple[dict, dict[str, str | dict]]:
+    """Header fields and each model's unparsed JSON text.
+
+    Layers are written one model per line (generate.dump_layer), so a lookup parses one line,
+    not the whole megabyte: that keeps `tokcli pricing show` fast. Any other JSON layout is
+    parsed whole.
+    """
+    text = path.read_text(encoding="utf-8")
+    start = text.find('\n"models":{\n')
+    if start < 0:
+        doc = read_layer(path)
+        return {k: v for k, v in doc.items() if k != "models"}, dict(doc["models"])
+    try:
+        head = json.loads(text[:start].rstrip().removesuffix(",") + "}")
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+    models: dict[str, str | dict] = {}
+    body = text[start + len('\n"models":{\n') :]
+    for line in body.split("\n"):
+        if not line or line == "}}":
+            continue
+        key_end = line.find('":')
+        if not line.startswith('"') or key_end < 0:
+            raise InputError("not a price layer line", path=str(path))
+        key = line[1:key_end]
+        if "\\" in key:  # an escaped character: let json decode it
+            key = json.loads(line[: key_end + 1])
+        models[key] = line[key_end + 2 :].removesuffix(",")
+    return head, models
+
+
 class GeneratedLayer:
     """Raw model specs of the shipped layer with the user's updated models on top."""
 
     def __init__(self, shipped: Path | None, user: Path | None):
         self.shipped_path = shipped
         self.user_path = user
-        self.specs: dict[str, dict] = {}
+        self.specs: dict[str, str | dict] = {}  # JSON text until first used
         self.origin: dict[str, str] = {}  # model id -> "generated" or "updated"
         self.documents: dict[str, dict] = {}
         self._models: dict[str, Model] = {}
         for layer, path in (("generated", shipped), ("updated", user)):
             if path is None or not path.is_file():
                 continue
-            doc = read_layer(path)
-            self.documents[layer] = {k: v for k, v in doc.items() if k != "models"}
-            for model_id, spec in doc["models"].items():
+            head, models = _lazy_read(path)
+            self.documents[layer] = {**head, "path": str(path)}
+            for model_id, spec in models.items():
                 self.specs[model_id] = spec
                 self.origin[model_id] = layer
-            self.documents[layer]["path"] = str(path)
 
     def __contains__(self, model_id: str) -> bool:
         return model_id in self.specs
+
+    def spec(self, model_id: str) -> dict:
+        raw = self.specs[model_id]
+        return json.loads(raw) if isinstance(raw, str) else raw
 
     def ids(self) -> list[str]:
         return sorted(self.specs)
@@ -90,7 +123,11 @@ class GeneratedLayer:
         layer = self.origin[model_id]
         path = self.user_path if layer == "updated" else self.shipped_path
         reader = _Reader(path or Path(SHIPPED_LAYER))
-        spec = dict(self.specs[model_id])
+        raw = self.specs[model_id]
+        try:
+            spec = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON for {model_id}: {exc.msg}", path=str(path)) from None
         removed = spec.pop("removed", None)
         node = {"id": model_id, "tier": "mid", **spec}
         model = _model(reader, node, f"models.{model_id}", spec.get("provider", ""),

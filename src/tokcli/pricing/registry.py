@@ -35,8 +35,9 @@ _PREFIXES = (
 )
 # Sellers whose own listing of a model may carry its own price (a cloud, a cloud region):
 # their literal entry in the generated layer beats the curated model found by stripping them.
-_SELLER_FORM = re.compile(r"^(bedrock/|bedrock_converse/|azure/|azure_ai/|vertex_ai/|"
-                          r"(us|eu|apac|jp|au|us-gov|ca|global)\.)")  # fmt: skip
+_SELLER_FORM = re.compile(
+    r"^(azure/|azure_ai/|((bedrock|bedrock_converse)/(converse/)?)?(us|eu|apac|jp|au|us-gov|ca|global)\.)"
+)
 _BEDROCK_REGION = re.compile(r"^(us|eu|apac|global|us-gov|jp|au|ca)\.")
 # Geographic cross-Region inference profiles; `global.` is the global one.
 _BEDROCK_GEO = re.compile(r"^(?:bedrock/)?(us|eu|apac|us-gov|jp|au|ca)\.")
@@ -402,7 +403,9 @@ def _geographic(model: Model, key: str) -> Model:
     match = _BEDROCK_GEO.match(key)
     if not match or model.provider != "anthropic":
         return model
-    if model.released is not None and model.released < GEO_PREMIUM_FROM:
+    # Release date, else the first recorded price, tells whether the model has a global profile.
+    since = model.released or (model.prices[0].effective_from.date() if model.prices else None)
+    if since is None or since < GEO_PREMIUM_FROM:
         return model
     note = (
         f"Bedrock geographic cross-Region profile ({match.group(1)}.): {model.id}'s prices x"
