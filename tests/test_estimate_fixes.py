@@ -45,3 +45,16 @@ def test_hit_rate_zero_and_a_tiny_rate_are_continuous(cli):
 def test_no_cache_options_means_no_write_premium(cli):
     got = cost_per_call(cli, "--input-tokens", "5000", "--output-tokens", "100", "-m", "acme-large")
     assert got == (5000 * Decimal(3) + 100 * Decimal(15)) / M
+
+
+def test_at_time_of_day_applies_deepseek_off_peak_prices(cli):
+    """Issue 14 #7: DeepSeek V4 Pro peak 1.32 in; off-peak (outside 01-04 and 06-10 UTC) half.
+    Registry source: DS page copies after 2026-08-16 (PRICING-FACTS 1.4)."""
+    args = ["--input-tokens", "1000000", "--output-tokens", "0", "-m", "deepseek-v4-pro"]
+    peak = Decimal("1.32")
+    assert cost_per_call(cli, *args, "--at", "2026-11-28 02:30", pricing=None) == peak
+    assert cost_per_call(cli, *args, "--at", "2026-11-28 12:00", pricing=None) == peak / 2
+    assert cost_per_call(cli, *args, "--at", "2026-11-28T23:59Z", pricing=None) == peak / 2
+    assert cost_per_call(cli, *args, "--at", "2026-11-28", pricing=None) == peak
+    bad = cli("estimate", *args, "--at", "25:00")
+    assert bad.exit_code == 2 and bad.stderr.startswith("tokcli: error: --at: expected")

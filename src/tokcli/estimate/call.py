@@ -73,6 +73,25 @@ class CallCost:
     notes: tuple[str, ...] = field(default=())
 
 
+def parse_at(value: str | None, today: dt.date) -> dt.date | dt.datetime:
+    """`--at`: a date (peak/list prices), a UTC moment, or a time of day today (UTC)."""
+    if value is None:
+        return today
+    text = value.strip().replace("T", " ").removesuffix("Z").removesuffix(" UTC").strip()
+    try:
+        if ":" not in text:
+            return dt.date.fromisoformat(text)
+        if " " not in text:
+            clock = dt.time.fromisoformat(text)
+            return dt.datetime.combine(today, clock, tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise TokcliError(
+            f"--at: expected YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or HH:MM (UTC), got {value!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def price_call(model: Model, at: dt.date, shape: CallShape, service_tier: str = "standard"):
     """Expected cost of one call of `shape` on `model` at the prices in force on `at`."""
     if shape.cache_ttl not in CACHE_TTLS:
