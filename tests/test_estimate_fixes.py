@@ -58,3 +58,21 @@ def test_at_time_of_day_applies_deepseek_off_peak_prices(cli):
     assert cost_per_call(cli, *args, "--at", "2026-11-28", pricing=None) == peak
     bad = cli("estimate", *args, "--at", "25:00")
     assert bad.exit_code == 2 and bad.stderr.startswith("tokcli: error: --at: expected")
+
+
+def test_unknown_model_in_a_folder_warns_once_per_id_and_the_run_goes_on(cli, tmp_path):
+    """Issue 14: a run over many inputs never stops on an unknown model; never a silent $0."""
+    for name, model in (("a", "gpt-99"), ("b", "gpt-99"), ("c", "gpt-4o-mini"), ("d", "zz-1")):
+        (tmp_path / f"{name}.prompt").write_text(
+            f"---\nmodel: {model}\n---\nHello there\n", encoding="utf-8"
+        )
+    result = cli("estimate", tmp_path, "--output-tokens", "10", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = result.json()["results"]
+    assert [r["model"] for r in rows] == ["gpt-4o-mini"]
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("tokcli: warning: unknown model 'gpt-99' in 2 inputs")
+    assert "closest known:" in warnings[0]
+    single = cli("estimate", tmp_path / "a.prompt")
+    assert single.exit_code == 2 and "unknown model 'gpt-99'" in single.stderr

@@ -279,8 +279,18 @@ def _estimate_head(rt, request, sources, counter) -> list[dict]:
         return run.estimate_text(data, "<stdin>", request, registry, counter, path="-")
     if "-" in sources.paths:
         raise TokcliError("- (stdin) cannot be mixed with other paths")
+    from tokcli.pricing.unknown import UnknownModels
+
     files = run.local_files(sources.paths, sources.exclude)
-    return run.estimate_files(files, request, registry, counter)
+    many = len(sources.paths) > 1 or any(Path(p).is_dir() for p in sources.paths)
+    unknown = UnknownModels() if many else None
+    results = run.estimate_files(files, request, registry, counter, unknown)
+    if unknown:
+        for line in unknown.warnings():
+            rt.warn(line)
+        if not results:
+            raise TokcliError("no prompt could be priced: " + "; ".join(unknown.warnings()))
+    return results
 
 
 def _gate(rt, request, sources, counter, output, results, checks: _Checks) -> None:
