@@ -101,7 +101,7 @@ def test_curated_entries_win_over_the_generated_layer(registry):
         ("Claude4.6Sonnet", "claude-sonnet-4-6"),
         ("Claude Sonnet 4.6", "claude-sonnet-4-6"),
         ("publishers/anthropic/models/claude-opus-4-7@20260416", "claude-opus-4-7"),
-        ("projects/p1/locations/us-east5/publishers/anthropic/models/claude-opus-4-7", "claude-opus-4-7"),
+        ("projects/p/locations/us-east5/publishers/anthropic/models/claude-opus-4-7", "claude-opus-4-7"),
         ("claude-opus-4-7@default", "claude-opus-4-7"),
         ("openrouter/anthropic/claude-sonnet-4.6", "claude-sonnet-4-6"),
         ("anthropic/claude-sonnet-4.6", "claude-sonnet-4-6"),
@@ -190,7 +190,8 @@ def test_user_alias_from_config_prices_as_its_target(cli, tmp_path, monkeypatch)
 @pytest.mark.parametrize(
     ("body", "line", "field", "words"),
     [
-        ('[pricing.aliases]\na = "b"\nb = "a"\n', 2, "pricing.aliases.a", "alias cycle: a -> b -> a"),
+        ('[pricing.aliases]\na = "b"\nb = "a"\n', 2, "pricing.aliases.a",
+         "alias cycle: a -> b -> a"),
         ('[pricing.aliases]\nx = "gpt-4o"\nsupport = "gpt-4oo"\n', 3, "pricing.aliases.support",
          "not a known model"),
     ],
