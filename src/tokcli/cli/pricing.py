@@ -175,6 +175,8 @@ def _show_notes(model, entry, moment) -> list[str]:
         notes.append(f"* overridden by {entry.origin}")
     if entry.notes:
         notes.append(entry.notes)
+    if model.layer != "curated" and model.notes:
+        notes.append(model.notes)
     return notes
 
 
@@ -306,3 +308,87 @@ def import_litellm(
         from tokcli.render import render
 
         render(report, rt.format(fmt), rt.stderr)
+
+
+@app.command("update")
+def update(
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A newer LiteLLM model_prices_and_context_window.json you downloaded "
+            "(default: the one inside an installed litellm package).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the differences; write nothing.")
+    ] = False,
+    effective_from: Annotated[
+        str | None,
+        typer.Option("--effective-from", help="Date changed prices start (default: today)."),
+    ] = None,
+    fmt: FormatOpt = None,
+):
+    """Refresh the generated price layer offline; every changed price is listed first.
+
+    A changed price becomes a new entry from today (old usage keeps its old price); models the
+    newer file drops keep their history. Written to the user's layer (XDG data dir), which
+    stacks over the shipped one; curated prices still win.
+
+    \b
+    Example:
+        tokcli pricing update ~/Downloads/model_prices_and_context_window.json --dry-run
+        tokcli pricing update
+    """
+    from tokcli.pricing.layers import user_layer_path
+    from tokcli.pricing.update import installed_litellm_file, plan_update, read_source, write_layer
+
+    rt = runtime()
+    path = source or installed_litellm_file()
+    when = parse_date(effective_from, option="--effective-from") or rt.today()
+    data = read_source(path)
+    registry = rt.registry
+    plan = plan_update(registry.generated(), data, str(path), when)
+    target = user_layer_path(rt.environ)
+    rows = [
+        {"model": c.model, "field": c.field, "change": c.kind, "old": c.old, "new": c.new}
+        for c in plan.changes
+    ]
+    written = bool(plan.changes) and not dry_run
+    if written:
+        write_layer(plan, target)
+    curated = sorted(m for m in {*plan.changed, *plan.removed} if m in registry.models)
+    data_out = {
+        "version": 1,
+        "source": str(path),
+        "effective_from": when,
+        "dry_run": dry_run,
+        "layer_file": str(target),
+        "written": written,
+        "changed_models": plan.changed,
+        "added_models": plan.added,
+        "removed_models": plan.removed,
+        "changes": rows,
+    }
+    columns = [
+        Column("model", "model"),
+        Column("field", "field"),
+        Column("change", "change"),
+        Column("old", "old $/MTok", "price"),
+        Column("new", "new $/MTok", "price"),
+    ]
+    notes = [
+        f"{len(plan.changed)} models changed, {len(plan.added)} added, {len(plan.removed)} "
+        f"removed; {len(rows)} price fields differ; changed prices start {when}"
+    ]
+    if curated:
+        notes.append(
+            f"curated prices win over the layer for {', '.join(curated)}: review pricing/*.yaml"
+        )
+    if dry_run:
+        notes.append(f"dry run: nothing written ({target} unchanged)")
+    elif written:
+        notes.append(f"written to {target}")
+    else:
+        notes.append("no price changed: nothing written")
+    rt.emit(Output(data=data_out, rows=rows, columns=columns, notes=notes), rt.format(fmt))
