@@ -241,3 +241,34 @@ def test_bad_pricing_file_exits_2_naming_file_line_and_field(cli, tmp_path, old,
     assert result.exit_code == 2
     assert result.stderr.startswith(f"tokcli: error: {path}:{line}: {field}: ")
     assert result.stderr.count("\n") == 1
+
+
+# -- real Prompty samples (tests/fixtures/prompty/SOURCES.md) ------------------------------
+
+PROMPTY = ROOT / "tests" / "fixtures" / "prompty"
+
+
+def test_real_prompty_samples_naming_gpt_4o_estimate(cli, tmp_path):
+    from tokcli.tokens import get_encoding
+
+    variables = tmp_path / "vars.yaml"
+    variables.write_text("question: What is the meaning of life?\n", encoding="utf-8")
+    result = cli("estimate", PROMPTY, "--exclude", "SOURCES.md", "--vars", variables,
+                 "--output-tokens", "100", "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rows = {Path(r["path"]).name: r for r in result.json()["results"]}
+    expected_models = {
+        "shorthand_model_string.prompty": "gpt-4o",
+        "shorthand_quick.prompty": "gpt-4o-mini",
+        "structured_output.prompty": "gpt-4o-2024-08-06",  # Azure deployment ...-global
+    }
+    assert {name: r["model"] for name, r in rows.items()} == expected_models
+    # One file checked by hand: o200k tokens of the two messages plus OpenAI's chat framing
+    # (3 per message, 3 for the reply), priced at LiteLLM's gpt-4o-mini $0.15 in / $0.60 out.
+    encoding = get_encoding("o200k_base")
+    system = "You are a concise technical writer."
+    user = "Write a one-paragraph summary of Python."
+    tokens = len(encoding.encode_ordinary(system)) + len(encoding.encode_ordinary(user)) + 9
+    quick = rows["shorthand_quick.prompty"]
+    assert quick["input_tokens"] == tokens
+    assert Decimal(quick["cost_per_call"]) == (tokens * Decimal("0.15") + 100 * Decimal("0.60")) / M

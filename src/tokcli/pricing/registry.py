@@ -49,6 +49,8 @@ GEO_PREMIUM_FROM = dt.date(2025, 9, 29)
 _BEDROCK_SUFFIX = re.compile(r"-v\d+(:\d+)?$")
 _SNAPSHOT_DATE = re.compile(r"(-|@)(20\d{2}-?\d{2}-?\d{2})$")
 _MMDD = re.compile(r"-(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")  # Azure meters: gpt-4o-mini-0718
+# Azure deployment names often end with the deployment type: gpt-4o-2024-08-06-global.
+_DEPLOYMENT_TYPE = re.compile(r"-(global|global-?standard|standard|data-?zone|provisioned|ptu)$")
 _VERTEX_PATH = re.compile(r"^(projects/[^/]+/locations/[^/]+/)?publishers/[^/]+/models/")
 _VERSION_TAG = re.compile(r"@[a-z0-9._-]+$")
 # Bedrock FOCUS / CUR product names: Claude4.6Sonnet, Claude3.5Haiku, ClaudeSonnet4.6.
@@ -363,8 +365,10 @@ def _candidates(name: str) -> list[str]:
     # An unknown dated snapshot (gpt-5-2025-08-07, an Azure meter's -0718) falls back to its
     # undated model.
     for form in list(forms[1:]):
-        forms.append(_SNAPSHOT_DATE.sub("", form.replace("@", "-")))
-        forms.append(_MMDD.sub("", form))
+        undeployed = _DEPLOYMENT_TYPE.sub("", form)
+        forms.append(undeployed)
+        forms.append(_SNAPSHOT_DATE.sub("", undeployed.replace("@", "-")))
+        forms.append(_MMDD.sub("", undeployed))
     if untagged.startswith("claude"):  # OpenRouter writes claude-sonnet-4.5
         forms.append(_DOTTED_VERSION.sub("-", untagged))
     return list(dict.fromkeys(f for f in forms if f))
