@@ -76,3 +76,32 @@ def test_unknown_model_in_a_folder_warns_once_per_id_and_the_run_goes_on(cli, tm
     assert "closest known:" in warnings[0]
     single = cli("estimate", tmp_path / "a.prompt")
     assert single.exit_code == 2 and "unknown model 'gpt-99'" in single.stderr
+
+
+WORKLOAD = """\
+name: night-batch
+model: deepseek-v4-pro
+traffic:
+  requests_per_month: 1000
+per_call:
+  user_message: 1000
+  output: 500
+"""
+
+
+def test_workload_off_peak_share_prices_that_share_at_off_peak_rates(cli, tmp_path):
+    """Issue 14 #7: DeepSeek V4 Pro peak $1.32 in / $3.96 out, off-peak half (DS, 1.4)."""
+    path = tmp_path / "w.yaml"
+
+    def monthly(extra: str) -> Decimal:
+        path.write_text(WORKLOAD + extra, encoding="utf-8")
+        result = cli("estimate", "--workload", path, "--at", "2026-11-28", "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return Decimal(result.json()["baseline"]["monthly_cost"])
+
+    peak = (1000 * 1000 * Decimal("1.32") + 1000 * 500 * Decimal("3.96")) / M
+    assert monthly("") == peak
+    assert monthly("off_peak_share: 0.75\n") == peak * Decimal("0.25") + peak / 2 * Decimal("0.75")
+    path.write_text(WORKLOAD + "off_peak_share: 1.5\n", encoding="utf-8")
+    bad = cli("estimate", "--workload", path)
+    assert bad.exit_code == 2 and "off_peak_share" in bad.stderr
