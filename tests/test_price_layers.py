@@ -272,3 +272,22 @@ def test_real_prompty_samples_naming_gpt_4o_estimate(cli, tmp_path):
     quick = rows["shorthand_quick.prompty"]
     assert quick["input_tokens"] == tokens
     assert Decimal(quick["cost_per_call"]) == (tokens * Decimal("0.15") + 100 * Decimal("0.60")) / M
+
+
+def test_override_file_changes_a_generated_model(cli, tmp_path):
+    override = tmp_path / "mine.yaml"
+    override.write_text(
+        "models:\n  - id: gpt-4o\n    prices:\n      - effective_from: 2026-11-01\n"
+        '        source: "our contract"\n        input: "2.00"\n',
+        encoding="utf-8",
+    )
+    shown = cli("pricing", "show", "gpt-4o", "--pricing", override, "-f", "json")
+    assert shown.exit_code == 0, shown.stderr
+    data = shown.json()
+    assert (data["layer"], data["source"], data["prices"]["input"]) == (
+        "override", "our contract", "2",
+    )  # fmt: skip
+    assert data["prices"]["output"] == "10"  # kept from the generated layer
+    before = cli("pricing", "show", "gpt-4o", "--pricing", override, "--at", "2026-10-01",
+                 "-f", "json").json()  # fmt: skip
+    assert before["prices"]["input"] == "2.5"
