@@ -50,65 +50,104 @@ def read_layer(path: Path) -> dict:
     return doc
 
 
-def _lazy_read(path: Path) -> tuple[dict, dict[str, str | dict]]:
-    """Header fields and each model's unparsed JSON text.
+MODELS_START = '\n"models":{\n'
 
-    Layers are written one model per line (generate.dump_layer), so a lookup parses one line,
-    not the whole megabyte: that keeps `tokcli pricing show` fast. Any other JSON layout is
-    parsed whole.
-    """
-    text = path.read_text(encoding="utf-8")
-    start = text.find('\n"models":{\n')
-    if start < 0:
-        doc = read_layer(path)
-        return {k: v for k, v in doc.items() if k != "models"}, dict(doc["models"])
-    try:
-        head = json.loads(text[:start].rstrip().removesuffix(",") + "}")
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
-    models: dict[str, str | dict] = {}
-    body = text[start + len('\n"models":{\n') :]
-    for line in body.split("\n"):
-        if not line or line == "}}":
-            continue
-        key_end = line.find('":')
-        if not line.startswith('"') or key_end < 0:
-            raise InputError("not a price layer line", path=str(path))
-        key = line[1:key_end]
-        if "\\" in key:  # an escaped character: let json decode it
-            key = json.loads(line[: key_end + 1])
-        models[key] = line[key_end + 2 :].removesuffix(",")
-    return head, models
+
+class _LayerFile:
+    """One layer file. Layers are written one model per line (generate.dump_layer), so a
+    lookup is a C-speed `str.find` for the model's key and one line parsed: that keeps
+    `tokcli pricing show` fast with 3,500 models. Any other JSON layout is parsed whole."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        text = path.read_text(encoding="utf-8")
+        start = text.find(MODELS_START)
+        self.parsed: dict | None = None
+        if start < 0:
+            doc = read_layer(path)
+            self.head = {k: v for k, v in doc.items() if k != "models"}
+            self.parsed = dict(doc["models"])
+            self.text = ""
+            return
+        try:
+            self.head = json.loads(text[:start].rstrip().removesuffix(",") + "}")
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+        # From the newline before the first model line: every model line follows a newline.
+        self.text = text[start + len(MODELS_START) - 1 :]
+
+    def offset(self, model_id: str) -> int | None:
+        if self.parsed is not None:
+            return 0 if model_id in self.parsed else None
+        key = "\n" + json.dumps(model_id) + ":"
+        found = self.text.find(key)
+        return None if found < 0 else found + len(key)
+
+    def spec(self, model_id: str) -> dict:
+        if self.parsed is not None:
+            return self.parsed[model_id]
+        start = self.offset(model_id)
+        if start is None:
+            raise KeyError(model_id)
+        end = self.text.find("\n", start)
+        line = self.text[start : end if end >= 0 else None].rstrip().removesuffix(",")
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"invalid JSON for {model_id}: {exc.msg}", path=str(self.path)
+            ) from None
+
+    def ids(self) -> list[str]:
+        if self.parsed is not None:
+            return list(self.parsed)
+        ids = []
+        for line in self.text.split("\n"):
+            if line.startswith('"') and '":{' in line:
+                ids.append(json.loads(line[: line.index('":{') + 1]))
+        return ids
 
 
 class GeneratedLayer:
-    """Raw model specs of the shipped layer with the user's updated models on top."""
+    """The shipped layer with the user's updated models on top (per model)."""
 
     def __init__(self, shipped: Path | None, user: Path | None):
         self.shipped_path = shipped
         self.user_path = user
-        self.specs: dict[str, str | dict] = {}  # JSON text until first used
-        self.origin: dict[str, str] = {}  # model id -> "generated" or "updated"
+        self.files: dict[str, _LayerFile] = {}
         self.documents: dict[str, dict] = {}
         self._models: dict[str, Model] = {}
-        for layer, path in (("generated", shipped), ("updated", user)):
-            if path is None or not path.is_file():
-                continue
-            head, models = _lazy_read(path)
-            self.documents[layer] = {**head, "path": str(path)}
-            for model_id, spec in models.items():
-                self.specs[model_id] = spec
-                self.origin[model_id] = layer
+        self._where: dict[str, str | None] = {}
+        for layer, path in (("updated", user), ("generated", shipped)):
+            if path is not None and path.is_file():
+                self.files[layer] = _LayerFile(path)
+                self.documents[layer] = {**self.files[layer].head, "path": str(path)}
+
+    def layer_of(self, model_id: str) -> str | None:
+        """ "updated" or "generated": the layer that prices `model_id`; None if neither."""
+        if model_id not in self._where:
+            found = None
+            for layer, file in self.files.items():  # updated first
+                if file.offset(model_id) is not None:
+                    found = layer
+                    break
+            self._where[model_id] = found
+        return self._where[model_id]
 
     def __contains__(self, model_id: str) -> bool:
-        return model_id in self.specs
+        return self.layer_of(model_id) is not None
 
     def spec(self, model_id: str) -> dict:
-        raw = self.specs[model_id]
-        return json.loads(raw) if isinstance(raw, str) else raw
+        layer = self.layer_of(model_id)
+        if layer is None:
+            raise KeyError(model_id)
+        return self.files[layer].spec(model_id)
 
     def ids(self) -> list[str]:
-        return sorted(self.specs)
+        every: set[str] = set()
+        for file in self.files.values():
+            every.update(file.ids())
+        return sorted(every)
 
     def model(self, model_id: str) -> Model:
         cached = self._models.get(model_id)
@@ -120,14 +159,10 @@ class GeneratedLayer:
     def _build(self, model_id: str) -> Model:
         from tokcli.pricing.loader import _model, _Reader
 
-        layer = self.origin[model_id]
+        layer = self.layer_of(model_id)
         path = self.user_path if layer == "updated" else self.shipped_path
         reader = _Reader(path or Path(SHIPPED_LAYER))
-        raw = self.specs[model_id]
-        try:
-            spec = json.loads(raw) if isinstance(raw, str) else dict(raw)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON for {model_id}: {exc.msg}", path=str(path)) from None
+        spec = dict(self.spec(model_id))
         removed = spec.pop("removed", None)
         node = {"id": model_id, "tier": "mid", **spec}
         model = _model(reader, node, f"models.{model_id}", spec.get("provider", ""),

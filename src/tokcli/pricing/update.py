@@ -72,11 +72,8 @@ def plan_update(layer: GeneratedLayer, data: dict, origin: str, today: dt.date) 
     source = f"LiteLLM model_prices_and_context_window.json ({origin}), pricing update {day}"
     plan = UpdatePlan(source=source, effective_from=today)
     newer = models_from_litellm(data, source, effective_from=day)
-    updated: dict[str, dict] = {
-        model_id: layer.spec(model_id)
-        for model_id in layer.ids()
-        if layer.origin[model_id] == "updated"
-    }
+    mine = layer.files.get("updated")
+    updated: dict[str, dict] = {m: mine.spec(m) for m in mine.ids()} if mine else {}
     for model_id in sorted(set(newer) | set(layer.ids())):
         new_spec = newer.get(model_id)
         old_spec = layer.spec(model_id) if model_id in layer else None
