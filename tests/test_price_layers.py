@@ -291,3 +291,22 @@ def test_override_file_changes_a_generated_model(cli, tmp_path):
     before = cli("pricing", "show", "gpt-4o", "--pricing", override, "--at", "2026-10-01",
                  "-f", "json").json()  # fmt: skip
     assert before["prices"]["input"] == "2.5"
+
+
+def test_pricing_list_by_layer(cli):
+    curated = cli("pricing", "list", "-f", "json").json()["models"]
+    assert {m["layer"] for m in curated} == {"curated"}
+    generated = cli("pricing", "list", "--layer", "generated", "--provider", "azure", "-f", "json")
+    assert generated.exit_code == 0, generated.stderr
+    rows = {m["model"]: m for m in generated.json()["models"]}
+    assert rows["azure/gpt-4o"]["layer"] == "generated"
+    assert rows["azure/gpt-4o"]["effective_from"] is None  # the source records no date
+    # azure/gpt-4o: LiteLLM 2.5e-06 / 1e-05 per token
+    row = litellm("azure/gpt-4o")
+    assert Decimal(rows["azure/gpt-4o"]["input"]) == row["input_cost_per_token"] * M
+    assert Decimal(rows["azure/gpt-4o"]["output"]) == row["output_cost_per_token"] * M
+    every = cli("pricing", "list", "--layer", "all", "-f", "json").json()["models"]
+    ids = [m["model"] for m in every]
+    assert len(ids) == len(set(ids))  # a curated id is listed once, from the curated layer
+    assert next(m for m in every if m["model"] == "gpt-5.5")["layer"] == "curated"
+    assert cli("pricing", "list", "--layer", "bogus").exit_code == 2

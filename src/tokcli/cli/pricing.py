@@ -31,6 +31,14 @@ def list_models(
             "--tier", "-t", help="Only this tier: flagship, mid, cheap, reasoning, open-weight."
         ),
     ] = None,
+    layer: Annotated[
+        str,
+        typer.Option(
+            "--layer",
+            help="Which models: curated (reviewed pricing/*.yaml), generated (the broad layer "
+            "from a public price file, with your updates) or all.",
+        ),
+    ] = "curated",
     at: AtOpt = None,
     fmt: FormatOpt = None,
     pricing: PricingOpt = None,
@@ -41,20 +49,25 @@ def list_models(
     Example:
         tokcli pricing list --provider anthropic
         tokcli pricing list --tier cheap --format json
+        tokcli pricing list --layer generated --provider azure
     """
     from tokcli.pricing import TIERS
 
+    if layer not in ("curated", "generated", "all"):
+        raise TokcliError(f"--layer: expected curated, generated or all, got {layer!r}")
     rt = runtime(pricing=pricing)
     if tier is not None and tier.lower() not in TIERS:
         raise TokcliError(f"--tier: expected one of {', '.join(TIERS)}, got {tier!r}")
     registry = rt.registry
-    if provider is not None and provider.lower() not in registry.providers():
-        raise TokcliError(
-            f"--provider: unknown provider {provider!r}; known: {', '.join(registry.providers())}"
-        )
+    models = registry.list(provider, tier) if layer != "generated" else []
+    if layer != "curated":
+        models += _generated_models(registry, provider, tier)
+    known = registry.providers() if layer == "curated" else sorted({m.provider for m in models})
+    if provider is not None and not models and provider.lower() not in known:
+        raise TokcliError(f"--provider: unknown provider {provider!r}; known: {', '.join(known)}")
     moment = _moment(at, rt)
     rows = []
-    for model in registry.list(provider, tier):
+    for model in models:
         try:
             entry = model.entry_at(moment)
         except PriceNotAvailableError:
@@ -69,8 +82,12 @@ def list_models(
                 "output": prices.get("output"),
                 "cache_read": prices.get("cache_read"),
                 "context_window": model.context_window,
-                "effective_from": entry.effective_from.date() if entry else None,
+                # None where the source records no start date (generated layer, 1970-01-01)
+                "effective_from": entry.effective_from.date()
+                if entry and entry.effective_from.year != 1970
+                else None,
                 "overridden": bool(model.origin),
+                "layer": model.layer,
             }
         )
     columns = [
@@ -96,6 +113,20 @@ def list_models(
             "some models are changed by a pricing override file (`pricing show` says which)"
         )
     rt.emit(Output(data=data, rows=rows, columns=columns, notes=notes), rt.format(fmt))
+
+
+def _generated_models(registry, provider: str | None, tier: str | None) -> list:
+    if tier is not None:  # the generated layer makes no tier judgement
+        return []
+    layer = registry.generated()
+    chosen = []
+    for model_id in layer.ids():
+        if model_id in registry.models:
+            continue  # the curated model of the same id wins
+        model = layer.model(model_id)
+        if provider is None or model.provider == provider.lower():
+            chosen.append(model)
+    return sorted(chosen, key=lambda m: (m.provider, m.id))
 
 
 @app.command("show")
