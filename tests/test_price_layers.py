@@ -310,3 +310,14 @@ def test_pricing_list_by_layer(cli):
     assert len(ids) == len(set(ids))  # a curated id is listed once, from the curated layer
     assert next(m for m in every if m["model"] == "gpt-5.5")["layer"] == "curated"
     assert cli("pricing", "list", "--layer", "bogus").exit_code == 2
+
+
+def test_misspelt_pricing_config_key_exits_2_naming_file_line_and_field(cli, tmp_path,
+                                                                        monkeypatch):  # fmt: skip
+    path = write_config(tmp_path, '[pricing]\noverrides = []\n\n[pricing.alaises]\nx = "gpt-4o"\n')
+    monkeypatch.chdir(tmp_path)
+    result = cli("estimate", "--input-tokens", "10", "-m", "gpt-4o")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"tokcli: error: {path.resolve()}:4: pricing.alaises: unknown field"
+    )
