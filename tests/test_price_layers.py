@@ -321,3 +321,20 @@ def test_misspelt_pricing_config_key_exits_2_naming_file_line_and_field(cli, tmp
     assert result.stderr.startswith(
         f"tokcli: error: {path.resolve()}:4: pricing.alaises: unknown field"
     )
+
+
+def test_pricing_table_overrides_resolve_against_the_config_file(cli, tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / "mine.yaml").write_text(
+        "models:\n  - id: gpt-4o\n    prices:\n      - effective_from: 2026-11-01\n"
+        '        source: "our contract"\n        input: "2.00"\n',
+        encoding="utf-8",
+    )
+    write_config(
+        project, '[pricing]\noverrides = ["mine.yaml"]\n\n[pricing.aliases]\nbot = "gpt-4o"\n'
+    )
+    monkeypatch.chdir(project / "sub")
+    shown = cli("pricing", "show", "bot", "-f", "json")
+    assert shown.exit_code == 0, shown.stderr
+    assert (shown.json()["source"], shown.json()["prices"]["input"]) == ("our contract", "2")

@@ -29,7 +29,13 @@ def configured_overrides(config) -> list[Path]:
                     line=line,
                     field=f"pricing.{key}",
                 )
-        value = value.get("overrides", [])
+        overrides = value.get("overrides", [])
+        if isinstance(overrides, str):
+            overrides = [overrides]
+        # config.py resolves the top-level `pricing` list against its file; do the same here.
+        where, _ = _locate_key(_files(config), "pricing", "overrides")
+        base = Path(where).parent if where else Path.cwd()
+        return [(base / Path(str(p)).expanduser()).resolve() for p in overrides or []]
     if isinstance(value, str):
         value = [value]
     return [Path(p) for p in value or []]
