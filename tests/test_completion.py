@@ -52,4 +52,4 @@ def test_fish_protocol_lists_subcommands():
     }
     proc = subprocess.run(["tokcli"], capture_output=True, text=True, env=env)  # fmt: skip
     names = [line.split("\t")[0] for line in proc.stdout.splitlines()]
-    assert names == ["list", "show", "validate", "import-litellm"]
+    assert names == ["list", "show", "validate", "import-litellm", "update"]

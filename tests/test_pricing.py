@@ -152,7 +152,7 @@ def test_before_the_first_price_is_an_error_not_zero(cli):
     [
         ("claude-haiku-4-5-20251001", "claude-haiku-4-5"),
         ("anthropic/claude-sonnet-4-6", "claude-sonnet-4-6"),
-        ("us.anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5"),
+        ("anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5"),
         ("claude-haiku-4-5@20251001", "claude-haiku-4-5"),
         ("Claude Haiku 4.5", "claude-haiku-4-5"),
         ("GPT-5-2025-08-07", "gpt-5"),
@@ -293,7 +293,18 @@ def test_import_litellm_writes_override_and_lists_differences(cli, tmp_path):
     # LiteLLM's older priority price for gpt-5.5 differs from the registry's (verdict C20).
     assert fields[("gpt-5.5", "priority.input")] == ("12.5", "10")
     assert fields[("gpt-5.5", "priority.output")] == ("75", "60")
-    assert not any(model == "claude-sonnet-4-6" for model, _ in fields)  # identical prices
+    # Issue 14: the diff shows what applying the override changes, removals included. LiteLLM
+    # lists Sonnet 4.6's batch tier with input and output only, which replaces the registry's
+    # x0.5 tier, so its batch cache prices would go; every other Sonnet price is identical.
+    sonnet = {f: v for (m, f), v in fields.items() if m == "claude-sonnet-4-6"}
+    assert sonnet == {
+        "batch.cache_read": ("0.15", None),
+        "batch.cache_write_5m": ("1.875", None),
+        "batch.cache_write_1h": ("3", None),
+    }
+    # Long-context bands are compared too: LiteLLM's gpt-5.5 band has no cached-input price.
+    assert fields[("gpt-5.5", "long_context.cache_read")] == ("1", None)
+    assert ("gpt-5.5", "long_context.input") not in fields  # 10 on both sides
     assert summary["duplicate_keys"] == 1  # openai/gpt-5.5 lost to the canonical key
     assert summary["unknown_models"] == 1  # acme-private-model; embeddings are skipped
     data = cli("pricing", "show", "gpt-5.5", "--pricing", out, "--at", "2026-11-02",
@@ -317,7 +328,7 @@ def test_import_litellm_to_stdout_keeps_summary_on_stderr(cli):
     result = cli("pricing", "import-litellm", LITELLM)
     assert result.exit_code == 0
     document = yaml.safe_load(result.stdout)
-    assert [m["id"] for m in document["models"]] == ["gpt-5.5"]
+    assert [m["id"] for m in document["models"]] == ["claude-sonnet-4-6", "gpt-5.5"]
     assert "prices differ" in result.stderr
 
 
@@ -349,3 +360,30 @@ def test_parsed_registry_cache_is_used_and_invalidated(tmp_path):
     path.write_text(path.read_text().replace('input: "1.50"', 'input: "1.25"'))
     changed = Registry.load(directory=folder).get("mistral-medium-3.5")
     assert changed.prices[-1].standard.prices["input"] == Decimal("1.25")
+
+
+def test_litellm_gemini_pro_conversion_has_no_long_context_write_without_a_standard_one():
+    """Issue 14: LiteLLM lists a >200K cache-write price for gemini-2.5-pro and no standard
+    one; the old conversion made a band where writes cost something only above 200K."""
+    from tokcli.pricing.litellm import entry_from_litellm
+
+    spec = {
+        "input_cost_per_token": Decimal("1.25e-06"),
+        "output_cost_per_token": Decimal("1e-05"),
+        "cache_read_input_token_cost": Decimal("1.25e-07"),
+        "input_cost_per_token_above_200k_tokens": Decimal("2.5e-06"),
+        "output_cost_per_token_above_200k_tokens": Decimal("1.5e-05"),
+        "cache_read_input_token_cost_above_200k_tokens": Decimal("2.5e-07"),
+        "cache_creation_input_token_cost_above_200k_tokens": Decimal("2.5e-07"),
+        "input_cost_per_token_above_200k_tokens_batches": Decimal("1.25e-06"),
+        "input_cost_per_token_batches": Decimal("6.25e-07"),
+    }
+    entry = entry_from_litellm(spec)
+    assert "cache_write_5m" not in entry
+    assert entry["long_context"] == {
+        "above_input_tokens": 200000,
+        "input": "2.5",
+        "output": "15",
+        "cache_read": "0.25",
+        "tiers": {"batch": {"input": "1.25"}},
+    }

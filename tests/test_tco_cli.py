@@ -97,7 +97,9 @@ def test_bad_config_value_names_the_key(cli, isolated_env):
         (["--neocloud-gpu-hour", "-1"], "--neocloud-gpu-hour"),
         (["--steps", "1"], "--steps"),
         (["--sweep", "1B"], "--sweep"),
-        (["--growth", "-100"], "--growth"),
+        (["--growth", "-100%"], "--growth"),
+        (["--growth", "10"], "--growth"),  # bare number above 1: 10% or 0.1?
+        (["--headroom", "20"], "--headroom"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_option(cli, args, option):
@@ -126,7 +128,7 @@ def test_blended_price_replaces_registry_models_and_volume_range_sweeps(cli):
 
 def test_growth_changes_the_horizon_total(cli):
     doc = cli(
-        "tco", "--api-blended-price", "10", "--volume", "1M", "--growth", "10", "--months", "3",
+        "tco", "--api-blended-price", "10", "--volume", "1M", "--growth", "10%", "--months", "3",
         "--open-model", "none", "--format", "json",
     ).json()  # fmt: skip
     api = next(c for c in doc["at_volume"] if c["option"] == "api (blended)")
@@ -163,7 +165,7 @@ def test_payback_flags_and_never(cli):
 
 def test_commit_cli_verdicts(cli):
     doc = cli(
-        "tco", "commit", "--commit", "8000", "--discount", "20", "--usage", "8000",
+        "tco", "commit", "--commit", "8000", "--discount", "20%", "--usage", "8000",
         "--usage", "12000", "--format", "json",
     ).json()  # fmt: skip
     assert [s["verdict"] for s in doc["scenarios"]] == ["break-even", "good"]
@@ -174,7 +176,7 @@ def test_commit_from_config_and_missing_input(cli, isolated_env):
     missing = cli("tco", "commit", "--commit", "100")
     assert missing.exit_code == 2 and "--discount" in missing.stderr
     (isolated_env / "tokcli.toml").write_text(
-        "[tco.commit]\ncommit = 1000\ndiscount = 10\nusage = [500, 2000]\n"
+        "[tco.commit]\ncommit = 1000\ndiscount = 0.1\nusage = [500, 2000]\n"
         "discount_on = 'above-floor'\n",
         encoding="utf-8",
     )
@@ -247,3 +249,21 @@ def test_cli_module_imports_no_heavy_library(tokcli_process):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert tokcli_process("tco", "--help").exit_code == 0
+
+
+def test_percent_options_take_their_own_json_output_back(cli):
+    """Issue 14 #6: `--saving 0.5` used to mean 0.5% while JSON writes 0.5 for 50%."""
+    as_fraction = cli("tco", "payback", "--saving", "0.5", "--format", "json").json()
+    as_percent = cli("tco", "payback", "--saving", "50%", "--format", "json").json()
+    assert as_fraction == as_percent
+    # 10,000 x 0.5 saved a month; 40 h x $200 = $8,000 sprint
+    assert as_fraction["monthly_saving"] == "5000"
+    commit_args = ["tco", "commit", "--commit", "8000", "--usage", "10000", "--format", "json"]
+    fraction = cli(*commit_args, "--discount", "0.2").json()
+    percent = cli(*commit_args, "--discount", "20%").json()
+    assert fraction == percent and fraction["discount"] == "0.2"
+    for option, value in (("--saving", "50"), ("--discount", "20")):
+        args = ["tco", "payback"] if option == "--saving" else commit_args[:-2]
+        bad = cli(*args, option, value)
+        assert bad.exit_code == 2
+        assert bad.stderr.startswith(f"tokcli: error: {option}: '{value}' is ambiguous")

@@ -73,8 +73,12 @@ def test_bad_volumes_name_the_option(bad):
 def test_shares_percents_and_mix():
     assert parse_fraction("0.25", "--x") == D("0.25")
     assert parse_fraction("25%", "--x") == D("0.25")
-    assert parse_percent("50", "--saving") == D("0.5")
+    # issue 14 #6: a fraction and a percentage mean the same; a bare number above 1 is refused
+    assert parse_percent("0.5", "--saving") == D("0.5")
     assert parse_percent("50%", "--saving") == D("0.5")
+    assert parse_percent("1", "--saving") == D("1")
+    with pytest.raises(TokcliError, match=r"--saving: '50' is ambiguous.*50%.*0\.5"):
+        parse_percent("50", "--saving")
     assert parse_mix("3:1") == D("0.25")  # output share of 3 input : 1 output
     assert parse_mix("1:1") == D("0.5")
     with pytest.raises(TokcliError, match="--utilisation"):

@@ -77,6 +77,7 @@ class CostBreakdown:
     lines: tuple[CostLine, ...]
     total: Decimal
     notes: tuple[str, ...] = field(default=())
+    layer: str = "curated"  # the price layer the model came from (see pricing/layers.py)
 
     def to_dict(self) -> dict:
         return {
@@ -86,6 +87,7 @@ class CostBreakdown:
             "at": self.at.isoformat(),
             "effective_from": self.effective_from.isoformat(),
             "source": self.source,
+            "layer": self.layer,
             "band": self.band,
             "off_peak": self.off_peak,
             "currency": "USD",
@@ -120,11 +122,14 @@ def resolved_prices(
     at: dt.date | dt.datetime,
     service_tier: str = "standard",
     input_tokens_per_request: int | float = 0,
+    needed: set[str] | None = None,
 ) -> ResolvedPrices:
     """The effective price of every bucket for one model, moment, tier and request size.
 
     A date (not a datetime) is priced at the provider's peak / list rate; a datetime also
-    applies time-of-day discounts.
+    applies time-of-day discounts. With `needed`, a dimension outside it that has no price is
+    left out instead of failing (a batch tier listed for input and output only still prices a
+    call with no cache tokens).
     """
     if service_tier not in SERVICE_TIERS:
         raise PriceNotAvailableError(
@@ -142,6 +147,11 @@ def resolved_prices(
     fallbacks: dict[str, str] = {}
     try:
         for _, dim in BUCKETS:
+            if needed is not None and dim not in needed:
+                try:
+                    entry.price(dim, service_tier, band)
+                except PriceNotAvailableError:
+                    continue
             price = entry.price(dim, service_tier, band)
             if price is None:
                 # No separate price: cache tokens bill as input, reasoning as output.
@@ -150,6 +160,8 @@ def resolved_prices(
                 if dim != "input" and dim != "output":
                     fallbacks[dim] = borrowed
             if price is None:
+                if needed is not None and dim not in needed:
+                    continue
                 raise PriceNotAvailableError(f"no {dim} price")
             prices[dim] = price
     except PriceNotAvailableError as exc:
@@ -163,6 +175,16 @@ def resolved_prices(
     return ResolvedPrices(entry, band, off_peak, prices, fallbacks)
 
 
+def layer_note(model: Model, entry: PriceEntry) -> str:
+    """Where a price not reviewed by hand comes from, for estimate and audit notes."""
+    what = {
+        "generated": "the generated price layer",
+        "updated": "your updated price layer (tokcli pricing update)",
+        "override": f"the override file {model.origin}",
+    }.get(model.layer, f"the {model.layer} layer")
+    return f"{model.id}: price from {what}; source: {entry.source}"
+
+
 def compute_cost(
     usage: Usage,
     model: Model,
@@ -172,12 +194,13 @@ def compute_cost(
     """Price `usage` exactly. Long-context bands are chosen per request (total input / requests),
     and apply to every bucket of the request, as the providers bill them."""
     per_request = usage.total_input / max(usage.requests, 1)
-    resolved = resolved_prices(model, at, service_tier, per_request)
+    needed = {dim for bucket, dim in BUCKETS if getattr(usage, bucket)}
+    resolved = resolved_prices(model, at, service_tier, per_request, needed)
     lines = []
     total = ZERO
     for bucket, dim in BUCKETS:
         tokens = getattr(usage, bucket)
-        if tokens == 0 and dim not in ("input", "output"):
+        if tokens == 0 and (dim not in ("input", "output") or dim not in resolved.prices):
             continue
         price = resolved.prices[dim]
         cost = per_million(tokens, price)
@@ -188,6 +211,8 @@ def compute_cost(
         with decimal.localcontext(MONEY_CONTEXT):
             total += cost
     notes = []
+    if model.layer != "curated":
+        notes.append(layer_note(model, resolved.entry))
     if resolved.band == "long_context":
         notes.append(
             f"long-context prices: more than {resolved.entry.long_context_above:,} input "
@@ -211,4 +236,5 @@ def compute_cost(
         lines=tuple(lines),
         total=total,
         notes=tuple(notes),
+        layer=model.layer,
     )

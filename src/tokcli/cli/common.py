@@ -90,8 +90,9 @@ class Runtime:
 
     @cached_property
     def pricing_overrides(self) -> list[Path]:
-        configured = [Path(p) for p in self.config.get("pricing", [])]
-        return configured + [Path(p) for p in self.pricing_flags]
+        from tokcli.pricing.aliases import configured_overrides
+
+        return configured_overrides(self.config) + [Path(p) for p in self.pricing_flags]
 
     @cached_property
     def registry(self):
@@ -100,7 +101,11 @@ class Runtime:
         for path in self.pricing_overrides:
             if not path.is_file():
                 raise TokcliError(f"{path}: pricing override file not found")
-        return Registry.load(overrides=self.pricing_overrides)
+        from tokcli.pricing.aliases import apply_config_aliases
+
+        registry = Registry.load(overrides=self.pricing_overrides)
+        apply_config_aliases(registry, self.config)
+        return registry
 
     @cached_property
     def store_path(self) -> Path:

@@ -7,6 +7,7 @@ CI gate on top of prompt mode (--baseline / --base-ref, --fail-on-increase, --ma
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from tokcli.cli.common import AtOpt, FormatOpt, PricingOpt, command_app, parse_date, runtime
+from tokcli.cli.common import FormatOpt, PricingOpt, command_app, runtime
 from tokcli.errors import CheckFailed, TokcliError
 
 app = command_app(
@@ -153,7 +154,16 @@ def estimate(
             "--max-monthly-cost", metavar="USD", help="Exit 1 if the monthly cost is above USD."
         ),
     ] = None,
-    at: AtOpt = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Price as of this date (YYYY-MM-DD), moment ('YYYY-MM-DD HH:MM') or time of day "
+            "today (HH:MM), UTC. A time applies off-peak prices (DeepSeek); a date alone is "
+            "priced at peak rates.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOpt = None,
     pricing: PricingOpt = None,
 ):
@@ -170,11 +180,13 @@ def estimate(
 
     Exit codes: 0 ok; 1 a --fail-on-increase / --max-monthly-cost check failed; 2 bad input.
     """
+    from tokcli.estimate.call import parse_at
+
     rt = runtime(pricing=pricing)
-    day = parse_date(at) or rt.today()
+    day = parse_at(at, rt.today())
     if workload is not None:
         _refuse_with_workload(paths, text, input_tokens, baseline, base_ref, model)
-        return _workload_mode(rt, workload, day, fmt)
+        return _workload_mode(rt, workload, _date_of(day), fmt)
     from tokcli.estimate.prompt import CallOptions
 
     options = CallOptions(
@@ -267,8 +279,18 @@ def _estimate_head(rt, request, sources, counter) -> list[dict]:
         return run.estimate_text(data, "<stdin>", request, registry, counter, path="-")
     if "-" in sources.paths:
         raise TokcliError("- (stdin) cannot be mixed with other paths")
+    from tokcli.pricing.unknown import UnknownModels
+
     files = run.local_files(sources.paths, sources.exclude)
-    return run.estimate_files(files, request, registry, counter)
+    many = len(sources.paths) > 1 or any(Path(p).is_dir() for p in sources.paths)
+    unknown = UnknownModels() if many else None
+    results = run.estimate_files(files, request, registry, counter, unknown)
+    if unknown:
+        for line in unknown.warnings():
+            rt.warn(line)
+        if not results:
+            raise TokcliError("no prompt could be priced: " + "; ".join(unknown.warnings()))
+    return results
 
 
 def _gate(rt, request, sources, counter, output, results, checks: _Checks) -> None:
@@ -368,6 +390,10 @@ def _notes(request, results: list[dict]) -> list[str]:
     for result in results:
         notes.extend(n for n in result["notes"] if n not in notes)
     return notes
+
+
+def _date_of(moment: dt.date | dt.datetime) -> dt.date:
+    return moment.date() if isinstance(moment, dt.datetime) else moment
 
 
 def _workload_mode(rt, path: Path, day, fmt) -> None:

@@ -31,6 +31,14 @@ def list_models(
             "--tier", "-t", help="Only this tier: flagship, mid, cheap, reasoning, open-weight."
         ),
     ] = None,
+    layer: Annotated[
+        str,
+        typer.Option(
+            "--layer",
+            help="Which models: curated (reviewed pricing/*.yaml), generated (the broad layer "
+            "from a public price file, with your updates) or all.",
+        ),
+    ] = "curated",
     at: AtOpt = None,
     fmt: FormatOpt = None,
     pricing: PricingOpt = None,
@@ -41,20 +49,25 @@ def list_models(
     Example:
         tokcli pricing list --provider anthropic
         tokcli pricing list --tier cheap --format json
+        tokcli pricing list --layer generated --provider azure
     """
     from tokcli.pricing import TIERS
 
+    if layer not in ("curated", "generated", "all"):
+        raise TokcliError(f"--layer: expected curated, generated or all, got {layer!r}")
     rt = runtime(pricing=pricing)
     if tier is not None and tier.lower() not in TIERS:
         raise TokcliError(f"--tier: expected one of {', '.join(TIERS)}, got {tier!r}")
     registry = rt.registry
-    if provider is not None and provider.lower() not in registry.providers():
-        raise TokcliError(
-            f"--provider: unknown provider {provider!r}; known: {', '.join(registry.providers())}"
-        )
+    models = registry.list(provider, tier) if layer != "generated" else []
+    if layer != "curated":
+        models += _generated_models(registry, provider, tier)
+    known = registry.providers() if layer == "curated" else sorted({m.provider for m in models})
+    if provider is not None and not models and provider.lower() not in known:
+        raise TokcliError(f"--provider: unknown provider {provider!r}; known: {', '.join(known)}")
     moment = _moment(at, rt)
     rows = []
-    for model in registry.list(provider, tier):
+    for model in models:
         try:
             entry = model.entry_at(moment)
         except PriceNotAvailableError:
@@ -69,8 +82,12 @@ def list_models(
                 "output": prices.get("output"),
                 "cache_read": prices.get("cache_read"),
                 "context_window": model.context_window,
-                "effective_from": entry.effective_from.date() if entry else None,
+                # None where the source records no start date (generated layer, 1970-01-01)
+                "effective_from": entry.effective_from.date()
+                if entry and entry.effective_from.year != 1970
+                else None,
                 "overridden": bool(model.origin),
+                "layer": model.layer,
             }
         )
     columns = [
@@ -96,6 +113,20 @@ def list_models(
             "some models are changed by a pricing override file (`pricing show` says which)"
         )
     rt.emit(Output(data=data, rows=rows, columns=columns, notes=notes), rt.format(fmt))
+
+
+def _generated_models(registry, provider: str | None, tier: str | None) -> list:
+    if tier is not None:  # the generated layer makes no tier judgement
+        return []
+    layer = registry.generated()
+    chosen = []
+    for model_id in layer.ids():
+        if model_id in registry.models:
+            continue  # the curated model of the same id wins
+        model = layer.model(model_id)
+        if provider is None or model.provider == provider.lower():
+            chosen.append(model)
+    return sorted(chosen, key=lambda m: (m.provider, m.id))
 
 
 @app.command("show")
@@ -158,9 +189,13 @@ def _show_notes(model, entry, moment) -> list[str]:
     if entry is None:
         notes.append("no price is recorded for this model")
         return notes
+    since = (
+        "an unrecorded date"
+        if entry.effective_from.year == 1970
+        else f"{entry.effective_from:%Y-%m-%d %H:%M} UTC"
+    )
     notes.append(
-        f"in force from {entry.effective_from:%Y-%m-%d %H:%M} UTC on "
-        f"{moment:%Y-%m-%d}; source: {entry.source}"
+        f"in force from {since} on {moment:%Y-%m-%d}; source: {entry.source}; layer: {model.layer}"
     )
     later = [e for e in model.prices if e.effective_from > moment]
     if later:
@@ -171,6 +206,8 @@ def _show_notes(model, entry, moment) -> list[str]:
         notes.append(f"* overridden by {entry.origin}")
     if entry.notes:
         notes.append(entry.notes)
+    if model.layer != "curated" and model.notes:
+        notes.append(model.notes)
     return notes
 
 
@@ -302,3 +339,87 @@ def import_litellm(
         from tokcli.render import render
 
         render(report, rt.format(fmt), rt.stderr)
+
+
+@app.command("update")
+def update(
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A newer LiteLLM model_prices_and_context_window.json you downloaded "
+            "(default: the one inside an installed litellm package).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the differences; write nothing.")
+    ] = False,
+    effective_from: Annotated[
+        str | None,
+        typer.Option("--effective-from", help="Date changed prices start (default: today)."),
+    ] = None,
+    fmt: FormatOpt = None,
+):
+    """Refresh the generated price layer offline; every changed price is listed first.
+
+    A changed price becomes a new entry from today (old usage keeps its old price); models the
+    newer file drops keep their history. Written to the user's layer (XDG data dir), which
+    stacks over the shipped one; curated prices still win.
+
+    \b
+    Example:
+        tokcli pricing update ~/Downloads/model_prices_and_context_window.json --dry-run
+        tokcli pricing update
+    """
+    from tokcli.pricing.layers import user_layer_path
+    from tokcli.pricing.update import installed_litellm_file, plan_update, read_source, write_layer
+
+    rt = runtime()
+    path = source or installed_litellm_file()
+    when = parse_date(effective_from, option="--effective-from") or rt.today()
+    data = read_source(path)
+    registry = rt.registry
+    plan = plan_update(registry.generated(), data, str(path), when)
+    target = user_layer_path(rt.environ)
+    rows = [
+        {"model": c.model, "field": c.field, "change": c.kind, "old": c.old, "new": c.new}
+        for c in plan.changes
+    ]
+    written = bool(plan.changes) and not dry_run
+    if written:
+        write_layer(plan, target)
+    curated = sorted(m for m in {*plan.changed, *plan.removed} if m in registry.models)
+    data_out = {
+        "version": 1,
+        "source": str(path),
+        "effective_from": when,
+        "dry_run": dry_run,
+        "layer_file": str(target),
+        "written": written,
+        "changed_models": plan.changed,
+        "added_models": plan.added,
+        "removed_models": plan.removed,
+        "changes": rows,
+    }
+    columns = [
+        Column("model", "model"),
+        Column("field", "field"),
+        Column("change", "change"),
+        Column("old", "old $/MTok", "price"),
+        Column("new", "new $/MTok", "price"),
+    ]
+    notes = [
+        f"{len(plan.changed)} models changed, {len(plan.added)} added, {len(plan.removed)} "
+        f"removed; {len(rows)} price fields differ; changed prices start {when}"
+    ]
+    if curated:
+        notes.append(
+            f"curated prices win over the layer for {', '.join(curated)}: review pricing/*.yaml"
+        )
+    if dry_run:
+        notes.append(f"dry run: nothing written ({target} unchanged)")
+    elif written:
+        notes.append(f"written to {target}")
+    else:
+        notes.append("no price changed: nothing written")
+    rt.emit(Output(data=data_out, rows=rows, columns=columns, notes=notes), rt.format(fmt))

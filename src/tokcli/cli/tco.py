@@ -36,7 +36,7 @@ Example:
     tokcli tco --volume 2B --mix 3:1
     tokcli tco --api-model gpt-5.5 --api-model claude-sonnet-4-6 --gpu H200
     tokcli tco --target-breakeven 49B/yr --format json
-    tokcli tco payback --hours 40 --rate 200 --monthly-spend 10000 --saving 50
+    tokcli tco payback --hours 40 --rate 200 --monthly-spend 10000 --saving 50%
 """
 
 
@@ -77,7 +77,7 @@ def tco(
             "Average load / provisioned capacity (default 0.5).", "--utilisation", "--utilization"
         ),
     ] = None,
-    headroom: Annotated[Text, _opt("Extra capacity for peaks, percent (default 0).")] = None,
+    headroom: Annotated[Text, _opt("Extra capacity for peaks: 20% or 0.2 (default 0).")] = None,
     min_replicas: Annotated[Text, _opt("Replicas kept up at any volume (default 1).")] = None,
     neocloud_plan: Annotated[Text, _opt("Neocloud plan: on-demand or reserved.")] = None,
     neocloud_gpu_hour: Annotated[
@@ -94,13 +94,13 @@ def tco(
     ] = None,
     amortise_years: Annotated[Text, _opt("Years to amortise the capex over (default 3).")] = None,
     self_overhead: Annotated[
-        Text, _opt("Power/facilities/network/software, % of GPU cost (default 0).")
+        Text, _opt("Power/facilities/network/software, share of GPU cost: 15% or 0.15 (default 0).")
     ] = None,
     self_fixed_monthly: Annotated[
         Text, _opt("Self-hosted fixed $/month beside staff (default 0).")
     ] = None,
     neocloud_overhead: Annotated[
-        Text, _opt("Neocloud overheads, % of GPU cost (default 0).")
+        Text, _opt("Neocloud overheads, share of GPU cost: 10% or 0.1 (default 0).")
     ] = None,
     neocloud_fixed_monthly: Annotated[
         Text, _opt("Neocloud fixed $/month beside staff (default 0).")
@@ -113,9 +113,11 @@ def tco(
     ] = None,
     fte_cost: Annotated[Text, _opt("Loaded cost of one FTE, $ a year (default 416000).")] = None,
     months: Annotated[Text, _opt("Horizon of the total cost, months (default 36).")] = None,
-    growth: Annotated[Text, _opt("Volume growth a month, percent, compounded (default 0).")] = None,
+    growth: Annotated[
+        Text, _opt("Volume growth a month, compounded: 5% or 0.05 (default 0).")
+    ] = None,
     sensitivity: Annotated[
-        Text, _opt("Sensitivity step, percent up and down (default 25).")
+        Text, _opt("Sensitivity step up and down: 25% or 0.25 (default 25%).")
     ] = None,
     target_breakeven: Annotated[
         Text, _opt("Solve for the inputs that put each API/GPU breakeven at this volume.")
@@ -157,7 +159,7 @@ def _section(section: dict[str, Any]) -> dict[str, Any]:
 @app.command("commit")
 def commit(
     commitment: Annotated[Text, _opt("Committed spend for the period, USD.", "--commit")] = None,
-    discount: Annotated[Text, _opt("Discount the commitment buys, percent.")] = None,
+    discount: Annotated[Text, _opt("Discount the commitment buys: 20% or 0.2.")] = None,
     usage: Annotated[
         list[str] | None, _opt("Pay-as-you-go spend of a usage scenario, USD (repeatable).")
     ] = None,
@@ -170,7 +172,7 @@ def commit(
 
     \b
     Example:
-        tokcli tco commit --commit 8000 --discount 20 --usage 6000 --usage 10000 --usage 14000
+        tokcli tco commit --commit 8000 --discount 20% --usage 6000 --usage 10000 --usage 14000
     """
     from tokcli.errors import TokcliError
     from tokcli.tco.inputs import COMMIT_SETTINGS, resolve
@@ -183,7 +185,7 @@ def commit(
         if values[setting.key] is None:
             raise TokcliError(f"{setting.flag}: required (or tco.commit.{setting.key} in config)")
     if values["discount"] >= 1:
-        raise TokcliError("--discount: must be less than 100")
+        raise TokcliError("--discount: must be less than 100%")
     rt.emit(commit_output(values, assumptions), rt.format(fmt))
 
 
@@ -194,14 +196,14 @@ def payback(
     monthly_spend: Annotated[
         Text, _opt("Current monthly spend it acts on, USD (default 10000).")
     ] = None,
-    saving: Annotated[Text, _opt("Share of that spend saved, percent (default 50).")] = None,
+    saving: Annotated[Text, _opt("Share of that spend saved: 50% or 0.5 (default 50%).")] = None,
     fmt: FormatOpt = None,
 ):
     """Payback period of an optimisation sprint: hours x rate / (monthly spend x saving).
 
     \b
     Example:
-        tokcli tco payback --hours 40 --rate 200 --monthly-spend 10000 --saving 50
+        tokcli tco payback --hours 40 --rate 200 --monthly-spend 10000 --saving 50%
     """
     from tokcli.tco.inputs import PAYBACK_SETTINGS, resolve
 

@@ -33,6 +33,13 @@ class CallShape:
     prefix_tokens: int = 0  # the stable prefix that caching may serve
     cache_hit_rate: Decimal = ZERO  # share of calls that find the prefix in the cache
     cache_ttl: str = "5m"
+    # Whether the prefix is marked for caching at all. None: only when some calls hit. A hit
+    # rate of 0 with caching on means every call writes the prefix and pays the write price.
+    caching: bool | None = None
+
+    @property
+    def caches(self) -> bool:
+        return self.caching if self.caching is not None else self.cache_hit_rate > 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,25 @@ class CallCost:
     notes: tuple[str, ...] = field(default=())
 
 
+def parse_at(value: str | None, today: dt.date) -> dt.date | dt.datetime:
+    """`--at`: a date (peak/list prices), a UTC moment, or a time of day today (UTC)."""
+    if value is None:
+        return today
+    text = value.strip().replace("T", " ").removesuffix("Z").removesuffix(" UTC").strip()
+    try:
+        if ":" not in text:
+            return dt.date.fromisoformat(text)
+        if " " not in text:
+            clock = dt.time.fromisoformat(text)
+            return dt.datetime.combine(today, clock, tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise TokcliError(
+            f"--at: expected YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or HH:MM (UTC), got {value!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def price_call(model: Model, at: dt.date, shape: CallShape, service_tier: str = "standard"):
     """Expected cost of one call of `shape` on `model` at the prices in force on `at`."""
     if shape.cache_ttl not in CACHE_TTLS:
@@ -74,6 +100,8 @@ def price_call(model: Model, at: dt.date, shape: CallShape, service_tier: str = 
     prefix = cacheable_prefix(model, at, shape, notes)
     uncached = shape.input_tokens - prefix
     hit_rate = shape.cache_hit_rate if prefix else ZERO
+    if prefix and hit_rate == 0:
+        notes.append("cache hit rate 0: every call writes the prefix to the cache")
     scenarios: list[tuple[Decimal, CostBreakdown]] = []
     write_bucket = f"cache_write_{shape.cache_ttl}_tokens"
     if hit_rate > 0:
@@ -115,8 +143,8 @@ def price_call(model: Model, at: dt.date, shape: CallShape, service_tier: str = 
 def cacheable_prefix(model: Model, at: dt.date, shape: CallShape, notes: list[str]) -> int:
     """How much of the prefix the provider would cache: none below its minimum length."""
     prefix = min(shape.prefix_tokens, shape.input_tokens)
-    if prefix == 0 or shape.cache_hit_rate == 0:
-        return 0  # nothing is ever read back: no cache_control, no write premium
+    if prefix == 0 or not shape.caches:
+        return 0  # caching is not asked for: no cache_control, no write premium
     minimum = model.min_cacheable_at(model.entry_at(as_moment(at)))
     if minimum is None:
         notes.append(f"{model.id}: minimum cacheable length not published; not enforced")

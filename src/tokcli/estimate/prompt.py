@@ -151,6 +151,7 @@ def estimate_prompt(
         prefix_tokens=min(prefix, input_tokens),
         cache_hit_rate=hit_rate,
         cache_ttl=options.cache_ttl,
+        caching=options.cache_hit_rate is not None or options.cached_tokens is not None,
     )
     if prefix > input_tokens:
         notes.append(f"cached tokens ({prefix:,}) exceed the input ({input_tokens:,}): capped")
@@ -211,6 +212,7 @@ def result_dict(estimate: PromptEstimate) -> dict:
         "cost_items": [item.to_dict() for item in call.items],
         "price_effective_from": call.effective_from.date().isoformat(),
         "price_source": call.source,
+        "price_layer": estimate.model.layer,
     }
     if estimate.monthly_requests is not None:
         data["monthly_requests"] = estimate.monthly_requests

@@ -49,14 +49,34 @@ def local_files(paths: list[str], exclude: list[str]) -> Iterator[tuple[Path, st
         yield path, None
 
 
+class UnknownPromptModel(InputError):
+    """A prompt names a model the registry does not know."""
+
+    def __init__(self, exc: UnknownModelError, **where):
+        self.model, self.suggestions = exc.model, exc.suggestions
+        super().__init__(str(exc), **where)
+
+
 def estimate_files(
-    files: Iterable[tuple[Path, str | None]], request: PromptRequest, registry, counter
+    files: Iterable[tuple[Path, str | None]],
+    request: PromptRequest,
+    registry,
+    counter,
+    unknown=None,
 ) -> list[dict]:
+    """Estimate every file. With `unknown` (an UnknownModels), a prompt naming an unknown model
+    is left out and recorded there (one warning per id), and the rest of the run goes on."""
     results: list[dict] = []
     for path, text in files:
         source = load_prompt(path, text)
         measured = measure_source(source, request.variables)
-        results.extend(estimate_measured(measured, request, registry, counter))
+        try:
+            results.extend(estimate_measured(measured, request, registry, counter))
+        except UnknownPromptModel as exc:
+            if unknown is None:
+                raise
+            where = f"{exc.path}:{exc.line}" if exc.line else exc.path
+            unknown.add(exc.model, exc.suggestions, where)
     return results
 
 
@@ -110,7 +130,7 @@ def resolve_models(measured: MeasuredPrompt, request: PromptRequest, registry, e
                 return [registry.get(name.rsplit("/", 1)[1])]
             except UnknownModelError:
                 pass
-        raise InputError(str(exc), path=where, line=line, field="model") from None
+        raise UnknownPromptModel(exc, path=where, line=line, field="model") from None
 
 
 def prompt_volume(measured: MeasuredPrompt, request: PromptRequest, entry: dict):

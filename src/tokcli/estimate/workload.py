@@ -56,6 +56,7 @@ class Scenario:
     summary_tokens: Decimal = ZERO  # a summary standing in for the dropped turns
     cache_hit_rate: Decimal = ZERO  # share of calls reading the system prompt from cache
     batch_share: Decimal = ZERO  # share of calls sent through the batch tier
+    off_peak_share: Decimal = ZERO  # share of calls run in the provider's off-peak hours
 
     def average_history(self) -> Decimal:
         """History tokens per call, averaged over the turns of a conversation: turn t carries
@@ -144,6 +145,7 @@ def load_workload(path: Path) -> Workload:
             "traffic",
             "per_call",
             "levers",
+            "off_peak_share",
         },
         "",
     )
@@ -167,6 +169,11 @@ def load_workload(path: Path) -> Workload:
         reasoning=reader.amount(per_call, "reasoning"),
         routes=_routes(reader, root),
         service_tier=tier,
+        off_peak_share=(
+            reader.fraction(root, "off_peak_share", "off_peak_share")
+            if root.get("off_peak_share") is not None
+            else ZERO
+        ),
     )
     levers = tuple(_levers(reader, root))
     name = str(root.get("name") or path.stem)
@@ -319,18 +326,41 @@ def price_scenario(scenario: Scenario, registry, at: dt.date, lever: Lever | Non
         for tier, tier_share in tiers:
             if tier_share == 0:
                 continue
-            with decimal.localcontext(MONEY_CONTEXT):
-                calls = scenario.monthly_calls * share * tier_share
-            usage = _usage(scenario, calls, prefix)
-            try:
-                breakdown = compute_cost(usage, model, at, tier)
-            except PriceNotAvailableError as exc:
-                where = f" (lever {lever.kind}, line {lever.line})" if lever else ""
-                raise PriceNotAvailableError(f"{exc}{where}") from None
-            _add(cost, usage, breakdown)
-            model_cost += breakdown.total
+            for moment, time_share in _times_of_day(scenario, model, at, cost.notes):
+                with decimal.localcontext(MONEY_CONTEXT):
+                    calls = scenario.monthly_calls * share * tier_share * time_share
+                usage = _usage(scenario, calls, prefix)
+                try:
+                    breakdown = compute_cost(usage, model, moment, tier)
+                except PriceNotAvailableError as exc:
+                    where = f" (lever {lever.kind}, line {lever.line})" if lever else ""
+                    raise PriceNotAvailableError(f"{exc}{where}") from None
+                _add(cost, usage, breakdown)
+                model_cost += breakdown.total
         cost.per_model.append({"model": model.id, "share": share, "monthly_cost": model_cost})
     return cost
+
+
+def _times_of_day(scenario: Scenario, model, at: dt.date, notes: list[str]):
+    """(moment, share of calls): peak/list prices for a date, plus an off-peak moment of that day
+    for `off_peak_share` of the calls when the model has time-of-day prices."""
+    share = scenario.off_peak_share
+    if share == 0:
+        return [(at, ONE)]
+    entry = model.entry_at(as_moment(at))
+    if entry.time_of_day is None:
+        note = f"{model.id}: no off-peak prices; off_peak_share priced at the list price"
+        if note not in notes:
+            notes.append(note)
+        return [(at, ONE)]
+    for hour in range(24):
+        moment = dt.datetime(at.year, at.month, at.day, hour, 30, tzinfo=dt.UTC)
+        if entry.time_of_day.is_off_peak(moment):
+            note = f"{model.id}: {plain(share * HUNDRED)}% of calls at off-peak prices"
+            if note not in notes:
+                notes.append(note)
+            return [(at, ONE - share), (moment, share)]
+    return [(at, ONE)]
 
 
 def _cached_prefix(scenario: Scenario, model, at: dt.date, notes: list[str]) -> Decimal:

@@ -6,6 +6,7 @@ Decimal from their text, never through float, then scaled to per million tokens.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -14,20 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from tokcli.errors import InputError, PriceNotAvailableError, TokcliError
-from tokcli.money import MILLION, plain
-from tokcli.pricing.registry import Registry
-
-CHAT_MODES = {"chat", "completion", "responses", None}
-BASE_FIELDS = {
-    "input_cost_per_token": "input",
-    "output_cost_per_token": "output",
-    "output_cost_per_reasoning_token": "reasoning",
-    "cache_read_input_token_cost": "cache_read",
-    "cache_creation_input_token_cost": "cache_write_5m",
-    "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
-}
-TIER_SUFFIXES = {"_batches": "batch", "_flex": "flex", "_priority": "priority"}
-_ABOVE = re.compile(r"^(?P<base>.+)_above_(?P<k>\d+)k_tokens$")
+from tokcli.pricing.generate import CHAT_MODES
+from tokcli.pricing.registry import Registry, _merge_entry
 
 
 @dataclass
@@ -76,45 +65,11 @@ def read_litellm(location: str, timeout: float = 30.0) -> tuple[dict, str]:
     return data, location
 
 
-def _per_million(value) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | Decimal):
-        return Decimal(value) * MILLION
-    return None
-
-
 def entry_from_litellm(spec: dict) -> dict:
     """One override price entry (strings per MTok) from a LiteLLM model spec."""
-    entry: dict = {}
-    tiers: dict[str, dict] = {}
-    long_context: dict = {}
-    for key, value in spec.items():
-        price = _per_million(value)
-        if price is None:
-            continue
-        above = _ABOVE.match(key)
-        if above:
-            base = above.group("base")
-            if base in BASE_FIELDS and (
-                not long_context
-                or long_context["above_input_tokens"] == int(above.group("k")) * 1000
-            ):
-                long_context["above_input_tokens"] = int(above.group("k")) * 1000
-                long_context[BASE_FIELDS[base]] = plain(price)
-            continue
-        if key in BASE_FIELDS:
-            entry[BASE_FIELDS[key]] = plain(price)
-            continue
-        for suffix, tier in TIER_SUFFIXES.items():
-            base = key.removesuffix(suffix)
-            if base != key and base in BASE_FIELDS:
-                tiers.setdefault(tier, {})[BASE_FIELDS[base]] = plain(price)
-    if tiers:
-        entry["tiers"] = tiers
-    if long_context:
-        entry["long_context"] = long_context
-    return entry
+    from tokcli.pricing.generate import entry_from_litellm as convert_entry
+
+    return convert_entry(spec)
 
 
 def convert(
@@ -180,25 +135,22 @@ def _new_model(key: str, spec: dict, source: str, effective_from: dt.date) -> di
 
 
 def _differences(registry, model_id: str, entry: dict, moment) -> list[Difference]:
+    """Every price that differs, long-context bands and fields LiteLLM drops included."""
+    from tokcli.pricing.diff import diff_entries, entry_from_dict
+
     model = registry.models[model_id]
     try:
         current = model.entry_at(moment)
     except PriceNotAvailableError:
         current = None
-    diffs = []
-    for dim in BASE_FIELDS.values():
-        theirs = Decimal(entry[dim]) if dim in entry else None
-        ours = current.standard.prices.get(dim) if current else None
-        if theirs is not None and theirs != ours:
-            diffs.append(Difference(model_id, dim, ours, theirs))
-    for tier, prices in entry.get("tiers", {}).items():
-        for dim, text in prices.items():
-            ours = None
-            if current is not None and current.offers(tier):
-                try:
-                    ours = current.price(dim, tier)
-                except PriceNotAvailableError:
-                    ours = None
-            if Decimal(text) != ours:
-                diffs.append(Difference(model_id, f"{tier}.{dim}", ours, Decimal(text)))
-    return diffs
+    theirs = entry_from_dict(
+        {"effective_from": moment, "source": "LiteLLM", **entry}, f"LiteLLM {model_id}"
+    )
+    # What applying the override would change: fields LiteLLM omits stay, but a long-context
+    # band or a tier it lists replaces the registry's whole band or tier (removals shown).
+    theirs = dataclasses.replace(theirs, overridden=frozenset(entry), origin="LiteLLM")
+    after = _merge_entry(current, theirs) if current is not None else theirs
+    return [
+        Difference(model_id, c.field, c.old, c.new)  # type: ignore[arg-type]
+        for c in diff_entries(model_id, current, after)
+    ]

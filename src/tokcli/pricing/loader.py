@@ -19,7 +19,6 @@ from tokcli.pricing.model import (
     TierPricing,
     TimeOfDay,
 )
-from tokcli.pricing.yamlfile import LocatedDict, load_yaml
 
 MODEL_KEYS = {
     "id",
@@ -58,18 +57,19 @@ class _Reader:
     def __init__(self, path: Path):
         self.path = str(path)
 
-    def fail(self, message: str, node: LocatedDict | None, key: str | None, where: str):
-        line = node.line_of(key) if isinstance(node, LocatedDict) and key else None
-        if line is None and isinstance(node, LocatedDict):
+    def fail(self, message: str, node: dict | None, key: str | None, where: str):
+        # YAML mappings know their lines (yamlfile.LocatedDict); JSON layer entries do not.
+        line = node.line_of(key) if hasattr(node, "line_of") and key else None
+        if line is None and hasattr(node, "line_of"):
             line = node.line
         raise InputError(message, path=self.path, line=line, field=where)
 
-    def mapping(self, node, where: str, parent=None, key=None) -> LocatedDict:
+    def mapping(self, node, where: str, parent=None, key=None) -> dict:
         if not isinstance(node, dict):
             self.fail("must be a mapping", parent, key, where)
         return node
 
-    def unknown_keys(self, node: LocatedDict, allowed: set[str], where: str):
+    def unknown_keys(self, node: dict, allowed: set[str], where: str):
         for key in node:
             if key not in allowed:
                 self.fail(
@@ -79,7 +79,7 @@ class _Reader:
                     f"{where}.{key}",
                 )
 
-    def price(self, node: LocatedDict, key: str, where: str) -> Decimal | None:
+    def price(self, node: dict, key: str, where: str) -> Decimal | None:
         value = node.get(key)
         if value is None:
             return None
@@ -98,7 +98,7 @@ class _Reader:
             self.fail("must not be negative", node, key, f"{where}.{key}")
         return amount
 
-    def integer(self, node: LocatedDict, key: str, where: str) -> int | None:
+    def integer(self, node: dict, key: str, where: str) -> int | None:
         value = node.get(key)
         if value is None:
             return None
@@ -106,7 +106,7 @@ class _Reader:
             self.fail("must be a whole number >= 0", node, key, f"{where}.{key}")
         return value
 
-    def text(self, node: LocatedDict, key: str, where: str, required=False) -> str | None:
+    def text(self, node: dict, key: str, where: str, required=False) -> str | None:
         value = node.get(key)
         if value is None:
             if required:
@@ -116,7 +116,7 @@ class _Reader:
             self.fail("must be a non-empty string", node, key, f"{where}.{key}")
         return value.strip()
 
-    def date(self, node: LocatedDict, key: str, where: str) -> dt.date | None:
+    def date(self, node: dict, key: str, where: str) -> dt.date | None:
         value = node.get(key)
         if value is None:
             return None
@@ -129,7 +129,7 @@ class _Reader:
         except ValueError:
             self.fail("must be a date YYYY-MM-DD", node, key, f"{where}.{key}")
 
-    def moment(self, node: LocatedDict, key: str, where: str) -> dt.datetime:
+    def moment(self, node: dict, key: str, where: str) -> dt.datetime:
         value = node.get(key)
         try:
             return parse_moment(value)
@@ -171,7 +171,7 @@ def _tiers(r: _Reader, node, where: str) -> dict[str, TierPricing]:
     return tiers
 
 
-def _band(r: _Reader, node: LocatedDict, where: str) -> Band:
+def _band(r: _Reader, node: dict, where: str) -> Band:
     prices = {d: r.price(node, d, where) for d in DIMENSIONS}
     return Band(prices=prices, tiers=_tiers(r, node.get("tiers"), f"{where}.tiers"))
 
@@ -288,6 +288,7 @@ def _model(r: _Reader, node, where: str, provider: str, *, origin: str | None, p
         host=r.text(node, "host", where),
         notes=r.text(node, "notes", where),
         origin=origin,
+        layer="override" if origin else "curated",
     )
 
 
@@ -295,6 +296,8 @@ def load_pricing_file(
     path: Path, *, override: bool = False, text: str | None = None
 ) -> tuple[list[Model], dict[str, str]]:
     """Models and the named sources of one file. `override` relaxes what a user file must give."""
+    from tokcli.pricing.yamlfile import load_yaml
+
     r = _Reader(path)
     doc = load_yaml(path, text)
     doc = r.mapping(doc, "(top level)")

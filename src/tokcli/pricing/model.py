@@ -120,6 +120,9 @@ class Model:
     host: str | None = None
     notes: str | None = None
     origin: str | None = None  # set when the model comes from, or was changed by, an override
+    # Which price layer the model comes from: "curated" (pricing/*.yaml), "generated" (the
+    # shipped layer built from a public source), "updated" (`tokcli pricing update`), "override".
+    layer: str = "curated"
 
     def entry_at(self, moment: dt.datetime) -> PriceEntry:
         """The price entry in force at `moment`: the last one whose effective_from <= moment."""

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 
 from tokcli import __version__
 from tokcli.errors import InputError, UnknownModelError
-from tokcli.pricing.model import Model, PriceEntry
+from tokcli.pricing.model import Band, Model, PriceEntry, TierPricing
 
 # Prefixes that gateways and clouds put in front of a provider's own id.
 _PREFIXES = (
+    "bedrock/converse/",
     "bedrock/",
+    "bedrock_converse/",
     "vertex_ai/",
     "vertex/",
     "azure/",
+    "azure_ai/",
+    "openrouter/",
     "openai/",
     "anthropic/",
     "gemini/",
@@ -27,9 +33,30 @@ _PREFIXES = (
     "models/",
     "converse/",
 )
-_BEDROCK_REGION = re.compile(r"^(us|eu|apac|global|us-gov|jp|au)\.")
+# Sellers whose own listing of a model may carry its own price (a cloud, a cloud region):
+# their literal entry in the generated layer beats the curated model found by stripping them.
+_SELLER_FORM = re.compile(
+    r"^(azure/|azure_ai/|((bedrock|bedrock_converse)/(converse/)?)?(us|eu|apac|jp|au|us-gov|ca|global)\.)"
+)
+_BEDROCK_REGION = re.compile(r"^(us|eu|apac|global|us-gov|jp|au|ca)\.")
+# Geographic cross-Region inference profiles; `global.` is the global one.
+_BEDROCK_GEO = re.compile(r"^(?:bedrock/)?(us|eu|apac|us-gov|jp|au|ca)\.")
+# AWS prices geographic cross-Region inference about 10% above global for the Claude models
+# that have a global profile (Sonnet 4.5, released 2025-09-29, and later); PRICING-FACTS,
+# and LiteLLM's us./eu. Bedrock rows (e.g. us.anthropic.claude-opus-4-7 $5.50 vs $5.00).
+GEO_PREMIUM = Decimal("1.1")
+GEO_PREMIUM_FROM = dt.date(2025, 9, 29)
 _BEDROCK_SUFFIX = re.compile(r"-v\d+(:\d+)?$")
 _SNAPSHOT_DATE = re.compile(r"(-|@)(20\d{2}-?\d{2}-?\d{2})$")
+_MMDD = re.compile(r"-(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")  # Azure meters: gpt-4o-mini-0718
+# Azure deployment names often end with the deployment type: gpt-4o-2024-08-06-global.
+_DEPLOYMENT_TYPE = re.compile(r"-(global|global-?standard|standard|data-?zone|provisioned|ptu)$")
+_VERTEX_PATH = re.compile(r"^(projects/[^/]+/locations/[^/]+/)?publishers/[^/]+/models/")
+_VERSION_TAG = re.compile(r"@[a-z0-9._-]+$")
+# Bedrock FOCUS / CUR product names: Claude4.6Sonnet, Claude3.5Haiku, ClaudeSonnet4.6.
+_FOCUS_NAME = re.compile(r"^claude\s*(\d+)(?:\.(\d+))?\s*(opus|sonnet|haiku|fable)$")
+_FOCUS_NAME_2 = re.compile(r"^claude\s*(opus|sonnet|haiku|fable)\s*(\d+)(?:\.(\d+))?$")
+_DOTTED_VERSION = re.compile(r"(?<=\d)\.(?=\d)")
 
 
 def shipped_pricing_dir() -> Path:
@@ -46,8 +73,18 @@ class Registry:
         self.models: dict[str, Model] = {}
         self.sources = dict(sources or {})
         self._index: dict[str, str] = {}
+        self.pricing_dir: Path | None = None
+        self.user_layer: Path | None = None
+        self.user_aliases: dict[str, str] = {}
+        self._generated = None
+        self._pending_overrides: dict[str, list[Path]] = {}
         for model in models:
             self._add(model)
+
+    def __getstate__(self):  # the pickled cache holds the curated registry only
+        state = dict(self.__dict__)
+        state["_generated"] = None
+        return state
 
     # -- building -------------------------------------------------------------------------
 
@@ -64,9 +101,20 @@ class Registry:
             registry = cls._parse(files)
             if use_cache:
                 _write_cache(files, registry)
+        registry.pricing_dir = directory
+        registry.user_layer = _default_user_layer()
         for path in overrides:
             registry.apply_override(Path(path))
         return registry
+
+    def generated(self):
+        """The generated layer (shipped, with the user's updated models on top), read lazily."""
+        if self._generated is None:
+            from tokcli.pricing.layers import GeneratedLayer, shipped_layer_path
+
+            shipped = shipped_layer_path(self.pricing_dir or shipped_pricing_dir())
+            self._generated = GeneratedLayer(shipped, self.user_layer)
+        return self._generated
 
     @classmethod
     def _parse(cls, files: list[Path]) -> Registry:
@@ -110,6 +158,9 @@ class Registry:
         self.sources.update(sources)
         for override in models:
             existing = self.find(override.id)
+            if existing is not None and existing.layer in ("generated", "updated"):
+                self._pending_overrides.setdefault(existing.id, []).append(path)
+                continue
             if existing is None:
                 if override.tier is None and not override.prices:
                     raise InputError(
@@ -124,12 +175,74 @@ class Registry:
     # -- lookup ---------------------------------------------------------------------------
 
     def find(self, name: str) -> Model | None:
-        """The model for any id, alias, display name or gateway/cloud form of them; else None."""
-        for candidate in _candidates(name):
-            model_id = self._index.get(candidate)
+        """The model for any id, alias, display name or cloud/gateway form of them; else None.
+
+        Order: user aliases; a curated id or alias as written; a cloud's own listing in the
+        generated layer (Bedrock regions, Azure, Vertex carry their own prices); the curated
+        model under a normalised form (Bedrock geographic profiles get their premium); then the
+        generated layer under every form.
+        """
+        key = name.strip().lower()
+        if key in self.user_aliases:
+            return self._resolve_alias(key)
+        forms = _candidates(name)
+        model_id = self._index.get(forms[0])
+        if model_id is not None:
+            return self.models[model_id]
+        generated = self.generated()
+        if _SELLER_FORM.match(key):
+            for form in _seller_forms(key):
+                if form in generated:
+                    return self._overridden(generated.model(form))
+        for form in forms[1:]:
+            model_id = self._index.get(form)
             if model_id is not None:
-                return self.models[model_id]
+                return _geographic(self.models[model_id], key)
+        for form in forms:
+            if form in generated:
+                return self._overridden(generated.model(form))
         return None
+
+    def _overridden(self, model: Model) -> Model:
+        """A generated model, changed by an override file that names it."""
+        for path in self._pending_overrides.get(model.id, ()):
+            from tokcli.pricing.loader import load_pricing_file
+
+            overrides, _ = load_pricing_file(path, override=True)
+            for override in overrides:
+                if override.id == model.id:
+                    model = dataclasses.replace(
+                        _merge_model(model, override, str(path)), layer="override"
+                    )
+        return model
+
+    def set_user_aliases(self, aliases: Mapping[str, str], where=None) -> None:
+        """Aliases from tokcli.toml `[pricing.aliases]`; `where(alias)` gives (file, line)."""
+        self.user_aliases = {str(k).strip().lower(): str(v) for k, v in aliases.items()}
+        self._alias_where = where
+        for alias in self.user_aliases:
+            self._resolve_alias(alias)  # cycles and dangling targets fail now, not mid-run
+
+    def _resolve_alias(self, alias: str) -> Model:
+        seen = [alias]
+        target = self.user_aliases[alias]
+        while target.strip().lower() in self.user_aliases:
+            target = target.strip().lower()
+            if target in seen:
+                self._alias_error(alias, f"alias cycle: {' -> '.join([*seen, target])}")
+            seen.append(target)
+            target = self.user_aliases[target]
+        model = self.find(target)
+        if model is None:
+            hints = self.suggest(target)
+            hint = f"; closest: {', '.join(hints)}" if hints else ""
+            self._alias_error(alias, f"target {target!r} is not a known model{hint}")
+        return model  # type: ignore[return-value]
+
+    def _alias_error(self, alias: str, message: str):
+        where = getattr(self, "_alias_where", None)
+        path, line = where(alias) if where else (None, None)
+        raise InputError(message, path=path, line=line, field=f"pricing.aliases.{alias}")
 
     def get(self, name: str) -> Model:
         model = self.find(name)
@@ -147,6 +260,11 @@ class Registry:
             model_id = self._index[match]
             if model_id not in ids:
                 ids.append(model_id)
+        if len(ids) < limit:
+            generated = self.generated().ids()
+            for match in difflib.get_close_matches(key, generated, n=limit, cutoff=0.6):
+                if match not in ids:
+                    ids.append(match)
         return ids[:limit]
 
     def list(self, provider: str | None = None, tier: str | None = None) -> list[Model]:
@@ -223,22 +341,112 @@ def _keys_of(model: Model) -> list[str]:
 
 def _candidates(name: str) -> list[str]:
     """Forms of `name` to look up, most literal first."""
-    key = name.strip().lower()
+    key = " ".join(name.strip().lower().split())
     forms = [key]
-    stripped = key
+    focus = _focus_form(key)
+    if focus:
+        forms.append(focus)
+    stripped = _VERTEX_PATH.sub("", key)
     for prefix in _PREFIXES:
         if stripped.startswith(prefix):
             stripped = stripped[len(prefix) :]
             break
+    forms.append(stripped)
     stripped = _BEDROCK_REGION.sub("", stripped)
     if stripped.startswith("anthropic."):
         stripped = stripped[len("anthropic.") :]
-    stripped = _BEDROCK_SUFFIX.sub("", stripped).replace("@", "-")
-    forms.append(stripped)
-    # An unknown dated snapshot (gpt-5-2025-08-07) falls back to its undated model.
-    undated = _SNAPSHOT_DATE.sub("", stripped)
-    forms.append(undated)
+    stripped = _BEDROCK_SUFFIX.sub("", stripped)
+    if "/" in stripped:  # OpenRouter and other gateways: vendor/model
+        forms.append(stripped)
+        stripped = stripped.rsplit("/", 1)[1]
+    forms.append(stripped.replace("@", "-"))
+    untagged = _VERSION_TAG.sub("", stripped)  # Vertex @default, @001, @20250219
+    forms.append(untagged)
+    # An unknown dated snapshot (gpt-5-2025-08-07, an Azure meter's -0718) falls back to its
+    # undated model.
+    for form in list(forms[1:]):
+        undeployed = _DEPLOYMENT_TYPE.sub("", form)
+        forms.append(undeployed)
+        forms.append(_SNAPSHOT_DATE.sub("", undeployed.replace("@", "-")))
+        forms.append(_MMDD.sub("", undeployed))
+    if untagged.startswith("claude"):  # OpenRouter writes claude-sonnet-4.5
+        forms.append(_DOTTED_VERSION.sub("-", untagged))
+    return list(dict.fromkeys(f for f in forms if f))
+
+
+def _focus_form(key: str) -> str | None:
+    """claude4.6sonnet / claude sonnet 4.6 (Bedrock FOCUS and CUR names) -> claude-sonnet-4-6."""
+    compact = key.replace(" ", "")
+    match = _FOCUS_NAME.match(compact)
+    if match:
+        major, minor, family = match.groups()
+    else:
+        match = _FOCUS_NAME_2.match(compact)
+        if not match:
+            return None
+        family, major, minor = match.groups()
+    version = f"{major}-{minor}" if minor else major
+    if int(major) < 4:  # the Claude 3 family put the version first: claude-3-5-haiku
+        return f"claude-{version}-{family}"
+    return f"claude-{family}-{version}"
+
+
+def _seller_forms(key: str) -> list[str]:
+    forms = [key]
+    for prefix in ("bedrock/converse/", "bedrock/", "bedrock_converse/"):
+        if key.startswith(prefix):
+            forms.append(key[len(prefix) :])
+    for form in list(forms):
+        forms.append(_BEDROCK_SUFFIX.sub("", form))
+        forms.append(f"{form}-v1:0" if not _BEDROCK_SUFFIX.search(form) else form)
     return list(dict.fromkeys(forms))
+
+
+def _geographic(model: Model, key: str) -> Model:
+    """A Bedrock geographic cross-Region profile of a curated Claude model: 10% above global."""
+    match = _BEDROCK_GEO.match(key)
+    if not match or model.provider != "anthropic":
+        return model
+    # Release date, else the first recorded price, tells whether the model has a global profile.
+    since = model.released or (model.prices[0].effective_from.date() if model.prices else None)
+    if since is None or since < GEO_PREMIUM_FROM:
+        return model
+    note = (
+        f"Bedrock geographic cross-Region profile ({match.group(1)}.): {model.id}'s prices x"
+        f"{GEO_PREMIUM} (AWS prices geographic routing about 10% above global)"
+    )
+    prices = tuple(
+        dataclasses.replace(
+            _scaled(entry, GEO_PREMIUM), source=f"{entry.source}; x{GEO_PREMIUM} geographic"
+        )
+        for entry in model.prices
+    )
+    return dataclasses.replace(
+        model, id=key.removeprefix("bedrock/"), prices=prices, notes=note, aliases=()
+    )
+
+
+def _scaled(entry: PriceEntry, factor: Decimal) -> PriceEntry:
+    def band(b: Band | None) -> Band | None:
+        if b is None:
+            return None
+        return Band(
+            prices={d: None if p is None else p * factor for d, p in b.prices.items()},
+            tiers={
+                name: TierPricing(t.multiplier, {d: p * factor for d, p in t.prices.items()})
+                for name, t in b.tiers.items()
+            },
+        )
+
+    return dataclasses.replace(
+        entry, standard=band(entry.standard), long_context=band(entry.long_context)
+    )
+
+
+def _default_user_layer() -> Path:
+    from tokcli.pricing.layers import user_layer_path
+
+    return user_layer_path()
 
 
 def _merge_model(base: Model, override: Model, origin: str) -> Model:

@@ -96,6 +96,7 @@ def model_dict(model: Model, entry: PriceEntry | None) -> dict:
         "unit": "per_million_tokens",
         "effective_from": _when(entry.effective_from) if entry else None,
         "source": entry.source if entry else None,
+        "layer": model.layer,
         "prices": contract_prices(entry)
         if entry
         else dict.fromkeys((*CONTRACT_PRICES, "batch_input", "batch_output")),

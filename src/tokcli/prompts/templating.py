@@ -66,7 +66,8 @@ class RenderedPrompt:
 
 
 def sample_variables(source: PromptSource) -> dict[str, Any]:
-    """Sample inputs a prompt file carries: Prompty `inputs.*.default/sample` and `sample:`,
+    """Sample inputs a prompt file carries: Prompty `inputs.*.default/sample`, `sample:` and
+    Prompty 2 `inputSchema.properties[].default`,
     Dotprompt `input.default`, or a plain `vars:` / `variables:` / `sample:` mapping."""
     meta = source.front_matter
     values: dict[str, Any] = {}
@@ -79,6 +80,12 @@ def sample_variables(source: PromptSource) -> dict[str, Any]:
                         values[name] = spec[key]
             elif spec is not None:
                 values[name] = spec
+    # Prompty 2: inputSchema.properties is a list of {name, kind, default}.
+    schema = meta.get("inputSchema")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    for prop in properties if isinstance(properties, list) else []:
+        if isinstance(prop, dict) and isinstance(prop.get("name"), str) and "default" in prop:
+            values[prop["name"]] = prop["default"]
     dotprompt_input = meta.get("input")
     if isinstance(dotprompt_input, dict) and isinstance(dotprompt_input.get("default"), dict):
         values.update(dotprompt_input["default"])

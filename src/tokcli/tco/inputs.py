@@ -289,7 +289,7 @@ TCO_SETTINGS: list[Setting] = [
     Setting(
         "sensitivity",
         lambda v, o: units.parse_percent(v, o),
-        fixed("25", "tokcli: +/-25%"),
+        fixed("25%", "tokcli: +/-25%"),
         unit="percent",
     ),
     Setting(
@@ -309,7 +309,7 @@ PAYBACK_SETTINGS: list[Setting] = [
     Setting(
         "saving",
         lambda v, o: units.parse_percent(v, o),
-        fixed("50", _GUIDE_PAYBACK),
+        fixed("50%", _GUIDE_PAYBACK),
         unit="percent",
     ),
 ]

@@ -87,12 +87,27 @@ def parse_fraction(value: object, option: str, *, allow_zero: bool = True) -> De
 def parse_percent(
     value: object, option: str, *, maximum: Decimal | None = Decimal(100), minimum=Decimal(0)
 ) -> Decimal:
-    """A percentage typed as `50` or `50%`, returned as a fraction (0.5)."""
-    text = str(value).strip().removesuffix("%")
-    percent = decimal_of(text, option)
+    """A percentage typed as `50%` or as a fraction `0.5` (both 50%), returned as 0.5.
+
+    A bare number above 1 is refused: `0.5` and `50` used to mean 0.5% and 50%, while the JSON
+    output writes fractions, so tokcli's own output fed back in was 100x off.
+    """
+    text = str(value).strip()
+    if text.endswith("%"):
+        percent = decimal_of(text.removesuffix("%").strip(), option)
+    else:
+        fraction = decimal_of(text, option)
+        if fraction.copy_abs() > 1:
+            raise TokcliError(
+                f"{option}: {value!r} is ambiguous: write a percentage with % ({text}%) or a "
+                f"fraction ({fraction / 100} for {text}%)"
+            )
+        percent = fraction * 100
     if percent < minimum or (maximum is not None and percent > maximum):
-        top = f"{maximum}" if maximum is not None else "any"
-        raise TokcliError(f"{option}: expected a percentage from {minimum} to {top}, got {value!r}")
+        top = f"{maximum}%" if maximum is not None else "any"
+        raise TokcliError(
+            f"{option}: expected a percentage from {minimum}% to {top}, got {value!r}"
+        )
     return percent / 100
 
 
