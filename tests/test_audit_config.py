@@ -131,33 +131,77 @@ def test_missing_file_exits_2(cli, isolated_env):
     assert run.stderr == "tokcli: error: nope.txt: no such file or directory\n"
 
 
-def test_bad_front_matter_names_file_and_line(cli, isolated_env):
+def _diagnostics(run):
+    return [
+        (f["path"], f["line"], f["rule"], f["severity"], f["message"])
+        for f in run.json()["findings"]
+        if f["rule"] in ("TC001", "TC002")
+    ]
+
+
+def test_bad_front_matter_is_a_finding_and_the_run_goes_on(cli, isolated_env):
+    # Old behaviour: exit 2 and no other finding. Now: a TC001 finding, the other file audited.
     (isolated_env / "p.prompt").write_text("---\nmodel: [gpt-5\n---\nHi {{x}}\n")
-    run = cli("audit", "p.prompt")
-    assert run.exit_code == 2
-    assert run.stderr.startswith("tokcli: error: p.prompt:")
-    assert "YAML" in run.stderr and len(run.stderr.splitlines()) == 1
+    (isolated_env / "q.txt").write_text(FILLER)
+    run = cli("audit", ".", "--format", "json")
+    assert run.exit_code == 1  # TC001 is an error, at or above the default --fail-on error
+    ((path, line, rule, severity, message),) = _diagnostics(run)
+    assert (path, rule, severity) == ("p.prompt", "TC001", "error")
+    assert line in (2, 3) and message.startswith("invalid YAML")
+    assert "q.txt" in {f["path"] for f in run.json()["findings"] if f["rule"] == "TC201"}
+    assert run.stderr == "tokcli: error: audit: 1 finding at or above --fail-on error\n"
+    never = cli("audit", ".", "--format", "json", "--fail-on", "never")
+    assert never.exit_code == 0
 
 
-def test_unknown_model_in_front_matter_names_file_line_field(cli, isolated_env):
+def test_unknown_model_in_front_matter_is_one_warning_per_id(cli, isolated_env):
     (isolated_env / "p.j2").write_text("---\nmax_tokens: 5\nmodel: gpt-5-mimi\n---\nHi\n")
-    run = cli("audit", "p.j2")
+    (isolated_env / "r.j2").write_text("---\nmax_tokens: 5\nmodel: gpt-5-mimi\n---\nHo\n")
+    run = cli("audit", ".", "--format", "json")
+    assert run.exit_code == 0  # a warning, below the default --fail-on error
+    ((path, line, rule, severity, message),) = _diagnostics(run)
+    assert (path, line, rule, severity) == ("p.j2", 3, "TC002", "warning")
+    assert message.startswith("unknown model 'gpt-5-mimi'; closest known ids: gpt-5-mini")
+    assert [f["path"] for f in run.json()["files"]] == ["p.j2", "r.j2"]
+
+
+def test_unknown_model_on_the_command_line_still_exits_2(cli, isolated_env):
+    (isolated_env / "p.j2").write_text("Hi\n")
+    run = cli("audit", "p.j2", "-m", "gpt-5-mimi")
     assert run.exit_code == 2
-    assert run.stderr.startswith("tokcli: error: p.j2:3: model: unknown model 'gpt-5-mimi'")
+    assert run.stderr.startswith("tokcli: error: unknown model 'gpt-5-mimi'")
 
 
 def test_bad_volume_in_front_matter(cli, isolated_env):
     (isolated_env / "p.j2").write_text("---\nmodel: gpt-5\nrequests: lots\n---\nHi\n")
-    run = cli("audit", "p.j2")
-    assert run.exit_code == 2
-    assert run.stderr.startswith("tokcli: error: p.j2:3: requests: ")
+    run = cli("audit", "p.j2", "--format", "json")
+    assert run.exit_code == 1
+    ((path, line, rule, _, message),) = _diagnostics(run)
+    assert (path, line, rule) == ("p.j2", 3, "TC001")
+    assert message.startswith("requests: must be a whole number")
 
 
-def test_not_utf8_exits_2(cli, isolated_env):
+def test_not_utf8_is_a_finding(cli, isolated_env):
     (isolated_env / "p.txt").write_bytes(b"Hello\n\xff\xfe bad\n")
-    run = cli("audit", "p.txt")
-    assert run.exit_code == 2
-    assert run.stderr == "tokcli: error: p.txt:2: not UTF-8 text (byte 6)\n"
+    run = cli("audit", "p.txt", "--format", "json")
+    assert run.exit_code == 1
+    assert _diagnostics(run) == [("p.txt", 2, "TC001", "error", "not UTF-8 text (byte 6)")]
+
+
+def test_deeply_nested_json_is_a_finding_not_a_traceback(cli, isolated_env):
+    (isolated_env / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (isolated_env / "ok.txt").write_text(FILLER)
+    run = cli("audit", "deep.json", "ok.txt", "--format", "json")
+    assert run.exit_code == 1 and "Traceback" not in run.stderr
+    ((path, _, rule, _, message),) = _diagnostics(run)
+    assert (path, rule) == ("deep.json", "TC001") and "nested too deeply" in message
+
+
+def test_empty_prompty_front_matter_is_valid(cli, isolated_env):
+    (isolated_env / "e.prompty").write_text("---\n---\nsystem:\nSay hi in one word.\n")
+    run = cli("audit", "e.prompty", "--format", "json", "--fail-on", "info")
+    assert run.exit_code == 0, run.stdout
+    assert run.json()["findings"] == []
 
 
 def test_json_that_is_not_a_chat_file(cli, isolated_env):
@@ -165,17 +209,19 @@ def test_json_that_is_not_a_chat_file(cli, isolated_env):
     (isolated_env / "data" / "package.json").write_text('{"name": "x"}')
     run = cli("audit", "data", "--format", "json")  # found by walking: skipped
     assert run.exit_code == 0 and run.json()["summary"]["files"] == 0
-    named = cli("audit", "data/package.json")  # named: an error
-    assert named.exit_code == 2
-    assert (
-        named.stderr == "tokcli: error: data/package.json: holds no chat messages (role/content)\n"
-    )
+    named = cli("audit", "data/package.json", "--format", "json")  # named: a finding
+    assert named.exit_code == 1
+    assert _diagnostics(named) == [
+        ("data/package.json", 1, "TC001", "error", "holds no chat messages (role/content)")
+    ]
 
 
 def test_list_rules(cli):
     run = cli("audit", "--list-rules", "--format", "json")
     names = [(r["code"], r["name"], r["severity"]) for r in run.json()["rules"]]
     assert names == [
+        ("TC001", "unreadable-template", "error"),
+        ("TC002", "unknown-model", "warning"),
         ("TC101", "cache-breaking-prefix", "error"),
         ("TC102", "below-cache-minimum", "warning"),
         ("TC103", "unstable-serialization", "info"),
@@ -189,7 +235,8 @@ def test_list_rules(cli):
 
 def test_real_process_exit_code_and_stdout(tokcli_process, isolated_env):
     (isolated_env / "a.j2").write_text(TIME_FIRST)
-    run = tokcli_process("audit", "a.j2", "--format", "sarif", cwd=isolated_env)
+    args = ("-m", "deepseek-v4-flash", "-n", "100000", "--per", "day")  # saves > $10/month
+    run = tokcli_process("audit", "a.j2", *args, "--format", "sarif", cwd=isolated_env)
     assert run.exit_code == 1
     assert run.stdout.lstrip().startswith("{") and '"version": "2.1.0"' in run.stdout
     assert run.stderr == "tokcli: error: audit: 1 finding at or above --fail-on error\n"

@@ -122,10 +122,14 @@ def _split_front_matter(label: str, raw: str, *, required: bool):
     end = raw.find("\n---", 3)
     while end != -1 and raw[end + 4 : end + 5] not in ("\n", ""):
         end = raw.find("\n---", end + 4)
+    if raw.startswith("---\n---") and raw[7:8] in ("\n", ""):
+        end = 3  # an empty front matter: `---` then `---` (valid Prompty)
     if end == -1:
         return {}, {}, 0
     block = raw[4 : end + 1]
     data = _parse_yaml(label, block, first_line=2)
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         return {}, {}, 0  # a markdown rule, not front matter
     body_start = end + 4

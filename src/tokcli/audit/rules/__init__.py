@@ -5,6 +5,7 @@ from __future__ import annotations
 from tokcli.audit.rules import (
     below_cache_minimum,
     cache_breaking_prefix,
+    diagnostics,
     duplicate_instruction,
     filler,
     large_inline_examples,
@@ -15,6 +16,8 @@ from tokcli.audit.rules import (
 from tokcli.audit.rules.base import Context, Rule
 
 RULES: tuple[Rule, ...] = (
+    diagnostics.UNREADABLE_RULE,
+    diagnostics.UNKNOWN_MODEL_RULE,
     cache_breaking_prefix.RULE,
     below_cache_minimum.RULE,
     unstable_serialization.RULE,
