@@ -85,7 +85,6 @@ def audit_document(result: AuditResult, fail_on: Severity | None, failed: bool) 
 
 def sarif_document(result: AuditResult) -> dict:
     from tokcli.audit.rules import RULES
-
     from tokcli.audit.rules.diagnostics import DIAGNOSTIC_CODES
 
     index = {rule.info.code: i for i, rule in enumerate(RULES)}

@@ -180,7 +180,7 @@ def _similarity(value) -> float:
 
 def _money(value, field: str) -> Decimal:
     """A dollar amount from TOML: an integer or a decimal string (floats are not exact)."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise TokcliError(f'{field}: give dollars as an integer or a string such as "2.50"')
     try:
         amount = Decimal(str(value))
