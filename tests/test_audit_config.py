@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-FILLER = "Please make sure to answer briefly.\n"  # one TC201 (warning), bounded output
+FILLER = "Please make sure to answer briefly.\n"  # one TC201 (info), bounded output
 TIME_FIRST = (
     "Time: {{ now }}\n"
     + " ".join(f"Rule {n}: refunds for order type {n} follow the store policy." for n in range(20))
@@ -40,9 +40,11 @@ def test_unknown_rule_is_a_usage_error(cli, isolated_env):
 
 def test_fail_on_threshold(cli, isolated_env):
     (isolated_env / "b.txt").write_text(FILLER)
-    assert cli("audit", "b.txt").exit_code == 0  # a warning, default --fail-on error
-    assert cli("audit", "b.txt", "--fail-on", "warning").exit_code == 1
+    assert cli("audit", "b.txt").exit_code == 0  # an info, default --fail-on error
+    assert cli("audit", "b.txt", "--fail-on", "warning").exit_code == 0
     assert cli("audit", "b.txt", "--fail-on", "info").exit_code == 1
+    (isolated_env / "a.j2").write_text(TIME_FIRST)  # a warning (no volume: no money)
+    assert cli("audit", "a.j2", "--fail-on", "warning").exit_code == 1
     (isolated_env / "a.j2").write_text(TIME_FIRST)
     assert cli("audit", "a.j2", "--fail-on", "never").exit_code == 0
 
@@ -66,12 +68,12 @@ def test_config_file_select_severity_per_file_ignores(cli, isolated_env):
 def test_pyproject_tool_table_and_fail_on(cli, isolated_env):
     (isolated_env / "b.txt").write_text(FILLER)
     (isolated_env / "pyproject.toml").write_text(
-        '[tool.tokcli.audit]\nignore = ["TC3"]\nfail-on = "warning"\n'
+        '[tool.tokcli.audit]\nselect = ["ALL"]\nignore = ["TC3"]\nfail-on = "info"\n'
     )
     run = cli("audit", "b.txt", "--format", "json")
     assert rules_of(run) == ["TC201"]
     assert run.exit_code == 1
-    assert run.json()["summary"]["fail_on"] == "warning"
+    assert run.json()["summary"]["fail_on"] == "info"
 
 
 def test_config_volume_and_model_price_findings(cli, isolated_env):
@@ -86,9 +88,10 @@ def test_config_volume_and_model_price_findings(cli, isolated_env):
 
 def test_max_tokens_in_config_bounds_output(cli, isolated_env):
     (isolated_env / "u.txt").write_text("Write an essay about the sea.\n")
-    assert rules_of(cli("audit", "u.txt", "-f", "json")) == ["TC301"]
+    assert rules_of(cli("audit", "u.txt", "-f", "json")) == []  # TC301 is off by default
+    assert rules_of(cli("audit", "u.txt", "-f", "json", "--select", "TC301")) == ["TC301"]
     (isolated_env / "tokcli.toml").write_text("[audit]\nmax_tokens = 500\n")
-    assert rules_of(cli("audit", "u.txt", "-f", "json")) == []
+    assert rules_of(cli("audit", "u.txt", "-f", "json", "--select", "TC301")) == []
 
 
 def test_unknown_config_key_names_the_field(cli, isolated_env):
@@ -226,7 +229,7 @@ def test_list_rules(cli):
         ("TC102", "below-cache-minimum", "warning"),
         ("TC103", "unstable-serialization", "info"),
         ("TC104", "large-inline-examples", "warning"),
-        ("TC201", "filler", "warning"),
+        ("TC201", "filler", "info"),
         ("TC202", "duplicate-instruction", "warning"),
         ("TC301", "unbounded-output", "warning"),
         ("TC302", "reasoning-model-for-simple-task", "warning"),

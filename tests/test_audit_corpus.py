@@ -17,35 +17,41 @@ from tokcli.audit.rules.diagnostics import DIAGNOSTIC_CODES
 
 CORPUS = FIXTURES / "audit" / "corpus"
 
-# (path, line, column, rule, severity), sorted as audit prints them.
+# (path, line, column, rule, severity), sorted as audit prints them, at default settings
+# (TC301 unbounded-output is off by default: see OPT_IN).
 EXPECTED = [
     ("corpus/tp/below_minimum_cross.j2", 7, 11, "TC101", "warning"),
     ("corpus/tp/below_minimum_cross.j2", 7, 11, "TC102", "warning"),
     ("corpus/tp/below_minimum_never.prompt", 7, 1, "TC102", "info"),
-    ("corpus/tp/chat_filler.yaml", 7, 7, "TC201", "warning"),
+    ("corpus/tp/chat_filler.yaml", 7, 7, "TC201", "info"),
     ("corpus/tp/chat_messages.json", 5, 33, "TC101", "warning"),
     ("corpus/tp/duplicate_exact.txt", 4, 1, "TC202", "warning"),
     ("corpus/tp/duplicate_near.md", 5, 1, "TC202", "warning"),
     ("corpus/tp/examples_after_var.j2", 1, 18, "TC101", "warning"),
     ("corpus/tp/examples_after_var.j2", 5, 1, "TC104", "warning"),
-    ("corpus/tp/examples_shared_b.md", 4, 1, "TC104", "warning"),
-    ("corpus/tp/filler_emphasis.md", 3, 7, "TC201", "warning"),
-    ("corpus/tp/filler_emphasis.md", 4, 1, "TC201", "warning"),
-    ("corpus/tp/filler_role.txt", 1, 1, "TC201", "warning"),
-    ("corpus/tp/filler_role.txt", 2, 1, "TC201", "warning"),
-    ("corpus/tp/filler_role.txt", 3, 1, "TC201", "warning"),
-    ("corpus/tp/filler_role.txt", 4, 1, "TC201", "warning"),
+    ("corpus/tp/examples_shared_b.md", 4, 1, "TC104", "info"),
+    ("corpus/tp/filler_emphasis.md", 3, 7, "TC201", "info"),
+    ("corpus/tp/filler_emphasis.md", 4, 1, "TC201", "info"),
+    ("corpus/tp/filler_role.txt", 1, 1, "TC201", "info"),
+    ("corpus/tp/filler_role.txt", 2, 1, "TC201", "info"),
+    ("corpus/tp/filler_role.txt", 3, 1, "TC201", "info"),
+    ("corpus/tp/filler_role.txt", 4, 1, "TC201", "info"),
     ("corpus/tp/ids_in_prefix.txt", 1, 26, "TC101", "warning"),
     ("corpus/tp/literal_timestamp.md", 1, 20, "TC101", "warning"),
     ("corpus/tp/reasoning_classify.prompt", 6, 1, "TC302", "warning"),
     ("corpus/tp/time_first.j2", 1, 15, "TC101", "warning"),
     ("corpus/tp/tools_first.j2", 2, 1, "TC101", "warning"),
     ("corpus/tp/tools_first.j2", 2, 1, "TC103", "info"),
-    ("corpus/tp/unbounded.txt", 1, 1, "TC301", "warning"),
-    ("corpus/tp/unbounded_priced.prompty", 9, 1, "TC301", "warning"),
     ("corpus/tp/unsorted_json.j2", 1, 20, "TC101", "warning"),
     ("corpus/tp/unsorted_json.j2", 1, 20, "TC103", "info"),
     ("corpus/tp/uuid_literal.txt", 1, 7, "TC101", "warning"),
+]
+
+
+# Rules off by default, with their true positives when selected.
+OPT_IN = [
+    ("corpus/tp/unbounded.txt", 1, 1, "TC301", "warning"),
+    ("corpus/tp/unbounded_priced.prompty", 9, 1, "TC301", "warning"),
 ]
 
 
@@ -71,7 +77,8 @@ def test_corpus_findings_are_exactly_the_expected_ones(cli, corpus):
     assert found == EXPECTED
     summary = run.json()["summary"]
     assert summary["files"] == 33
-    assert summary["suppressed"] == 3  # one per file in suppressed/
+    # one per file in suppressed/, but ignore_file.j2 suppresses TC301, which is off by default
+    assert summary["suppressed"] == 2
 
 
 def test_clean_and_suppressed_templates_produce_nothing(cli, corpus):
@@ -83,7 +90,16 @@ def test_clean_and_suppressed_templates_produce_nothing(cli, corpus):
 
 def test_every_rule_has_a_true_positive_in_the_corpus():
     checks = {rule.info.code for rule in RULES} - DIAGNOSTIC_CODES
-    assert {code for *_, code, _ in EXPECTED} == checks
+    assert {code for *_, code, _ in EXPECTED + OPT_IN} == checks
+
+
+def test_opt_in_rules_find_their_true_positives(cli, corpus):
+    run = cli("audit", corpus, "--format", "json", "--fail-on", "never", "--select", "TC301")
+    found = [
+        (f["path"], f["line"], f["column"], f["rule"], f["severity"])
+        for f in run.json()["findings"]
+    ]
+    assert found == OPT_IN
 
 
 def test_no_volume_no_error_then_priced_errors_fail(cli, corpus):

@@ -26,7 +26,10 @@ Please make sure to ask for the tracking number first.
 
 def write(tmp, name="prompts/support.j2", text=TEMPLATE):
     # The cache finding saves $2.20/month at the volumes below: an error from $1 (error-saving).
-    (tmp / "tokcli.toml").write_text('[audit]\nerror-saving = "1"\n')
+    # Every rule, filler as a warning: these tests are about the formats, not the defaults.
+    (tmp / "tokcli.toml").write_text(
+        '[audit]\nerror-saving = "1"\nselect = ["ALL"]\nseverity = { filler = "warning" }\n'
+    )
     path = tmp / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -74,12 +74,22 @@ def test_literals_in_the_prefix():
 
 def test_each_run_is_reported_at_the_variable_that_hides_it():
     stable = " ".join(
-        f"Clause {n} of the agreement applies to orders of type {n}." for n in range(12)
+        f"Clause {n} of the agreement applies to orders of type {n}." for n in range(100)
     )
     text = "{a} and {b}: " + stable + " {c} Be brief."
     found = findings(text, "t.txt", codes=["TC101"])
     # {a} hides only " and " (too short); {b} hides the clauses; {c} hides " Be brief.".
     assert [(f.rule.code, f.line, f.column) for f in found] == [("TC101", 1, 9)]
+
+
+def test_a_plain_variable_before_text_too_short_to_cache_is_not_reported():
+    # Without a model, a generic variable (maybe fixed per deployment) is reported only when
+    # the stable text could be cached at all (1,024 tokens, OpenAI's and Anthropic's minimum);
+    # a time value changes on every call and is reported from `stable-tokens` (64) on.
+    stable = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(12))
+    assert findings("{{ topic }} " + stable, codes=["TC101"]) == []
+    (found,) = findings("{{ now }} " + stable, codes=["TC101"])
+    assert found.severity.name == "warning"
 
 
 def test_stable_tokens_threshold_is_configurable():
@@ -120,7 +130,7 @@ def test_role_line_rewrite_keeps_the_noun():
 
 
 def test_unstable_serialization_is_quiet_when_sorted_or_last():
-    stable = " ".join(f"Rule {n}: ship order class {n} within {n + 1} days." for n in range(12))
+    stable = " ".join(f"Rule {n}: ship order class {n} within {n + 1} days." for n in range(90))
     assert findings("{{ json.dumps(d, sort_keys=True) }} " + stable, codes=["TC103"]) == []
     assert (
         findings("{% for k, v in d|dictsort %}{{k}}{% endfor %} " + stable, codes=["TC103"]) == []

@@ -99,6 +99,7 @@ CATEGORY_WORDS = (
     ("id", {"uuid", "uuid4", "guid", "id", "ids", "nonce", "token"}),
     ("random", {"random", "rand", "randint", "seed", "shuffle", "sample", "choice"}),
     ("counter", {"count", "counter", "attempt", "retry", "turn", "step", "iteration", "seq"}),
+    ("user", {"user", "username", "customer", "email", "userid"}),
 )
 _WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 

@@ -118,9 +118,9 @@ def build_settings(section: dict, options: dict) -> AuditSettings:
     from tokcli.audit.rules.diagnostics import DIAGNOSTIC_CODES
 
     config = _normalised(section)
-    all_codes = {r.info.code for r in RULES}
     select = options.get("select") or config.get("select")
-    enabled = resolve_selectors(select, field="audit.select") if select else set(all_codes)
+    defaults = {r.info.code for r in RULES if r.info.default_enabled}
+    enabled = resolve_selectors(select, field="audit.select") if select else defaults
     enabled |= DIAGNOSTIC_CODES  # what could not be checked is always said, unless ignored
     enabled -= resolve_selectors(config.get("ignore", []), field="audit.ignore")
     enabled -= resolve_selectors(options.get("ignore") or [], field="--ignore")

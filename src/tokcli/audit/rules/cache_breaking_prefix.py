@@ -24,9 +24,17 @@ WHAT = {
     "id": "an id",
     "random": "a random value",
     "counter": "a counter",
+    "user": "a per-user value",
     "variable": "a template variable",
     "logic": "template logic",
 }
+
+
+# Without a model: the smallest prompt OpenAI and Anthropic cache (1,024 tokens). A template
+# variable may be fixed per deployment, so it is only worth reporting when the stable text it
+# hides could be cached at all; a time, date, id or random value changes on every call.
+DEFAULT_CACHE_MINIMUM = 1024
+PER_CALL = {"time", "date", "id", "random", "counter", "user"}
 
 
 def check(ctx: Context):
@@ -36,7 +44,10 @@ def check(ctx: Context):
     minimum = ctx.pricing.min_cacheable or 0 if ctx.pricing else 0
     if not minimum:  # every run counts on its own: tokenise only the runs long enough to report
         for index, element in enumerate(layout.volatile, start=1):
-            run = ctx.stable_tokens_at_least(index, ctx.settings.stable_tokens)
+            threshold = ctx.settings.stable_tokens
+            if ctx.pricing is None and not _per_call(element):
+                threshold = max(threshold, _stable_after(ctx, index, DEFAULT_CACHE_MINIMUM))
+            run = ctx.stable_tokens_at_least(index, threshold)
             if run is not None:
                 yield _finding(ctx, element, run, (0, run), run, 0)
         return
@@ -49,6 +60,20 @@ def check(ctx: Context):
         if run >= ctx.settings.stable_tokens:
             yield _finding(ctx, element, run, (cacheable_before, cacheable_after), prefix, minimum)
         cacheable_before = cacheable_after
+
+
+def _per_call(element) -> bool:
+    from tokcli.audit.rules.unstable_serialization import unstable
+
+    return element.literal or element.category in PER_CALL or unstable(element.text)
+
+
+def _stable_after(ctx: Context, index: int, minimum: int) -> int:
+    """The run's own threshold when no model is known: report a generic variable only when all
+    the stable text from it to the end reaches the cache minimum (else: an unreachable count)."""
+    after = sum(ctx.stable_tokens(i) for i in range(index, len(ctx.layout.stable)))
+    before = ctx.stable_tokens(0)
+    return 0 if after + before >= minimum else 10**9
 
 
 def _finding(ctx, element, run: int, cacheable, prefix: int, minimum: int) -> Finding:
@@ -77,13 +102,16 @@ def _finding(ctx, element, run: int, cacheable, prefix: int, minimum: int) -> Fi
             f"; even moved, the stable prefix ({prefix:,} tokens) stays below the model's "
             f"minimum cacheable length ({minimum:,})"
         )
+    severity = Severity.warning if element.literal else None
+    if minimum and gained <= 0:
+        severity = Severity.info  # saves nothing: the prefix stays below the cache minimum
     return Finding(
         INFO,
         message,
         advice,
         element.start,
         element.end,
-        severity=Severity.warning if element.literal else None,
+        severity=severity,
         tokens=run,
         monthly_cost=ctx.monthly_cache_saving(gained),
     )
