@@ -12,10 +12,42 @@ from __future__ import annotations
 import re
 
 ABBREVIATIONS = frozenset(
-    (
-        "e.g i.e etc vs mr mrs ms dr prof st no nos fig figs sec approx incl cf al jr sr inc "
-        "ltd co corp dept est vol pp ch eq resp viz esp"
-    ).split()
+    [
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "no",
+        "nos",
+        "fig",
+        "figs",
+        "sec",
+        "approx",
+        "incl",
+        "cf",
+        "al",
+        "jr",
+        "sr",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "dept",
+        "est",
+        "vol",
+        "pp",
+        "ch",
+        "eq",
+        "resp",
+        "viz",
+        "esp",
+    ]
 )
 # A sentence end inside a line: punctuation, then white space, then a character that starts a
 # sentence (not lower case).
