@@ -8,9 +8,9 @@ import sys
 FILLER = "Please make sure to answer briefly.\n"  # one TC201 (info), bounded output
 TIME_FIRST = (
     "Time: {{ now }}\n"
-    + " ".join(f"Rule {n}: refunds for order type {n} follow the store policy." for n in range(20))
+    + " ".join(f"Rule {n}: refunds for order type {n} follow the store policy." for n in range(90))
     + "\nBe concise.\n"
-)  # one TC101 (error)
+)  # one TC101: over 1,024 stable tokens, a warning (an error when priced)
 
 
 def rules_of(run) -> list[str]:

@@ -85,11 +85,16 @@ def test_each_run_is_reported_at_the_variable_that_hides_it():
 def test_a_plain_variable_before_text_too_short_to_cache_is_not_reported():
     # Without a model, a generic variable (maybe fixed per deployment) is reported only when
     # the stable text could be cached at all (1,024 tokens, OpenAI's and Anthropic's minimum);
-    # a time value changes on every call and is reported from `stable-tokens` (64) on.
+    # a time value changes on every call: reported from `stable-tokens` (64) on, as info
+    # while the template is too short to be cached, as a warning once it is long enough.
     stable = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(12))
     assert findings("{{ topic }} " + stable, codes=["TC101"]) == []
     (found,) = findings("{{ now }} " + stable, codes=["TC101"])
+    assert found.severity.name == "info" and "below 1,024" in found.message
+    long = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(100))
+    (found,) = findings("{{ now }} " + long, codes=["TC101"])
     assert found.severity.name == "warning"
+    assert [f.rule.code for f in findings("{{ topic }} " + long, codes=["TC101"])] == ["TC101"]
 
 
 def test_stable_tokens_threshold_is_configurable():

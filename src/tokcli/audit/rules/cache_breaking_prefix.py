@@ -8,6 +8,8 @@ saving of moving every volatile value to the end.
 
 from __future__ import annotations
 
+import re
+
 from tokcli.audit.findings import Finding, RuleInfo, Severity
 from tokcli.audit.rules.base import Context, Rule, quote
 
@@ -41,13 +43,15 @@ def check(ctx: Context):
     layout = ctx.layout
     if not layout.volatile:
         return
-    minimum = ctx.pricing.min_cacheable or 0 if ctx.pricing else 0
+    if ctx.pricing is None:
+        yield from _without_model(ctx)
+        return
+    minimum = ctx.pricing.min_cacheable or 0
     if not minimum:  # every run counts on its own: tokenise only the runs long enough to report
         for index, element in enumerate(layout.volatile, start=1):
-            threshold = ctx.settings.stable_tokens
-            if ctx.pricing is None and not _per_call(element):
-                threshold = max(threshold, _stable_after(ctx, index, DEFAULT_CACHE_MINIMUM))
-            run = ctx.stable_tokens_at_least(index, threshold)
+            if _documentation(ctx, element):
+                continue
+            run = ctx.stable_tokens_at_least(index, ctx.settings.stable_tokens)
             if run is not None:
                 yield _finding(ctx, element, run, (0, run), run, 0)
         return
@@ -57,23 +61,50 @@ def check(ctx: Context):
         run = ctx.stable_tokens(index)
         prefix += run
         cacheable_after = prefix if prefix >= minimum else 0
-        if run >= ctx.settings.stable_tokens:
+        if run >= ctx.settings.stable_tokens and not _documentation(ctx, element):
             yield _finding(ctx, element, run, (cacheable_before, cacheable_after), prefix, minimum)
         cacheable_before = cacheable_after
+
+
+def _without_model(ctx: Context):
+    """No model: a run counts on its own, and the template's stable text is measured against
+    1,024 tokens, the smallest prompt OpenAI and Anthropic cache. Below it a generic variable
+    (maybe fixed per deployment) is not reported and a per-call value is `info`."""
+    cacheable = ctx.total_stable_tokens >= DEFAULT_CACHE_MINIMUM
+    for index, element in enumerate(ctx.layout.volatile, start=1):
+        if (not cacheable and not _per_call(element)) or _documentation(ctx, element):
+            continue
+        run = ctx.stable_tokens_at_least(index, ctx.settings.stable_tokens)
+        if run is None:
+            continue
+        finding = _finding(ctx, element, run, (0, run), run, 0)
+        if not cacheable:
+            finding.severity = Severity.info
+            finding.message += (
+                f"; the whole template has {ctx.total_stable_tokens:,} stable tokens, below "
+                f"{DEFAULT_CACHE_MINIMUM:,} (the smallest prompt OpenAI and Anthropic cache)"
+            )
+        yield finding
+
+
+EXAMPLE_LINE = re.compile(r"^\s*(?:example|e\.g\.|usage|sample|for example)\b", re.IGNORECASE)
+
+
+def _documentation(ctx: Context, element) -> bool:
+    """A literal value in a documented example ("Example: CalendarEvents -from 2022-05-22...")
+    or in a few-shot block is part of the fixed text, not a per-request value."""
+    if not element.literal:
+        return False
+    if any(start <= element.start < end for start, end in ctx.example_blocks):
+        return True
+    line_start = ctx.prompt.rfind("\n", 0, element.start) + 1
+    return EXAMPLE_LINE.match(ctx.prompt, line_start) is not None
 
 
 def _per_call(element) -> bool:
     from tokcli.audit.rules.unstable_serialization import unstable
 
     return element.literal or element.category in PER_CALL or unstable(element.text)
-
-
-def _stable_after(ctx: Context, index: int, minimum: int) -> int:
-    """The run's own threshold when no model is known: report a generic variable only when all
-    the stable text from it to the end reaches the cache minimum (else: an unreachable count)."""
-    after = sum(ctx.stable_tokens(i) for i in range(index, len(ctx.layout.stable)))
-    before = ctx.stable_tokens(0)
-    return 0 if after + before >= minimum else 10**9
 
 
 def _finding(ctx, element, run: int, cacheable, prefix: int, minimum: int) -> Finding:
