@@ -87,7 +87,7 @@ def _without_model(ctx: Context):
         yield finding
 
 
-EXAMPLE_LINE = re.compile(r"^\s*(?:example|e\.g\.|usage|sample|for example)\b", re.IGNORECASE)
+EXAMPLE_LINE = re.compile(r"\s*(?:example|e\.g\.|usage|sample|for example)\b", re.IGNORECASE)
 
 
 def _documentation(ctx: Context, element) -> bool:
