@@ -229,6 +229,7 @@ def test_list_rules(cli):
         ("TC102", "below-cache-minimum", "warning"),
         ("TC103", "unstable-serialization", "info"),
         ("TC104", "large-inline-examples", "warning"),
+        ("TC105", "cache-breaking-code-prompt", "error"),
         ("TC201", "filler", "info"),
         ("TC202", "duplicate-instruction", "warning"),
         ("TC301", "unbounded-output", "warning"),

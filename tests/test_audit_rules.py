@@ -193,7 +193,7 @@ def test_examples_detected_by_tag_heading_and_label():
 def test_every_rule_module_has_a_unique_code_and_kebab_name():
     codes = [r.info.code for r in RULES]
     names = [r.info.name for r in RULES]
-    assert len(set(codes)) == len(codes) == 10 and len(set(names)) == 10
+    assert len(set(codes)) == len(codes) == 11 and len(set(names)) == 11
     assert all(re.fullmatch(r"TC\d{3}", c) for c in codes)
     assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", n) for n in names)
 

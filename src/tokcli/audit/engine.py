@@ -53,12 +53,13 @@ def _resolved(folder: Path) -> Path:
 def discover(paths: Iterable[str], exclude: list[str], cwd: Path) -> list[tuple[Path, bool]]:
     """(file, named explicitly?) for files, folders and globs, in the order `estimate` uses
     (tokcli.prompts.iter_prompt_files), then audit's own excludes (per-file-ignores syntax)."""
-    from tokcli.prompts import iter_prompt_files
+    from tokcli.prompts import PROMPT_SUFFIXES, iter_prompt_files
 
     named = {Path(p) for p in paths}
+    suffixes = PROMPT_SUFFIXES | {".py"}  # Python that builds prompts: code-prompt rule
     return [
         (path, path in named)
-        for path in iter_prompt_files(paths)
+        for path in iter_prompt_files(paths, suffixes=suffixes)
         if not any(path_matches(display_path(path, cwd), pattern) for pattern in exclude)
     ]
 
@@ -219,6 +220,12 @@ def audit_template(template, rules, settings, registry, today, shared):
     counter = TokenCounter(model.id if model else None, model.provider if model else None)
     layout = scan(template.prompt, template.syntax)
     ctx = Context(template, layout, counter, settings, pricing, registry, shared)
+    from tokcli.audit.rules.code_prompt import INFO as CODE_PROMPT
+
+    if template.kind == "python":  # only the rule that reads code looks at Python files
+        rules = [rule for rule in rules if rule.info.code == CODE_PROMPT.code]
+    else:
+        rules = [rule for rule in rules if rule.info.code != CODE_PROMPT.code]
     findings = []
     for diagnostic in diagnostics:
         line = diagnostic.extra.get("at", (1, 1))[0]

@@ -1,8 +1,9 @@
 """Sentence segmentation for prompts: where an instruction starts and ends.
 
-A newline always ends a sentence (prompts are written line by line). Inside a line a sentence
-ends at `.`, `!` or `?` followed by white space and then something that is not lower case;
-never inside a number ("4.5", "section 1.2"), an identifier ("os.path", "v2.1.0"), or after
+A newline ends a sentence (prompts are written line by line), unless the text is
+hard-wrapped: a line without closing punctuation followed by one that starts in lower case
+goes on. Inside a line a sentence ends at `.`, `!` or `?` followed by white space and then
+something that is not lower case; never inside a number ("4.5", "section 1.2"), an identifier ("os.path", "v2.1.0"), or after
 a common abbreviation ("e.g.", "i.e.", "etc.", "Dr.") or an initial. List bullets, numbering
 and heading marks in front of a sentence are not part of it.
 """
@@ -60,7 +61,7 @@ def sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) of every sentence in `text`, leading list marks and white space excluded."""
     spans: list[tuple[int, int]] = []
     offset = 0
-    for line in text.split("\n"):
+    for line in _join_wrapped(text).split("\n"):
         lead = _LEAD.match(line)
         start = lead.end() if lead else 0
         for end in _ends(line, start):
@@ -71,6 +72,16 @@ def sentences(text: str) -> list[tuple[int, int]]:
         _add(spans, line, offset, start, len(line))
         offset += len(line) + 1
     return spans
+
+
+# A hard-wrapped sentence goes on when a line ends without closing punctuation and the next
+# line starts with a lower-case letter (not a list item, heading or tag).
+_CONTINUED = re.compile(r"(?<=[^\s.!?:;])\n(?=[ \t]*[a-z])")
+
+
+def _join_wrapped(text: str) -> str:
+    """The text with each wrapped line break as a space: same length, same offsets."""
+    return _CONTINUED.sub(" ", text) if "\n" in text else text
 
 
 def _ends(line: str, start: int):

@@ -100,6 +100,8 @@ def load_template(path: Path, label: str | None = None, text: str | None = None)
     label = label or str(path)
     raw = read_text(path, label) if text is None else text
     suffix = path.suffix.lower()
+    if suffix == ".py":
+        return _python_template(label, raw)
     if suffix in CHAT_SUFFIXES:
         return _chat_template(label, raw, suffix)
     return _text_template(label, raw, suffix)
@@ -113,6 +115,17 @@ def _text_template(label: str, raw: str, suffix: str) -> Template:
     template = Template(label, raw, "text", prompt, front, lines, [(0, body_start)])
     template.syntax = SYNTAX_BY_SUFFIX.get(suffix, "auto")
     return template
+
+
+# A Python file is audited only when it talks to an LLM client.
+CLIENT_HINTS = ("openai", "anthropic", "litellm", "langchain")
+
+
+def _python_template(label: str, raw: str) -> Template:
+    """Python source, read by the code-prompt rule with `ast` (never run)."""
+    if not any(hint in raw for hint in CLIENT_HINTS):
+        raise NotAPrompt(label)
+    return Template(label, raw, "python", raw, anchors=[(0, 0)])
 
 
 def _split_front_matter(label: str, raw: str, *, required: bool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tokcli.audit.rules import (
     below_cache_minimum,
     cache_breaking_prefix,
+    code_prompt,
     diagnostics,
     duplicate_instruction,
     filler,
@@ -22,6 +23,7 @@ RULES: tuple[Rule, ...] = (
     below_cache_minimum.RULE,
     unstable_serialization.RULE,
     large_inline_examples.RULE,
+    code_prompt.RULE,
     filler.RULE,
     duplicate_instruction.RULE,
     unbounded_output.RULE,
