@@ -4,8 +4,9 @@ A newline ends a sentence (prompts are written line by line), unless the text is
 hard-wrapped: a line without closing punctuation followed by one that starts in lower case
 goes on. Inside a line a sentence ends at `.`, `!` or `?` followed by white space and then
 something that is not lower case; never inside a number ("4.5", "section 1.2"), an
-identifier ("os.path", "v2.1.0"), or after a common abbreviation ("e.g.", "i.e.", "etc.", "Dr.") or an initial. List bullets, numbering
-and heading marks in front of a sentence are not part of it.
+identifier ("os.path", "v2.1.0"), or after a common abbreviation ("e.g.", "i.e.", "etc.",
+"Dr.") or an initial. List bullets, numbering and heading marks in front of a sentence are
+not part of it.
 """
 
 from __future__ import annotations
