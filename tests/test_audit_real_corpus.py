@@ -70,6 +70,7 @@ def test_corpus_has_300_templates_from_five_sources_with_licences():
         notes = (REAL / source / "SOURCES.md").read_text()
         assert "Commit: " in notes and ("MIT" in notes or "Apache-2.0" in notes)
         listed = {line.split(" | ")[0].strip("| ") for line in notes.splitlines()[1:]}
+        assert len(listed) > 30
         for path in (REAL / source).rglob("*"):
             if path.is_file() and path.name != "SOURCES.md":
                 assert path.relative_to(REAL / source).as_posix() in listed

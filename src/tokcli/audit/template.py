@@ -181,6 +181,8 @@ def _chat_template(label: str, raw: str, suffix: str) -> Template:
             raise InputError(
                 f"invalid JSON: {exc.msg}", path=label, line=exc.lineno, column=exc.colno
             ) from None
+        except RecursionError:
+            raise InputError("invalid JSON: nested too deeply", path=label) from None
     else:
         data = _parse_yaml(label, raw)
     messages, meta = _messages_of(data)
