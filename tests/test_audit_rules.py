@@ -244,3 +244,26 @@ def test_text_with_a_json_object_is_not_a_str_format_template():
     text = 'GET /v1/orders/{id} returns {"id": 1, "status": "paid"}.'
     assert scan(text).volatile == []
     assert [e.text for e in scan("GET /v1/orders/{id} returns the order.").volatile] == ["{id}"]
+
+
+def test_shown_code_and_documentation_placeholders_are_text():
+    # Old code: every {{...}} and {x} here was a variable, so TC101 fired on docs and code.
+    stable = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(100))
+    fenced = "Call the API like this:\n```\nGET /orders/{order_id}\n{{ .Status }}\n```\n"
+    inline = "Use `{{ user_id }}` in URLs. Go docs write {{.Model}} and {{Model: gpt-4o}}.\n"
+    assert findings(fenced + inline + stable, "t.md", codes=["TC101"]) == []
+    # Prose placeholders are documentation in plain text, expressions in declared templates.
+    assert findings("Dear {{your name here}},\n" + stable, "t.md", codes=["TC101"]) == []
+    (found,) = findings("{{ now }} " + stable, "t.md", codes=["TC101"])
+    assert found.column == 1
+
+
+def test_template_syntax_follows_the_declaration():
+    stable = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(100))
+    # Declared f-string: {{ is an escaped brace, {now} a variable.
+    text = "---\ntemplate_format: f-string\n---\n{now} {{literal}} " + stable
+    (found,) = findings(text, "t.md", codes=["TC101"])
+    assert found.message.startswith("the current time `{now}`")
+    # Semantic Kernel {{$var}} in a plain text file is a variable.
+    (found,) = findings("{{$input}} " + stable, "skprompt.txt", codes=["TC101"])
+    assert "`{{$input}}`" in found.message

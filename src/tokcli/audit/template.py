@@ -113,8 +113,36 @@ def _text_template(label: str, raw: str, suffix: str) -> Template:
         raise InputError("front matter is not closed by a line `---`", path=label, line=1)
     prompt = raw[body_start:]
     template = Template(label, raw, "text", prompt, front, lines, [(0, body_start)])
-    template.syntax = SYNTAX_BY_SUFFIX.get(suffix, "auto")
+    template.syntax = declared_syntax(front) or SYNTAX_BY_SUFFIX.get(suffix, "auto")
     return template
+
+
+# Declared template formats (Prompty `template`, LangChain/promptflow `template_format`,
+# Semantic Kernel `template_format`) -> how audit reads the braces.
+DECLARED_SYNTAX = {
+    "f-string": "format",
+    "fstring": "format",
+    "format": "format",
+    "python": "format",
+    "jinja": "jinja",
+    "jinja2": "jinja",
+    "mustache": "jinja",
+    "handlebars": "jinja",
+    "semantic-kernel": "jinja",
+    "liquid": "jinja",
+}
+
+
+def declared_syntax(front: dict) -> str | None:
+    """The template syntax the front matter declares, if any."""
+    declared = front.get("template_format") or front.get("template")
+    if isinstance(declared, dict):  # Prompty v2: template: {format: {kind: jinja2}}
+        declared = declared.get("format")
+        if isinstance(declared, dict):
+            declared = declared.get("kind") or declared.get("type")
+    if isinstance(declared, str):
+        return DECLARED_SYNTAX.get(declared.strip().lower())
+    return None
 
 
 # A Python file is audited only when it talks to an LLM client.
