@@ -267,3 +267,39 @@ def test_template_syntax_follows_the_declaration():
     # Semantic Kernel {{$var}} in a plain text file is a variable.
     (found,) = findings("{{$input}} " + stable, "skprompt.txt", codes=["TC101"])
     assert "`{{$input}}`" in found.message
+
+
+def test_unbounded_output_sees_length_words_and_models_without_text_output():
+    # Old code: "concisely", "succinctly", "keep it to two sentences" were not bounds, and
+    # embedding-model files were flagged.
+    for bounded in (
+        "Answer concisely.",
+        "Respond succinctly.",
+        "Keep your answer to two sentences.",
+        "Answer in 3 bullet points.",
+        "Reply in 50 words.",
+    ):
+        assert findings(bounded, "t.txt", codes=["TC301"]) == [], bounded
+    assert [f.rule.code for f in findings("Write an essay.", "t.txt", codes=["TC301"])] == ["TC301"]
+
+
+def test_unbounded_output_reads_semantic_kernel_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "skprompt.txt").write_text("Write an essay about {{$input}}.")
+    (tmp_path / "config.json").write_text(
+        '{"execution_settings": {"default": {"max_tokens": 256}}}'
+    )
+    template = load_template(Path("skprompt.txt"))
+    settings = build_settings({}, {"select": ["TC301"]})
+    found, _ = audit_template(template, [BY_CODE["TC301"]], settings, None, None, {})
+    assert found == []
+
+
+def test_unbounded_output_skips_embedding_models(cli, isolated_env):
+    (isolated_env / "e.prompty").write_text(
+        "---\nmodel:\n  api: embedding\n  configuration:\n"
+        "    name: text-embedding-3-small\n---\n{{text}}\n"
+    )
+    (isolated_env / "w.prompty").write_text("---\nmodel: gpt-5\n---\nWrite an essay.\n")
+    run = cli("audit", ".", "--select", "TC301", "-f", "json", "--fail-on", "never")
+    assert [f["path"] for f in run.json()["findings"] if f["rule"] == "TC301"] == ["w.prompty"]
