@@ -303,3 +303,18 @@ def test_unbounded_output_skips_embedding_models(cli, isolated_env):
     (isolated_env / "w.prompty").write_text("---\nmodel: gpt-5\n---\nWrite an essay.\n")
     run = cli("audit", ".", "--select", "TC301", "-f", "json", "--fail-on", "never")
     assert [f["path"] for f in run.json()["findings"] if f["rule"] == "TC301"] == ["w.prompty"]
+
+
+def test_semantic_kernel_yaml_prompt_files_are_read(cli, isolated_env):
+    # Old code: a Semantic Kernel YAML prompt (template: + template_format:) was skipped.
+    stable = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(100))
+    (isolated_env / "story.yaml").write_text(
+        "name: Story\ntemplate: |\n  Tell a story about {{$topic}} that is {{$length}} sentences"
+        " long.\n  " + stable + "\ntemplate_format: semantic-kernel\ninput_variables:\n"
+        "  - name: topic\n"
+    )
+    run = cli("audit", ".", "--select", "ALL", "-f", "json", "--fail-on", "never")
+    assert run.json()["summary"]["files"] == 1
+    found = [(f["rule"], f["line"], f["column"]) for f in run.json()["findings"]]
+    # {{$length}} hides the clauses ({{$topic}} only " that is "); the length bounds the output.
+    assert found == [("TC101", 3, 41)]

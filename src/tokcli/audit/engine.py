@@ -318,7 +318,8 @@ def _severity_by_money(finding: Finding, settings: AuditSettings) -> Severity:
 
 def _pricing(template: Template, settings: AuditSettings, registry, today, diagnostics):
     front = front_matter_settings(template)
-    template.max_tokens = front.max_tokens
+    if front.max_tokens is not None:
+        template.max_tokens = front.max_tokens
     name, source_line = settings.model, None
     if name is None and front.model is not None:
         name, source_line = front.model, template.front_matter_lines.get("model", 1)

@@ -214,6 +214,8 @@ def _chat_template(label: str, raw: str, suffix: str) -> Template:
     else:
         data = _parse_yaml(label, raw)
     messages, meta = _messages_of(data)
+    if messages is None and _prompt_template_file(data):
+        return _declared_template(label, raw, data)
     if messages is None:
         raise NotAPrompt(label)
     contents = [_message_text(label, index, message) for index, message in enumerate(messages)]
@@ -225,6 +227,30 @@ def _chat_template(label: str, raw: str, suffix: str) -> Template:
     for message, content in zip(messages, contents, strict=True):
         template.message_spans.append((str(message["role"]), offset, offset + len(content)))
         offset += len(content) + 2
+    return template
+
+
+def _prompt_template_file(data) -> bool:
+    """Semantic Kernel (and LangChain hub) YAML/JSON: the prompt is a `template` string."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("template"), str)
+        and bool(data.get("template_format") or data.get("input_variables") is not None)
+    )
+
+
+def _declared_template(label: str, raw: str, data: dict) -> Template:
+    """The `template` string of a prompt file, read with the syntax it declares; positions map
+    back to the file line by line (YAML block scalars keep each line's text)."""
+    prompt = data["template"]
+    meta = {k: v for k, v in data.items() if k != "template"}
+    template = Template(label, raw, "text", prompt, meta, {}, _anchor_lines(raw, [prompt]))
+    template.syntax = declared_syntax({"template_format": data.get("template_format")}) or "auto"
+    settings = data.get("execution_settings")
+    if isinstance(settings, dict):  # SK: max_tokens in execution_settings.<service>
+        for service in settings.values():
+            if isinstance(service, dict) and service.get("max_tokens") is not None:
+                template.max_tokens = service["max_tokens"]
     return template
 
 

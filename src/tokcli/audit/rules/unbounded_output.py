@@ -29,10 +29,11 @@ MAX_TOKEN_KEYS = {
 SCHEMA_KEYS = {"response_format", "json_schema", "output_schema", "output", "outputs", "schema"}
 UNITS = ("word", "sentence", "bullet", "line", "paragraph", "character", "token", "item")
 _NUMBER = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|a single|a few)"
-# "... at most 3 bullet" / "in 2 short": the words before a unit word, anchored at its start.
+# "... at most 3 bullet" / "in 2 short" / "{{$length}} sentences": the words before a unit
+# word, anchored at its start (a template variable there is a count given per call).
 COUNT_BEFORE_UNIT = re.compile(
     rf"(?:\b(?:at most|no more than|maximum of|max(?:imum)?|up to|limit(?:ed)? to|under|"
-    rf"fewer than|less than|exactly|in)\s+{_NUMBER}|\b\d+)\s+(?:\w+\s+)?$"
+    rf"fewer than|less than|exactly|in)\s+{_NUMBER}|\b\d+|\}}\}}|\}})\s+(?:\w+\s+)?$"
 )
 # (substrings one of which must occur, pattern): a substring test first, because Python's re
 # has no fast path for patterns that start with \b (~0.3 ms per 4 KB prompt each). Searched
