@@ -222,6 +222,7 @@ def test_json_that_is_not_a_chat_file(cli, isolated_env):
 def test_list_rules(cli):
     run = cli("audit", "--list-rules", "--format", "json")
     names = [(r["code"], r["name"], r["severity"]) for r in run.json()["rules"]]
+    assert [r["code"] for r in run.json()["rules"] if r["default"] == "off"] == ["TC301"]
     assert names == [
         ("TC001", "unreadable-template", "error"),
         ("TC002", "unknown-model", "warning"),

@@ -208,6 +208,7 @@ def _rules_output() -> Output:
             "code": r.info.code,
             "name": r.info.name,
             "severity": r.info.severity.name,
+            "default": "on" if r.info.default_enabled else "off",
             "summary": r.info.summary,
         }
         for r in RULES
@@ -216,6 +217,7 @@ def _rules_output() -> Output:
         Column("code", "code"),
         Column("name", "name"),
         Column("severity", "severity"),
+        Column("default", "default"),
         Column("summary", "summary"),
     ]
     return Output(data={"version": 1, "rules": rows}, rows=rows, columns=columns)
