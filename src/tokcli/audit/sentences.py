@@ -51,11 +51,15 @@ ABBREVIATIONS = frozenset(
         "esp",
     ]
 )
-# A sentence end inside a line: punctuation, then white space, then a character that starts a
+# A sentence end inside a line: punctuation followed by spaces and a character that starts a
 # sentence (not lower case).
-_END = re.compile(r"[.!?]+(?=\s+[^\sa-z])")
+_END = re.compile(r"[.!?]+(?=[ \t]+[^\sa-z])")
 _LEAD = re.compile(r"[ \t]*(?:(?:[-*+•>]|\d+[.)]|[a-zA-Z][.)](?=\s)|#+)[ \t]+)*")
-_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+# A hard-wrapped sentence goes on when a line ends without closing punctuation and the next
+# line starts with a lower-case letter (not a list item, heading or tag). The pattern starts
+# with the line break (a literal: fast to scan for); the character before it is checked apart.
+_NEXT_LOWER = re.compile(r"\n(?=[ \t]*[a-z])")
+_CLOSED = frozenset(" \t\r\n.!?:;")
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -63,45 +67,42 @@ def sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     offset = 0
     for line in _join_wrapped(text).split("\n"):
-        lead = _LEAD.match(line)
-        start = lead.end() if lead else 0
-        for end in _ends(line, start):
-            _add(spans, line, offset, start, end)
-            start = end
-            while start < len(line) and line[start].isspace():
-                start += 1
+        start = _LEAD.match(line).end()
+        if ". " in line or "! " in line or "? " in line or "\t" in line:  # inner ends
+            for match in _END.finditer(line, start):
+                if match.group() == "." and _abbreviation(line, match.start()):
+                    continue
+                _add(spans, line, offset, start, match.end())
+                start = match.end()
+                while start < len(line) and line[start] in " \t":
+                    start += 1
         _add(spans, line, offset, start, len(line))
         offset += len(line) + 1
     return spans
 
 
-# A hard-wrapped sentence goes on when a line ends without closing punctuation and the next
-# line starts with a lower-case letter (not a list item, heading or tag).
-_CONTINUED = re.compile(r"(?<=[^\s.!?:;])\n(?=[ \t]*[a-z])")
-
-
 def _join_wrapped(text: str) -> str:
     """The text with each wrapped line break as a space: same length, same offsets."""
-    return _CONTINUED.sub(" ", text) if "\n" in text else text
+    if "\n" not in text:
+        return text
+
+    def join(match: re.Match) -> str:
+        at = match.start()
+        return " " if at > 0 and text[at - 1] not in _CLOSED else "\n"
+
+    return _NEXT_LOWER.sub(join, text)
 
 
-def _ends(line: str, start: int):
-    for match in _END.finditer(line, start):
-        if match.group() == "." and _abbreviation(line, match.start()):
-            continue
-        yield match.end()
-
-
-def _abbreviation(line: str, dot: int) -> bool:
-    word = _LAST_WORD.search(line, 0, dot)
-    if word is None:
-        return False
-    token = word.group(1).lower().rstrip(".")
-    return token in ABBREVIATIONS or len(token) == 1
+def _abbreviation(text: str, dot: int) -> bool:
+    """Is the word before this full stop an abbreviation or an initial ("e.g", "Dr", "J")?"""
+    begin = dot
+    while begin > 0 and (text[begin - 1].isalpha() or text[begin - 1] == "."):
+        begin -= 1
+    token = text[begin:dot].lower().rstrip(".")
+    return bool(token) and (token in ABBREVIATIONS or len(token) == 1)
 
 
 def _add(spans, line: str, offset: int, start: int, end: int) -> None:
-    piece = line[start:end]
-    stripped = piece.rstrip()
-    if stripped.strip():
-        spans.append((offset + start, offset + start + len(stripped)))
+    piece = line[start:end].rstrip()
+    if piece.strip():
+        spans.append((offset + start, offset + start + len(piece)))

@@ -28,8 +28,6 @@ INFO = RuleInfo(
     Severity.warning,
     "The same instruction appears twice, exactly or nearly; the repeat costs tokens every call.",
 )
-# Words and whole numbers ("4.5", "1,000", "v2"): a number is one token, never split at ".".
-WORD = re.compile(r"\d+(?:[.,:/]\d+)*%?|[a-z]+(?:'[a-z]+)?")
 # Words that do not change what an instruction asks.
 SOFT_WORDS = {"please", "always", "make", "sure", "to", "you", "must", "should", "the", "a", "an"}
 MIN_WORDS_EXACT = 4
@@ -46,11 +44,34 @@ DIALOGUE_TURN = re.compile(
     r"output|example|context|query|response|result)\s*\d*\s*:",
     re.IGNORECASE,
 )
-CODE_LIKE = re.compile(
-    r"^\s*(?:import |from \S+ import |def |class |return |print\(|const |let |var |\$ |>>> |"
-    r"(?:echo|export|cd|pip|conda|python|npm|curl|git|docker|set) )|"
-    r"[;{}]\s*$|\w\(.*\)\s*$|==|=>|->|\b\w+\s*=\s*\S"
+NOT_PROSE_START = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in (TABLE_ROW, MARKUP_ONLY, DIALOGUE_TURN)), re.IGNORECASE
 )
+_HAS_DIGIT = re.compile(r"\d")
+# Letters and apostrophes stay; every other character is a word break (same length).
+PUNCTUATION_TO_SPACE = str.maketrans(dict.fromkeys('!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~', " "))
+# The same, but ".", ",", ":", "/" and "%" stay inside numbers (stripped from word ends after).
+KEEP_NUMBERS = str.maketrans(dict.fromkeys('!"#$&()*+-;<=>?@[\\]^_`{|}~', " "))
+CODE_HINTS = "(){};=>$"
+# Lines that read like code or shell. Cheap tests first: Python's re has no fast path for a
+# pattern that starts with a class or \b, and most lines are prose.
+CODE_START = re.compile(
+    r"\s*(?:import |from \S+ import |def |class |return |print\(|const |let |var |\$ |>>> |"
+    r"(?:echo|export|cd|pip|conda|python|npm|curl|git|docker|set) )"
+)
+CALL = re.compile(r"\w\(")
+ASSIGNMENT = re.compile(r"\w\s*=\s*\S")
+
+
+def _code_like(line: str) -> bool:
+    if CODE_START.match(line):
+        return True
+    tail = line.rstrip()[-1:]
+    if tail in (";", "{", "}") or (tail == ")" and CALL.search(line)):
+        return True
+    if "=" in line:
+        return "==" in line or "=>" in line or ASSIGNMENT.search(line) is not None
+    return "->" in line
 
 
 def check(ctx: Context):
@@ -71,8 +92,11 @@ def check(ctx: Context):
         exact[key] = start
         if len(words) < MIN_WORDS_NEAR:
             continue
-        numbers = frozenset(w for w in kept if w[0].isdigit())
-        content = frozenset(kept) - numbers
+        numbers = EMPTY
+        content = frozenset(kept)
+        if not key.replace(" ", "").isalpha():  # only then can there be numbers
+            numbers = frozenset(w for w in kept if w[0].isdigit())
+            content -= numbers
         if not content:
             continue
         if numbers:  # a near duplicate has the same numbers: they are the bucket
@@ -93,32 +117,54 @@ def check(ctx: Context):
 def _instructions(prompt: str, skipped: list[tuple[int, int]], syntax: list[tuple[int, int]]):
     """(start, end, words) of each prose sentence worth comparing."""
     low = prompt.lower()
+    # One mark per character of skipped text and of template syntax: each sentence is then
+    # checked with one C-level search instead of a loop over every span.
+    skip_mask = _mask(len(prompt), skipped)
+    syntax_mask = _mask(len(prompt), syntax)
+    prose: dict[int, bool] = {}  # line start -> is the line prose?
     for start, end in sentences(prompt):
-        if skipped and any(a <= start < b for a, b in skipped):
+        if skip_mask is not None and skip_mask[start]:
             continue
         line_start = prompt.rfind("\n", 0, start) + 1
-        line_end = prompt.find("\n", end)
-        line = prompt[line_start : line_end if line_end != -1 else len(prompt)]
-        if _not_prose(line):
+        if line_start not in prose:
+            line_end = prompt.find("\n", end)
+            line = prompt[line_start : line_end if line_end != -1 else len(prompt)]
+            prose[line_start] = not _not_prose(line)
+        if not prose[line_start]:
             continue
         text = low[start:end]
         if text.endswith((":", "?")):
             continue  # a label ("Examples:") or a question (example input), not an instruction
-        if syntax and any(a < end and start < b for a, b in syntax):
+        if syntax_mask is not None and syntax_mask.find(1, start, end) != -1:
             text = _without_syntax(low, start, end, syntax)
-        words = WORD.findall(text)
-        if sum(1 for w in words if w.isalpha()) >= MIN_WORDS_EXACT:
+        if _HAS_DIGIT.search(text):  # numbers are whole tokens: "4.5", "1,000", "1.2"
+            words = [w.strip(".,:/") for w in text.translate(KEEP_NUMBERS).split()]
+            words = [w for w in words if w]
+        else:
+            words = text.translate(PUNCTUATION_TO_SPACE).split()
+        if len(words) >= MIN_WORDS_EXACT and sum(map(str.isalpha, words)) >= MIN_WORDS_EXACT:
             yield start, end, words
 
 
+def _mask(size: int, spans: list[tuple[int, int]]) -> bytearray | None:
+    if not spans:
+        return None
+    mask = bytearray(size + 1)
+    for start, end in spans:
+        mask[start:end] = b"\x01" * (min(end, size) - start)
+    return mask
+
+
 def _not_prose(line: str) -> bool:
-    if TABLE_ROW.match(line) or MARKUP_ONLY.match(line) or DIALOGUE_TURN.match(line):
+    if NOT_PROSE_START.match(line):
         return True
     if line.lstrip().startswith("#"):
         return True  # a heading or a label names what follows; it is not an instruction
     if line.count('"') >= 4 or line.lstrip()[:1] in ("{", "[", '"', "`"):
         return True  # data: quoted lists, JSON
-    return CODE_LIKE.search(line) is not None
+    if not any(hint in line for hint in CODE_HINTS) and not line.lstrip()[:1].islower():
+        return False  # nothing that code is made of: skip the slower pattern
+    return _code_like(line)
 
 
 def _without_syntax(low: str, start: int, end: int, syntax: list[tuple[int, int]]) -> str:
