@@ -89,6 +89,8 @@ def test_python_without_an_llm_client_is_not_read(cli, isolated_env):
     (isolated_env / "util.py").write_text("import datetime\nnow = datetime.datetime.now()\n")
     run = cli("audit", ".", "-f", "json")
     assert run.json()["summary"]["files"] == 0 and run.exit_code == 0
+    named = cli("audit", "util.py", "-f", "json")  # named explicitly: still nothing to say
+    assert named.json()["findings"] == [] and named.exit_code == 0
 
 
 CODE_CASES = {

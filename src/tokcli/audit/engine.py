@@ -158,8 +158,8 @@ def _audit_chunk(files: list[tuple[Path, bool]]) -> list[_FileOutcome]:
         try:
             outcome = _audit_file(path, label)
         except NotAPrompt:
-            if not explicit:
-                continue
+            if not explicit or path.suffix.lower() == ".py":
+                continue  # data files found by a walk, Python that calls no LLM client
             error = InputError("holds no chat messages (role/content)", path=label)
             outcome = _unreadable_outcome(label, error)
         except TokcliError as exc:  # one bad file is reported, the run goes on
