@@ -161,12 +161,12 @@ def _audit_chunk(files: list[tuple[Path, bool]]) -> list[_FileOutcome]:
             if not explicit or path.suffix.lower() == ".py":
                 continue  # data files found by a walk, Python that calls no LLM client
             error = InputError("holds no chat messages (role/content)", path=label)
-            outcome = _unreadable_outcome(label, error)
+            outcome = _unreadable_outcome(path, label, error)
         except TokcliError as exc:  # one bad file is reported, the run goes on
-            outcome = _unreadable_outcome(label, exc)
+            outcome = _unreadable_outcome(path, label, exc)
         except RecursionError:
             error = InputError("nested too deeply to read", path=label)
-            outcome = _unreadable_outcome(label, error)
+            outcome = _unreadable_outcome(path, label, error)
         enabled = settings.enabled_for(label)
         outcome.findings = [f for f in outcome.findings if f.rule.code in enabled]
         outcomes.append(outcome)
@@ -187,7 +187,7 @@ def _audit_file(path: Path, label: str) -> _FileOutcome:
     return _FileOutcome(kept, report, suppressed, warnings, blocks)
 
 
-def _unreadable_outcome(label: str, error: TokcliError) -> _FileOutcome:
+def _unreadable_outcome(path: Path, label: str, error: TokcliError) -> _FileOutcome:
     from tokcli.audit.rules.diagnostics import unreadable
 
     message = str(error)
@@ -198,9 +198,23 @@ def _unreadable_outcome(label: str, error: TokcliError) -> _FileOutcome:
         if message.startswith(prefix):
             message = message[len(prefix) :].lstrip("0123456789:").strip()
     finding = unreadable(message, line, column)
-    _place(finding, label, "")
+    _place(finding, label, _line_of(path, finding.extra.get("at", (1, 1))[0]))
     report = FileReport(label, None, None, None, True)
     return _FileOutcome([finding], report, [], [], [])
+
+
+def _line_of(path: Path, number: int) -> str:
+    """The file's line for the excerpt, best effort (the file may be unreadable)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for index, text in enumerate(handle, start=1):
+                if index == number:
+                    return text.rstrip("\r\n")
+                if index > number:
+                    break
+    except OSError:
+        pass
+    return ""
 
 
 def _place(finding: Finding, path: str, source_line: str) -> None:
