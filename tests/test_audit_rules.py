@@ -318,3 +318,13 @@ def test_semantic_kernel_yaml_prompt_files_are_read(cli, isolated_env):
     found = [(f["rule"], f["line"], f["column"]) for f in run.json()["findings"]]
     # {{$length}} hides the clauses ({{$topic}} only " that is "); the length bounds the output.
     assert found == [("TC101", 3, 41)]
+
+
+def test_unbounded_output_sees_answer_only_instructions_from_the_real_corpus():
+    # Phrases from promptflow's evaluation and classification templates (real corpus).
+    for bounded in (
+        "Directly give the answer, no more explanation is needed.",
+        "Evaluation Form (scores ONLY):",
+        "Only the above three situations can be returned.",
+    ):
+        assert findings(bounded, "t.txt", codes=["TC301"]) == [], bounded

@@ -62,6 +62,13 @@ BOUNDS = tuple(
             r"\b(?:respond|reply|answer)\s+with\s+(?:\w+\s+){1,3}only\b",
         ),
         (("json schema",), r"json schema"),
+        # "no more explanation is needed", "scores ONLY", "only the answer", "can be returned"
+        (
+            ("explanation", "only", "returned"),
+            r"\bno (?:more |further |other )?explanations?\b|\b(?:scores?|labels?|numbers?) only\b|"
+            r"\bonly (?:the |a |one )?(?:answer|label|score|number|category|word)\b|"
+            r"\bcan be returned\b",
+        ),
         # "keep your answer to two sentences", "limit it to 3 items"
         (
             ("keep", "limit"),
