@@ -192,3 +192,16 @@ def test_deep_json_in_estimate_is_a_clean_error(cli, isolated_env):
     run = cli("estimate", "deep.json", "-m", "gpt-5")
     assert run.exit_code == 2 and "Traceback" not in run.stderr
     assert run.stderr == "tokcli: error: deep.json: invalid JSON: nested too deeply\n"
+
+
+def test_markdown_code_and_placeholders_are_not_variables(tmp_path, monkeypatch):
+    # Old code: the fenced Go template and `{id}` were variables, so estimate failed on them.
+    monkeypatch.chdir(tmp_path)
+    text = (
+        "Explain this Go template to the user:\n```\n{{ .Name }} {{ range .Items }}\n```\n"
+        "Call `GET /orders/{id}` and fill {{Model: gpt-4o}} in your notes.\n"
+    )
+    (tmp_path / "doc.md").write_text(text)
+    source = load_prompt(tmp_path / "doc.md")
+    assert template_variables(source) == []
+    assert render_prompt(source).text == text

@@ -181,6 +181,15 @@ def template_variables(source: PromptSource) -> list[tuple[str, int, int]]:
     if source.kind not in ("jinja", "prompty", "dotprompt"):
         for match in FORMAT_FIELD.finditer(body):
             found.append((match.start(1), match.group(1)))
+        # Plain text and markdown: braces in shown code and `{{Name: ...}}` placeholders are
+        # documentation, not variables.
+        shown = shown_code(body)
+        found = [
+            (offset, name)
+            for offset, name in found
+            if not any(start <= offset < end for start, end in shown)
+            and not _DOC_PLACEHOLDER.match(body, offset + len(name))
+        ]
     result = []
     for offset, name in sorted(set(found)):
         line_start = body.rfind("\n", 0, offset) + 1
@@ -200,9 +209,39 @@ def _render_text(source: PromptSource, text: str, first_line: int, values: dict)
     """Plain text is rendered only when it holds template syntax."""
     if is_semantic_kernel(text):
         return render_semantic_kernel(source, text, values)
-    if JINJA_SYNTAX.search(text):
+    if JINJA_SYNTAX.search(_DOC_TAG.sub(" ", _outside_code(text))):
         return _render_jinja(source, text, first_line, values)
-    return text
+    return text  # template syntax only inside shown code: documentation, sent as written
+
+
+# Code shown to the model in plain text and markdown: fences and inline code spans.
+_CODE_FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+_DOC_PLACEHOLDER = re.compile(r"\s*:(?!:)")  # {{Model: gpt-4o}}: a name followed by a colon
+# Whole documentation tags: {{Model: gpt-4o}}, {{.Name}} (Go), {{ ... }}.
+_DOC_TAG = re.compile(r"\{\{\s*(?:[A-Za-z_]\w*\s*:(?!:)|\.|\.\.\.)[^{}]*\}\}")
+
+
+def shown_code(text: str) -> list[tuple[int, int]]:
+    if "`" not in text and "~~~" not in text:
+        return []
+    spans = [m.span() for m in _CODE_FENCE.finditer(text)]
+    return spans + [
+        m.span()
+        for m in _INLINE_CODE.finditer(text)
+        if not any(start <= m.start() < end for start, end in spans)
+    ]
+
+
+def _outside_code(text: str) -> str:
+    spans = shown_code(text)
+    if not spans:
+        return text
+    pieces, cursor = [], 0
+    for start, end in sorted(spans):
+        pieces.append(text[cursor:start])
+        cursor = max(cursor, end)
+    return " ".join([*pieces, text[cursor:]])
 
 
 def _render_format(source: PromptSource, values: dict) -> str:
