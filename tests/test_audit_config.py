@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-FILLER = "Please make sure to answer briefly.\n"  # one TC201 (warning), bounded output
+FILLER = "Please make sure to answer briefly.\n"  # one TC201 (info), bounded output
 TIME_FIRST = (
     "Time: {{ now }}\n"
-    + " ".join(f"Rule {n}: refunds for order type {n} follow the store policy." for n in range(20))
+    + " ".join(f"Rule {n}: refunds for order type {n} follow the store policy." for n in range(90))
     + "\nBe concise.\n"
-)  # one TC101 (error)
+)  # one TC101: over 1,024 stable tokens, a warning (an error when priced)
 
 
 def rules_of(run) -> list[str]:
@@ -40,9 +40,11 @@ def test_unknown_rule_is_a_usage_error(cli, isolated_env):
 
 def test_fail_on_threshold(cli, isolated_env):
     (isolated_env / "b.txt").write_text(FILLER)
-    assert cli("audit", "b.txt").exit_code == 0  # a warning, default --fail-on error
-    assert cli("audit", "b.txt", "--fail-on", "warning").exit_code == 1
+    assert cli("audit", "b.txt").exit_code == 0  # an info, default --fail-on error
+    assert cli("audit", "b.txt", "--fail-on", "warning").exit_code == 0
     assert cli("audit", "b.txt", "--fail-on", "info").exit_code == 1
+    (isolated_env / "a.j2").write_text(TIME_FIRST)  # a warning (no volume: no money)
+    assert cli("audit", "a.j2", "--fail-on", "warning").exit_code == 1
     (isolated_env / "a.j2").write_text(TIME_FIRST)
     assert cli("audit", "a.j2", "--fail-on", "never").exit_code == 0
 
@@ -66,12 +68,12 @@ def test_config_file_select_severity_per_file_ignores(cli, isolated_env):
 def test_pyproject_tool_table_and_fail_on(cli, isolated_env):
     (isolated_env / "b.txt").write_text(FILLER)
     (isolated_env / "pyproject.toml").write_text(
-        '[tool.tokcli.audit]\nignore = ["TC3"]\nfail-on = "warning"\n'
+        '[tool.tokcli.audit]\nselect = ["ALL"]\nignore = ["TC3"]\nfail-on = "info"\n'
     )
     run = cli("audit", "b.txt", "--format", "json")
     assert rules_of(run) == ["TC201"]
     assert run.exit_code == 1
-    assert run.json()["summary"]["fail_on"] == "warning"
+    assert run.json()["summary"]["fail_on"] == "info"
 
 
 def test_config_volume_and_model_price_findings(cli, isolated_env):
@@ -86,9 +88,10 @@ def test_config_volume_and_model_price_findings(cli, isolated_env):
 
 def test_max_tokens_in_config_bounds_output(cli, isolated_env):
     (isolated_env / "u.txt").write_text("Write an essay about the sea.\n")
-    assert rules_of(cli("audit", "u.txt", "-f", "json")) == ["TC301"]
+    assert rules_of(cli("audit", "u.txt", "-f", "json")) == []  # TC301 is off by default
+    assert rules_of(cli("audit", "u.txt", "-f", "json", "--select", "TC301")) == ["TC301"]
     (isolated_env / "tokcli.toml").write_text("[audit]\nmax_tokens = 500\n")
-    assert rules_of(cli("audit", "u.txt", "-f", "json")) == []
+    assert rules_of(cli("audit", "u.txt", "-f", "json", "--select", "TC301")) == []
 
 
 def test_unknown_config_key_names_the_field(cli, isolated_env):
@@ -131,33 +134,77 @@ def test_missing_file_exits_2(cli, isolated_env):
     assert run.stderr == "tokcli: error: nope.txt: no such file or directory\n"
 
 
-def test_bad_front_matter_names_file_and_line(cli, isolated_env):
+def _diagnostics(run):
+    return [
+        (f["path"], f["line"], f["rule"], f["severity"], f["message"])
+        for f in run.json()["findings"]
+        if f["rule"] in ("TC001", "TC002")
+    ]
+
+
+def test_bad_front_matter_is_a_finding_and_the_run_goes_on(cli, isolated_env):
+    # Old behaviour: exit 2 and no other finding. Now: a TC001 finding, the other file audited.
     (isolated_env / "p.prompt").write_text("---\nmodel: [gpt-5\n---\nHi {{x}}\n")
-    run = cli("audit", "p.prompt")
-    assert run.exit_code == 2
-    assert run.stderr.startswith("tokcli: error: p.prompt:")
-    assert "YAML" in run.stderr and len(run.stderr.splitlines()) == 1
+    (isolated_env / "q.txt").write_text(FILLER)
+    run = cli("audit", ".", "--format", "json")
+    assert run.exit_code == 1  # TC001 is an error, at or above the default --fail-on error
+    ((path, line, rule, severity, message),) = _diagnostics(run)
+    assert (path, rule, severity) == ("p.prompt", "TC001", "error")
+    assert line in (2, 3) and message.startswith("invalid YAML")
+    assert "q.txt" in {f["path"] for f in run.json()["findings"] if f["rule"] == "TC201"}
+    assert run.stderr == "tokcli: error: audit: 1 finding at or above --fail-on error\n"
+    never = cli("audit", ".", "--format", "json", "--fail-on", "never")
+    assert never.exit_code == 0
 
 
-def test_unknown_model_in_front_matter_names_file_line_field(cli, isolated_env):
+def test_unknown_model_in_front_matter_is_one_warning_per_id(cli, isolated_env):
     (isolated_env / "p.j2").write_text("---\nmax_tokens: 5\nmodel: gpt-5-mimi\n---\nHi\n")
-    run = cli("audit", "p.j2")
+    (isolated_env / "r.j2").write_text("---\nmax_tokens: 5\nmodel: gpt-5-mimi\n---\nHo\n")
+    run = cli("audit", ".", "--format", "json")
+    assert run.exit_code == 0  # a warning, below the default --fail-on error
+    ((path, line, rule, severity, message),) = _diagnostics(run)
+    assert (path, line, rule, severity) == ("p.j2", 3, "TC002", "warning")
+    assert message.startswith("unknown model 'gpt-5-mimi'; closest known ids: gpt-5-mini")
+    assert [f["path"] for f in run.json()["files"]] == ["p.j2", "r.j2"]
+
+
+def test_unknown_model_on_the_command_line_still_exits_2(cli, isolated_env):
+    (isolated_env / "p.j2").write_text("Hi\n")
+    run = cli("audit", "p.j2", "-m", "gpt-5-mimi")
     assert run.exit_code == 2
-    assert run.stderr.startswith("tokcli: error: p.j2:3: model: unknown model 'gpt-5-mimi'")
+    assert run.stderr.startswith("tokcli: error: unknown model 'gpt-5-mimi'")
 
 
 def test_bad_volume_in_front_matter(cli, isolated_env):
     (isolated_env / "p.j2").write_text("---\nmodel: gpt-5\nrequests: lots\n---\nHi\n")
-    run = cli("audit", "p.j2")
-    assert run.exit_code == 2
-    assert run.stderr.startswith("tokcli: error: p.j2:3: requests: ")
+    run = cli("audit", "p.j2", "--format", "json")
+    assert run.exit_code == 1
+    ((path, line, rule, _, message),) = _diagnostics(run)
+    assert (path, line, rule) == ("p.j2", 3, "TC001")
+    assert message.startswith("requests: must be a whole number")
 
 
-def test_not_utf8_exits_2(cli, isolated_env):
+def test_not_utf8_is_a_finding(cli, isolated_env):
     (isolated_env / "p.txt").write_bytes(b"Hello\n\xff\xfe bad\n")
-    run = cli("audit", "p.txt")
-    assert run.exit_code == 2
-    assert run.stderr == "tokcli: error: p.txt:2: not UTF-8 text (byte 6)\n"
+    run = cli("audit", "p.txt", "--format", "json")
+    assert run.exit_code == 1
+    assert _diagnostics(run) == [("p.txt", 2, "TC001", "error", "not UTF-8 text (byte 6)")]
+
+
+def test_deeply_nested_json_is_a_finding_not_a_traceback(cli, isolated_env):
+    (isolated_env / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (isolated_env / "ok.txt").write_text(FILLER)
+    run = cli("audit", "deep.json", "ok.txt", "--format", "json")
+    assert run.exit_code == 1 and "Traceback" not in run.stderr
+    ((path, _, rule, _, message),) = _diagnostics(run)
+    assert (path, rule) == ("deep.json", "TC001") and "nested too deeply" in message
+
+
+def test_empty_prompty_front_matter_is_valid(cli, isolated_env):
+    (isolated_env / "e.prompty").write_text("---\n---\nsystem:\nSay hi in one word.\n")
+    run = cli("audit", "e.prompty", "--format", "json", "--fail-on", "info")
+    assert run.exit_code == 0, run.stdout
+    assert run.json()["findings"] == []
 
 
 def test_json_that_is_not_a_chat_file(cli, isolated_env):
@@ -165,22 +212,26 @@ def test_json_that_is_not_a_chat_file(cli, isolated_env):
     (isolated_env / "data" / "package.json").write_text('{"name": "x"}')
     run = cli("audit", "data", "--format", "json")  # found by walking: skipped
     assert run.exit_code == 0 and run.json()["summary"]["files"] == 0
-    named = cli("audit", "data/package.json")  # named: an error
-    assert named.exit_code == 2
-    assert (
-        named.stderr == "tokcli: error: data/package.json: holds no chat messages (role/content)\n"
-    )
+    named = cli("audit", "data/package.json", "--format", "json")  # named: a finding
+    assert named.exit_code == 1
+    assert _diagnostics(named) == [
+        ("data/package.json", 1, "TC001", "error", "holds no chat messages (role/content)")
+    ]
 
 
 def test_list_rules(cli):
     run = cli("audit", "--list-rules", "--format", "json")
     names = [(r["code"], r["name"], r["severity"]) for r in run.json()["rules"]]
+    assert [r["code"] for r in run.json()["rules"] if r["default"] == "off"] == ["TC301"]
     assert names == [
+        ("TC001", "unreadable-template", "error"),
+        ("TC002", "unknown-model", "warning"),
         ("TC101", "cache-breaking-prefix", "error"),
         ("TC102", "below-cache-minimum", "warning"),
         ("TC103", "unstable-serialization", "info"),
         ("TC104", "large-inline-examples", "warning"),
-        ("TC201", "filler", "warning"),
+        ("TC105", "cache-breaking-code-prompt", "error"),
+        ("TC201", "filler", "info"),
         ("TC202", "duplicate-instruction", "warning"),
         ("TC301", "unbounded-output", "warning"),
         ("TC302", "reasoning-model-for-simple-task", "warning"),
@@ -189,7 +240,8 @@ def test_list_rules(cli):
 
 def test_real_process_exit_code_and_stdout(tokcli_process, isolated_env):
     (isolated_env / "a.j2").write_text(TIME_FIRST)
-    run = tokcli_process("audit", "a.j2", "--format", "sarif", cwd=isolated_env)
+    args = ("-m", "deepseek-v4-flash", "-n", "100000", "--per", "day")  # saves > $10/month
+    run = tokcli_process("audit", "a.j2", *args, "--format", "sarif", cwd=isolated_env)
     assert run.exit_code == 1
     assert run.stdout.lstrip().startswith("{") and '"version": "2.1.0"' in run.stdout
     assert run.stderr == "tokcli: error: audit: 1 finding at or above --fail-on error\n"

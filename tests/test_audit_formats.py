@@ -11,7 +11,10 @@ import jsonschema
 from conftest import FIXTURES
 from tokcli.tokens import count_tokens
 
-SCHEMA = json.loads((FIXTURES / "audit" / "sarif-2.1.0-subset.schema.json").read_text())
+# The official OASIS schema (tests/fixtures/audit/SOURCES.md), not a hand-written subset.
+SCHEMA = json.loads((FIXTURES / "audit" / "sarif-schema-2.1.0.json").read_text())
+# deepseek-v4-flash: cache minimum 64 tokens, so the session id's finding has a price.
+PRICED = ("-m", "deepseek-v4-flash", "-n", "100000")
 
 TEMPLATE = """Session: {{ session_id }}
 You are a helpful, friendly, patient assistant for the Acme parcel service. Answer questions about
@@ -22,6 +25,11 @@ Please make sure to ask for the tracking number first.
 
 
 def write(tmp, name="prompts/support.j2", text=TEMPLATE):
+    # The cache finding saves $2.20/month at the volumes below: an error from $1 (error-saving).
+    # Every rule, filler as a warning: these tests are about the formats, not the defaults.
+    (tmp / "tokcli.toml").write_text(
+        '[audit]\nerror-saving = "1"\nselect = ["ALL"]\nseverity = { filler = "warning" }\n'
+    )
     path = tmp / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -69,24 +77,30 @@ def test_json_contract(cli, isolated_env):
 def test_sarif_validates_against_the_2_1_0_schema(cli, isolated_env):
     write(isolated_env)
     write(isolated_env, "prompts/notes.md", "Summarise the notes.\n")
-    run = cli("audit", "prompts", "--format", "sarif", "--fail-on", "never")
+    run = cli("audit", "prompts", *PRICED, "--format", "sarif", "--fail-on", "never")
     assert run.exit_code == 0
     log = run.json()
-    jsonschema.Draft7Validator(SCHEMA).validate(log)
+    jsonschema.Draft4Validator(SCHEMA).validate(log)
     assert log["version"] == "2.1.0"
     (tool_run,) = log["runs"]
     rules = tool_run["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == [
-        "TC101", "TC102", "TC103", "TC104", "TC201", "TC202", "TC301", "TC302",
+        "TC001", "TC002", "TC101", "TC102", "TC103", "TC104", "TC105", "TC201", "TC202", "TC301",
+        "TC302",
     ]  # fmt: skip
+    for rule in rules:  # one stable page per rule: at most one "#" (GitHub rejects two)
+        assert rule["helpUri"].count("#") <= 1
+        assert rule["helpUri"].endswith(f"/docs/rules/{rule['id']}.md")
     results = tool_run["results"]
-    assert len(results) == 5
+    assert len(results) == 6
     for result in results:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         location = result["locations"][0]["physicalLocation"]
         assert not location["artifactLocation"]["uri"].startswith("/")
         assert location["region"]["startLine"] >= 1
-    assert [r["ruleId"] for r in results] == ["TC301", "TC301", "TC101", "TC201", "TC201"]
+    assert [r["ruleId"] for r in results] == [
+        "TC301", "TC301", "TC101", "TC102", "TC201", "TC201"
+    ]  # fmt: skip
     assert results[2]["level"] == "error"
     assert results[2]["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 1, "startColumn": 10, "endLine": 1, "endColumn": 26,
@@ -96,7 +110,7 @@ def test_sarif_validates_against_the_2_1_0_schema(cli, isolated_env):
 def test_invalid_sarif_is_rejected_by_the_schema():
     # The vendored schema must be able to fail: a result without a message is not SARIF.
     bad = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{}]}]}
-    validator = jsonschema.Draft7Validator(SCHEMA)
+    validator = jsonschema.Draft4Validator(SCHEMA)
     assert not validator.is_valid(bad)
     assert not validator.is_valid({"version": "2.0.0", "runs": []})
     region = {"startLine": 0}
@@ -132,15 +146,15 @@ def test_github_annotations(cli, isolated_env):
 
 def test_table_groups_by_file_and_marks_the_span(cli, isolated_env):
     write(isolated_env)
-    run = cli("audit", "prompts", "--select", "cache-breaking-prefix")
+    run = cli("audit", "prompts", *PRICED, "--select", "cache-breaking-prefix")
     assert run.exit_code == 1
     lines = run.stdout.splitlines()
     assert lines[0] == "prompts/support.j2"
-    assert lines[1] == "  1:10  error  TC101 cache-breaking-prefix"
+    assert lines[1] == "  1:10  error  TC101 cache-breaking-prefix  $2.20/month"
     assert lines[3] == "    1 | Session: {{ session_id }}"
     assert lines[4] == "      |          ^^^^^^^^^^^^^^^^"
     assert lines[5].startswith("    help: Move `{{ session_id }}` after the stable content")
-    assert lines[-1] == "1 finding (1 error) in 1 of 1 file."
+    assert lines[-1] == "1 finding (1 error) in 1 of 1 file. $2.20/month could be saved."
 
 
 def test_table_money_is_rounded_for_people(cli, isolated_env):
@@ -154,11 +168,11 @@ def test_table_money_is_rounded_for_people(cli, isolated_env):
 
 def test_markdown_for_a_pull_request_comment(cli, isolated_env):
     write(isolated_env)
-    run = cli("audit", "prompts", "--format", "markdown", "--fail-on", "never")
+    run = cli("audit", "prompts", *PRICED, "--format", "markdown", "--fail-on", "never")
     assert run.exit_code == 0
     assert run.stdout.startswith("### tokcli audit\n\n| location | severity | rule | message |")
     assert "| prompts/support.j2:1:10 | error | TC101 cache-breaking-prefix |" in run.stdout
-    assert "- 4 findings (1 error, 3 warnings) in 1 of 1 file." in run.stdout
+    assert "- 5 findings (1 error, 4 warnings) in 1 of 1 file." in run.stdout
 
 
 def test_csv_has_one_row_per_finding(cli, isolated_env):
@@ -174,3 +188,26 @@ def test_no_findings_message(cli, isolated_env):
     run = cli("audit", "ok.txt")
     assert run.exit_code == 0
     assert run.stdout == "No findings in 1 file.\n"
+
+
+def test_sarif_identical_lines_get_distinct_fingerprints(cli, isolated_env):
+    # Old code: the fingerprint was rule + path + line text, so GitHub merged these alerts.
+    text = "Please make sure to cite.\nPlease make sure to cite.\n"
+    write(isolated_env, "p.txt", text)
+    run = cli("audit", "p.txt", "--format", "sarif", "--fail-on", "never", "--select", "TC201")
+    results = run.json()["runs"][0]["results"]
+    prints = [r["partialFingerprints"]["primaryLocationLineHash"] for r in results]
+    assert len(prints) == 2 and len(set(prints)) == 2
+    assert [p.rsplit(":", 1)[1] for p in prints] == ["1", "2"]
+    assert prints[0].rsplit(":", 1)[0] == prints[1].rsplit(":", 1)[0]
+
+
+def test_sarif_carries_unreadable_files(cli, isolated_env):
+    write(isolated_env, "p.prompt", "---\nmodel: [x\n---\nHi\n")
+    run = cli("audit", "p.prompt", "--format", "sarif", "--fail-on", "never")
+    log = run.json()
+    jsonschema.Draft4Validator(SCHEMA).validate(log)
+    (tool_run,) = log["runs"]
+    assert [r["ruleId"] for r in tool_run["results"]] == ["TC001"]
+    (note,) = tool_run["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "error" and note["message"]["text"].startswith("p.prompt: invalid YAML")

@@ -74,12 +74,27 @@ def test_literals_in_the_prefix():
 
 def test_each_run_is_reported_at_the_variable_that_hides_it():
     stable = " ".join(
-        f"Clause {n} of the agreement applies to orders of type {n}." for n in range(12)
+        f"Clause {n} of the agreement applies to orders of type {n}." for n in range(100)
     )
     text = "{a} and {b}: " + stable + " {c} Be brief."
     found = findings(text, "t.txt", codes=["TC101"])
     # {a} hides only " and " (too short); {b} hides the clauses; {c} hides " Be brief.".
     assert [(f.rule.code, f.line, f.column) for f in found] == [("TC101", 1, 9)]
+
+
+def test_a_plain_variable_before_text_too_short_to_cache_is_not_reported():
+    # Without a model, a generic variable (maybe fixed per deployment) is reported only when
+    # the stable text could be cached at all (1,024 tokens, OpenAI's and Anthropic's minimum);
+    # a time value changes on every call: reported from `stable-tokens` (64) on, as info
+    # while the template is too short to be cached, as a warning once it is long enough.
+    stable = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(12))
+    assert findings("{{ topic }} " + stable, codes=["TC101"]) == []
+    (found,) = findings("{{ now }} " + stable, codes=["TC101"])
+    assert found.severity.name == "info" and "below 1,024" in found.message
+    long = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(100))
+    (found,) = findings("{{ now }} " + long, codes=["TC101"])
+    assert found.severity.name == "warning"
+    assert [f.rule.code for f in findings("{{ topic }} " + long, codes=["TC101"])] == ["TC101"]
 
 
 def test_stable_tokens_threshold_is_configurable():
@@ -120,7 +135,7 @@ def test_role_line_rewrite_keeps_the_noun():
 
 
 def test_unstable_serialization_is_quiet_when_sorted_or_last():
-    stable = " ".join(f"Rule {n}: ship order class {n} within {n + 1} days." for n in range(12))
+    stable = " ".join(f"Rule {n}: ship order class {n} within {n + 1} days." for n in range(90))
     assert findings("{{ json.dumps(d, sort_keys=True) }} " + stable, codes=["TC103"]) == []
     assert (
         findings("{% for k, v in d|dictsort %}{{k}}{% endfor %} " + stable, codes=["TC103"]) == []
@@ -178,7 +193,7 @@ def test_examples_detected_by_tag_heading_and_label():
 def test_every_rule_module_has_a_unique_code_and_kebab_name():
     codes = [r.info.code for r in RULES]
     names = [r.info.name for r in RULES]
-    assert len(set(codes)) == len(codes) == 8 and len(set(names)) == 8
+    assert len(set(codes)) == len(codes) == 11 and len(set(names)) == 11
     assert all(re.fullmatch(r"TC\d{3}", c) for c in codes)
     assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", n) for n in names)
 
@@ -229,3 +244,87 @@ def test_text_with_a_json_object_is_not_a_str_format_template():
     text = 'GET /v1/orders/{id} returns {"id": 1, "status": "paid"}.'
     assert scan(text).volatile == []
     assert [e.text for e in scan("GET /v1/orders/{id} returns the order.").volatile] == ["{id}"]
+
+
+def test_shown_code_and_documentation_placeholders_are_text():
+    # Old code: every {{...}} and {x} here was a variable, so TC101 fired on docs and code.
+    stable = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(100))
+    fenced = "Call the API like this:\n```\nGET /orders/{order_id}\n{{ .Status }}\n```\n"
+    inline = "Use `{{ user_id }}` in URLs. Go docs write {{.Model}} and {{Model: gpt-4o}}.\n"
+    assert findings(fenced + inline + stable, "t.md", codes=["TC101"]) == []
+    # Prose placeholders are documentation in plain text, expressions in declared templates.
+    assert findings("Dear {{your name here}},\n" + stable, "t.md", codes=["TC101"]) == []
+    (found,) = findings("{{ now }} " + stable, "t.md", codes=["TC101"])
+    assert found.column == 1
+
+
+def test_template_syntax_follows_the_declaration():
+    stable = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(100))
+    # Declared f-string: {{ is an escaped brace, {now} a variable.
+    text = "---\ntemplate_format: f-string\n---\n{now} {{literal}} " + stable
+    (found,) = findings(text, "t.md", codes=["TC101"])
+    assert found.message.startswith("the current time `{now}`")
+    # Semantic Kernel {{$var}} in a plain text file is a variable.
+    (found,) = findings("{{$input}} " + stable, "skprompt.txt", codes=["TC101"])
+    assert "`{{$input}}`" in found.message
+
+
+def test_unbounded_output_sees_length_words_and_models_without_text_output():
+    # Old code: "concisely", "succinctly", "keep it to two sentences" were not bounds, and
+    # embedding-model files were flagged.
+    for bounded in (
+        "Answer concisely.",
+        "Respond succinctly.",
+        "Keep your answer to two sentences.",
+        "Answer in 3 bullet points.",
+        "Reply in 50 words.",
+    ):
+        assert findings(bounded, "t.txt", codes=["TC301"]) == [], bounded
+    assert [f.rule.code for f in findings("Write an essay.", "t.txt", codes=["TC301"])] == ["TC301"]
+
+
+def test_unbounded_output_reads_semantic_kernel_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "skprompt.txt").write_text("Write an essay about {{$input}}.")
+    (tmp_path / "config.json").write_text(
+        '{"execution_settings": {"default": {"max_tokens": 256}}}'
+    )
+    template = load_template(Path("skprompt.txt"))
+    settings = build_settings({}, {"select": ["TC301"]})
+    found, _ = audit_template(template, [BY_CODE["TC301"]], settings, None, None, {})
+    assert found == []
+
+
+def test_unbounded_output_skips_embedding_models(cli, isolated_env):
+    (isolated_env / "e.prompty").write_text(
+        "---\nmodel:\n  api: embedding\n  configuration:\n"
+        "    name: text-embedding-3-small\n---\n{{text}}\n"
+    )
+    (isolated_env / "w.prompty").write_text("---\nmodel: gpt-5\n---\nWrite an essay.\n")
+    run = cli("audit", ".", "--select", "TC301", "-f", "json", "--fail-on", "never")
+    assert [f["path"] for f in run.json()["findings"] if f["rule"] == "TC301"] == ["w.prompty"]
+
+
+def test_semantic_kernel_yaml_prompt_files_are_read(cli, isolated_env):
+    # Old code: a Semantic Kernel YAML prompt (template: + template_format:) was skipped.
+    stable = " ".join(f"Clause {n} applies to orders of type {n}." for n in range(100))
+    (isolated_env / "story.yaml").write_text(
+        "name: Story\ntemplate: |\n  Tell a story about {{$topic}} that is {{$length}} sentences"
+        " long.\n  " + stable + "\ntemplate_format: semantic-kernel\ninput_variables:\n"
+        "  - name: topic\n"
+    )
+    run = cli("audit", ".", "--select", "ALL", "-f", "json", "--fail-on", "never")
+    assert run.json()["summary"]["files"] == 1
+    found = [(f["rule"], f["line"], f["column"]) for f in run.json()["findings"]]
+    # {{$length}} hides the clauses ({{$topic}} only " that is "); the length bounds the output.
+    assert found == [("TC101", 3, 41)]
+
+
+def test_unbounded_output_sees_answer_only_instructions_from_the_real_corpus():
+    # Phrases from promptflow's evaluation and classification templates (real corpus).
+    for bounded in (
+        "Directly give the answer, no more explanation is needed.",
+        "Evaluation Form (scores ONLY):",
+        "Only the above three situations can be returned.",
+    ):
+        assert findings(bounded, "t.txt", codes=["TC301"]) == [], bounded

@@ -19,6 +19,8 @@ GITHUB_LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.i
 INFORMATION_URI = (
     "https://github.com/tokcli/tokcli#tokcli-audit-lint-prompt-templates-every-finding-priced"
 )
+# One stable page per rule (docs/rules/TC101.md); no fragment, so no second `#`.
+RULE_DOCS_URI = "https://github.com/tokcli/tokcli/blob/main/docs/rules/{code}.md"
 
 
 def finding_dict(finding: Finding) -> dict:
@@ -83,8 +85,16 @@ def audit_document(result: AuditResult, fail_on: Severity | None, failed: bool) 
 
 def sarif_document(result: AuditResult) -> dict:
     from tokcli.audit.rules import RULES
+    from tokcli.audit.rules.diagnostics import DIAGNOSTIC_CODES
 
     index = {rule.info.code: i for i, rule in enumerate(RULES)}
+    occurrences: dict[str, int] = {}
+    results = [
+        _sarif_result(f, index[f.rule.code], _fingerprint(f, occurrences)) for f in result.findings
+    ]
+    notifications = [
+        _sarif_notification(f) for f in result.findings if f.rule.code in DIAGNOSTIC_CODES
+    ]
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -98,8 +108,11 @@ def sarif_document(result: AuditResult) -> dict:
                         "rules": [_sarif_rule(rule.info) for rule in RULES],
                     }
                 },
+                "invocations": [
+                    {"executionSuccessful": True, "toolExecutionNotifications": notifications}
+                ],
                 "columnKind": "unicodeCodePoints",
-                "results": [_sarif_result(f, index[f.rule.code]) for f in result.findings],
+                "results": results,
             }
         ],
     }
@@ -111,14 +124,41 @@ def _sarif_rule(info) -> dict:
         "name": info.name,
         "shortDescription": {"text": info.summary},
         "fullDescription": {"text": info.summary},
-        "helpUri": f"{INFORMATION_URI}#{info.code.lower()}-{info.name}",
-        "help": {"text": f"{info.code} {info.name}: {info.summary}"},
+        "helpUri": RULE_DOCS_URI.format(code=info.code),
+        "help": {
+            "text": f"{info.code} {info.name}: {info.summary} "
+            f"See `tokcli audit --explain {info.code}`."
+        },
         "defaultConfiguration": {"level": SARIF_LEVEL[info.severity]},
         "properties": {"tags": ["cost", "llm", "prompt"]},
     }
 
 
-def _sarif_result(finding: Finding, rule_index: int) -> dict:
+def _sarif_location(finding: Finding) -> dict:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": url_quote(finding.path), "uriBaseId": "%SRCROOT%"},
+            "region": {
+                "startLine": finding.line,
+                "startColumn": finding.column,
+                "endLine": finding.end_line,
+                "endColumn": finding.end_column,
+            },
+        }
+    }
+
+
+def _sarif_notification(finding: Finding) -> dict:
+    """A file audit could not check, also as a tool execution notification."""
+    return {
+        "level": SARIF_LEVEL[finding.severity],
+        "message": {"text": f"{finding.path}: {finding.message}"},
+        "locations": [_sarif_location(finding)],
+        "descriptor": {"id": finding.rule.code},
+    }
+
+
+def _sarif_result(finding: Finding, rule_index: int, fingerprint: str) -> dict:
     properties = {"tokens": finding.tokens, "severity": finding.severity.name}
     if finding.monthly_cost is not None:
         properties["monthlyCostUsd"] = plain(finding.monthly_cost)
@@ -127,29 +167,22 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict:
         "ruleIndex": rule_index,
         "level": SARIF_LEVEL[finding.severity],
         "message": {"text": f"{finding.message}. {finding.suggestion}"},
-        "locations": [
-            {
-                "physicalLocation": {
-                    "artifactLocation": {"uri": url_quote(finding.path), "uriBaseId": "%SRCROOT%"},
-                    "region": {
-                        "startLine": finding.line,
-                        "startColumn": finding.column,
-                        "endLine": finding.end_line,
-                        "endColumn": finding.end_column,
-                    },
-                }
-            }
-        ],
-        "partialFingerprints": {"primaryLocationLineHash": _fingerprint(finding)},
+        "locations": [_sarif_location(finding)],
+        "partialFingerprints": {"primaryLocationLineHash": fingerprint},
         "properties": properties,
     }
 
 
-def _fingerprint(finding: Finding) -> str:
+def _fingerprint(finding: Finding, occurrences: dict[str, int]) -> str:
+    """Rule, file and the line's text (stable when lines move), plus which occurrence of that
+    key this is in the file: two identical lines get two fingerprints, so GitHub keeps two
+    alerts (the `:n` suffix is how CodeQL's own line hashes count repeats)."""
     import hashlib
 
     text = f"{finding.rule.code}:{finding.path}:{finding.source_line.strip()}"
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+    occurrences[digest] = occurrences.get(digest, 0) + 1
+    return f"{digest}:{occurrences[digest]}"
 
 
 def write_sarif(result: AuditResult, stream: TextIO) -> None:

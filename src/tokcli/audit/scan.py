@@ -19,8 +19,18 @@ TEMPLATE_SYNTAX = re.compile(
     "|".join(f"(?:{p})" for p in (JINJA_COMMENT, HANDLEBARS_COMMENT, JINJA_STATEMENT, EXPRESSION)),
     re.DOTALL,
 )
-# Jinja/Handlebars tags; not `{{"`, which is how a str.format template escapes a JSON brace.
-JINJA_HINT = re.compile(r"\{\{\s*[-~#/>!]?\s*[A-Za-z_]|\{%|\{#")
+# Jinja/Handlebars/Semantic Kernel tags; not `{{"`, which is how a str.format template
+# escapes a JSON brace.
+JINJA_HINT = re.compile(r"\{\{\s*[-~#/>!$]?\s*[A-Za-z_]|\{%|\{#")
+# Text that is shown, not templated, in plain-text and markdown prompts: fenced code blocks
+# and inline code spans.
+CODE_FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
+INLINE_CODE = re.compile(r"`[^`\n]+`")
+# A documentation placeholder, not an expression: Go templates ({{.Name}}, {{Model: ...}}),
+# prose ({{your name here}}), ellipses.
+GO_OR_DOC = re.compile(r"^(?:\.|[A-Za-z_]\w*\s*:(?!:)|.*\.\.\.)")
+PROSE = re.compile(r"^[A-Za-z]+(?:\s+[A-Za-z]+)+$")
+JINJA_WORDS = {"if", "else", "not", "and", "or", "in", "is", "recall"}
 # str.format / f-string placeholders: {name}, {name.attr}, {name[0]}, {f(x)}, {0}, {name!r:>10}
 FORMAT_FIELD = re.compile(
     r"\{(?<!\{\{)(?!\{)\s*(?P<expr>[A-Za-z_](?:[\w.]|\([^{}()\n]*\)|\[[^\]{}\n]*\])*|\d+)\s*"
@@ -99,6 +109,7 @@ CATEGORY_WORDS = (
     ("id", {"uuid", "uuid4", "guid", "id", "ids", "nonce", "token"}),
     ("random", {"random", "rand", "randint", "seed", "shuffle", "sample", "choice"}),
     ("counter", {"count", "counter", "attempt", "retry", "turn", "step", "iteration", "seq"}),
+    ("user", {"user", "username", "customer", "email", "userid"}),
 )
 _WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
@@ -154,17 +165,66 @@ def scan(prompt: str, syntax: str = "auto") -> Layout:
 def _template_elements(prompt: str, syntax: str) -> list[Element]:
     if "{" not in prompt:
         return []
-    if syntax == "jinja" or (syntax == "auto" and JINJA_HINT.search(prompt)):
-        return [_syntax_element(m) for m in TEMPLATE_SYNTAX.finditer(prompt)]
+    shown = _shown_code(prompt) if syntax != "jinja" else []
+    if syntax == "jinja" or (syntax == "auto" and JINJA_HINT.search(_blank(prompt, shown))):
+        elements = [_syntax_element(m) for m in TEMPLATE_SYNTAX.finditer(prompt)]
+        if syntax == "auto":  # prose placeholders are documentation in plain text only
+            elements = [e for e in elements if not _documentation(e, prose=True)]
+        else:
+            elements = [e for e in elements if not _documentation(e, prose=False)]
+        return _outside(elements, shown)
     fields = [
         Element(m.start(), m.end(), True, classify_name(m["expr"]), m.group())
         for m in FORMAT_FIELD.finditer(prompt)
     ]
+    fields = _outside(fields, shown)
     if fields and syntax == "auto" and JSON_OBJECT.search(prompt):
         # str.format would fail on an unescaped JSON object, so this text is not a str.format
         # template and its "{id}" (an API path, say) is literal.
         return []
     return fields
+
+
+def _shown_code(prompt: str) -> list[tuple[int, int]]:
+    """Spans of code shown to the model (fences, inline code): braces there are text."""
+    if "`" not in prompt and "~~~" not in prompt:
+        return []
+    spans = [m.span() for m in CODE_FENCE.finditer(prompt)]
+    spans += [m.span() for m in INLINE_CODE.finditer(prompt) if not _inside(m.start(), spans)]
+    return spans
+
+
+def _inside(offset: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= offset < end for start, end in spans)
+
+
+def _blank(prompt: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return prompt
+    pieces, cursor = [], 0
+    for start, end in sorted(spans):
+        pieces.append(prompt[cursor:start])
+        cursor = max(cursor, end)
+    pieces.append(prompt[cursor:])
+    return " ".join(pieces)
+
+
+def _outside(elements: list[Element], spans: list[tuple[int, int]]) -> list[Element]:
+    if not spans:
+        return elements
+    return [e for e in elements if not _inside(e.start, spans)]
+
+
+def _documentation(element: Element, *, prose: bool) -> bool:
+    """`{{.Name}}`, `{{Model: gpt-4o}}`, `{{ ... }}` (and `{{your name}}` in plain text) are
+    placeholders a human fills in, not template expressions."""
+    if not element.volatile or element.category == "logic" or not element.text.startswith("{{"):
+        return False
+    expression = element.text.strip("{}-~ ").strip()
+    if GO_OR_DOC.match(expression):
+        return True
+    words = expression.split()
+    return prose and PROSE.match(expression) is not None and not JINJA_WORDS & set(words)
 
 
 def _syntax_element(match: re.Match) -> Element:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from tokcli.audit.findings import Severity
 from tokcli.errors import TokcliError
@@ -22,6 +23,7 @@ KNOWN_KEYS = {
     "stable-tokens",
     "example-tokens",
     "duplicate-similarity",
+    "error-saving",  # USD a month a fix must save for its finding to be an error
     "format",  # read by the command (default output format for audit)
 }
 
@@ -45,6 +47,8 @@ class AuditSettings:
     stable_tokens: int = 64  # smallest stable run worth a cache-breaking-prefix finding
     example_tokens: int = 300  # few-shot blocks above this are "large"
     duplicate_similarity: float = 0.8
+    # A finding is an `error` only when its fix saves at least this much a month (USD).
+    error_saving: Decimal = Decimal("10")
 
     def enabled_for(self, path: str) -> set[str]:
         ignored: set[str] = set()
@@ -111,11 +115,13 @@ def _positive_int(value, field: str) -> int:
 def build_settings(section: dict, options: dict) -> AuditSettings:
     """Config section + command-line options (None = not given) -> settings."""
     from tokcli.audit.rules import RULES
+    from tokcli.audit.rules.diagnostics import DIAGNOSTIC_CODES
 
     config = _normalised(section)
-    all_codes = {r.info.code for r in RULES}
     select = options.get("select") or config.get("select")
-    enabled = resolve_selectors(select, field="audit.select") if select else set(all_codes)
+    defaults = {r.info.code for r in RULES if r.info.default_enabled}
+    enabled = resolve_selectors(select, field="audit.select") if select else defaults
+    enabled |= DIAGNOSTIC_CODES  # what could not be checked is always said, unless ignored
     enabled -= resolve_selectors(config.get("ignore", []), field="audit.ignore")
     enabled -= resolve_selectors(options.get("ignore") or [], field="--ignore")
     settings = AuditSettings(enabled=enabled)
@@ -144,6 +150,8 @@ def build_settings(section: dict, options: dict) -> AuditSettings:
         if key in config:
             value = _positive_int(config[key], f"config: audit.{key}")
             setattr(settings, key.replace("-", "_"), value)
+    if "error-saving" in config:
+        settings.error_saving = _money(config["error-saving"], "config: audit.error-saving")
     if "duplicate-similarity" in config:
         settings.duplicate_similarity = _similarity(config["duplicate-similarity"])
     return settings
@@ -168,3 +176,16 @@ def _similarity(value) -> float:
     if not 0 < number <= 1:
         raise TokcliError(f"config: audit.duplicate-similarity: expected 0 < x <= 1, got {value!r}")
     return number
+
+
+def _money(value, field: str) -> Decimal:
+    """A dollar amount from TOML: an integer or a decimal string (floats are not exact)."""
+    if isinstance(value, bool | float):
+        raise TokcliError(f'{field}: give dollars as an integer or a string such as "2.50"')
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount < 0:
+        raise TokcliError(f"{field}: expected an amount of dollars >= 0, got {value!r}")
+    return amount

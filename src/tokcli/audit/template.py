@@ -100,6 +100,8 @@ def load_template(path: Path, label: str | None = None, text: str | None = None)
     label = label or str(path)
     raw = read_text(path, label) if text is None else text
     suffix = path.suffix.lower()
+    if suffix == ".py":
+        return _python_template(label, raw)
     if suffix in CHAT_SUFFIXES:
         return _chat_template(label, raw, suffix)
     return _text_template(label, raw, suffix)
@@ -111,8 +113,47 @@ def _text_template(label: str, raw: str, suffix: str) -> Template:
         raise InputError("front matter is not closed by a line `---`", path=label, line=1)
     prompt = raw[body_start:]
     template = Template(label, raw, "text", prompt, front, lines, [(0, body_start)])
-    template.syntax = SYNTAX_BY_SUFFIX.get(suffix, "auto")
+    template.syntax = declared_syntax(front) or SYNTAX_BY_SUFFIX.get(suffix, "auto")
     return template
+
+
+# Declared template formats (Prompty `template`, LangChain/promptflow `template_format`,
+# Semantic Kernel `template_format`) -> how audit reads the braces.
+DECLARED_SYNTAX = {
+    "f-string": "format",
+    "fstring": "format",
+    "format": "format",
+    "python": "format",
+    "jinja": "jinja",
+    "jinja2": "jinja",
+    "mustache": "jinja",
+    "handlebars": "jinja",
+    "semantic-kernel": "jinja",
+    "liquid": "jinja",
+}
+
+
+def declared_syntax(front: dict) -> str | None:
+    """The template syntax the front matter declares, if any."""
+    declared = front.get("template_format") or front.get("template")
+    if isinstance(declared, dict):  # Prompty v2: template: {format: {kind: jinja2}}
+        declared = declared.get("format")
+        if isinstance(declared, dict):
+            declared = declared.get("kind") or declared.get("type")
+    if isinstance(declared, str):
+        return DECLARED_SYNTAX.get(declared.strip().lower())
+    return None
+
+
+# A Python file is audited only when it talks to an LLM client.
+CLIENT_HINTS = ("openai", "anthropic", "litellm", "langchain")
+
+
+def _python_template(label: str, raw: str) -> Template:
+    """Python source, read by the code-prompt rule with `ast` (never run)."""
+    if not any(hint in raw for hint in CLIENT_HINTS):
+        raise NotAPrompt(label)
+    return Template(label, raw, "python", raw, anchors=[(0, 0)])
 
 
 def _split_front_matter(label: str, raw: str, *, required: bool):
@@ -122,10 +163,14 @@ def _split_front_matter(label: str, raw: str, *, required: bool):
     end = raw.find("\n---", 3)
     while end != -1 and raw[end + 4 : end + 5] not in ("\n", ""):
         end = raw.find("\n---", end + 4)
+    if raw.startswith("---\n---") and raw[7:8] in ("\n", ""):
+        end = 3  # an empty front matter: `---` then `---` (valid Prompty)
     if end == -1:
         return {}, {}, 0
     block = raw[4 : end + 1]
     data = _parse_yaml(label, block, first_line=2)
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         return {}, {}, 0  # a markdown rule, not front matter
     body_start = end + 4
@@ -164,9 +209,13 @@ def _chat_template(label: str, raw: str, suffix: str) -> Template:
             raise InputError(
                 f"invalid JSON: {exc.msg}", path=label, line=exc.lineno, column=exc.colno
             ) from None
+        except RecursionError:
+            raise InputError("invalid JSON: nested too deeply", path=label) from None
     else:
         data = _parse_yaml(label, raw)
     messages, meta = _messages_of(data)
+    if messages is None and _prompt_template_file(data):
+        return _declared_template(label, raw, data)
     if messages is None:
         raise NotAPrompt(label)
     contents = [_message_text(label, index, message) for index, message in enumerate(messages)]
@@ -178,6 +227,30 @@ def _chat_template(label: str, raw: str, suffix: str) -> Template:
     for message, content in zip(messages, contents, strict=True):
         template.message_spans.append((str(message["role"]), offset, offset + len(content)))
         offset += len(content) + 2
+    return template
+
+
+def _prompt_template_file(data) -> bool:
+    """Semantic Kernel (and LangChain hub) YAML/JSON: the prompt is a `template` string."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("template"), str)
+        and bool(data.get("template_format") or data.get("input_variables") is not None)
+    )
+
+
+def _declared_template(label: str, raw: str, data: dict) -> Template:
+    """The `template` string of a prompt file, read with the syntax it declares; positions map
+    back to the file line by line (YAML block scalars keep each line's text)."""
+    prompt = data["template"]
+    meta = {k: v for k, v in data.items() if k != "template"}
+    template = Template(label, raw, "text", prompt, meta, {}, _anchor_lines(raw, [prompt]))
+    template.syntax = declared_syntax({"template_format": data.get("template_format")}) or "auto"
+    settings = data.get("execution_settings")
+    if isinstance(settings, dict):  # SK: max_tokens in execution_settings.<service>
+        for service in settings.values():
+            if isinstance(service, dict) and service.get("max_tokens") is not None:
+                template.max_tokens = service["max_tokens"]
     return template
 
 

@@ -86,6 +86,10 @@ def audit(
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
+    explain: Annotated[
+        str | None,
+        typer.Option("--explain", help="Explain a rule (code or name) and exit.", metavar="RULE"),
+    ] = None,
     pricing: PricingOpt = None,
 ):
     """Lint prompt templates; exit 1 when a finding is at or above --fail-on.
@@ -96,6 +100,9 @@ def audit(
         tokcli audit prompts/ -m claude-sonnet-4-6 -n 50000 --per day
         tokcli audit prompts/ --format sarif > audit.sarif
     """
+    if explain is not None:
+        _explain(explain)
+        return
     rt = runtime(pricing=pricing)
     chosen = _format(rt, fmt)
     if list_rules:
@@ -129,6 +136,15 @@ def audit(
             f"audit: {len(failing)} finding{'s' if len(failing) != 1 else ''} at or above "
             f"--fail-on {settings.fail_on.name}"
         )
+
+
+def _explain(selector: str) -> None:
+    from tokcli.audit.explain import explain, resolve
+
+    code = resolve(selector)
+    if code is None:
+        raise TokcliError(f"--explain: unknown rule {selector!r} (see `tokcli audit --list-rules`)")
+    typer.echo(explain(code), nl=False)
 
 
 def _format(rt, flag: AuditFormat | None) -> str:
@@ -192,6 +208,7 @@ def _rules_output() -> Output:
             "code": r.info.code,
             "name": r.info.name,
             "severity": r.info.severity.name,
+            "default": "on" if r.info.default_enabled else "off",
             "summary": r.info.summary,
         }
         for r in RULES
@@ -200,6 +217,7 @@ def _rules_output() -> Output:
         Column("code", "code"),
         Column("name", "name"),
         Column("severity", "severity"),
+        Column("default", "default"),
         Column("summary", "summary"),
     ]
     return Output(data={"version": 1, "rules": rows}, rows=rows, columns=columns)

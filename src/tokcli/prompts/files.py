@@ -28,17 +28,21 @@ PROMPT_SUFFIXES = frozenset(SUFFIX_KINDS)
 _GLOB_CHARS = frozenset("*?[")
 
 
-def iter_prompt_files(paths: Iterable[str], exclude: Iterable[str] = ()) -> Iterator[Path]:
+def iter_prompt_files(
+    paths: Iterable[str], exclude: Iterable[str] = (), *, suffixes: Iterable[str] | None = None
+) -> Iterator[Path]:
     """Yield prompt files named by `paths`: files as given, directories walked (sorted, prompt
     suffixes only, hidden folders skipped) and globs expanded. Each file at most once.
 
     `exclude` holds glob patterns matched against the whole path and against each of its
-    parts, so `drafts` excludes a folder and `*.md` a suffix.
+    parts, so `drafts` excludes a folder and `*.md` a suffix. `suffixes`: what a walk or a
+    glob yields (default: the prompt suffixes; `audit` adds `.py`).
     """
     patterns = list(exclude)
+    wanted = frozenset(suffixes) if suffixes is not None else PROMPT_SUFFIXES
     seen: set[Path] = set()
     for raw in paths:
-        for path in _expand(str(raw)):
+        for path in _expand(str(raw), wanted):
             key = path.resolve()
             if key in seen or _excluded(path, patterns):
                 continue
@@ -46,7 +50,7 @@ def iter_prompt_files(paths: Iterable[str], exclude: Iterable[str] = ()) -> Iter
             yield path
 
 
-def _expand(raw: str) -> Iterator[Path]:
+def _expand(raw: str, wanted: frozenset[str]) -> Iterator[Path]:
     if _GLOB_CHARS & set(raw):
         matches = sorted(glob.glob(raw, recursive=True))
         if not matches:
@@ -54,25 +58,25 @@ def _expand(raw: str) -> Iterator[Path]:
         for match in matches:
             path = Path(match)
             if path.is_dir():
-                yield from _walk(path)
-            elif path.suffix.lower() in PROMPT_SUFFIXES:
+                yield from _walk(path, wanted)
+            elif path.suffix.lower() in wanted:
                 yield path
         return
     path = Path(raw)
     if path.is_dir():
-        yield from _walk(path)
+        yield from _walk(path, wanted)
     elif path.is_file():
         yield path  # named explicitly: read it whatever its suffix
     else:
         raise InputError("no such file or directory", path=raw)
 
 
-def _walk(directory: Path) -> Iterator[Path]:
+def _walk(directory: Path, wanted: frozenset[str]) -> Iterator[Path]:
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory).parts
         if any(part.startswith(".") for part in relative):
             continue  # .git, .venv, editor folders
-        if path.is_file() and path.suffix.lower() in PROMPT_SUFFIXES:
+        if path.is_file() and path.suffix.lower() in wanted:
             yield path
 
 

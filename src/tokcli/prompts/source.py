@@ -49,6 +49,7 @@ class PromptSource:
     # For chat files: how many message contents were not text (images, audio); not counted.
     skipped_parts: int = 0
     key_lines: dict[str, int] = field(default_factory=dict)  # front-matter key -> file line
+    limits: Any = None  # RenderLimits while rendering (set by render_prompt)
 
     @property
     def label(self) -> str:
@@ -205,6 +206,8 @@ def _parse_json(path: Path, text: str) -> tuple[Any, dict]:
         raise InputError(
             f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno, column=exc.colno
         ) from None
+    except RecursionError:  # 100,000 nested brackets: refused, not a traceback
+        raise InputError("invalid JSON: nested too deeply", path=str(path)) from None
     # json keeps no positions: the n-th "role" key in the text starts the n-th message.
     role_lines = [text.count("\n", 0, m.start()) + 1 for m in _JSON_ROLE_KEY.finditer(text)]
     key_lines = {}
@@ -220,6 +223,8 @@ def _parse_yaml_document(path: Path, text: str) -> tuple[Any, dict]:
     try:
         node = yaml.compose(text, Loader=_YAML_LOADER)
         document = yaml.load(text, Loader=_YAML_LOADER)
+    except RecursionError:
+        raise InputError("invalid YAML: nested too deeply", path=str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -13,7 +13,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokcli.errors import InputError, TokcliError
-from tokcli.prompts.source import DOTPROMPT_ROLE, PromptSource, split_prompty_messages
+from tokcli.prompts.renderers import (
+    ROLE_SPLIT,
+    RenderBudgetExceeded,
+    RenderLimits,
+    budget_error,
+    is_semantic_kernel,
+    jinja_environment,
+    project_folder,
+    render_handlebars,
+    render_jinja_template,
+    render_semantic_kernel,
+    resolve_references,
+    semantic_kernel_defaults,
+)
+from tokcli.prompts.source import PromptSource, split_prompty_messages
 
 JINJA_SYNTAX = re.compile(r"\{\{|\{%|\{#")
 # The first name in an expression: {{ user.name | upper }} -> user. {{{x}}} is Handlebars.
@@ -52,7 +66,7 @@ _NOT_VARIABLES = frozenset(
 # costs ~1 ms; a directory of a thousand prompts should not pay it for plain substitution).
 _BARE_EXPRESSION = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
 _ROLE_SENTINEL = "\x00tokcli-role:{}\x00"
-_ROLE_SPLIT = re.compile("\x00tokcli-role:(\\w+)\x00")
+_ROLE_SPLIT = ROLE_SPLIT
 _TEMPLATE_NAME = "<template>"
 
 
@@ -65,21 +79,32 @@ class RenderedPrompt:
         return "\n".join(text for _, text in self.messages)
 
 
+SAMPLE_KEYS = ("default", "sample", "example")  # Prompty v1 default/sample, v2 example
+
+
 def sample_variables(source: PromptSource) -> dict[str, Any]:
-    """Sample inputs a prompt file carries: Prompty `inputs.*.default/sample`, `sample:` and
-    Prompty 2 `inputSchema.properties[].default`,
-    Dotprompt `input.default`, or a plain `vars:` / `variables:` / `sample:` mapping."""
+    """Sample inputs a prompt file carries: Prompty `inputs.*.default/sample/example` (v1
+    mapping or v2 list of {name, example}), Prompty 2 `inputSchema.properties[].default`, and
+    `sample:` (a mapping or `${file:sample.json}`), Dotprompt `input.default`, Semantic Kernel
+    `config.json` defaults, or a plain `vars:` / `variables:` / `sample:` mapping. `${file:...}`
+    and `${env:...}` values are resolved."""
     meta = source.front_matter
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict(semantic_kernel_defaults(source.path))
     inputs = meta.get("inputs")
     if isinstance(inputs, dict):
         for name, spec in inputs.items():
             if isinstance(spec, dict):
-                for key in ("default", "sample"):
+                for key in SAMPLE_KEYS:
                     if key in spec:
                         values[name] = spec[key]
             elif spec is not None:
                 values[name] = spec
+    elif isinstance(inputs, list):
+        for spec in inputs:
+            if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+                for key in SAMPLE_KEYS:
+                    if key in spec:
+                        values[spec["name"]] = spec[key]
     # Prompty 2: inputSchema.properties is a list of {name, kind, default}.
     schema = meta.get("inputSchema")
     properties = schema.get("properties") if isinstance(schema, dict) else None
@@ -89,16 +114,35 @@ def sample_variables(source: PromptSource) -> dict[str, Any]:
     dotprompt_input = meta.get("input")
     if isinstance(dotprompt_input, dict) and isinstance(dotprompt_input.get("default"), dict):
         values.update(dotprompt_input["default"])
+    base = source.path.parent
     for key in ("sample", "samples", "vars", "variables"):
-        if isinstance(meta.get(key), dict):
-            values.update(meta[key])
-    return values
+        value = resolve_references(meta.get(key), base)
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            value = value[0]  # a list of samples: the first one
+        if isinstance(value, dict):
+            values.update(value)
+    return resolve_references(values, base)
 
 
-def render_prompt(source: PromptSource, variables: dict[str, Any] | None = None) -> RenderedPrompt:
+def render_prompt(
+    source: PromptSource,
+    variables: dict[str, Any] | None = None,
+    *,
+    limits: RenderLimits | None = None,
+) -> RenderedPrompt:
     """The prompt as the model would receive it, rendered with sample values merged with
-    `variables` (which win)."""
-    values = {**sample_variables(source), **(variables or {})}
+    `variables` (which win), within `limits` (default: RenderLimits.from_environment())."""
+    limits = limits or RenderLimits.from_environment()
+    try:
+        return _render(source, {**sample_variables(source), **(variables or {})}, limits)
+    except RenderBudgetExceeded as exc:
+        raise budget_error(source, limits, str(exc)) from None
+    except RecursionError:
+        raise InputError("template nests too deeply to render", path=source.label) from None
+
+
+def _render(source: PromptSource, values: dict, limits: RenderLimits) -> RenderedPrompt:
+    source.limits = limits
     kind = source.kind
     if kind == "chat":
         return RenderedPrompt(
@@ -114,7 +158,7 @@ def render_prompt(source: PromptSource, variables: dict[str, Any] | None = None)
         messages = split_prompty_messages(rendered, 1)
         return RenderedPrompt([(m.role, m.content) for m in messages])
     if kind == "dotprompt":
-        rendered = _render_jinja(source, handlebars_to_jinja(source.body), source.body_line, values)
+        rendered = render_handlebars(source, source.body, values, limits)
         return RenderedPrompt(_split_rendered_roles(rendered))
     if kind == "jinja":
         return RenderedPrompt(
@@ -129,8 +173,14 @@ def template_variables(source: PromptSource) -> list[tuple[str, int, int]]:
     (where single braces are dict literals)."""
     body, first_line = source.body, source.body_line
     found: list[tuple[int, str]] = []
+    semantic_kernel = source.kind != "format" and is_semantic_kernel(body)
+    if semantic_kernel:  # {{$name}} and {{plugin.function $name}}: the $names are variables
+        for block in re.finditer(r"\{\{[^{}]*\}\}", body):
+            for name in re.finditer(r"\$([A-Za-z_]\w*)", block.group()):
+                found.append((block.start() + name.start(1), name.group(1)))
     # In str.format templates {{ is an escaped brace, not an expression.
-    jinja_patterns = () if source.kind == "format" else (_EXPRESSION_NAME, _STATEMENT_NAME)
+    plain = source.kind == "format" or semantic_kernel
+    jinja_patterns = () if plain else (_EXPRESSION_NAME, _STATEMENT_NAME)
     for pattern in jinja_patterns:
         for match in pattern.finditer(body):
             if match.group(1) not in _NOT_VARIABLES:
@@ -138,35 +188,21 @@ def template_variables(source: PromptSource) -> list[tuple[str, int, int]]:
     if source.kind not in ("jinja", "prompty", "dotprompt"):
         for match in FORMAT_FIELD.finditer(body):
             found.append((match.start(1), match.group(1)))
+        # Plain text and markdown: braces in shown code and `{{Name: ...}}` placeholders are
+        # documentation, not variables.
+        shown = shown_code(body)
+        found = [
+            (offset, name)
+            for offset, name in found
+            if not any(start <= offset < end for start, end in shown)
+            and not _DOC_PLACEHOLDER.match(body, offset + len(name))
+        ]
     result = []
     for offset, name in sorted(set(found)):
         line_start = body.rfind("\n", 0, offset) + 1
         line = first_line + body.count("\n", 0, offset)
         result.append((name, line, offset - line_start + 1))
     return result
-
-
-def handlebars_to_jinja(body: str) -> str:
-    """The Handlebars subset Dotprompt templates use, as Jinja. Keeps every newline so that
-    error lines still match the file."""
-    text = DOTPROMPT_ROLE.sub(lambda m: _ROLE_SENTINEL.format(m.group(1).lower()), body)
-    rules = (
-        (r"\{\{!--.*?--\}\}|\{\{!.*?\}\}", lambda m: "\n" * m.group(0).count("\n")),
-        (r"\{\{\s*(media|history|section)\b[^}]*\}\}", ""),
-        (r"\{\{\{\s*([^}]+?)\s*\}\}\}", r"{{ \1 }}"),
-        # Handlebars treats a missing value as false; StrictUndefined would raise.
-        (r"\{\{\s*#if\s+(\w+)\s*\}\}", r"{% if \1 is defined and \1 %}"),
-        (r"\{\{\s*#unless\s+(\w+)\s*\}\}", r"{% if not (\1 is defined and \1) %}"),
-        (r"\{\{\s*#each\s+([^}]+?)\s*\}\}", r"{% for this in \1 %}"),
-        (r"\{\{\s*else\s*\}\}", "{% else %}"),
-        (r"\{\{\s*/(if|unless)\s*\}\}", "{% endif %}"),
-        (r"\{\{\s*/each\s*\}\}", "{% endfor %}"),
-        (r"\{\{\s*@index\s*\}\}", "{{ loop.index0 }}"),
-        (r"\{\{\s*json\s+([^}]+?)\s*\}\}", r"{{ \1 | tojson }}"),
-    )
-    for pattern, replacement in rules:
-        text = re.sub(pattern, replacement, text, flags=re.DOTALL)
-    return text
 
 
 def _split_rendered_roles(rendered: str) -> list[tuple[str, str]]:
@@ -178,9 +214,41 @@ def _split_rendered_roles(rendered: str) -> list[tuple[str, str]]:
 
 def _render_text(source: PromptSource, text: str, first_line: int, values: dict) -> str:
     """Plain text is rendered only when it holds template syntax."""
-    if JINJA_SYNTAX.search(text):
+    if is_semantic_kernel(text):
+        return render_semantic_kernel(source, text, values)
+    if JINJA_SYNTAX.search(_DOC_TAG.sub(" ", _outside_code(text))):
         return _render_jinja(source, text, first_line, values)
-    return text
+    return text  # template syntax only inside shown code: documentation, sent as written
+
+
+# Code shown to the model in plain text and markdown: fences and inline code spans.
+_CODE_FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+_DOC_PLACEHOLDER = re.compile(r"\s*:(?!:)")  # {{Model: gpt-4o}}: a name followed by a colon
+# Whole documentation tags: {{Model: gpt-4o}}, {{.Name}} (Go), {{ ... }}.
+_DOC_TAG = re.compile(r"\{\{\s*(?:[A-Za-z_]\w*\s*:(?!:)|\.|\.\.\.)[^{}]*\}\}")
+
+
+def shown_code(text: str) -> list[tuple[int, int]]:
+    if "`" not in text and "~~~" not in text:
+        return []
+    spans = [m.span() for m in _CODE_FENCE.finditer(text)]
+    return spans + [
+        m.span()
+        for m in _INLINE_CODE.finditer(text)
+        if not any(start <= m.start() < end for start, end in spans)
+    ]
+
+
+def _outside_code(text: str) -> str:
+    spans = shown_code(text)
+    if not spans:
+        return text
+    pieces, cursor = [], 0
+    for start, end in sorted(spans):
+        pieces.append(text[cursor:start])
+        cursor = max(cursor, end)
+    return " ".join([*pieces, text[cursor:]])
 
 
 def _render_format(source: PromptSource, values: dict) -> str:
@@ -203,28 +271,14 @@ def _render_format(source: PromptSource, values: dict) -> str:
     return text.replace("{{", "{").replace("}}", "}")
 
 
-_environment = None
-
-
-def _jinja_environment():
-    global _environment
-    if _environment is None:
-        from jinja2 import StrictUndefined
-        from jinja2.sandbox import SandboxedEnvironment
-
-        _environment = SandboxedEnvironment(
-            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-        )
-    return _environment
-
-
 def _render_jinja(source: PromptSource, text: str, first_line: int, values: dict) -> str:
     simple = _render_bare_names(source, text, first_line, values)
     if simple is not None:
         return simple
     import jinja2
 
-    environment = _jinja_environment()
+    limits = getattr(source, "limits", None) or RenderLimits.from_environment()
+    environment = jinja_environment(project_folder(source.path), limits)
     try:
         template = environment.from_string(text)
     except jinja2.TemplateSyntaxError as exc:
@@ -234,9 +288,15 @@ def _render_jinja(source: PromptSource, text: str, first_line: int, values: dict
             line=first_line + (exc.lineno or 1) - 1,
         ) from None
     try:
-        return template.render(values)
-    except TokcliError:
+        return render_jinja_template(template, values, limits)
+    except (TokcliError, RenderBudgetExceeded):
         raise
+    except jinja2.TemplateNotFound as exc:
+        raise InputError(
+            f"included template not found in the template's folder: {exc.name}",
+            path=source.label,
+            line=first_line + _template_line(exc) - 1,
+        ) from None
     except jinja2.UndefinedError as exc:
         line = first_line + _template_line(exc) - 1
         raise InputError(

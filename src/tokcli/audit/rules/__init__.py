@@ -5,6 +5,8 @@ from __future__ import annotations
 from tokcli.audit.rules import (
     below_cache_minimum,
     cache_breaking_prefix,
+    code_prompt,
+    diagnostics,
     duplicate_instruction,
     filler,
     large_inline_examples,
@@ -15,10 +17,13 @@ from tokcli.audit.rules import (
 from tokcli.audit.rules.base import Context, Rule
 
 RULES: tuple[Rule, ...] = (
+    diagnostics.UNREADABLE_RULE,
+    diagnostics.UNKNOWN_MODEL_RULE,
     cache_breaking_prefix.RULE,
     below_cache_minimum.RULE,
     unstable_serialization.RULE,
     large_inline_examples.RULE,
+    code_prompt.RULE,
     filler.RULE,
     duplicate_instruction.RULE,
     unbounded_output.RULE,

@@ -49,10 +49,16 @@ class Context:
 
     @cached_property
     def example_blocks(self) -> list[tuple[int, int]]:
-        from tokcli.audit.rules.examples import chat_example_block, find_example_blocks, merged
+        from tokcli.audit.rules.examples import (
+            chat_example_block,
+            find_example_blocks,
+            merged,
+            role_turns,
+        )
 
         blocks = find_example_blocks(self.prompt)
-        chat = chat_example_block(self.template.message_spans)
+        turns = self.template.message_spans or role_turns(self.prompt)
+        chat = chat_example_block(turns)
         return merged([*blocks, chat]) if chat else blocks
 
     def in_syntax(self, start: int, end: int) -> bool:

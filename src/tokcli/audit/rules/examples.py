@@ -53,6 +53,25 @@ def _paragraphs_end(prompt: str, start: int) -> int:
     return end
 
 
+# A line holding only a role name starts a turn in text templates: Prompty `user:`, promptflow
+# `# user:`, Semantic Kernel-style `Human:` headers are not counted (they carry text).
+ROLE_LINE = re.compile(
+    r"^[ \t]*#?[ \t]*(system|user|assistant|developer)[ \t]*:[ \t]*$", re.IGNORECASE | re.MULTILINE
+)
+
+
+def role_turns(prompt: str) -> list[tuple[str, int, int]]:
+    """(role, start, end) of the turns of a text template written with role lines."""
+    if ":" not in prompt:
+        return []
+    marks = list(ROLE_LINE.finditer(prompt))
+    turns = []
+    for index, mark in enumerate(marks):
+        end = marks[index + 1].start() if index + 1 < len(marks) else len(prompt)
+        turns.append((mark.group(1).lower(), mark.end(), end))
+    return turns
+
+
 def chat_example_block(spans: list[tuple[str, int, int]]) -> tuple[int, int] | None:
     """Few-shot turns in a chat file: the user/assistant pairs between the system message(s)
     and the final user message, as one block."""

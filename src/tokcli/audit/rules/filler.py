@@ -11,7 +11,7 @@ from tokcli.audit.rules.base import Context, Rule, quote
 INFO = RuleInfo(
     "TC201",
     "filler",
-    Severity.warning,
+    Severity.info,  # true but trivial (a few tokens a call) on the labelled corpus
     "Filler wording (stacked adjectives, pleasantries, repeated emphasis) that costs tokens on "
     "every call and adds nothing.",
 )

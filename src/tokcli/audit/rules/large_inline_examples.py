@@ -40,6 +40,7 @@ def check(ctx: Context):
                 "(or trim them to the few that change the answers).",
                 start,
                 start,
+                severity=Severity.info,  # a repeat costs nothing per call: each call pays once
                 tokens=tokens,
                 extra={"repeat_of": digest},
             )

@@ -15,6 +15,7 @@ INFO = RuleInfo(
     Severity.warning,
     "No max_tokens and no length or format instruction: output length (billed at the output "
     "price) is unbounded.",
+    default_enabled=False,  # 0% real findings on the labelled corpus: opt in with --select
 )
 MAX_TOKEN_KEYS = {
     "max_tokens",
@@ -28,10 +29,11 @@ MAX_TOKEN_KEYS = {
 SCHEMA_KEYS = {"response_format", "json_schema", "output_schema", "output", "outputs", "schema"}
 UNITS = ("word", "sentence", "bullet", "line", "paragraph", "character", "token", "item")
 _NUMBER = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|a single|a few)"
-# "... at most 3 bullet" / "in 2 short": the words before a unit word, anchored at its start.
+# "... at most 3 bullet" / "in 2 short" / "{{$length}} sentences": the words before a unit
+# word, anchored at its start (a template variable there is a count given per call).
 COUNT_BEFORE_UNIT = re.compile(
     rf"(?:\b(?:at most|no more than|maximum of|max(?:imum)?|up to|limit(?:ed)? to|under|"
-    rf"fewer than|less than|exactly|in)\s+{_NUMBER}|\b\d+)\s+(?:\w+\s+)?$"
+    rf"fewer than|less than|exactly|in)\s+{_NUMBER}|\b\d+|\}}\}}|\}})\s+(?:\w+\s+)?$"
 )
 # (substrings one of which must occur, pattern): a substring test first, because Python's re
 # has no fast path for patterns that start with \b (~0.3 ms per 4 KB prompt each). Searched
@@ -41,7 +43,8 @@ BOUNDS = tuple(
     for keywords, pattern in (
         (
             ("concise", "brief", "succinct", "terse", "short"),
-            r"\bbe (?:very |extremely )?(?:concise|brief|succinct|terse)\b|\bbriefly\b|"
+            r"\bbe (?:very |extremely )?(?:concise|brief|succinct|terse)\b|"
+            r"\b(?:briefly|concisely|succinctly|tersely)\b|"
             r"\b(?:concise|brief|short|succinct)(?:ly)?\s+(?:answer|response|reply|summary)|"
             r"\bkeep (?:it|your (?:answer|response|reply)|the (?:answer|response|reply)) "
             r"(?:short|brief|concise|under)\b",
@@ -59,6 +62,22 @@ BOUNDS = tuple(
             r"\b(?:respond|reply|answer)\s+with\s+(?:\w+\s+){1,3}only\b",
         ),
         (("json schema",), r"json schema"),
+        # "no more explanation is needed", "scores ONLY", "only the answer", "can be returned"
+        (
+            ("explanation", "only", "returned"),
+            r"\bno (?:more |further |other )?explanations?\b|\b(?:scores?|labels?|numbers?) only\b|"
+            r"\bonly (?:the |a |one )?(?:answer|label|score|number|category|word)\b|"
+            r"\bcan be returned\b",
+        ),
+        # "keep your answer to two sentences", "limit it to 3 items"
+        (
+            ("keep", "limit"),
+            rf"\b(?:keep|limit)\s+(?:it|your \w+|the \w+)\s+(?:to|under|within)\s+{_NUMBER}\b",
+        ),
+        (
+            ("haiku", "limerick", "tweet", "headline", "slogan", "title"),
+            r"\b(?:haiku|limerick|tweet|headline|slogan|title)s?\b",
+        ),
         (('"type"',), r"\"type\"\s*:\s*\"object\""),
         (("yes or no", "true or false"), r"yes or no|true or false"),
     )
@@ -87,8 +106,15 @@ def _has_count_limit(low: str) -> bool:
     return False
 
 
+# Models that return no generated text (vectors, images): output tokens are not the cost.
+NOT_TEXT_MODELS = ("embed", "dall-e", "imagen", "tts", "whisper", "moderation", "rerank")
+NOT_TEXT_APIS = {"embedding", "embeddings", "image", "images", "audio"}
+
+
 def check(ctx: Context):
     if ctx.settings.max_tokens is not None or ctx.template.max_tokens is not None:
+        return
+    if _not_a_text_model(ctx) or _bounded_by_settings(_sibling_config(ctx.template.path)):
         return
     if _bounded_by_settings(ctx.template.front_matter):
         return
@@ -109,6 +135,40 @@ def check(ctx: Context):
         0,
         0,
     )
+
+
+def _not_a_text_model(ctx: Context) -> bool:
+    front = ctx.template.front_matter
+    model = front.get("model")
+    names = [ctx.pricing.model.id] if ctx.pricing else []
+    apis = []
+    if isinstance(model, str):
+        names.append(model)
+    elif isinstance(model, dict):
+        names += [str(model.get(k)) for k in ("id", "name") if model.get(k)]
+        configuration = model.get("configuration")
+        if isinstance(configuration, dict):
+            names += [str(v) for k, v in configuration.items() if k in ("name", "model")]
+            names.append(str(configuration.get("azure_deployment", "")))
+        apis += [str(model.get(k, "")).lower() for k in ("api", "apiType")]
+    return any(n in name.lower() for name in names for n in NOT_TEXT_MODELS) or bool(
+        NOT_TEXT_APIS & set(apis)
+    )
+
+
+def _sibling_config(path: str):
+    """Semantic Kernel: skprompt.txt's execution settings live in config.json beside it."""
+    from pathlib import Path
+
+    config = Path(path).with_name("config.json")
+    if Path(path).name != "skprompt.txt" or not config.is_file():
+        return None
+    import json
+
+    try:
+        return json.loads(config.read_text(encoding="utf-8"))
+    except (ValueError, OSError, RecursionError):
+        return None
 
 
 def _bounded_by_settings(node) -> bool:

@@ -39,7 +39,7 @@ def check(ctx: Context):
     for index, element in enumerate(ctx.layout.volatile):
         if element.literal or SORTED.search(element.text):
             continue
-        if stable_after[index] < ctx.settings.stable_tokens:
+        if stable_after[index] < max(ctx.settings.stable_tokens, _cache_minimum(ctx)):
             continue  # nothing cacheable follows: order changes cost nothing
         for pattern, what in PATTERNS:
             if pattern.search(element.text):
@@ -55,6 +55,17 @@ def check(ctx: Context):
                     tokens=stable_after[index],
                 )
                 break
+
+
+def _cache_minimum(ctx: Context) -> int:
+    """An order that changes per call matters only if what follows can be cached: the model's
+    minimum when it is known (without a model, `stable-tokens` alone decides)."""
+    return ctx.pricing.min_cacheable or 0 if ctx.pricing else 0
+
+
+def unstable(text: str) -> bool:
+    """Does this template expression render in an order that can change between calls?"""
+    return not SORTED.search(text) and any(pattern.search(text) for pattern, _ in PATTERNS)
 
 
 def _stable_tokens_after(ctx: Context) -> list[int]:
