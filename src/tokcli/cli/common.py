@@ -4,18 +4,15 @@ option definitions, so `--format`, `--store`, `--pricing` and `--at` mean the sa
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
 
-from tokcli.config import Config, load_config
+from tokcli.context import Context
 from tokcli.errors import TokcliError
 from tokcli.render import Output, render, use_color
 
@@ -74,64 +71,11 @@ AtOpt = Annotated[
 
 
 @dataclass
-class Runtime:
-    """Everything a command reads from its surroundings; tests can build one with fakes."""
+class Runtime(Context):
+    """A command's surroundings: the library `Context` plus the output streams."""
 
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    cwd: Path = field(default_factory=Path.cwd)
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    store_flag: Path | None = None
-    pricing_flags: list[Path] = field(default_factory=list)
-
-    @cached_property
-    def config(self) -> Config:
-        return load_config(self.cwd, self.environ)
-
-    @cached_property
-    def pricing_overrides(self) -> list[Path]:
-        from tokcli.pricing.aliases import configured_overrides
-
-        return configured_overrides(self.config) + [Path(p) for p in self.pricing_flags]
-
-    @cached_property
-    def registry(self):
-        from tokcli.pricing import Registry
-
-        for path in self.pricing_overrides:
-            if not path.is_file():
-                raise TokcliError(f"{path}: pricing override file not found")
-        from tokcli.pricing.aliases import apply_config_aliases
-
-        registry = Registry.load(overrides=self.pricing_overrides)
-        apply_config_aliases(registry, self.config)
-        return registry
-
-    @cached_property
-    def store_path(self) -> Path:
-        from tokcli.store import resolve_store_path
-
-        return resolve_store_path(self.store_flag, self.environ, self.config.get("store"))
-
-    def open_store(self):
-        from tokcli.store import connect
-
-        return connect(self.store_path)
-
-    def now(self) -> dt.datetime:
-        """The current time, UTC. TOKCLI_NOW (ISO) pins it, for reproducible runs and tests."""
-        pinned = self.environ.get("TOKCLI_NOW")
-        if pinned:
-            from tokcli.pricing.loader import parse_moment
-
-            try:
-                return parse_moment(pinned)
-            except ValueError:
-                raise TokcliError(f"TOKCLI_NOW: not a date or time: {pinned!r}") from None
-        return dt.datetime.now(dt.UTC)
-
-    def today(self) -> dt.date:
-        return self.now().date()
 
     def format(self, flag: Format | None) -> str:
         if flag is not None:

@@ -1,0 +1,80 @@
+"""What tokcli reads from its surroundings, for library code and the CLI alike: the config, the
+pricing registry (with overrides and aliases), the usage store's location and the clock.
+
+The CLI's `Runtime` adds the output streams on top; library callers build a `Context` directly
+(`tokcli.api` does it for them), so no core function needs the command-line layer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from tokcli.config import Config, load_config
+from tokcli.errors import TokcliError
+
+
+@dataclass
+class Context:
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    cwd: Path = field(default_factory=Path.cwd)
+    store_flag: Path | None = None  # an explicit store (the --store flag, or the caller's)
+    pricing_flags: list[Path] = field(default_factory=list)
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.cwd, self.environ)
+
+    @cached_property
+    def pricing_overrides(self) -> list[Path]:
+        from tokcli.pricing.aliases import configured_overrides
+
+        return configured_overrides(self.config) + [Path(p) for p in self.pricing_flags]
+
+    @cached_property
+    def registry(self):
+        from tokcli.pricing import Registry
+        from tokcli.pricing.aliases import apply_config_aliases
+
+        for path in self.pricing_overrides:
+            if not path.is_file():
+                raise TokcliError(f"{path}: pricing override file not found")
+        registry = Registry.load(overrides=self.pricing_overrides)
+        apply_config_aliases(registry, self.config)
+        return registry
+
+    @cached_property
+    def store_path(self) -> Path:
+        from tokcli.store import resolve_store_path
+
+        return resolve_store_path(self.store_flag, self.environ, self.config.get("store"))
+
+    def open_store(self):
+        from tokcli.store import connect
+
+        return connect(self.store_path)
+
+    def now(self) -> dt.datetime:
+        """The current time, UTC. TOKCLI_NOW (ISO) pins it, for reproducible runs and tests."""
+        pinned = self.environ.get("TOKCLI_NOW")
+        if pinned:
+            from tokcli.pricing.loader import parse_moment
+
+            try:
+                return parse_moment(pinned)
+            except ValueError:
+                raise TokcliError(f"TOKCLI_NOW: not a date or time: {pinned!r}") from None
+        return dt.datetime.now(dt.UTC)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    def warn(self, message: str) -> None:
+        """Library code has no terminal: warnings go to Python's warnings machinery."""
+        import warnings
+
+        warnings.warn(message, stacklevel=2)
