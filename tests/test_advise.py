@@ -424,3 +424,32 @@ def test_retry_storms_and_context_bloat_are_priced(cli, tmp_path):
     # that could have been cache reads ($3.00 - $0.30 per million).
     resent = sum(2000 + 1000 * i for i in range(5))
     assert D(bloat["monthly_saving"]) == D(resent) * (D("3.00") - D("0.30")) / 1_000_000 * factor
+
+
+def test_the_html_report_has_the_advice_section(cli, tmp_path):
+    from html.parser import HTMLParser
+
+    store = tmp_path / "s.db"
+    write(store, support_rows() + classifier_rows())
+    page = tmp_path / "r.html"
+    result = cli("report", "--store", store, "--month", "2026-10", "--by", "team",
+                 "--format", "html", "-o", page)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    cells: list[str] = []
+
+    class Cells(HTMLParser):
+        inside = False
+
+        def handle_starttag(self, tag, attrs):
+            self.inside = self.inside or ("class", "advice") in attrs
+
+        def handle_data(self, data):
+            if self.inside and data.strip():
+                cells.append(data.strip())
+
+    Cells().feed(page.read_text())
+    routing_saving = (
+        D(4_000_000) * 5 + D(50_000) * 25 - D(4_000_000) * 2 - D(50_000) * 10
+    ) / 1_000_000
+    assert "Savings to act on (tokcli advise)" in cells
+    assert f"${routing_saving:,.2f}" in cells and "routing" in cells

@@ -369,7 +369,28 @@ def _html_extras(conn, options, rt, use_rollups: bool) -> dict:
         selection = replace(options.selection, group_by=first)
         rows = fetch(conn, selection, use_rollups=use_rollups)
         series = stacked_series(rows, options, STACKED_SERIES)
-    return {"series": series, "budgets": _page_budgets(rt, options)}
+    return {
+        "series": series,
+        "budgets": _page_budgets(rt, options),
+        "advice": _page_advice(conn, options, rt),
+    }
+
+
+def _page_advice(conn, options, rt) -> list[dict]:
+    """The ten biggest savings `tokcli advise` finds over the report's days and filter."""
+    from tokcli.advise import AdviseOptions, advise
+
+    selection = options.selection
+    since, until = selection.since, selection.until
+    whole_month = bool(
+        since and until and since.day == 1 and (until + dt.timedelta(days=1)).day == 1
+        and (since.year, since.month) == (until.year, until.month)
+    )  # fmt: skip
+    settings = AdviseOptions(
+        since=since, until=until, whole_month=whole_month, where=selection.where
+    )
+    found = advise(conn, rt.registry, settings)
+    return [r.to_dict() for r in found.recommendations[:10]]
 
 
 def _page_budgets(rt, options) -> list[dict]:

@@ -69,8 +69,36 @@ def render_page(doc: dict, title: str, extras: dict | None = None) -> str:
             parts.append(f"<h2>Spend in {escape(currency)}</h2>")
         parts += _currency_section(doc, currency, extras)
         parts.append("</section>")
+    if extras.get("advice"):
+        parts.append(_advice(extras["advice"]))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _advice(recommendations: list[dict]) -> str:
+    """`tokcli advise`'s top recommendations: monthly saving at list prices, what, how sure."""
+    rows = []
+    for r in recommendations:
+        group = ", ".join(
+            f"{k}={v if v is not None else '(untagged)'}" for k, v in r["group"].items()
+        )
+        saving = r["monthly_saving"]
+        amount = money_text(Decimal(saving), "USD") if saving is not None else "-"
+        rows.append(
+            "<tr>"
+            f'<td class="n">{escape(amount)}</td>'
+            f"<td>{escape(r['lever'])}</td><td>{escape(group or '(all)')}</td>"
+            f"<td>{escape(r['model'] or '')}</td><td>{escape(r['title'])}</td>"
+            f"<td>{escape(r['confidence'])}</td></tr>"
+        )
+    return (
+        '<section class="advice"><h2>Savings to act on (tokcli advise)</h2>'
+        '<p class="facts">Monthly savings at list prices (USD), each computed alone; '
+        "<code>tokcli advise</code> shows the arithmetic and the combined figure.</p>"
+        '<table class="rows"><thead><tr><th class="n">saving/month</th><th>lever</th>'
+        "<th>group</th><th>model</th><th>what to change</th><th>confidence</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></section>"
+    )
 
 
 def _currency_section(doc: dict, currency: str, extras: dict) -> list[str]:
