@@ -24,8 +24,6 @@ from tokcli.money import display, plain
 FORMATS = ("table", "json", "csv", "markdown")
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -150,13 +148,9 @@ def price_text(value: Decimal) -> str:
 
 
 def _safe_csv(text: str) -> str:
-    if text.startswith(_FORMULA_START):
-        try:
-            Decimal(text)  # a plain negative number is data, not a formula
-            return text
-        except ArithmeticError:
-            return "'" + text
-    return text
+    from tokcli.sanitise import csv_cell
+
+    return csv_cell(text)
 
 
 def _csv(output: Output, stream: TextIO) -> None:
@@ -169,7 +163,9 @@ def _csv(output: Output, stream: TextIO) -> None:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    from tokcli.sanitise import markdown_text
+
+    return markdown_text(text)
 
 
 def _markdown_table(rows, columns, stream: TextIO) -> None:
@@ -186,23 +182,26 @@ def _markdown_table(rows, columns, stream: TextIO) -> None:
 
 def _markdown(output: Output, stream: TextIO) -> None:
     if output.title:
-        stream.write(f"### {output.title}\n\n")
+        stream.write(f"### {_md_escape(output.title)}\n\n")
     if output.columns:
         _markdown_table(output.rows, output.columns, stream)
     for heading, rows, columns in output.sections:
-        stream.write(f"\n**{heading}**\n\n")
+        stream.write(f"\n**{_md_escape(heading)}**\n\n")
         _markdown_table(rows, columns, stream)
     if output.notes:
         stream.write("\n")
         for note in output.notes:
-            stream.write(f"- {note}\n")
+            stream.write(f"- {_md_escape(note)}\n")
 
 
 def format_table(rows, columns, *, color: bool = False) -> str:
     """Aligned plain-text table; numbers right-aligned; bold header on a colour terminal."""
     if not columns:
         return ""
-    cells = [[human_cell(row.get(c.key), c.kind) for c in columns] for row in rows]
+    from tokcli.sanitise import terminal_text
+
+    # Cells hold data from files and providers: no escape sequence reaches the terminal.
+    cells = [[terminal_text(human_cell(row.get(c.key), c.kind)) for c in columns] for row in rows]
     headers = [c.header for c in columns]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     numeric = [c.kind in ("int", "money", "price", "ratio", "percent") for c in columns]
@@ -223,14 +222,17 @@ def format_table(rows, columns, *, color: bool = False) -> str:
 
 def _table(output: Output, stream: TextIO, color: bool) -> None:
     out = io.StringIO()
+    from tokcli.sanitise import terminal_text
+
     if output.title:
-        out.write((f"\x1b[1m{output.title}\x1b[0m" if color else output.title) + "\n")
+        title = terminal_text(output.title)
+        out.write((f"\x1b[1m{title}\x1b[0m" if color else title) + "\n")
     if output.columns:
         out.write(format_table(output.rows, output.columns, color=color) + "\n")
     for heading, rows, columns in output.sections:
         out.write(f"\n{heading}\n" + format_table(rows, columns, color=color) + "\n")
     for note in output.notes:
-        text = f"note: {note}"
+        text = f"note: {terminal_text(note)}"
         out.write((f"\x1b[2m{text}\x1b[0m" if color else text) + "\n")
     stream.write(out.getvalue())
 

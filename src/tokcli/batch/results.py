@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,6 +26,7 @@ from tokcli.batch.provider import CANCELLED, EXPIRED, FAILED, Provider, RemoteBa
 from tokcli.cost import Usage, compute_cost
 from tokcli.errors import PriceNotAvailableError, TokcliError
 from tokcli.money import MONEY_CONTEXT, ZERO, plain
+from tokcli.outputs import atomic_output
 from tokcli.pricing.model import as_moment
 from tokcli.store import transaction
 from tokcli.store.usage import UsageRecord, insert_usage
@@ -123,10 +123,9 @@ def _download_and_index(provider: Provider, job: Job, work: Path) -> dict[str, t
 def _write_in_input_order(job: Job, provider: Provider, index, out: Path, band_of):
     statuses = dict.fromkeys(RESULT_STATUSES, 0)
     per_part: dict[int, dict[tuple[str, str], UsageTotals]] = {}
-    tmp = out.with_name(out.name + ".tmp")
     handles: dict[Path, object] = {}
     try:
-        with Path(job.input_path).open("rb") as source, tmp.open("w", encoding="utf-8") as sink:
+        with Path(job.input_path).open("rb") as source, atomic_output(out) as sink:
             for line_no, raw in enumerate(source, start=1):
                 part = _part_of(job, line_no)
                 custom_id = json.loads(raw)[ID_FIELD[job.provider]]
@@ -143,7 +142,6 @@ def _write_in_input_order(job: Job, provider: Provider, index, out: Path, band_o
     finally:
         for handle in handles.values():
             handle.close()  # type: ignore[attr-defined]
-    os.replace(tmp, out)
     return statuses, per_part
 
 

@@ -220,20 +220,14 @@ def convert(
         tokcli batch convert prompts.jsonl --to anthropic -o anthropic.jsonl
         tokcli batch convert openai.jsonl --to anthropic -m claude-haiku-4-5 -o a.jsonl
     """
-    import os
-
     from tokcli.batch.convert import convert_file
+    from tokcli.outputs import atomic_output
 
     if output is None:
         convert_file(file, to.value, sys.stdout, model=model)
         return
-    tmp = output.with_name(output.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as sink:
-            count = convert_file(file, to.value, sink, model=model)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(output) as sink:
+        count = convert_file(file, to.value, sink, model=model)
     sys.stderr.write(f"tokcli: wrote {count} line(s) to {output}\n")
 
 

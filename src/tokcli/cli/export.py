@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from tokcli.cli.common import StoreOpt, command_app, parse_date, parse_key_values, runtime
-from tokcli.errors import TokcliError
 from tokcli.render import Column, Output
 
 app = command_app("Write the usage store as FOCUS 1.2 CSV.", no_args_is_help=False)
@@ -100,15 +99,10 @@ def main(
 
 
 def _export_to_file(conn, output: Path, filters, export_focus):
-    partial = output.with_name(output.name + ".partial")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as handle:
-            stats = export_focus(conn, handle, filters)
-        partial.replace(output)  # never leave a half-written export under the real name
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise TokcliError(f"{output}: cannot write: {exc.strerror or exc}") from None
-    return stats
+    from tokcli.outputs import atomic_output
+
+    with atomic_output(output, newline="") as handle:  # never half an export under the name
+        return export_focus(conn, handle, filters)
 
 
 def _tag_filters(pairs: list[str]) -> dict[str, str]:

@@ -34,6 +34,14 @@ class LazyGroup(TyperGroup):
         command.name = cmd_name
         return command
 
+    def invoke(self, ctx):
+        # Click turns a closed pipe into exit 1; `tokcli ... | head` is a normal way to read.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _silence_stdout()
+            raise SystemExit(ExitCode.OK) from None
+
     def format_help(self, ctx, formatter):
         formatter.write(root_help())
 
@@ -63,7 +71,40 @@ class LazyGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             sys.exit(ExitCode.OK)
+        except Exception as exc:  # the one boundary: never a raw traceback for a user
+            _fail(*_unexpected(exc))
         sys.exit(result if isinstance(result, int) else ExitCode.OK)
+
+
+def _unexpected(exc: BaseException) -> tuple[str, int]:
+    """An exception no command turned into a TokcliError: the environment's problem (a disk,
+    a damaged store, input too deep or too large) is exit 2 in one line; anything else is a bug
+    in tokcli, exit 1, with where to report it. TOKCLI_DEBUG=1 shows the traceback."""
+    import sqlite3
+    import traceback
+
+    if os.environ.get("TOKCLI_DEBUG"):
+        traceback.print_exception(exc)
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, sqlite3.DatabaseError):
+        if "malformed" in detail or "not a database" in detail:
+            return f"the usage store is damaged ({detail}); restore it from a backup", 2
+        if "readonly" in detail or "read-only" in detail:
+            return f"the usage store cannot be written ({detail})", 2
+        if "full" in detail:
+            return f"the disk is full ({detail}); nothing was written", 2
+        return f"usage store: {detail}", 2
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return f"{where}{exc.strerror or detail}", 2
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply to read", 2
+    if isinstance(exc, MemoryError):
+        return "input too large to read in memory", 2
+    if isinstance(exc, UnicodeError):
+        return f"text is not valid UTF-8: {detail}", 2
+    hint = "TOKCLI_DEBUG=1 shows the traceback; please report it with the command you ran"
+    return f"internal error: {type(exc).__name__}: {detail} ({hint})", 1
 
 
 def _one_line(exc) -> str:

@@ -332,7 +332,9 @@ def import_litellm(
     ]
     report = Output(data=summary, rows=rows, columns=columns, notes=notes)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        from tokcli.outputs import write_text
+
+        write_text(output, text)
         rt.emit(report, rt.format(fmt))
     else:
         rt.stdout.write(text)

@@ -781,6 +781,7 @@ def _title(doc: dict) -> str:
 
 
 def _emit(rt, output: Output, fmt: str, path: Path | None, *, title: str, extras=None) -> None:
+    from tokcli.outputs import atomic_output, write_text
     from tokcli.render import render
 
     if fmt == "html":
@@ -790,12 +791,12 @@ def _emit(rt, output: Output, fmt: str, path: Path | None, *, title: str, extras
         if path is None:
             rt.stdout.write(text)
         else:
-            path.write_text(text, encoding="utf-8")
+            write_text(path, text)
         return
     if path is None:
         rt.emit(output, fmt)
         return
-    with path.open("w", encoding="utf-8", newline="") as stream:
+    with atomic_output(path, newline="") as stream:
         render(output, fmt, stream)
 
 

@@ -408,6 +408,9 @@ def _add(cost: ScenarioCost, usage: Usage, breakdown) -> None:
             cost.notes.append(note)
 
 
+MAX_AMOUNT = Decimal(10) ** 15
+
+
 def _whole(tokens: Decimal) -> int:
     return int(tokens.to_integral_value(rounding=ROUND_HALF_EVEN))
 
@@ -529,8 +532,11 @@ class _Reader:
             number = Decimal(str(value))  # YAML numbers as written, never via binary floats
         except decimal.InvalidOperation:
             self.fail("must be a number", node, key)
-        if not number.is_finite() or number < 0 or (high is not None and number > high):
-            self.fail(f"must be between 0 and {high}" if high else "must be >= 0", node, key)
+        # No workload needs more than 10^15 of anything; beyond that a typo (1e400) would
+        # overflow the money arithmetic rather than mean something.
+        high = MAX_AMOUNT if high is None else high
+        if not number.is_finite() or number < 0 or number > high:
+            self.fail(f"must be between 0 and {high:,}", node, key)
         return number
 
     def whole(self, node: dict, key: str, *, required=False, default=None, minimum=0):

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from tokcli.money import plain
+from tokcli.sanitise import csv_cell
 
 FOCUS_VERSION = "1.2"
 AI_CATEGORY = "AI and Machine Learning"
@@ -83,7 +84,12 @@ def export_focus(conn, out: TextIO, where: ExportFilter) -> ExportStats:
     stats = ExportStats()
     for row in _rows(conn, where):
         values = focus_row(row)
-        writer.writerow([values.get(column, "") for column in (*FOCUS_COLUMNS, *EXTENSION_COLUMNS)])
+        writer.writerow(
+            [
+                csv_cell(str(values.get(column, "")))
+                for column in (*FOCUS_COLUMNS, *EXTENSION_COLUMNS)
+            ]
+        )
         stats.rows += 1
         currency = values["BillingCurrency"]
         stats.billed[currency] = stats.billed.get(currency, Decimal(0)) + Decimal(
