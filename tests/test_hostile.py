@@ -227,3 +227,22 @@ def test_a_closed_pipe_is_a_quiet_exit_0(tmp_path):
         stderr = writer.stderr.read().decode()
         assert writer.wait(timeout=60) == 0, stderr
         assert stderr == ""
+
+
+def test_a_file_name_cannot_inject_markup_into_the_pr_comment(cli, isolated_env):
+    name = "<img src=x onerror=alert(1)><!--.txt"
+    (isolated_env / name).write_text("Summarise the ticket in three bullets.\n")
+    result = cli(
+        "estimate", name, "-m", "gpt-5", "--requests", "1000", "--per", "day", "-f", "markdown"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "&lt;img" in result.stdout
+    assert "<img" not in result.stdout and "<!--" not in result.stdout
+
+
+def test_github_annotations_escape_what_would_end_the_command(cli, isolated_env):
+    name = "a,b:c%.txt"
+    (isolated_env / name).write_text("Today is {{ now }}.\n" + "Stable instructions. " * 400)
+    result = cli("audit", name, "-m", "claude-sonnet-4-6", "--format", "github")
+    line = next(line for line in result.stdout.splitlines() if line.startswith("::"))
+    assert "file=a%2Cb%3Ac%25.txt," in line

@@ -12,6 +12,7 @@ from tokcli import __version__
 from tokcli.audit.engine import AuditResult
 from tokcli.audit.findings import Finding, Severity
 from tokcli.money import ZERO, display, plain
+from tokcli.sanitise import github_data, github_property
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.info: "note"}
@@ -192,23 +193,15 @@ def write_sarif(result: AuditResult, stream: TextIO) -> None:
 # -- GitHub workflow annotations ------------------------------------------------------------
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def write_github(result: AuditResult, stream: TextIO) -> None:
     for f in result.findings:
         props = (
-            f"file={_escape_property(f.path)},line={f.line},col={f.column},"
+            f"file={github_property(f.path)},line={f.line},col={f.column},"
             f"endLine={f.end_line},endColumn={f.end_column},"
-            f"title={_escape_property(f'{f.rule.code} {f.rule.name}')}"
+            f"title={github_property(f'{f.rule.code} {f.rule.name}')}"
         )
         text = f"{f.message}{_cost_suffix(f)}. {f.suggestion}"
-        stream.write(f"::{GITHUB_LEVEL[f.severity]} {props}::{_escape_data(text)}\n")
+        stream.write(f"::{GITHUB_LEVEL[f.severity]} {props}::{github_data(text)}\n")
 
 
 def _cost_suffix(finding: Finding) -> str:
