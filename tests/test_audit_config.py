@@ -98,7 +98,10 @@ def test_unknown_config_key_names_the_field(cli, isolated_env):
     (isolated_env / "tokcli.toml").write_text('[audit]\nselct = ["TC1"]\n')
     run = cli("audit", ".")
     assert run.exit_code == 2
-    assert run.stderr.startswith("tokcli: error: config: audit.selct: unknown key; known: ")
+    assert run.stderr == (
+        f"tokcli: error: {isolated_env / 'tokcli.toml'}:2: audit.selct: unknown key "
+        "(did you mean 'select'?)\n"
+    )
 
 
 def test_inline_suppression_forms(cli, isolated_env):

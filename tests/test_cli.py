@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from conftest import REPO
 from tokcli.cli.registry import COMMANDS, available
 
 
@@ -134,3 +135,21 @@ def test_no_command_module_imports_a_heavy_library_at_load():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     loaded = set(json.loads(proc.stdout))
     assert not {"pandas", "httpx", "tiktoken", "numpy", "jinja2", "pydantic"} & loaded
+
+
+def test_a_misspelt_command_gets_a_suggestion(cli):
+    result = cli("reprot")
+    assert result.exit_code == 2
+    assert "no such command 'reprot' (did you mean 'report'?)" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_misspelt_by_key_suggests_the_tag_first(cli, tmp_path):
+    store = tmp_path / "s.db"
+    assert (
+        cli("import", REPO / "examples/billing/demo_focus_2026-10.csv", "--store", store).exit_code
+        == 0
+    )
+    result = cli("report", "--by", "teem", "--store", store)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("tokcli: error: unknown key 'teem' (did you mean 'team'?)")

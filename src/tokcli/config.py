@@ -7,6 +7,7 @@ Paths in a file (`store`, `pricing`) are relative to that file's folder.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,7 @@ def load_config(cwd: Path | None = None, environ: Mapping[str, str] | None = Non
         data = _parse(path)
         for key in table or ():
             data = data.get(key, {})
+        _validate(data, path, table or ())
         _resolve_paths(data, path.parent)
         _merge(config.data, data)
         config.files.append(path)
@@ -97,16 +99,63 @@ def _parse(path: Path) -> dict[str, Any]:
         raise InputError(f"invalid TOML: {exc}", path=str(path)) from None
 
 
+def _validate(data: dict[str, Any], path: Path, table: tuple[str, ...]) -> None:
+    """The first key of `data` the schema does not allow, as FILE:LINE: key: what is wrong."""
+    from tokcli.config_schema import problems
+
+    for problem in problems(data):
+        keys = (*table, *problem.keys)
+        line = key_line(_read(path), keys)
+        raise InputError(problem.message, path=str(path), line=line, field=".".join(keys))
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(
+    r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
+
+
+def _dotted(text: str) -> tuple[str, ...]:
+    parts = re.findall(r"""[A-Za-z0-9_-]+|"[^"]*"|'[^']*'""", text)
+    return tuple(part.strip("\"'") for part in parts)
+
+
+def key_line(text: str, keys: tuple[str, ...]) -> int | None:
+    """The line of TOML `text` that sets the dotted key `keys` (or opens its table), if any.
+    tomllib reports no positions, so the headers and `key =` lines are followed here."""
+    table: tuple[str, ...] = ()
+    best: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            table = _dotted(header.group(1))
+            if table == keys:
+                return number
+            if best is None and keys[: len(table)] == table and table:
+                best = number
+            continue
+        key = _KEY.match(line)
+        if key and (*table, *_dotted(key.group(1))) == keys:
+            return number
+    return best
+
+
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     for key in PATH_KEYS:
         if isinstance(data.get(key), str):
             data[key] = str((base / Path(data[key]).expanduser()).resolve())
     for key in PATH_LIST_KEYS:
-        value = data.get(key)
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list):
-            data[key] = [str((base / Path(str(v)).expanduser()).resolve()) for v in value]
+        _resolve_list(data, key, base)
+        if isinstance(data.get(key), dict):  # [pricing] overrides = [...]
+            _resolve_list(data[key], "overrides", base)
+
+
+def _resolve_list(data: dict[str, Any], key: str, base: Path) -> None:
+    value = data.get(key)
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        data[key] = [str((base / Path(str(v)).expanduser()).resolve()) for v in value]
 
 
 def _merge(into: dict[str, Any], layer: dict[str, Any]) -> None:

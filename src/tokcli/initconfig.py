@@ -25,10 +25,10 @@ EXAMPLES = """
 # Where the usage store lives (default: $XDG_DATA_HOME/tokcli/usage.db). Env: TOKCLI_STORE.
 # store = "tokcli-usage.db"
 
-# Defaults for `tokcli estimate`.
-# [estimate]
-# models = ["claude-sonnet-4-6", "gpt-5-mini"]
-# days_per_month = 30
+# What `tokcli advise` aims for and may recommend.
+# [advise]
+# target_hit_rate = "80%"
+# batchable_features = ["nightly-summary"]
 
 # Per-prompt volumes for the CI gate (`tokcli estimate --baseline`).
 # [[prompts]]

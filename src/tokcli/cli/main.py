@@ -42,6 +42,14 @@ class LazyGroup(TyperGroup):
             _silence_stdout()
             raise SystemExit(ExitCode.OK) from None
 
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else None
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            from tokcli.suggest import did_you_mean
+
+            ctx.fail(f"no such command {name!r}{did_you_mean(name, available())}")
+        return super().resolve_command(ctx, args)
+
     def format_help(self, ctx, formatter):
         formatter.write(root_help())
 

@@ -331,8 +331,12 @@ def _check_tag_keys(conn, selection) -> None:
     known = known_tag_keys(conn)
     for key in wanted:
         if key not in known:
+            from tokcli.report.query import DIMENSIONS, TIME_KEYS
+            from tokcli.suggest import did_you_mean
+
+            hint = did_you_mean(key, [*known, *DIMENSIONS, *TIME_KEYS])
             raise TokcliError(
-                f"unknown key {key!r}: no usage row has this tag; tags in the store: "
+                f"unknown key {key!r}{hint}: no usage row has this tag; tags in the store: "
                 f"{', '.join(known) or '(none)'}; dimensions: model, provider, tier, source"
             )
 

@@ -61,7 +61,7 @@ def tokens(
         model_id, provider = found.id, found.provider
     count = count_source(source, model_id, provider)
     label = "<stdin>" if source == "-" else source
-    data = count.to_dict()
+    data = {"version": 1, **count.to_dict()}
     row = {"source": label, **data}
     columns = [
         Column("source", "source"),
