@@ -38,8 +38,9 @@ def test_equals_tiktoken_on_a_multi_megabyte_text(tokcli_process, tmp_path, o200
     path.write_text(text, encoding="utf-8")
     result = tokcli_process("tokens", path, "-m", "gpt-5", "--format", "json")
     assert result.exit_code == 0, result.stderr
-    assert result.json() == {"tokens": len(o200k.encode_ordinary(text)), "exact": True,
-                             "method": "tiktoken o200k_base", "model": "gpt-5"}  # fmt: skip
+    assert result.json() == {"version": 1, "tokens": len(o200k.encode_ordinary(text)),
+                             "exact": True, "method": "tiktoken o200k_base",
+                             "model": "gpt-5"}  # fmt: skip
     assert result.json()["tokens"] > 500_000
 
 
@@ -88,7 +89,8 @@ def test_opus_4_7_approximation_is_scaled_and_stated(tmp_path):
 
 def test_stdin(cli):
     result = cli("tokens", "-", "-f", "json", input="hello world")
-    assert result.json() == {"tokens": 2, "exact": True, "method": "tiktoken o200k_base",
+    assert result.json() == {"version": 1, "tokens": 2, "exact": True,
+                             "method": "tiktoken o200k_base",
                              "model": None}  # fmt: skip
 
 
