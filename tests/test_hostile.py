@@ -27,6 +27,7 @@ from tokcli.outputs import atomic_output
 from tokcli.store import connect, transaction
 from tokcli.store.usage import UsageRecord, insert_usage
 
+REPO_DEMO = Path(__file__).resolve().parents[1] / "examples" / "billing" / "demo_focus_2026-10.csv"
 HOSTILE_TEAM = '<img src=x onerror="alert(1)"> <!-- hidden'
 FORMULAS = ('=HYPERLINK("http://evil")', "+1+cmd|' /C calc'!A0", "@SUM(1,2)", "-2+3")
 
@@ -246,3 +247,28 @@ def test_github_annotations_escape_what_would_end_the_command(cli, isolated_env)
     result = cli("audit", name, "-m", "claude-sonnet-4-6", "--format", "github")
     line = next(line for line in result.stdout.splitlines() if line.startswith("::"))
     assert "file=a%2Cb%3Ac%25.txt," in line
+
+
+def test_a_read_only_store_can_still_be_read(cli, tmp_path, monkeypatch):
+    """The read-only decision is simulated (tests run as root, whom permissions do not stop):
+    os.access reports the store and its folder not writable, as on a read-only mount. The
+    open itself is SQLite's real read-only mode, so any write would fail."""
+    store = hostile_store(tmp_path / "s.db")
+    assert cli("report", "--store", store).exit_code == 0  # rollups built, schema current
+    before = store.read_bytes()
+    real_access = os.access
+
+    def no_write(path, mode, *args, **kwargs):
+        if mode & os.W_OK and str(path).startswith(str(tmp_path)):
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", no_write)
+    for command in (["report", "--by", "team"], ["export"], ["store", "info"], ["advise"]):
+        result = cli(*command, "--store", store)
+        assert result.exit_code == 0, (command, result.stderr)
+    written = cli("import", REPO_DEMO, "--store", store)
+    assert written.exit_code == 2
+    one_error_line(written.stderr)
+    assert "cannot be written" in written.stderr, written.stderr
+    assert store.read_bytes() == before

@@ -44,6 +44,8 @@ def connect(path: Path | str, *, migrate_to: int | None = None) -> sqlite3.Conne
     """Open (creating if needed) and migrate the store. Autocommit mode: callers open their own
     transactions with `transaction(conn)` so that a failed import writes nothing."""
     path = Path(path)
+    if _read_only(path):
+        return _connect_read_only(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -56,6 +58,34 @@ def connect(path: Path | str, *, migrate_to: int | None = None) -> sqlite3.Conne
         raise TokcliError(f"{path}: cannot open the usage store: {exc}") from None
     except OSError as exc:
         raise TokcliError(f"{path}: cannot create the usage store: {exc}") from None
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _read_only(path: Path) -> bool:
+    """An existing store we may not write (a read-only mount, a shared file without write
+    permission, a folder where SQLite cannot create its WAL files) is still readable."""
+    return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Read without writing anything: `mode=ro`, and `immutable=1` when the folder cannot hold
+    the WAL index (nothing else can be writing then). Reports answer from the usage rows when
+    the rollups cannot be refreshed; a command that writes gets a clear 'cannot be written'."""
+    from urllib.parse import quote
+
+    immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro{immutable}"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        pending = latest_version() - schema_version(conn)
+    except sqlite3.DatabaseError as exc:
+        raise TokcliError(f"{path}: cannot open the usage store (read-only): {exc}") from None
+    if pending > 0:
+        raise TokcliError(
+            f"{path}: the usage store is read-only and needs {pending} migration(s); "
+            "open it once where it can be written (`tokcli store migrate`)"
+        )
     conn.row_factory = sqlite3.Row
     return conn
 
