@@ -272,3 +272,35 @@ def test_a_read_only_store_can_still_be_read(cli, tmp_path, monkeypatch):
     one_error_line(written.stderr)
     assert "cannot be written" in written.stderr, written.stderr
     assert store.read_bytes() == before
+
+
+def test_a_full_disk_during_import_is_one_line_and_the_store_is_unchanged(
+    cli, tmp_path, monkeypatch
+):
+    """A full disk, simulated the way SQLite meets it: `max_page_count` caps the file just above
+    its size, so the import's writes fail with SQLITE_FULL half-way through the file."""
+    import sqlite3
+
+    import tokcli.store as store_module
+    from conftest import SAMPLES
+
+    store = tmp_path / "s.db"
+    assert cli("import", REPO_DEMO, "--store", store).exit_code == 0
+    before = "\n".join(sqlite3.connect(store).iterdump())
+    real_connect = store_module.connect
+
+    def nearly_full(path, **kwargs):
+        conn = real_connect(path, **kwargs)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+        return conn
+
+    monkeypatch.setattr(store_module, "connect", nearly_full)
+    result = cli(
+        "import", SAMPLES / "focus" / "focus_sample.csv", "--all-services", "--store", store
+    )
+    assert result.exit_code == 2
+    one_error_line(result.stderr)
+    assert "full" in result.stderr
+    monkeypatch.undo()
+    assert "\n".join(sqlite3.connect(store).iterdump()) == before
