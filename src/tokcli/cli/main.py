@@ -169,8 +169,13 @@ def root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    debug: bool = typer.Option(
+        False, "--debug", help="On an internal error, print the traceback (also TOKCLI_DEBUG=1)."
+    ),
 ):
     """FinOps for LLM spend: see, predict and cut what you pay for tokens."""
+    if debug:
+        os.environ["TOKCLI_DEBUG"] = "1"
 
 
 def main() -> None:

@@ -66,6 +66,7 @@ def root_help() -> str:
     lines += [
         "Options:",
         "  --version   Print the version and exit.",
+        "  --debug     On an internal error, print the traceback (also TOKCLI_DEBUG=1).",
         "  -h, --help  Show this message and exit.",
         "",
         "Run `tokcli COMMAND --help` for a command's options.",
