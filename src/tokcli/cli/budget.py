@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tokcli.cli.common import FormatOpt, StoreOpt, command_app, runtime
+from tokcli.cli.common import FormatOpt, QuietOpt, StoreOpt, command_app, runtime
 from tokcli.errors import CheckFailed
 
 app = command_app("Check budgets from the config; exit 1 when one is over.")
@@ -26,8 +26,11 @@ def check(
     ] = False,
     fmt: FormatOpt = None,
     store: StoreOpt = None,
+    quiet: QuietOpt = False,
 ):
     """Show every budget's state; exit 1 if one is over, 0 otherwise.
+
+    With --quiet (cron), nothing is printed while every budget is within its limit.
 
     \b
     Exit codes: 0 all budgets within limits; 1 a budget is over (with --forecast: or is
@@ -45,10 +48,11 @@ def check(
 
     rt = runtime(store=store)
     statuses = budget_statuses(rt)
-    rt.emit(budgets_output(statuses, rt.format(fmt)), rt.format(fmt))
     failing = [
         s for s in statuses if s.state == "over" or (forecast and s.forecast_state == "over")
     ]
+    if failing or not quiet:
+        rt.emit(budgets_output(statuses, rt.format(fmt)), rt.format(fmt))
     if failing:
         reasons = [
             f"{s.budget.name} ({'over' if s.state == 'over' else 'forecast over'}: "

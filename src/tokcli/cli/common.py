@@ -45,6 +45,14 @@ FormatOpt = Annotated[
         show_default=False,
     ),
 ]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Print nothing on success (cron): errors and failed checks still print.",
+    ),
+]
 StoreOpt = Annotated[
     Path | None,
     typer.Option(

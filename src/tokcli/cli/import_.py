@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from tokcli.cli.common import FormatOpt, PricingOpt, StoreOpt, command_app, parse_date, runtime
+from tokcli.cli.common import (
+    FormatOpt,
+    PricingOpt,
+    QuietOpt,
+    StoreOpt,
+    command_app,
+    parse_date,
+    runtime,
+)
 from tokcli.errors import TokcliError
 from tokcli.render import Column, Output
 
@@ -134,8 +142,12 @@ def main(
     store: StoreOpt = None,
     pricing: PricingOpt = None,
     fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
 ):
     """Import billing and usage exports; importing the same data twice adds nothing.
+
+    With --quiet (cron) nothing is printed on success, and a warning already shown for the same
+    file (same path, size and modification time) is not repeated.
 
     \b
     Formats (detected from content; --source overrides):
@@ -188,11 +200,16 @@ def main(
         replace_window=replace_window,
         limits=_limit_options(limit or []),
     )
-    summary = run_imports(rt, job, progress_factory=_progress_factory(rt))
-    for warning in summary["warnings"]:
+    summary = run_imports(rt, job, progress_factory=None if quiet else _progress_factory(rt))
+    warnings = summary["warnings"]
+    if quiet:
+        from tokcli.shown import inputs_fingerprint, new_warnings
+
+        warnings = new_warnings(warnings, inputs_fingerprint(job.paths), rt.environ)
+    for warning in warnings:
         rt.warn(warning)
     errors = summary["errors"]
-    if summary["files"] or not errors:
+    if (summary["files"] or not errors) and not quiet:
         rt.emit(_output(summary), rt.format(fmt))
     if errors:
         for error in errors[:-1]:
