@@ -14,6 +14,7 @@ from tokcli.cli.common import (
     PricingOpt,
     StoreOpt,
     command_app,
+    complete_group_key,
     parse_date,
     parse_key_values,
     runtime,
@@ -76,7 +77,10 @@ def advise(
     by: Annotated[
         str | None,
         typer.Option(
-            "--by", help="Group by these keys (default: team,feature,model).", show_default=False
+            "--by",
+            help="Group by these keys (default: team,feature,model).",
+            show_default=False,
+            autocompletion=complete_group_key,
         ),
     ] = None,
     where: Annotated[

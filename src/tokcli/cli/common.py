@@ -124,3 +124,34 @@ def parse_key_values(items: list[str] | None, *, option: str) -> list[tuple[str,
             raise TokcliError(f"{option}: expected key=value, got {item!r}")
         pairs.append((key, value))
     return pairs
+
+
+def complete_model(incomplete: str) -> list[str]:
+    """Shell completion of model ids from the pricing registry (curated ids)."""
+    try:
+        registry = Context().registry
+        names = sorted({model.id for model in registry.list()})
+    except Exception:  # completion must never break the shell
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
+def complete_group_key(incomplete: str) -> list[str]:
+    """Shell completion of `--by` keys: the store's tag keys and the built-in dimensions; after
+    a comma, the next key."""
+    head, _, last = incomplete.rpartition(",")
+    keys = ["model", "provider", "tier", "source", "day", "week", "month"]
+    try:
+        from tokcli.report.query import known_tag_keys
+
+        context = Context()
+        if context.store_path.is_file():
+            conn = context.open_store()
+            try:
+                keys = [*known_tag_keys(conn), *keys]
+            finally:
+                conn.close()
+    except Exception:  # completion must never break the shell
+        pass
+    prefix = f"{head}," if head else ""
+    return [prefix + key for key in keys if key.startswith(last)]

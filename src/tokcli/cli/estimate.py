@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from tokcli.cli.common import FormatOpt, PricingOpt, command_app, runtime
+from tokcli.cli.common import FormatOpt, PricingOpt, command_app, complete_model, runtime
 from tokcli.errors import CheckFailed, TokcliError
 
 app = command_app(
@@ -41,6 +41,7 @@ def estimate(
             "-m",
             metavar="MODEL",
             help="Model to price (repeatable: ranked cheapest first).",
+            autocompletion=complete_model,
         ),
     ] = None,
     text: Annotated[

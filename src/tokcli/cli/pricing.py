@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from tokcli.cli.common import AtOpt, FormatOpt, PricingOpt, command_app, parse_date, runtime
+from tokcli.cli.common import (
+    AtOpt,
+    FormatOpt,
+    PricingOpt,
+    command_app,
+    complete_model,
+    parse_date,
+    runtime,
+)
 from tokcli.errors import PriceNotAvailableError, TokcliError
 from tokcli.render import Column, Output
 
@@ -131,7 +139,9 @@ def _generated_models(registry, provider: str | None, tier: str | None) -> list:
 
 @app.command("show")
 def show(
-    model: Annotated[str, typer.Argument(help="Model id, alias or display name.")],
+    model: Annotated[
+        str, typer.Argument(help="Model id, alias or display name.", autocompletion=complete_model)
+    ],
     at: AtOpt = None,
     fmt: FormatOpt = None,
     pricing: PricingOpt = None,

@@ -15,6 +15,7 @@ from tokcli.cli.common import (
     PricingOpt,
     StoreOpt,
     command_app,
+    complete_group_key,
     parse_date,
     parse_key_values,
     runtime,
@@ -77,6 +78,7 @@ def report(
         typer.Option(
             "--by",
             "-b",
+            autocompletion=complete_group_key,
             help="Comma list of keys: any tag key (team, feature, ...), model, provider, tier, "
             "source, day, week, month.",
             show_default=False,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tokcli.cli.common import FormatOpt, PricingOpt, command_app, runtime
+from tokcli.cli.common import FormatOpt, PricingOpt, command_app, complete_model, runtime
 from tokcli.errors import InputError
 from tokcli.render import Column, Output
 
@@ -39,7 +39,10 @@ def tokens(
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", "-m", help="Count as this model would (default: OpenAI o200k_base)."
+            "--model",
+            "-m",
+            help="Count as this model would (default: OpenAI o200k_base).",
+            autocompletion=complete_model,
         ),
     ] = None,
     fmt: FormatOpt = None,
