@@ -319,7 +319,7 @@ def test_misspelt_pricing_config_key_exits_2_naming_file_line_and_field(cli, tmp
     result = cli("estimate", "--input-tokens", "10", "-m", "gpt-4o")
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        f"tokcli: error: {path.resolve()}:4: pricing.alaises: unknown field"
+        f"tokcli: error: {path.resolve()}:4: pricing.alaises: unknown key (did you mean 'aliases'?)"
     )
 
 
