@@ -1,4 +1,4 @@
-"""Anthropic Message Batches API (../shared/specs/BATCH-APIS.md section B).
+"""Anthropic Message Batches API (Anthropic's published API reference).
 
 There is no upload step: the requests go in the create body, streamed from the input file.
 There is no metadata either, so after a crash during create `find_created` lists the batches

@@ -1,4 +1,4 @@
-"""What each provider accepts in one batch (../shared/specs/BATCH-APIS.md A.11, B.7)."""
+"""What each provider accepts in one batch (from the providers' published batch API limits)."""
 
 from __future__ import annotations
 

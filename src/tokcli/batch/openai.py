@@ -1,4 +1,4 @@
-"""OpenAI Files + Batch API (../shared/specs/BATCH-APIS.md section A).
+"""OpenAI Files + Batch API (OpenAI's published API reference and OpenAPI document).
 
 Each part is uploaded as its own `.jsonl` file named after the part's token, then a batch is
 created with the token in `metadata`: the two things `find_upload` / `find_created` look for

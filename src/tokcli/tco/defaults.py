@@ -1,6 +1,6 @@
 """Every default the TCO model uses, each with the source it comes from (PRICING-FACTS.md keys).
 
-PRICING-FACTS.md (../shared/reference, compiled 2026-11-24) section 4 is the basis; where it gives
+The project's pricing research notes (compiled 2026-11-24, section 4) are the basis; where they give
 no figure, the default is marked as a tokcli assumption so the output never hides it.
 """
 
