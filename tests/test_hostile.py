@@ -304,3 +304,39 @@ def test_a_full_disk_during_import_is_one_line_and_the_store_is_unchanged(
     assert "full" in result.stderr
     monkeypatch.undo()
     assert "\n".join(sqlite3.connect(store).iterdump()) == before
+
+
+def test_ctrl_c_prints_one_line_and_exits_130():
+    """A real SIGINT to a real process, sent once it is reading its (endless) standard input."""
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tokcli", "tokens", "-", "--model", "gpt-4o"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b"hello " * 1000)
+    proc.stdin.flush()
+    _wait_until_reading_stdin(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.decode() == "tokcli: error: interrupted\n"
+
+
+def _wait_until_reading_stdin(pid: int) -> None:
+    """Block until the process sits in read(0, ...) (Linux: /proc/PID/syscall starts "0 0x0"),
+    i.e. tokcli is running the command, so the SIGINT lands where a user's Ctrl-C would."""
+    import time
+
+    syscall = Path(f"/proc/{pid}/syscall")
+    for _ in range(6000):
+        try:
+            if syscall.read_text().startswith("0 0x0 "):
+                return
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise AssertionError("tokcli never started reading its standard input")

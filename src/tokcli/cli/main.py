@@ -41,6 +41,9 @@ class LazyGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             raise SystemExit(ExitCode.OK) from None
+        except KeyboardInterrupt:
+            # Typer would turn this into a silent exit 130; say what happened, in one line.
+            _fail("interrupted", ExitCode.INTERRUPTED)
 
     def resolve_command(self, ctx, args):
         name = args[0] if args else None
