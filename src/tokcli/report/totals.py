@@ -11,6 +11,7 @@ from __future__ import annotations
 import decimal
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 from tokcli.money import ZERO, plain
 
@@ -44,7 +45,21 @@ class Totals:
 
     __slots__ = MEASURES
 
-    def __init__(self):
+    billed_cost: Decimal
+    list_cost: Decimal
+    unbilled_list_cost: Decimal
+    usage_rows: int
+    billed_rows: int
+    list_rows: int
+    requests: int
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    unbilled_list_rows: int
+
+    def __init__(self) -> None:
         self.billed_cost = ZERO
         self.list_cost = ZERO
         self.unbilled_list_cost = ZERO
@@ -170,7 +185,7 @@ _TOKEN_COLUMNS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_
                   "output_tokens", "reasoning_tokens")  # fmt: skip
 
 
-def usable_cost(value) -> Decimal | bool | None:
+def usable_cost(value: object) -> Decimal | Literal[False] | None:
     """The stored cost as Decimal, None when there is none, False when it is unusable."""
     if value is None:
         return None
