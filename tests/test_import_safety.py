@@ -94,18 +94,19 @@ def test_an_import_killed_mid_file_leaves_nothing_of_that_file(cli, tmp_path, mo
     real_insert = pipeline.insert_usage
     calls = []
 
-    def dies_on_the_fifth_row(conn, records, import_id=None):
+    def dies_on_the_third_batch(conn, records, import_id=None):
         calls.append(1)
-        if len(calls) == 5:
+        if len(calls) == 3:
             raise RuntimeError("killed")
         return real_insert(conn, records, import_id)
 
-    monkeypatch.setattr(pipeline, "insert_usage", dies_on_the_fifth_row)
+    monkeypatch.setattr(pipeline, "INSERT_BATCH_ROWS", 2)  # rows are written in batches
+    monkeypatch.setattr(pipeline, "insert_usage", dies_on_the_third_batch)
     # The error boundary turns the crash into one line, exit 1 (a bug, not bad input).
     result = run(cli, store, SAMPLES / "focus" / "focus_sample.csv", "--all-services")
     assert result.exit_code == 1 and "internal error: RuntimeError: killed" in result.stderr
 
-    assert len(calls) == 5  # four rows were written inside the transaction, then rolled back
+    assert len(calls) == 3  # two batches (four rows) were written, then rolled back
     assert store_dump(store) == before
 
 

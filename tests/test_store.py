@@ -174,3 +174,27 @@ def test_a_lower_numbered_migration_added_later_still_runs(tmp_path, monkeypatch
     migrate(conn)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'late_feature'").fetchone()
     assert schema_version(conn) == 9
+
+
+def test_batched_inserts_keep_each_rows_tags_and_mark_each_day_once(tmp_path, monkeypatch):
+    import tokcli.store.usage as usage
+
+    monkeypatch.setattr(usage, "BATCH_ROWS", 2)  # several batches, a duplicate across them
+    conn = connect(tmp_path / "s.db")
+    conn.execute("DELETE FROM report_dirty_days")
+    records = [
+        _record(f"k{i}", period_start=dt.datetime(2026, 5, 1 + i % 3), tags={"n": str(i)})
+        for i in range(7)
+    ] + [_record("k1"), _record("k5")]  # restated within the same call: duplicates
+    with transaction(conn):
+        stats = insert_usage(conn, records)
+    assert (stats.inserted, stats.duplicates, stats.duplicate_keys) == (7, 2, ["k1", "k5"])
+    tags = conn.execute(
+        "SELECT u.record_key, t.value FROM usage u JOIN usage_tags t ON t.usage_id = u.id"
+    ).fetchall()
+    assert sorted(map(tuple, tags)) == sorted((f"k{i}", str(i)) for i in range(7))
+    # No per-row insert trigger is left (m0013); the writer marks the days itself.
+    triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    assert not {"report_usage_inserted", "report_tags_inserted"} & triggers
+    days = [r[0] for r in conn.execute("SELECT day FROM report_dirty_days ORDER BY day")]
+    assert days == ["2026-05-01", "2026-05-02", "2026-05-03"]

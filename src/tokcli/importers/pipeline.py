@@ -41,6 +41,7 @@ from tokcli.tags import TagMap
 
 BILLING_ACCOUNT_TAG = "billing_account"
 PROGRESS_EVERY = 2_000
+INSERT_BATCH_ROWS = 5_000  # records written per insert_usage call (one executemany each)
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
@@ -194,6 +195,7 @@ def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> F
         _prepare_kept_keys(conn)
         writer = _Writer(conn, import_id, settings, result)
         writer.bytes_total = sum(source.size for source in parts.sources)
+        writer.keeps_slots = fmt.replace == BY_WINDOW
         options = replace(settings.options, occurrences=Occurrences())
         for source in parts.sources:
             writer.write_all(fmt.parse(source, options), source)
@@ -248,6 +250,10 @@ class _Writer:
         self.slots: set[tuple] = set()  # what each row is about, figures aside (_slot)
         self.unrestated = 0  # earlier rows in this file's window that it does not restate
         self.bytes_total = 0
+        self.pending: list[UsageRecord] = []  # parsed and checked, not yet written (flush)
+        # Only a window import compares slots (_replace_window); a billing export would only
+        # grow memory with one slot per row.
+        self.keeps_slots = True
 
     def write_all(self, parsed_rows, source: Source) -> None:
         progress = self.settings.progress
@@ -273,6 +279,7 @@ class _Writer:
         self.bytes_before += source.size
         if progress is not None:
             progress(self.bytes_before, self.bytes_total)
+        self.flush()
 
     def _bad_row(self, parsed, source: Source) -> None:
         error = parsed.error
@@ -293,18 +300,28 @@ class _Writer:
         self.settings.pricer.complete(record)
         if record.model_raw is None and any(getattr(record, b) for b in TOKEN_FIELDS[1:]):
             self.without_model += 1
-        stats = insert_usage(self.conn, (record,), self.import_id)
-        if stats.duplicates:
-            self.result.duplicates += 1
-            self.conn.execute(
-                "INSERT OR IGNORE INTO temp.import_kept_keys VALUES (?)", (record.record_key,)
-            )
-        else:
-            self.result.inserted += 1
+        self.pending.append(record)
+        if len(self.pending) >= INSERT_BATCH_ROWS:
+            self.flush()
         self._widen_window(record)
-        self.slots.add(_slot(record))
+        if self.keeps_slots:
+            self.slots.add(_slot(record))
         key = (record.source, record.currency)
         self.result.totals.setdefault(key, Totals()).add(record)
+
+    def flush(self) -> None:
+        """Write the rows waiting in `pending` (one batch: see store.usage.insert_usage)."""
+        if not self.pending:
+            return
+        stats = insert_usage(self.conn, self.pending, self.import_id)
+        self.pending = []
+        self.result.inserted += stats.inserted
+        self.result.duplicates += stats.duplicates
+        if stats.duplicate_keys:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO temp.import_kept_keys VALUES (?)",
+                [(key,) for key in stats.duplicate_keys],
+            )
 
     def _widen_window(self, record: UsageRecord) -> None:
         start, end = _utc(record.period_start), _utc(record.period_end)

@@ -101,7 +101,12 @@ class transaction:
         return self.conn
 
     def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:
+            # SQLite may already have rolled the transaction back itself (SQLITE_FULL during a
+            # batched write): a second ROLLBACK would fail and hide the error that matters.
+            self.conn.execute("ROLLBACK")
         return False
 
 

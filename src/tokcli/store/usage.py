@@ -7,6 +7,7 @@ at all; these functions never commit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -49,6 +50,7 @@ class UsageRecord:
 class InsertStats:
     inserted: int = 0
     duplicates: int = 0
+    duplicate_keys: list[str] = field(default_factory=list)  # the keys counted in `duplicates`
 
 
 _COLUMNS = (
@@ -57,13 +59,13 @@ _COLUMNS = (
     "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens",
     "billed_cost", "currency", "list_cost", "charge_kind",
 )  # fmt: skip
-_INSERT = (
-    f"INSERT OR IGNORE INTO usage ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
-)
+_INSERT = f"INSERT INTO usage ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 
 
+@functools.lru_cache(maxsize=8192)
 def _utc_text(moment: dt.datetime) -> str:
+    # Cached: a bulk import repeats the same few thousand hours, and strftime is slow. Equal
+    # datetimes (same instant) always give the same text, so the cache cannot mix two up.
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -80,23 +82,79 @@ def _row(record: UsageRecord, import_id: int | None) -> tuple:
     )  # fmt: skip
 
 
+BATCH_ROWS = 5_000  # rows per executemany: large enough to amortise, small enough to stay flat
+# One JSON array parameter instead of N placeholders: no limit on host parameters to meet.
+_KEYS_PRESENT = "SELECT record_key FROM usage WHERE record_key IN (SELECT value FROM json_each(?))"
+_IDS_OF_KEYS = (
+    "SELECT record_key, id FROM usage WHERE record_key IN (SELECT value FROM json_each(?))"
+)
+
+
 def insert_usage(
     conn: sqlite3.Connection, records: Iterable[UsageRecord], import_id: int | None = None
 ) -> InsertStats:
-    """Insert records whose record_key is new; count the ones already present."""
+    """Insert records whose record_key is new; count (and list) the ones already present.
+
+    Rows go in batches: one executemany for the usage rows, one SELECT for their ids, one
+    executemany for their tags, and the batch's days marked for the report rollups
+    (report_dirty_days) in one statement (migration m0013 dropped the per-row triggers)."""
     stats = InsertStats()
+    batch: list[UsageRecord] = []
     for record in records:
-        cursor = conn.execute(_INSERT, _row(record, import_id))
-        if cursor.rowcount == 0:
-            stats.duplicates += 1
-            continue
-        stats.inserted += 1
-        if record.tags:
-            conn.executemany(
-                "INSERT INTO usage_tags (usage_id, key, value) VALUES (?, ?, ?)",
-                [(cursor.lastrowid, k, str(v)) for k, v in record.tags.items()],
-            )
+        batch.append(record)
+        if len(batch) >= BATCH_ROWS:
+            _insert_batch(conn, batch, import_id, stats)
+            batch = []
+    if batch:
+        _insert_batch(conn, batch, import_id, stats)
     return stats
+
+
+def _insert_batch(
+    conn: sqlite3.Connection, batch: list[UsageRecord], import_id: int | None, stats: InsertStats
+) -> None:
+    keys = [record.record_key for record in batch]
+    present = {row[0] for row in conn.execute(_KEYS_PRESENT, (json.dumps(keys),))}
+    fresh: list[UsageRecord] = []
+    for record in batch:
+        if record.record_key in present:  # stored before, or earlier in this batch
+            stats.duplicates += 1
+            stats.duplicate_keys.append(record.record_key)
+        else:
+            present.add(record.record_key)
+            fresh.append(record)
+    if not fresh:
+        return
+    rows = [_row(record, import_id) for record in fresh]
+    conn.executemany(_INSERT, rows)
+    stats.inserted += len(fresh)
+    tagged = [record for record in fresh if record.tags]
+    if tagged:
+        tagged_keys = json.dumps([record.record_key for record in tagged])
+        ids = dict(conn.execute(_IDS_OF_KEYS, (tagged_keys,)).fetchall())
+        conn.executemany(
+            "INSERT INTO usage_tags (usage_id, key, value) VALUES (?, ?, ?)",
+            [
+                (ids[record.record_key], key, str(value))
+                for record in tagged
+                for key, value in record.tags.items()
+            ],
+        )
+    days = {row[3][:10] for row in rows}
+    if _has_rollups(conn):
+        conn.executemany(
+            "INSERT OR IGNORE INTO report_dirty_days (day) VALUES (?)", [(d,) for d in days]
+        )
+
+
+def _has_rollups(conn: sqlite3.Connection) -> bool:
+    # A store opened at an older schema version (tests of upgrades) has no rollup tables yet.
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'report_dirty_days'"
+        ).fetchone()
+        is not None
+    )
 
 
 def begin_import(
