@@ -302,3 +302,15 @@ def test_unpriced_models_keep_billed_cost_get_no_list_cost_and_one_warning(cli, 
     assert len(rows) == 4
     assert all(r["list_cost"] is not None and r["billed_cost"] is not None for r in rows)
     assert "warning" not in result.stdout
+
+
+@pytest.mark.parametrize("month", ["000000", "202513"])
+def test_gcp_invoice_month_that_is_no_month_is_one_line_exit_2(cli, tmp_path, month):
+    """Found by the property test: six digits that are no month crashed with ValueError."""
+    source = (FIXTURES / "import" / "gcp_billing_export_vertex.csv").read_text()
+    bad = tmp_path / "gcp.csv"
+    bad.write_text(source.replace(",202509,", f",{month},", 1))
+    result = cli("import", bad, "--store", tmp_path / "s.db")
+    assert result.exit_code == 2
+    assert "invoice.month: expected YYYYMM" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -169,7 +169,10 @@ def _billing_period(row: dict[str, Any]) -> BillingPeriod | None:
         return None
     if not re.fullmatch(r"\d{6}", month):
         raise RowError(f"expected YYYYMM, got {month!r}", "invoice.month")
-    start = dt.datetime(int(month[:4]), int(month[4:]), 1, tzinfo=dt.UTC)
+    try:
+        start = dt.datetime(int(month[:4]), int(month[4:]), 1, tzinfo=dt.UTC)
+    except ValueError:  # 000000, 202513: six digits that are no month
+        raise RowError(f"expected YYYYMM, got {month!r}", "invoice.month") from None
     end = dt.datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=dt.UTC)
     return BillingPeriod(text_or_none(_get(row, "billing_account_id")), start, end)
 
