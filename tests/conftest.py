@@ -43,10 +43,26 @@ def isolated_env(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TOKCLI_NOW", PINNED_NOW)
+    if os.environ.get("TOKCLI_TEST_BACKEND") == "postgresql":
+        monkeypatch.setenv("TOKCLI_STORE", _fresh_schema_url())
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
     return work
+
+
+_schemas = iter(range(1, 10**9))
+
+
+def _fresh_schema_url() -> str:
+    import psycopg
+
+    base = os.environ["TOKCLI_TEST_POSTGRESQL"]
+    name = f"t{os.getpid()}_{next(_schemas)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{name}"
 
 
 @dataclass

@@ -149,12 +149,9 @@ def _insert_batch(
 
 def _has_rollups(conn: sqlite3.Connection) -> bool:
     # A store opened at an older schema version (tests of upgrades) has no rollup tables yet.
-    return (
-        conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'report_dirty_days'"
-        ).fetchone()
-        is not None
-    )
+    from tokcli.store import has_table
+
+    return has_table(conn, "report_dirty_days")
 
 
 def begin_import(
@@ -170,10 +167,10 @@ def begin_import(
     started = _utc_text(started_at or dt.datetime.now(dt.UTC))
     cursor = conn.execute(
         "INSERT INTO imports (path, sha256, format, source, started_at, status, part_set) "
-        "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+        "VALUES (?, ?, ?, ?, ?, 'running', ?) RETURNING id",
         (path, sha256, fmt, source, started, part_set),
     )
-    return int(cursor.lastrowid)
+    return int(cursor.fetchone()[0])
 
 
 def finish_import(
