@@ -22,7 +22,7 @@ class Busy(TokcliError):
     """Another tokcli batch process holds the lock."""
 
 
-def BatchLock(store_path):  # noqa: N802 - a factory standing where the class stood
+def BatchLock(store_path):  # a factory standing where the class stood
     """The lock for this store: a file lock beside a SQLite file, an advisory lock on a server."""
     from tokcli.store.postgres import StoreURL
 

@@ -25,7 +25,7 @@ class Migration:
     version: int
     name: str
     apply: Callable
-    postgresql: str
+    postgresql: str = ""  # the same change in PostgreSQL's DDL
 
     def apply_postgresql(self, conn) -> None:
         # Run as one script on the raw connection: PL/pgSQL bodies hold semicolons, and DDL
