@@ -60,7 +60,6 @@ BOTH_BACKENDS = {
     "test_import_real_ai", "test_import_safety", "test_import_samples", "test_import_support",
     "test_library_api", "test_report", "test_report_basis", "test_report_currency",
     "test_report_html", "test_report_samples", "test_report_units", "test_store",
-    "test_store_backends",
 }  # fmt: skip
 _schemas = iter(range(1, 10**9))
 

@@ -32,7 +32,9 @@ def bindir() -> Path | None:
         return Path(os.path.realpath(found)).parent
     config = shutil.which("pg_config")
     if config:
-        folder = Path(subprocess.run([config, "--bindir"], capture_output=True, text=True).stdout.strip())
+        folder = Path(
+            subprocess.run([config, "--bindir"], capture_output=True, text=True).stdout.strip()
+        )
         if (folder / "initdb").exists():
             return folder
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)

@@ -160,7 +160,14 @@ def schema_version(conn) -> int:
 
 def has_table(conn, name: str) -> bool:
     if is_postgresql(conn):
-        return conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0]
+        # The catalog table, read with this statement's snapshot: to_regclass() may answer
+        # from a stale cache just after another session created the table (migrations race).
+        found = conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+            "AND tablename = ?",
+            (name,),
+        ).fetchone()
+        return found is not None
     found = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
     ).fetchone()

@@ -273,6 +273,11 @@ def translate(sql: str) -> str:
         r"(?i)\bjson_each\(\s*%s\s*\)", "json_array_elements_text(%s::json) AS j(value)", text
     )
     text = re.sub(r"(?i)\bgroup_concat\(", "string_agg(", text)
+    text = re.sub(
+        r"(?i)\bjson_group_object\(\s*(\w+)\s*,\s*(\w+)\s*\)",
+        r"CAST(json_object_agg(\1, \2 ORDER BY \1) AS TEXT)",
+        text,
+    )
     text = re.sub(r"(?i)\bchar\((\d+)\)", r"chr(\1)", text)
     text = re.sub(r"(?i)\bIFNULL\(", "COALESCE(", text)
     text = re.sub(r"(?i)\btemp\.", "pg_temp.", text)
