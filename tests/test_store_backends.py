@@ -14,9 +14,6 @@ import os
 import subprocess
 import sys
 from decimal import Decimal
-from pathlib import Path
-
-import pytest
 
 from conftest import FIXTURES, SAMPLES
 
@@ -83,7 +80,8 @@ def test_money_is_numeric_and_migrations_are_recorded_alike(cli, tmp_path, postg
     with psycopg.connect(postgresql_store) as conn:
         types = dict(
             conn.execute(
-                "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+                "SELECT table_name || '.' || column_name, data_type "
+                "FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND column_name IN "
                 "('billed_cost', 'list_cost', 'unbilled_list_cost')"
             ).fetchall()
@@ -202,7 +200,7 @@ def test_several_processes_import_at_once(postgresql_store, tmp_path, cli):
         for f in files
     ]  # fmt: skip
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     sequential = str(tmp_path / "sequential.db")
     for f in files:
@@ -242,7 +240,6 @@ def test_a_second_hosts_batch_poll_does_not_act_twice(cli, env, emu, tmp_path, p
                 text=True,
             )
         )
-    # fmt: skip
     outputs = [p.communicate(timeout=60) for p in procs]
     documents = [json.loads(out) for out, _ in outputs]
     assert sorted(str(d["skipped"]) for d in documents) == ["None", "locked"], outputs
@@ -267,7 +264,7 @@ def _litellm_database(server: str) -> str:
 
 
 def _insert_spend_log(conn, row: dict) -> None:
-    columns = [c for c in row if c != "total_tokens" or True]
+    columns = list(row)
     conn.execute(
         f'INSERT INTO "LiteLLM_SpendLogs" ({", ".join(chr(34) + c + chr(34) for c in columns)}) '
         f"VALUES ({', '.join('%s' for _ in columns)})",
