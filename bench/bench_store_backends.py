@@ -100,7 +100,8 @@ def build_postgresql(url: str, rows: int) -> None:
                         1 + i % 3, 500 + i % 2000, i % 1500, 100 + i % 900,
                         ((i % 7) || '.' || lpad(((i * 7919) % 1000000)::text, 6, '0'))::numeric,
                         'USD',
-                        ((i % 7 + 1) || '.' || lpad(((i * 104729) % 1000000)::text, 6, '0'))::numeric
+                        ((i % 7 + 1) || '.'
+                            || lpad(((i * 104729) % 1000000)::text, 6, '0'))::numeric
                     FROM generate_series({first}::bigint, {last}::bigint) AS i
                 """)  # fmt: skip
                 conn.execute(f"""
@@ -143,6 +144,7 @@ def bench_reports(server: str, work: Path, rows: int, runs: int) -> None:
     for backend, store in stores.items():
         elapsed, peak = tokcli(store, "report", "--by", "month", "--format", "json")
         emit(f"first_report_{backend}", round(elapsed, 2), "s", note="builds the rollups")
+        emit(f"first_report_peak_rss_{backend}", round(peak), "MB")
         for name, args in REPORTS:
             times = [tokcli(store, "report", *args, "--format", "json")[0] for _ in range(runs)]
             emit(f"{name}_{backend}", round(statistics.median(times), 3), "s", target="< 1 s")
