@@ -305,3 +305,17 @@ def test_litellm_database_imports_incrementally(cli, postgresql_server, tmp_path
     assert Decimal(litellm_row["billed_cost"]) == expected_spend + Decimal("0.5")
     # Read incrementally: the third run read only the rows from the overlap on.
     assert "from 2025-09-" in third.json()["files"][0]["path"]
+
+
+def test_a_driver_error_that_escapes_is_one_masked_line():
+    """A psycopg error no store function turned into a TokcliError (a server going away
+    mid-migration) is still one line, exit 2, with any password in its text masked."""
+    import psycopg
+
+    from tokcli.cli.main import _unexpected
+
+    message, code = _unexpected(
+        psycopg.OperationalError("lost postgresql://finops:hunter2@db/tokcli password=hunter2")
+    )
+    assert code == 2 and "hunter2" not in message
+    assert message.startswith("usage store (PostgreSQL): ")
