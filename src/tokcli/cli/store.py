@@ -29,7 +29,8 @@ def info(store: StoreOpt = None, fmt: FormatOpt = None):
     notes = [
         f"store: {data['path']}",
         f"schema version {data['schema_version']} (latest {data['latest_schema_version']}), "
-        f"{data['size_bytes']:,} bytes, journal {data['journal_mode']}",
+        f"{data['size_bytes']:,} bytes, "
+        + ("PostgreSQL" if data["backend"] == "postgresql" else f"journal {data['journal_mode']}"),
     ]
     rt.emit(
         Output(
