@@ -1,7 +1,7 @@
 """Benchmark `tokcli report` on a store of 10,000,000 usage rows.
 
-Builds the store once inside SQLite (one INSERT ... SELECT over a recursive CTE; the report's
-dirty-day triggers fire as they would for an import), caches it under bench/out/, builds the
+Builds the store once inside SQLite (one INSERT ... SELECT over a recursive CTE, marking each
+chunk's days dirty as an import does), caches it under bench/out/, builds the
 rollups with a first report, then times the real command line in fresh processes.
 
 Prints one JSON object per line per figure:
@@ -57,6 +57,12 @@ def build_store(path: Path, rows: int) -> None:
                 f"INSERT INTO usage_tags (usage_id, key, value) "
                 f"SELECT id, 'team', 'team-' || printf('%02d', (id * 7) % {TEAMS}) FROM usage "
                 f"WHERE id > {first} AND id <= {last + 1} AND id % 10 != 0"
+            )
+            # As an import does (store.usage.insert_usage; m0013 dropped the insert triggers):
+            # without this the first report would find no dirty day and time an empty rollup.
+            conn.execute(
+                f"INSERT OR IGNORE INTO report_dirty_days (day) SELECT DISTINCT "
+                f"substr(period_start, 1, 10) FROM usage WHERE id > {first} AND id <= {last + 1}"
             )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

@@ -43,10 +43,85 @@ def isolated_env(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TOKCLI_NOW", PINNED_NOW)
+
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
     return work
+
+
+# --- PostgreSQL: the store contract on both backends ---------------------------------------
+# Test modules whose tests use the store run twice: as written (SQLite), and with TOKCLI_STORE
+# pointing at an empty schema of a real PostgreSQL server (`store_backend` below). A test that
+# names its own store file (--store x.db) stays on SQLite in both runs.
+BOTH_BACKENDS = {
+    "test_advise", "test_budget", "test_e2e", "test_export_focus", "test_import_folder",
+    "test_import_formats", "test_import_hardening", "test_import_parts", "test_import_pull",
+    "test_import_real_ai", "test_import_safety", "test_import_samples", "test_import_support",
+    "test_library_api", "test_report", "test_report_basis", "test_report_currency",
+    "test_report_html", "test_report_samples", "test_report_units", "test_store",
+}  # fmt: skip
+_schemas = iter(range(1, 10**9))
+
+
+@pytest.fixture(scope="session")
+def postgresql_server():
+    """URL of a PostgreSQL server the tests may create schemas on: TOKCLI_TEST_POSTGRESQL (as
+    .ci/run sets it), else a throwaway server started here (tests/pg_server.py)."""
+    url = os.environ.get("TOKCLI_TEST_POSTGRESQL")
+    if url:
+        yield url
+        return
+    import shutil
+    import tempfile
+
+    import pg_server
+
+    if pg_server.bindir() is None:
+        message = "PostgreSQL is not installed (.ci/run installs it from Debian's packages)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = Path(tempfile.mkdtemp(prefix="tokcli-pg-"))
+    try:
+        yield pg_server.start(folder)
+    finally:
+        pg_server.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgresql_store(postgresql_server) -> str:
+    """A store URL on an empty schema of its own (a schema is much cheaper than a database)."""
+    import psycopg
+
+    name = f"t{os.getpid()}_{next(_schemas)}"
+    with psycopg.connect(postgresql_server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    separator = "&" if "?" in postgresql_server else "?"
+    return f"{postgresql_server}{separator}options=-csearch_path%3D{name}"
+
+
+@pytest.fixture(autouse=True)
+def store_backend(request, isolated_env, monkeypatch) -> str:
+    backend = getattr(request, "param", "sqlite")
+    if backend == "postgresql":
+        monkeypatch.setenv("TOKCLI_STORE", request.getfixturevalue("postgresql_store"))
+    return backend
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): the test is about the SQLite file itself"
+    )
+
+
+def pytest_generate_tests(metafunc):
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        return
+    if module in BOTH_BACKENDS and "store_backend" in metafunc.fixturenames:
+        metafunc.parametrize("store_backend", ["sqlite", "postgresql"], indirect=True)
 
 
 @dataclass

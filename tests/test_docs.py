@@ -31,7 +31,7 @@ def test_ci_runs_the_readme_test_command_in_a_fresh_clone():
     before = "\n".join(lines[:command_at])
     # ... run inside a clone of HEAD placed in an empty temporary folder, removed afterwards,
     assert "mktemp -d" in before and "git fetch" in before and "checkout" in before
-    assert "trap 'rm -rf" in before
+    assert re.search(r"trap '[^']*rm -rf \"\$work\"", before)
     assert re.search(r"^cd \"\$work/", before, re.MULTILINE)
     # ... and nothing after it can swallow pytest's exit code.
     assert "set -euo pipefail" in before

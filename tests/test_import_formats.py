@@ -314,3 +314,23 @@ def test_gcp_invoice_month_that_is_no_month_is_one_line_exit_2(cli, tmp_path, mo
     assert result.exit_code == 2
     assert "invoice.month: expected YYYYMM" in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_gcp_credit_that_is_no_object_is_one_line_exit_2(cli, tmp_path):
+    """Found by the property test: a credits list holding a list crashed with AttributeError."""
+    source = (FIXTURES / "import" / "gcp_billing_export_vertex.csv").read_text()
+    header, first, *rest = source.splitlines()
+    credits_at = header.split(",").index("credits")
+    import csv
+    import io
+
+    cells = next(csv.reader([first]))
+    cells[credits_at] = "[[[[]]]]"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    bad = tmp_path / "gcp.csv"
+    bad.write_text("\n".join([header, out.getvalue().rstrip("\n"), *rest]) + "\n")
+    result = cli("import", bad, "--store", tmp_path / "s.db")
+    assert result.exit_code == 2
+    assert "credits[0]: expected an object per credit" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1

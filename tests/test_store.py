@@ -61,6 +61,7 @@ def test_first_schema_upgrades_with_every_row_kept(tmp_path):
     assert applied[:2] == [1, 2]
 
 
+@pytest.mark.sqlite_only(reason="the default SQLite path and its WAL journal")
 def test_store_info_on_the_default_xdg_path(cli, isolated_env, tmp_path):
     result = cli("store", "info", "-f", "json")
     assert result.exit_code == 0, result.stderr

@@ -34,7 +34,7 @@ StorePath = str | PathLike[str]
 def context(store: StorePath | None = None, pricing: Sequence[StorePath] = ()) -> Context:
     """The config (tokcli.toml found from the current folder), registry and store a call uses."""
     return Context(
-        store_flag=Path(store) if store is not None else None,
+        store_flag=str(store) if store is not None else None,
         pricing_flags=[Path(p) for p in pricing],
     )
 

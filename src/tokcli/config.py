@@ -16,7 +16,8 @@ from typing import Any
 from tokcli.errors import InputError
 
 PROJECT_FILES = ("tokcli.toml", ".tokcli.toml")
-PATH_KEYS = ("store",)
+PATH_KEYS = ("store",)  # a postgresql:// store URL is not a path and stays as written
+URL_SCHEMES = ("postgresql://", "postgres://")
 PATH_LIST_KEYS = ("pricing",)
 
 
@@ -142,7 +143,7 @@ def key_line(text: str, keys: tuple[str, ...]) -> int | None:
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     for key in PATH_KEYS:
-        if isinstance(data.get(key), str):
+        if isinstance(data.get(key), str) and not data[key].startswith(URL_SCHEMES):
             data[key] = str((base / Path(data[key]).expanduser()).resolve())
     for key in PATH_LIST_KEYS:
         _resolve_list(data, key, base)

@@ -22,7 +22,8 @@ from tokcli.errors import TokcliError
 class Context:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     cwd: Path = field(default_factory=Path.cwd)
-    store_flag: Path | None = None  # an explicit store (the --store flag, or the caller's)
+    # An explicit store (the --store flag, or the caller's): a SQLite path or a postgresql:// URL.
+    store_flag: Path | str | None = None
     pricing_flags: list[Path] = field(default_factory=list)
 
     @cached_property
@@ -48,7 +49,7 @@ class Context:
         return registry
 
     @cached_property
-    def store_path(self) -> Path:
+    def store_path(self):  # -> Path | StoreURL
         from tokcli.store import resolve_store_path
 
         return resolve_store_path(self.store_flag, self.environ, self.config.get("store"))

@@ -1,9 +1,11 @@
 """One acting `tokcli batch` process per store.
 
-An exclusive `fcntl.flock` on `<store>.batch.lock`: the kernel drops it when the process dies,
-even by SIGKILL, so a crashed run never leaves a stale lock behind (a lock row in SQLite
-would need a lease and a clock). `poll` does not wait for it (a second cron run has nothing
-to add); `submit`, `resume`, `cancel` and `results` wait a while.
+SQLite: an exclusive `fcntl.flock` on `<store>.batch.lock`: the kernel drops it when the process
+dies, even by SIGKILL, so a crashed run never leaves a stale lock behind (a lock row in SQLite
+would need a lease and a clock). PostgreSQL: a session advisory lock on the store's server,
+which every host sees and the server drops when the holding connection ends, however it ends.
+`poll` does not wait for it (a second cron run has nothing to add); `submit`, `resume`,
+`cancel` and `results` wait a while.
 """
 
 from __future__ import annotations
@@ -20,7 +22,49 @@ class Busy(TokcliError):
     """Another tokcli batch process holds the lock."""
 
 
-class BatchLock:
+def BatchLock(store_path):  # a factory standing where the class stood
+    """The lock for this store: a file lock beside a SQLite file, an advisory lock on a server."""
+    from tokcli.store.postgres import StoreURL
+
+    if isinstance(store_path, StoreURL):
+        return ServerBatchLock(store_path)
+    return FileBatchLock(store_path)
+
+
+class ServerBatchLock:
+    """`pg_try_advisory_lock` held on a connection of its own for the length of the run."""
+
+    def __init__(self, url):
+        self.url = url
+        self._conn = None
+
+    def acquire(self, wait: float = 0.0, poll: float = 0.05) -> None:
+        from tokcli.store import postgres
+
+        conn = postgres.connect(self.url)
+        deadline = time.monotonic() + wait
+        while not conn.execute("SELECT pg_try_advisory_lock(?)", (postgres.BATCH_LOCK,)).fetchone()[
+            0
+        ]:
+            if time.monotonic() >= deadline:
+                conn.close()
+                raise Busy(f"another tokcli batch process is working on {self.url}")
+            time.sleep(poll)
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # ending the session releases its advisory locks
+            self._conn = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+class FileBatchLock:
     def __init__(self, store_path: Path):
         self.path = Path(str(store_path) + ".batch.lock")
         self._fd: int | None = None

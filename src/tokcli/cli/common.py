@@ -54,12 +54,13 @@ QuietOpt = Annotated[
     ),
 ]
 StoreOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--store",
-        help="Usage store (SQLite file). Env: TOKCLI_STORE.",
+        help="Usage store: a SQLite file, or a postgresql:// URL for a shared team store. "
+        "Env: TOKCLI_STORE.",
         show_default=False,
-        dir_okay=False,
+        metavar="PATH|URL",
     ),
 ]
 PricingOpt = Annotated[
@@ -101,7 +102,7 @@ class Runtime(Context):
         self.stderr.write(f"tokcli: warning: {message}\n")
 
 
-def runtime(store: Path | None = None, pricing: list[Path] | None = None) -> Runtime:
+def runtime(store: str | Path | None = None, pricing: list[Path] | None = None) -> Runtime:
     return Runtime(store_flag=store, pricing_flags=list(pricing or []))
 
 

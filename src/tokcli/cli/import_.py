@@ -102,7 +102,8 @@ def main(
         str | None,
         typer.Option(
             "--from",
-            help="Pull from a provider's admin API instead of files: openai or anthropic.",
+            help="Pull instead of reading files: openai or anthropic (admin APIs), or a LiteLLM "
+            "proxy's database URL, postgresql://… (its LiteLLM_SpendLogs, incrementally).",
             show_default=False,
         ),
     ] = None,
@@ -176,12 +177,15 @@ def main(
         tokcli import cur-export/        # the parts of one export replace a period together
         tokcli import a.csv b.csv --part-of 2025-09
         tokcli import --from anthropic --since 2025-09-01
+        tokcli import --from postgresql://reader@litellm-db/litellm --source litellm
     """
     from tokcli.importers.run import ImportJob, run_imports
 
     rt = runtime(store=store, pricing=pricing)
     if pull is None and not paths:
-        raise TokcliError("give one or more files to import, or --from openai|anthropic")
+        raise TokcliError(
+            "give one or more files to import, or --from openai|anthropic|postgresql://…"
+        )
     if pull is not None and paths:
         raise TokcliError("--from pulls from an API: give no files with it")
     if rejects is not None and paths and len(paths) > 1:

@@ -127,7 +127,11 @@ def _credits(row: dict[str, Any], usage: UsageRecord) -> list[UsageRecord]:
         raise RowError("expected a list of credits", "credits")
     records = []
     for index, credit in enumerate(credits):
-        amount = decimal_or_none((credit or {}).get("amount"), f"credits[{index}].amount")
+        if credit is None:
+            continue
+        if not isinstance(credit, dict):
+            raise RowError("expected an object per credit", f"credits[{index}]")
+        amount = decimal_or_none(credit.get("amount"), f"credits[{index}].amount")
         if not amount:
             continue
         records.append(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from tokcli.errors import InputError
+from tokcli.errors import InputError, TokcliError
 from tokcli.importers import get_format
 from tokcli.importers.base import BY_BILLING_PERIOD, Format, Options
 from tokcli.importers.detect import detect
@@ -64,7 +64,15 @@ def run_imports(rt, job: ImportJob, progress_factory=None) -> dict:
     warnings: list[str] = []
     conn = rt.open_store()
     try:
-        if job.pull:
+        if job.pull and job.pull.startswith(("postgresql://", "postgres://")):
+            from tokcli.importers.litellm_db import pull_litellm
+
+            if job.source_name not in (None, "litellm"):
+                raise TokcliError(
+                    "--from postgresql://…: the database read is LiteLLM's (--source litellm)"
+                )
+            results.append(pull_litellm(conn, job.pull, settings))
+        elif job.pull:
             from tokcli.importers.pull import pull_into
 
             results += pull_into(conn, rt, job, settings)

@@ -1,4 +1,9 @@
-"""The local usage store: one SQLite file, WAL mode, versioned forward-only migrations."""
+"""The usage store: one SQLite file (WAL mode, the embedded default) or a PostgreSQL database
+shared by a team (store/postgres.py), with the same versioned forward-only migrations.
+
+A location is a path (SQLite) or a `postgresql://` URL (PostgreSQL); every function here takes
+either kind of connection and says where the two differ.
+"""
 
 from __future__ import annotations
 
@@ -9,41 +14,70 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tokcli.errors import TokcliError
+from tokcli.store.postgres import StoreURL, is_url
 
 BUSY_TIMEOUT_MS = 15_000
 STORE_ENV = "TOKCLI_STORE"
 
 
+StoreLocation = Path | StoreURL
+
+
 def resolve_store_path(
-    flag: Path | str | None = None,
+    flag: Path | str | StoreURL | None = None,
     environ: Mapping[str, str] | None = None,
     configured: Path | str | None = None,
-) -> Path:
+) -> StoreLocation:
     """Where the usage store is, nearest intent first: the `--store` flag, then $TOKCLI_STORE,
-    then `store` in the config (already resolved against its file's folder), then the default."""
+    then `store` in the config (already resolved against its file's folder), then the default.
+    A `postgresql://` URL names a PostgreSQL store; anything else is a SQLite file."""
     environ = os.environ if environ is None else environ
     if flag is not None and str(flag):
-        return Path(flag).expanduser()
+        return location(flag)
     if environ.get(STORE_ENV):
-        return Path(environ[STORE_ENV]).expanduser()
+        return location(environ[STORE_ENV])
     if configured:
-        return Path(configured).expanduser()
+        return location(configured)
     return default_store_path(environ)
 
 
-def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
+def location(target: Path | str | StoreURL) -> StoreLocation:
+    """A path or URL as given by a user, as a store location."""
+    if isinstance(target, StoreURL):
+        return target
+    if is_url(str(target)):
+        return StoreURL(str(target))
+    return Path(target).expanduser()
+
+
+def is_postgresql(conn) -> bool:
+    return getattr(conn, "dialect", "sqlite") == "postgresql"
+
+
+def default_store_path(environ: Mapping[str, str] | None = None) -> StoreLocation:
     """$TOKCLI_STORE, else $XDG_DATA_HOME/tokcli/usage.db, else ~/.local/share/tokcli/usage.db."""
     environ = os.environ if environ is None else environ
     if environ.get(STORE_ENV):
-        return Path(environ[STORE_ENV]).expanduser()
+        return location(environ[STORE_ENV])
     base = environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "tokcli" / "usage.db"
 
 
-def connect(path: Path | str, *, migrate_to: int | None = None) -> sqlite3.Connection:
+def connect(path: Path | str | StoreURL, *, migrate_to: int | None = None):
     """Open (creating if needed) and migrate the store. Autocommit mode: callers open their own
     transactions with `transaction(conn)` so that a failed import writes nothing."""
-    path = Path(path)
+    target = location(path)
+    if isinstance(target, StoreURL):
+        from tokcli.store import postgres
+
+        conn = postgres.connect(target)
+        try:
+            migrate(conn, target=migrate_to)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+    path = target
     if _read_only(path):
         return _connect_read_only(path)
     try:
@@ -98,6 +132,12 @@ class transaction:
 
     def __enter__(self):
         self.conn.execute("BEGIN IMMEDIATE")
+        if is_postgresql(self.conn):
+            # One writer at a time, as SQLite's BEGIN IMMEDIATE gives: an import replaces the
+            # rows of a period and inserts by record key, which concurrent writers would race.
+            from tokcli.store.postgres import WRITE_LOCK
+
+            self.conn.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
         return self.conn
 
     def __exit__(self, exc_type, exc, tb):
@@ -110,8 +150,28 @@ class transaction:
         return False
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
+def schema_version(conn) -> int:
+    if is_postgresql(conn):
+        if not has_table(conn, "schema_migrations"):
+            return 0
+        return conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
     return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def has_table(conn, name: str) -> bool:
+    if is_postgresql(conn):
+        # The catalog table, read with this statement's snapshot: to_regclass() may answer
+        # from a stale cache just after another session created the table (migrations race).
+        found = conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+            "AND tablename = ?",
+            (name,),
+        ).fetchone()
+        return found is not None
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return found is not None
 
 
 def latest_version() -> int:
@@ -141,7 +201,10 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[str]:
             # Another process may have migrated while we waited for the lock.
             if migration.version in _applied_versions(conn):
                 continue
-            migration.apply(conn)
+            if is_postgresql(conn):
+                migration.apply_postgresql(conn)
+            else:
+                migration.apply(conn)
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
@@ -150,8 +213,9 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[str]:
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)",
                 (migration.version, migration.name, _now()),
             )
-            version = max(schema_version(conn), migration.version)
-            conn.execute(f"PRAGMA user_version = {version}")
+            if not is_postgresql(conn):
+                version = max(schema_version(conn), migration.version)
+                conn.execute(f"PRAGMA user_version = {version}")
         applied.append(migration.name)
     return applied
 
@@ -159,15 +223,14 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[str]:
 def _applied_versions(conn: sqlite3.Connection) -> set[int]:
     """Versions recorded as applied. A migration numbered below the store's version but never
     applied (two features merged in another order) still runs."""
-    recorded = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-    ).fetchone()
-    if not recorded:
+    if not has_table(conn, "schema_migrations"):
         return set(range(schema_version(conn) + 1))
     return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
 
 
-def store_info(conn: sqlite3.Connection, path: Path) -> dict:
+def store_info(conn, path: StoreLocation) -> dict:
+    if is_postgresql(conn):
+        return _postgresql_info(conn, path)
     tables = [
         row[0]
         for row in conn.execute(
@@ -178,10 +241,31 @@ def store_info(conn: sqlite3.Connection, path: Path) -> dict:
     counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
     return {
         "path": str(path),
+        "backend": "sqlite",
         "schema_version": schema_version(conn),
         "latest_schema_version": latest_version(),
         "size_bytes": path.stat().st_size if path.exists() else 0,
         "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
+        "tables": counts,
+    }
+
+
+def _postgresql_info(conn, url: StoreLocation) -> dict:
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
+        )
+    ]
+    counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
+    return {
+        "path": str(url),  # redacted: never the password
+        "backend": "postgresql",
+        "schema_version": schema_version(conn),
+        "latest_schema_version": latest_version(),
+        "size_bytes": conn.execute("SELECT pg_database_size(current_database())").fetchone()[0],
+        "journal_mode": "postgresql",
         "tables": counts,
     }
 

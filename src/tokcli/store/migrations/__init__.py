@@ -1,4 +1,6 @@
-"""Forward-only schema migrations, one module per version: `mNNNN_name.py` with `apply(conn)`.
+"""Forward-only schema migrations, one module per version: `mNNNN_name.py` with `apply(conn)`
+for SQLite and `POSTGRESQL`, the same change in PostgreSQL's DDL (identity keys, NUMERIC money,
+PL/pgSQL triggers), so both backends walk the same numbered, recorded history.
 
 A migration may add tables, columns and indexes, or rename; it never drops data. Each runs in
 its own transaction together with the `PRAGMA user_version` bump, so a crash leaves the store at
@@ -23,6 +25,12 @@ class Migration:
     version: int
     name: str
     apply: Callable
+    postgresql: str = ""  # the same change in PostgreSQL's DDL
+
+    def apply_postgresql(self, conn) -> None:
+        # Run as one script on the raw connection: PL/pgSQL bodies hold semicolons, and DDL
+        # needs none of the SQLite-dialect rewrite.
+        conn.raw.execute(self.postgresql)
 
 
 def all_migrations() -> list[Migration]:
@@ -31,7 +39,9 @@ def all_migrations() -> list[Migration]:
         match = _NAME.match(module.name)
         if match:
             loaded = importlib.import_module(f"{__name__}.{module.name}")
-            found.append(Migration(int(match.group(1)), match.group(2), loaded.apply))
+            found.append(
+                Migration(int(match.group(1)), match.group(2), loaded.apply, loaded.POSTGRESQL)
+            )
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):

@@ -81,3 +81,89 @@ def apply(conn):
             SELECT DISTINCT substr(period_start, 1, 10) FROM usage;
         """,
     )
+
+
+_PG_MEASURES = """
+    usage_rows BIGINT NOT NULL,
+    billed_rows BIGINT NOT NULL,
+    list_rows BIGINT NOT NULL,
+    billed_cost NUMERIC NOT NULL,
+    list_cost NUMERIC NOT NULL,
+    requests BIGINT NOT NULL,
+    input_tokens BIGINT NOT NULL,
+    cache_read_tokens BIGINT NOT NULL,
+    cache_write_tokens BIGINT NOT NULL,
+    output_tokens BIGINT NOT NULL,
+    reasoning_tokens BIGINT NOT NULL,
+"""
+
+# Row triggers as in SQLite: every changed day of usage (or of a tagged usage row) is marked.
+POSTGRESQL = f"""
+CREATE TABLE report_dirty_days (day TEXT PRIMARY KEY);
+
+CREATE TABLE report_rollup (
+    day TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    source TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    {_PG_MEASURES}
+    PRIMARY KEY (day, provider, model, tier, source, currency)
+);
+
+CREATE TABLE report_tag_rollup (
+    key TEXT NOT NULL,
+    day TEXT NOT NULL,
+    value TEXT NOT NULL,
+    model TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    {_PG_MEASURES}
+    PRIMARY KEY (key, day, value, model, tier, currency)
+);
+
+CREATE FUNCTION report_mark_usage_day() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO report_dirty_days (day) VALUES (substr(OLD.period_start, 1, 10))
+            ON CONFLICT DO NOTHING;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO report_dirty_days (day) VALUES (substr(NEW.period_start, 1, 10))
+            ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION report_mark_tag_day() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO report_dirty_days (day)
+            SELECT substr(period_start, 1, 10) FROM usage WHERE id = OLD.usage_id
+            ON CONFLICT DO NOTHING;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO report_dirty_days (day)
+            SELECT substr(period_start, 1, 10) FROM usage WHERE id = NEW.usage_id
+            ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER report_usage_inserted AFTER INSERT ON usage
+    FOR EACH ROW EXECUTE FUNCTION report_mark_usage_day();
+CREATE TRIGGER report_usage_deleted AFTER DELETE ON usage
+    FOR EACH ROW EXECUTE FUNCTION report_mark_usage_day();
+CREATE TRIGGER report_usage_updated AFTER UPDATE ON usage
+    FOR EACH ROW EXECUTE FUNCTION report_mark_usage_day();
+CREATE TRIGGER report_tags_inserted AFTER INSERT ON usage_tags
+    FOR EACH ROW EXECUTE FUNCTION report_mark_tag_day();
+CREATE TRIGGER report_tags_deleted AFTER DELETE ON usage_tags
+    FOR EACH ROW EXECUTE FUNCTION report_mark_tag_day();
+CREATE TRIGGER report_tags_updated AFTER UPDATE ON usage_tags
+    FOR EACH ROW EXECUTE FUNCTION report_mark_tag_day();
+
+INSERT INTO report_dirty_days (day)
+    SELECT DISTINCT substr(period_start, 1, 10) FROM usage ON CONFLICT DO NOTHING;
+"""

@@ -15,3 +15,9 @@ def apply(conn):
         CREATE INDEX imports_part_set ON imports (part_set) WHERE part_set IS NOT NULL;
         """,
     )
+
+
+POSTGRESQL = """
+ALTER TABLE imports ADD COLUMN part_set TEXT;
+CREATE INDEX imports_part_set ON imports (part_set) WHERE part_set IS NOT NULL;
+"""

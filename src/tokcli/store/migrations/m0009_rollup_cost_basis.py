@@ -33,3 +33,22 @@ def apply(conn):
             SELECT DISTINCT substr(period_start, 1, 10) FROM usage;
         """,
     )
+
+
+POSTGRESQL = """
+ALTER TABLE report_rollup ADD COLUMN unbilled_list_cost NUMERIC NOT NULL DEFAULT 0;
+ALTER TABLE report_rollup ADD COLUMN unbilled_list_rows BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE report_tag_rollup ADD COLUMN unbilled_list_cost NUMERIC NOT NULL DEFAULT 0;
+ALTER TABLE report_tag_rollup ADD COLUMN unbilled_list_rows BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE report_bad_values (
+    day TEXT NOT NULL,
+    usage_id BIGINT NOT NULL,
+    column_name TEXT NOT NULL,
+    value TEXT,
+    PRIMARY KEY (day, usage_id, column_name)
+);
+
+INSERT INTO report_dirty_days (day)
+    SELECT DISTINCT substr(period_start, 1, 10) FROM usage ON CONFLICT DO NOTHING;
+"""

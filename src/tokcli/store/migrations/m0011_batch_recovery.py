@@ -18,3 +18,9 @@ def apply(conn):
         ALTER TABLE batch_jobs ADD COLUMN acked_at TEXT;
         """,
     )
+
+
+POSTGRESQL = """
+ALTER TABLE batch_jobs ADD COLUMN wire_ids INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE batch_jobs ADD COLUMN acked_at TEXT;
+"""

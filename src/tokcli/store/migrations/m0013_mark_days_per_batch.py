@@ -18,3 +18,9 @@ def apply(conn):
         DROP TRIGGER IF EXISTS report_tags_inserted;
         """,
     )
+
+
+POSTGRESQL = """
+DROP TRIGGER IF EXISTS report_usage_inserted ON usage;
+DROP TRIGGER IF EXISTS report_tags_inserted ON usage_tags;
+"""
