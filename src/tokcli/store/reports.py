@@ -60,7 +60,8 @@ def _tuples(conn: Connection, sql: str, params: Sequence) -> Iterator[tuple]:
 def tag_keys(conn: Connection) -> list[str]:
     """Every tag key in the store, sorted."""
     # Skip-scan over the (key, value, usage_id) index: one probe per distinct key.
-    keys, last = [], ""
+    keys: list[str] = []
+    last = ""
     while True:
         row = conn.execute(
             "SELECT key FROM usage_tags WHERE key > ? ORDER BY key LIMIT 1", (last,)
