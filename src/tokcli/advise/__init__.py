@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import sqlite3
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -23,6 +22,7 @@ from tokcli.advise.model import Advice, Period, Recommendation
 from tokcli.errors import TokcliError
 from tokcli.money import MONEY_CONTEXT, ZERO
 from tokcli.store import advice as queries
+from tokcli.store.connection import Connection
 
 DEFAULT_GROUP_BY = ("team", "feature", "model")
 DEFAULT_TARGET_HIT_RATE = Decimal("0.8")
@@ -43,7 +43,7 @@ class AdviseOptions:
     commit_discount: Decimal | None = None  # what a committed-use agreement would take off
 
 
-def _period(conn: sqlite3.Connection, options: AdviseOptions) -> Period | None:
+def _period(conn: Connection, options: AdviseOptions) -> Period | None:
     until = options.until or queries.last_usage_day(conn)
     if until is None:
         return None
@@ -53,7 +53,7 @@ def _period(conn: sqlite3.Connection, options: AdviseOptions) -> Period | None:
     return Period(since, until, options.whole_month)
 
 
-def advise(conn: sqlite3.Connection, registry, options: AdviseOptions) -> Advice:
+def advise(conn: Connection, registry, options: AdviseOptions) -> Advice:
     if not Decimal(0) < options.target_hit_rate <= Decimal(1):
         raise TokcliError(
             f"target hit rate must be above 0 and at most 1, not {options.target_hit_rate}"

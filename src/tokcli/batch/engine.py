@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from tokcli.batch.limits import ID_FIELD
 from tokcli.batch.provider import PartSource, Provider, RemoteBatch
 from tokcli.errors import ExitCode, TokcliError
 from tokcli.http import AmbiguousRequestError
+from tokcli.store import batch_jobs as store
+from tokcli.store.connection import Connection
 
 # How far before an intent's wall-clock time a remote object may be dated and still be ours
 # (clock skew between this machine and the provider).
@@ -35,7 +36,7 @@ CLOCK_SKEW = 600.0
 
 @dataclass
 class Context:
-    conn: sqlite3.Connection
+    conn: Connection
     provider: Provider
     now: Callable[[], dt.datetime]
     note: Callable[[str], None] = lambda message: None
@@ -144,10 +145,7 @@ def _find_created(ctx: Context, job: Job, part: Part) -> RemoteBatch | None:
     (OpenAI metadata) or its custom_ids, which must be exactly this part's. Never a batch
     whose ids belong to another job, whatever its size and age."""
     since = jobs.intent_time(ctx.conn, job.id, part.part, "create") - CLOCK_SKEW
-    known = {
-        row[0]
-        for row in ctx.conn.execute("SELECT batch_id FROM batch_parts WHERE batch_id IS NOT NULL")
-    }
+    known = store.known_batch_ids(ctx.conn)
     candidates = ctx.provider.find_created(
         token=part.token, request_count=part.request_count, since=since, known_ids=known
     )
@@ -188,9 +186,7 @@ def adopt(ctx: Context, job: Job, part_index: int, batch_id: str) -> None:
     part = job.parts[part_index]
     if part.batch_id is not None:
         raise TokcliError(f"{job.id} part {part_index} already has batch {part.batch_id}")
-    owner = ctx.conn.execute(
-        "SELECT job_id, part FROM batch_parts WHERE batch_id = ?", (batch_id,)
-    ).fetchone()
+    owner = store.part_of_batch(ctx.conn, batch_id)
     if owner is not None:
         raise TokcliError(f"{batch_id} already belongs to {owner[0]} part {owner[1]}")
     remote = ctx.provider.retrieve(batch_id)

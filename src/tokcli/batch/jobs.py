@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from tokcli.batch.provider import FAILED, RUNNING, TERMINAL, RemoteBatch
 from tokcli.errors import TokcliError
+from tokcli.store import batch_jobs as store
 from tokcli.store import transaction
+from tokcli.store.connection import Connection
 
 # Job states, from the parts' states; the first that applies wins.
 SUBMITTING, ABANDONED = "submitting", "abandoned"
@@ -87,47 +88,39 @@ def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def create_job(
-    conn: sqlite3.Connection, *, scan, base_url, fingerprint, tags, estimate, now
-) -> Job:
+def create_job(conn: Connection, *, scan, base_url, fingerprint, tags, estimate, now) -> Job:
     job_id = "job_" + uuid.uuid4().hex[:16]
     stamp = _utc(now)
     with transaction(conn):
-        conn.execute(
-            "INSERT INTO batch_jobs (id, provider, endpoint, base_url, input_path, input_sha256, "
-            "input_bytes, request_count, fingerprint, tags, estimate, state, created_at, "
-            "updated_at, wire_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            (
-                job_id, scan.provider, scan.endpoint, base_url, str(scan.path.resolve()),
-                scan.sha256, scan.size, scan.request_count, fingerprint,
-                json.dumps(tags, sort_keys=True), json.dumps(estimate), SUBMITTING, stamp, stamp,
-            ),
+        store.insert_job(
+            conn, job_id=job_id, provider=scan.provider, endpoint=scan.endpoint,
+            base_url=base_url, input_path=str(scan.path.resolve()), input_sha256=scan.sha256,
+            input_bytes=scan.size, request_count=scan.request_count, fingerprint=fingerprint,
+            tags_json=json.dumps(tags, sort_keys=True), estimate_json=json.dumps(estimate),
+            state=SUBMITTING, stamp=stamp,
         )  # fmt: skip
-        conn.executemany(
-            "INSERT INTO batch_parts (job_id, part, first_line, start_offset, end_offset, "
-            "request_count, token, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        store.insert_parts(
+            conn,
+            job_id,
             [
-                (job_id, p.index, p.first_line, p.start_offset, p.end_offset, p.request_count,
-                 "tok_" + uuid.uuid4().hex, stamp)
+                (p.index, p.first_line, p.start_offset, p.end_offset, p.request_count,
+                 "tok_" + uuid.uuid4().hex)
                 for p in scan.parts
             ],
+            stamp,
         )  # fmt: skip
     return load_job(conn, job_id)
 
 
-def load_job(conn: sqlite3.Connection, ref: str) -> Job:
+def load_job(conn: Connection, ref: str) -> Job:
     """A job by its id, a unique prefix of it, or one of its provider batch ids."""
-    row = conn.execute("SELECT * FROM batch_jobs WHERE id = ?", (ref,)).fetchone()
+    row = store.job_row(conn, ref)
     if row is None:
-        found = conn.execute(
-            "SELECT job_id FROM batch_parts WHERE batch_id = ? LIMIT 1", (ref,)
-        ).fetchone()
+        found = store.job_id_of_batch(conn, ref)
         if found is not None:
-            row = conn.execute("SELECT * FROM batch_jobs WHERE id = ?", (found[0],)).fetchone()
+            row = store.job_row(conn, found)
     if row is None:
-        rows = conn.execute(
-            "SELECT * FROM batch_jobs WHERE id LIKE ? || '%' LIMIT 2", (ref,)
-        ).fetchall()
+        rows = store.job_rows_by_prefix(conn, ref, limit=2)
         if len(rows) == 1:
             row = rows[0]
     if row is None:
@@ -135,52 +128,40 @@ def load_job(conn: sqlite3.Connection, ref: str) -> Job:
     return _job(conn, row)
 
 
-def find_by_fingerprint(conn: sqlite3.Connection, fingerprint: str) -> Job | None:
-    row = conn.execute(
-        "SELECT * FROM batch_jobs WHERE fingerprint = ? AND superseded = 0 "
-        "ORDER BY created_at DESC, rowid DESC LIMIT 1",
-        (fingerprint,),
-    ).fetchone()
+def find_by_fingerprint(conn: Connection, fingerprint: str) -> Job | None:
+    row = store.latest_job_row_by_fingerprint(conn, fingerprint)
     return _job(conn, row) if row else None
 
 
 def list_jobs(
-    conn: sqlite3.Connection, *, unfinished_only: bool = False, unacked_failed: bool = False
+    conn: Connection, *, unfinished_only: bool = False, unacked_failed: bool = False
 ) -> list[Job]:
     """All jobs; or those still submitting or running, plus, with `unacked_failed`, the
     failed ones nobody acknowledged yet (they keep signalling until `batch ack`)."""
-    query = "SELECT * FROM batch_jobs"
-    if unfinished_only:
-        query += f" WHERE (state IN ('{SUBMITTING}', '{RUNNING}')"
-        if unacked_failed:
-            query += f" OR (state = '{FAILED}' AND acked_at IS NULL AND superseded = 0)"
-        query += ")"
-    return [_job(conn, row) for row in conn.execute(query + " ORDER BY created_at, rowid")]
+    rows = store.job_rows(
+        conn,
+        states=(SUBMITTING, RUNNING) if unfinished_only else (),
+        unacked_in_state=FAILED if unfinished_only and unacked_failed else None,
+    )
+    return [_job(conn, row) for row in rows]
 
 
-def supersede(conn: sqlite3.Connection, job_id: str) -> None:
+def supersede(conn: Connection, job_id: str) -> None:
     with transaction(conn):
-        conn.execute("UPDATE batch_jobs SET superseded = 1 WHERE id = ?", (job_id,))
+        store.supersede(conn, job_id)
 
 
 def log_step(conn, job_id: str, part: int | None, step: str, phase: str, now, detail: dict) -> None:
     """Append to the intent log; callers run it in the same transaction as the part update."""
-    conn.execute(
-        "INSERT INTO batch_steps (job_id, part, step, phase, detail, wall_time, at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (job_id, part, step, phase, json.dumps(detail) if detail else None, time.time(), _utc(now)),
-    )
+    detail_json = json.dumps(detail) if detail else None
+    store.log_step(conn, job_id, part, step, phase, detail_json, time.time(), _utc(now))
 
 
 def intent_time(conn, job_id: str, part: int, step: str) -> float:
     """Wall-clock time of the last intent of a step: the earliest a remote object could date
     from. Real time, not TOKCLI_NOW: it is compared with the provider's clock."""
-    row = conn.execute(
-        "SELECT wall_time FROM batch_steps WHERE job_id = ? AND part = ? AND step = ? "
-        "AND phase = 'intent' ORDER BY id DESC LIMIT 1",
-        (job_id, part, step),
-    ).fetchone()
-    return float(row[0]) if row else 0.0
+    wall_time = store.last_intent_wall_time(conn, job_id, part, step)
+    return wall_time if wall_time is not None else 0.0
 
 
 def begin_step(conn, part: Part, action: str, in_doubt_step: str, now, **detail) -> None:
@@ -215,7 +196,7 @@ def record_remote(conn, part: Part, remote: RemoteBatch, now) -> bool:
 def acknowledge(conn, job: Job, now) -> None:
     """The user has seen this failed job: it stops making `poll --all` and `status` exit 4."""
     with transaction(conn):
-        conn.execute("UPDATE batch_jobs SET acked_at = ? WHERE id = ?", (_utc(now), job.id))
+        store.acknowledge(conn, job.id, _utc(now))
     job.acked_at = _utc(now)
 
 
@@ -229,12 +210,8 @@ def set_job_state(conn, job: Job, now, *, results_path: str | None = None) -> st
     stamp = _utc(now)
     finished = stamp if state not in (SUBMITTING, RUNNING) and not job.finished_at else None
     with transaction(conn):
-        conn.execute(
-            "UPDATE batch_jobs SET state = ?, updated_at = ?, "
-            "finished_at = COALESCE(finished_at, ?), "
-            "results_path = COALESCE(?, results_path), "
-            "results_at = CASE WHEN ? IS NULL THEN results_at ELSE ? END WHERE id = ?",
-            (state, stamp, finished, results_path, results_path, stamp, job.id),
+        store.set_job_state(
+            conn, job.id, state=state, stamp=stamp, finished_at=finished, results_path=results_path
         )
     job.state = state
     return state
@@ -265,19 +242,8 @@ def _remote_fields(remote: RemoteBatch) -> dict:
     }
 
 
-_PART_COLUMNS = {"step", "file_id", "batch_id", "remote_status", "status", "counts", "remote",
-                 "usage_recorded"}  # fmt: skip
-
-
 def _set_part(conn, part: Part, now, **fields) -> None:
-    unknown = set(fields) - _PART_COLUMNS
-    if unknown:
-        raise ValueError(f"not part columns: {unknown}")
-    assignments = ", ".join(f"{name} = ?" for name in fields)
-    conn.execute(
-        f"UPDATE batch_parts SET {assignments}, updated_at = ? WHERE job_id = ? AND part = ?",
-        (*fields.values(), _utc(now), part.job_id, part.part),
-    )
+    store.update_part(conn, part.job_id, part.part, fields, _utc(now))
     for name, value in fields.items():
         if name in ("counts", "remote"):
             value = json.loads(value) if value else {}
@@ -294,9 +260,7 @@ def _job(conn, row) -> Job:
             status=p["status"], counts=json.loads(p["counts"] or "{}"),
             remote=json.loads(p["remote"] or "{}"), usage_recorded=bool(p["usage_recorded"]),
         )
-        for p in conn.execute(
-            "SELECT * FROM batch_parts WHERE job_id = ? ORDER BY part", (row["id"],)
-        )
+        for p in store.part_rows(conn, row["id"])
     ]  # fmt: skip
     return Job(
         id=row["id"], provider=row["provider"], endpoint=row["endpoint"],

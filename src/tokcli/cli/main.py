@@ -91,13 +91,14 @@ def _unexpected(exc: BaseException) -> tuple[str, int]:
     """An exception no command turned into a TokcliError: the environment's problem (a disk,
     a damaged store, input too deep or too large) is exit 2 in one line; anything else is a bug
     in tokcli, exit 1, with where to report it. TOKCLI_DEBUG=1 shows the traceback."""
-    import sqlite3
     import traceback
+
+    from tokcli.store.errors import as_store_error
 
     if os.environ.get("TOKCLI_DEBUG"):
         traceback.print_exception(exc)
     detail = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, sqlite3.DatabaseError):
+    if as_store_error(exc) is not None:
         if "malformed" in detail or "not a database" in detail:
             return f"the usage store is damaged ({detail}); restore it from a backup", 2
         if "readonly" in detail or "read-only" in detail:

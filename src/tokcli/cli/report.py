@@ -203,13 +203,12 @@ def report(
 
 def refresh_rollups(conn, rt) -> bool:
     """Bring the rollups up to date; False when the store cannot be written (read the raw rows)."""
-    import sqlite3
-
     from tokcli.report.rollups import refresh
+    from tokcli.store.errors import StoreUnavailable
 
     try:
         refresh(conn)
-    except sqlite3.OperationalError as exc:
+    except StoreUnavailable as exc:
         rt.warn(f"cannot update the report rollups ({exc}); summing usage rows directly")
         return False
     return True

@@ -19,6 +19,7 @@ from typing import TextIO
 
 from tokcli.money import plain
 from tokcli.sanitise import csv_cell
+from tokcli.store.exports import usage_with_tags
 
 FOCUS_VERSION = "1.2"
 AI_CATEGORY = "AI and Machine Learning"
@@ -99,34 +100,14 @@ def export_focus(conn, out: TextIO, where: ExportFilter) -> ExportStats:
 
 
 def _rows(conn, where: ExportFilter) -> Iterator[dict]:
-    clauses, params = ["1 = 1"], []
-    if where.since:
-        clauses.append("u.period_start >= ?")
-        params.append(f"{where.since:%Y-%m-%d}T00:00:00Z")
-    if where.until:
-        clauses.append("u.period_start < ?")
-        params.append(f"{where.until + dt.timedelta(days=1):%Y-%m-%d}T00:00:00Z")
-    if where.source:
-        clauses.append("u.source = ?")
-        params.append(where.source)
-    for key, value in where.tags.items():
-        clauses.append(
-            "EXISTS (SELECT 1 FROM usage_tags t WHERE t.usage_id = u.id AND t.key = ? "
-            "AND t.value = ?)"
-        )
-        params += [key, value]
-    sql = (
-        "SELECT u.*, (SELECT json_group_object(key, value) FROM usage_tags t "
-        "WHERE t.usage_id = u.id) AS tags_json FROM usage u "
-        f"WHERE {' AND '.join(clauses)} ORDER BY u.period_start, u.id"
+    return usage_with_tags(
+        conn, since=where.since, until=where.until, source=where.source, tags=where.tags
     )
-    for row in conn.execute(sql, params):
-        yield dict(row)
 
 
 def focus_row(row: dict) -> dict[str, str]:
     """One store row as FOCUS 1.2 values (text; empty for null)."""
-    tags = json.loads(row["tags_json"] or "{}")
+    tags = row["tags"]
     start = _parse(row["period_start"])
     billed = row["billed_cost"]
     billed_text = billed if billed is not None else "0"

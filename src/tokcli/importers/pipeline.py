@@ -35,11 +35,12 @@ from tokcli.importers.pricer import Pricer
 from tokcli.importers.reading import Limits, Source, check_row_count
 from tokcli.importers.values import MAX_MAGNITUDE, Occurrences, RowError
 from tokcli.money import MONEY_CONTEXT, plain
+from tokcli.store import imports as store
 from tokcli.store import transaction
+from tokcli.store.imports import BILLING_ACCOUNT_TAG
 from tokcli.store.usage import UsageRecord, begin_import, finish_import, insert_usage
 from tokcli.tags import TagMap
 
-BILLING_ACCOUNT_TAG = "billing_account"
 PROGRESS_EVERY = 2_000
 INSERT_BATCH_ROWS = 5_000  # records written per insert_usage call (one executemany each)
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -192,7 +193,7 @@ def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> F
             started_at=settings.now,
             part_set=parts.key,
         )
-        _prepare_kept_keys(conn)
+        store.prepare_kept_keys(conn)
         writer = _Writer(conn, import_id, settings, result)
         writer.bytes_total = sum(source.size for source in parts.sources)
         writer.keeps_slots = fmt.replace == BY_WINDOW
@@ -218,7 +219,7 @@ def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> F
             result.reject_file = str(_write_rejects(settings, first, writer.rejects))
         if result.inserted == 0 and result.replaced == 0:
             # Nothing changed: leave no trace, so a repeated import is a true no-op.
-            conn.execute("DELETE FROM imports WHERE id = ?", (import_id,))
+            store.forget_import(conn, import_id)
             result.status = "unchanged"
         else:
             result.import_id = import_id
@@ -318,10 +319,7 @@ class _Writer:
         self.result.inserted += stats.inserted
         self.result.duplicates += stats.duplicates
         if stats.duplicate_keys:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO temp.import_kept_keys VALUES (?)",
-                [(key,) for key in stats.duplicate_keys],
-            )
+            store.keep_keys(self.conn, stats.duplicate_keys)
 
     def _widen_window(self, record: UsageRecord) -> None:
         start, end = _utc(record.period_start), _utc(record.period_end)
@@ -341,31 +339,6 @@ def _out_of_bounds(records: list[UsageRecord]) -> RowError | None:
     return None
 
 
-def _prepare_kept_keys(conn) -> None:
-    # Keys of rows this file re-states (duplicates): replacement must not delete them.
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_kept_keys (record_key TEXT PRIMARY KEY)")
-    conn.execute("DELETE FROM temp.import_kept_keys")
-
-
-_REPLACE_SQL = """
-    DELETE FROM usage
-    WHERE source = ? AND import_id IS NOT ?
-      AND period_start >= ? AND {end_column} {end_op} ?
-      AND record_key NOT IN (SELECT record_key FROM temp.import_kept_keys)
-      {account_filter}
-"""
-_ACCOUNT_FILTER = (
-    "AND id IN (SELECT usage_id FROM usage_tags WHERE key = '"
-    + BILLING_ACCOUNT_TAG
-    + "' AND value = ?)"
-)
-
-
-_SAME_SET_FILTER = (
-    "AND (import_id IS NULL OR import_id NOT IN (SELECT id FROM imports WHERE part_set = ?))"
-)
-
-
 def _replace_older(
     conn, fmt: Format, import_id: int, writer: _Writer, part_set: str | None = None
 ) -> int:
@@ -374,23 +347,15 @@ def _replace_older(
     replaced = 0
     if fmt.replace == BY_BILLING_PERIOD:
         for period in writer.billing_periods:
-            params: list[object] = [
-                fmt.store_source,
-                import_id,
-                _text(period.start),
-                _text(period.end),
-            ]
-            account_filter = ""
-            if period.account:
-                account_filter = _ACCOUNT_FILTER
-                params.append(period.account)
-            if part_set is not None:
-                account_filter += " " + _SAME_SET_FILTER
-                params.append(part_set)
-            sql = _REPLACE_SQL.format(
-                end_column="period_start", end_op="<", account_filter=account_filter
+            replaced += store.replace_billing_period(
+                conn,
+                source=fmt.store_source,
+                import_id=import_id,
+                start=_text(period.start),
+                end=_text(period.end),
+                account=period.account,
+                part_set=part_set,
             )
-            replaced += conn.execute(sql, params).rowcount
     elif fmt.replace == BY_WINDOW and writer.window is not None:
         replaced += _replace_window(conn, fmt, import_id, writer, part_set)
     return replaced
@@ -416,33 +381,23 @@ def _replace_window(conn, fmt: Format, import_id: int, writer: _Writer, part_set
     e.g. a dashboard export filtered to one project) are kept and counted in `unrestated`,
     unless `--replace-window` asks to replace the whole window."""
     start, end = writer.window  # type: ignore[misc]
-    params: list[object] = [fmt.store_source, import_id, _text(start), _text(end)]
-    extra = ""
-    if part_set is not None:
-        extra = _SAME_SET_FILTER
-        params.append(part_set)
+    window = {
+        "source": fmt.store_source,
+        "import_id": import_id,
+        "start": _text(start),
+        "end": _text(end),
+        "part_set": part_set,
+    }
     if writer.settings.replace_window:
-        sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter=extra)
-        return conn.execute(sql, params).rowcount
-    sql = _REPLACE_SQL.format(end_column="period_end", end_op="<=", account_filter=extra)
-    candidates = conn.execute(
-        sql.replace("DELETE FROM usage", "SELECT id, period_start, period_end, model_raw, "
-                    "service_tier, charge_kind FROM usage"),
-        params,
-    ).fetchall()  # fmt: skip
+        return store.replace_window(conn, **window)
+    candidates = store.rows_in_window(conn, **window)
     restated = []
     for row in candidates:
-        tags = conn.execute(
-            "SELECT key, value FROM usage_tags WHERE usage_id = ?", (row[0],)
-        ).fetchall()
-        slot = (row[1], row[2], row[3], row[4], row[5], tuple(sorted(map(tuple, tags))))
+        slot = (row[1], row[2], row[3], row[4], row[5], tuple(sorted(row[6])))
         if slot in writer.slots:
             restated.append(row[0])
     writer.unrestated = len(candidates) - len(restated)
-    for index in range(0, len(restated), 500):
-        chunk = restated[index : index + 500]
-        conn.execute(f"DELETE FROM usage WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)
-    return len(restated)
+    return store.delete_usage(conn, restated)
 
 
 def _write_rejects(settings: ImportSettings, source: Source, rejects) -> Path:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +30,7 @@ from tokcli.money import MONEY_CONTEXT, to_decimal
 from tokcli.report.forecast import DEFAULT_METHOD, Forecast, forecast, month_bounds
 from tokcli.report.query import TIME_KEYS, FineRow, Selection, validate_key
 from tokcli.report.valuation import BASES, Fx, currency_code, money_text, value
+from tokcli.store.connection import Connection
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 DEFAULT_ALERTS = (Decimal(50), Decimal(75), Decimal(90), Decimal(100))
@@ -261,7 +261,7 @@ def _percent(spend: Decimal, amount: Decimal) -> Decimal:
     return (spend * 100 / amount).quantize(Decimal("0.01"))
 
 
-def fetcher(conn: sqlite3.Connection, use_rollups: bool = True) -> FetchRows:
+def fetcher(conn: Connection, use_rollups: bool = True) -> FetchRows:
     from tokcli.report.query import fetch
 
     return lambda selection: fetch(conn, selection, use_rollups=use_rollups)

@@ -1,89 +1,53 @@
-"""Keep the report rollups exact: rebuild the days the store triggers marked dirty.
+"""Keep the report rollups exact: rebuild the days the store marked dirty.
 
 `report_rollup` holds one row per (day, provider, model, tier, source, currency) and
 `report_tag_rollup` one per (tag key, day, value, model, tier, currency), each with exact sums.
 A report reads a few thousand rollup rows instead of millions of usage rows. Each day is rebuilt
-in its own short write transaction, so a concurrent import waits milliseconds, not minutes.
+in its own short write transaction, so a concurrent import waits milliseconds, not minutes
+(the tables and their SQL: tokcli.store.rollups).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-import sqlite3
 
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.report.totals import (
-    MEASURES,
     BadValue,
     Totals,
     accumulate,
     accumulate_checked,
     usable_cost,
 )
-from tokcli.store import transaction
-
-# One usage row with what the rollups need; tags packed as key\x1fvalue pairs joined by \x1e.
-USAGE_ROWS_SQL = """
-    SELECT u.substr_day, u.provider, u.model, u.tier, u.source, u.currency,
-           u.billed_cost, u.list_cost, u.requests, u.input_tokens, u.cache_read_tokens,
-           u.cache_write_tokens, u.output_tokens, u.reasoning_tokens,
-           (SELECT group_concat(t.key || char(31) || t.value, char(30))
-              FROM usage_tags t WHERE t.usage_id = u.id) AS tags, u.id
-      FROM (SELECT id, substr(period_start, 1, 10) AS substr_day,
-                   COALESCE(provider, '') AS provider,
-                   COALESCE(model, model_raw, '') AS model,
-                   service_tier AS tier, source, COALESCE(currency, '') AS currency,
-                   billed_cost, list_cost, requests, input_tokens, cache_read_tokens,
-                   cache_write_5m_tokens + cache_write_1h_tokens AS cache_write_tokens,
-                   output_tokens, reasoning_tokens
-              FROM usage
-             WHERE period_start >= ? AND period_start < ?) AS u
-"""
-
-_BASE_KEY = ("day", "provider", "model", "tier", "source", "currency")
-_TAG_KEY = ("key", "day", "value", "model", "tier", "currency")
+from tokcli.store import rollups as store
+from tokcli.store.connection import Connection
 
 
-def _insert(table: str, key: tuple[str, ...]) -> str:
-    columns = (*key, *MEASURES)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+def dirty_days(conn: Connection) -> list[str]:
+    return store.dirty_days(conn)
 
 
-_ROLLUP_INSERT = _insert("report_rollup", _BASE_KEY)
-_TAG_ROLLUP_INSERT = _insert("report_tag_rollup", _TAG_KEY)
-
-
-def dirty_days(conn: sqlite3.Connection) -> list[str]:
-    return [row[0] for row in conn.execute("SELECT day FROM report_dirty_days ORDER BY day")]
-
-
-def refresh(conn: sqlite3.Connection) -> int:
-    """Rebuild every dirty day; returns how many days were rebuilt."""
-    days = dirty_days(conn)
+def refresh(conn: Connection) -> int:
+    """Rebuild every dirty day; returns how many days were rebuilt. StoreUnavailable when the
+    store cannot be written."""
     with decimal.localcontext(MONEY_CONTEXT):
-        for day in days:
-            with transaction(conn):
-                rebuild_day(conn, day)
-    return len(days)
+        return store.rebuild_dirty_days(conn, rebuild_day)
 
 
-def rebuild_day(conn: sqlite3.Connection, day: str) -> None:
+def rebuild_day(conn: Connection, day: str) -> None:
     """Replace one day's rollup rows with sums recomputed from `usage` (caller's transaction)."""
     base, tagged, bad = sum_day(conn, day)
-    conn.execute("DELETE FROM report_rollup WHERE day = ?", (day,))
-    conn.execute("DELETE FROM report_tag_rollup WHERE day = ?", (day,))
-    conn.execute("DELETE FROM report_bad_values WHERE day = ?", (day,))
-    conn.executemany(_ROLLUP_INSERT, [(*key, *t.rollup_values()) for key, t in base.items()])
-    conn.executemany(_TAG_ROLLUP_INSERT, [(*key, *t.rollup_values()) for key, t in tagged.items()])
-    conn.executemany(
-        "INSERT OR REPLACE INTO report_bad_values VALUES (?, ?, ?, ?)",
+    store.replace_day(
+        conn,
+        day,
+        [(*key, *t.rollup_values()) for key, t in base.items()],
+        [(*key, *t.rollup_values()) for key, t in tagged.items()],
         [(b.day, b.usage_id, b.column, b.value) for b in bad],
     )
-    conn.execute("DELETE FROM report_dirty_days WHERE day = ?", (day,))
 
 
-def sum_day(conn: sqlite3.Connection, day: str) -> tuple[dict, dict, list[BadValue]]:
+def sum_day(conn: Connection, day: str) -> tuple[dict, dict, list[BadValue]]:
     """Exact sums of one day's usage by rollup key, for both rollup tables, and the stored
     values no sum can use (counted as missing)."""
     start = dt.date.fromisoformat(day) if _is_iso_day(day) else None
@@ -93,9 +57,7 @@ def sum_day(conn: sqlite3.Connection, day: str) -> tuple[dict, dict, list[BadVal
         low, high = day, (start + dt.timedelta(days=1)).isoformat()
 
     def rows():
-        cursor = conn.cursor()
-        cursor.row_factory = None  # plain tuples: this loop may see millions of rows
-        return cursor.execute(USAGE_ROWS_SQL, (low, high))
+        return store.usage_rows(conn, low, high)
 
     try:
         base, tagged = _sum_rows(rows(), None)
