@@ -18,7 +18,7 @@ from tokcli.store.errors import StoreError, StoreUnavailable, as_store_error, tr
 SRC = Path(__file__).resolve().parents[1] / "src" / "tokcli"
 STORE = SRC / "store"
 STATEMENT_METHODS = {"execute", "executemany", "executescript"}
-DRIVERS = {"sqlite3"}
+DRIVERS = {"sqlite3", "psycopg"}
 REPO_DEMO = Path(__file__).resolve().parents[1] / "examples" / "billing" / "demo_focus_2026-10.csv"
 
 

@@ -32,30 +32,24 @@ def BatchLock(store_path):  # a factory standing where the class stood
 
 
 class ServerBatchLock:
-    """`pg_try_advisory_lock` held on a connection of its own for the length of the run."""
+    """The store server's session advisory lock, held for the length of the run."""
 
     def __init__(self, url):
+        from tokcli.store.postgres import BATCH_LOCK, SessionLock
+
         self.url = url
-        self._conn = None
+        self._lock = SessionLock(url, BATCH_LOCK)
 
     def acquire(self, wait: float = 0.0, poll: float = 0.05) -> None:
-        from tokcli.store import postgres
-
-        conn = postgres.connect(self.url)
         deadline = time.monotonic() + wait
-        while not conn.execute("SELECT pg_try_advisory_lock(?)", (postgres.BATCH_LOCK,)).fetchone()[
-            0
-        ]:
+        while not self._lock.try_acquire():
             if time.monotonic() >= deadline:
-                conn.close()
+                self._lock.release()
                 raise Busy(f"another tokcli batch process is working on {self.url}")
             time.sleep(poll)
-        self._conn = conn
 
     def release(self) -> None:
-        if self._conn is not None:
-            self._conn.close()  # ending the session releases its advisory locks
-            self._conn = None
+        self._lock.release()
 
     def __enter__(self):
         return self

@@ -352,3 +352,25 @@ def _insert_or(text: str) -> str:
     if returning:
         return body[: returning.start()] + clause + body[returning.start() :]
     return body + clause
+
+
+class SessionLock:
+    """An advisory lock held by a connection of its own until `release()` (or until that
+    connection ends, however the process ends): what `tokcli batch` holds across hosts."""
+
+    def __init__(self, url: StoreURL | str, key: int):
+        self.url, self.key = url, key
+        self._conn: PgConnection | None = None
+
+    def try_acquire(self) -> bool:
+        if self._conn is None:
+            self._conn = connect(self.url)
+        taken = bool(
+            self._conn.execute("SELECT pg_try_advisory_lock(?)", (self.key,)).fetchone()[0]
+        )
+        return taken
+
+    def release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # ending the session releases its advisory locks
+            self._conn = None
