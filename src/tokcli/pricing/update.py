@@ -190,8 +190,11 @@ def _merge_history(model_id, old_prices, new_prices, newer: NewPrices, today: dt
         new_now = _with_old_tiers(new_now, old_now)
         new_later = [_with_old_tiers(spec, old_now) for spec in new_later]
     changes = diff_entries(model_id, _entry(old_now) if old_now else None, _entry(new_now))
-    same_bill = old_now is not None and _billing(_entry(old_now)) == _billing(_entry(new_now))
-    if newer.family == GENAI_PRICES and same_bill:
+    if (
+        newer.family == GENAI_PRICES
+        and old_now is not None
+        and _billing(_entry(old_now)) == _billing(_entry(new_now))
+    ):
         changes = []  # only fields genai-prices does not express differ: no price changed
     history = [p for p in old_prices if str(p["effective_from"]) <= day]
     if changes:
@@ -209,7 +212,7 @@ def _billing(entry) -> dict:
     output price, an absent cache price is the input price (pricing/SCHEMA.md, rule 4)."""
     fields = {k: v for k, v in effective_fields(entry).items() if not _SERVICE_TIER_FIELD.match(k)}
     for prefix in ("", "long_context."):
-        if f"{prefix}input" not in fields:
+        if f"{prefix}input" not in fields or f"{prefix}output" not in fields:
             continue
         fields.setdefault(f"{prefix}reasoning", fields[f"{prefix}output"])
         for dim in ("cache_read", "cache_write_5m", "cache_write_1h"):
