@@ -15,6 +15,7 @@ import decimal
 import functools
 import http.server
 import json
+import os
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -248,10 +249,16 @@ def test_update_reports_what_it_cannot_map_one_line_each_and_goes_on(cli):
     partly = {m["model"]: m["left_out"] for m in doc["partly_mapped"]}
     assert "input_audio_mtok" in partly["gemini-2.5-flash"]
     assert doc["written"] is True and doc["removed_models"] == []  # LiteLLM's models stay
-    shown = cli("pricing", "show", "groq/llama-3.3-70b-versatile", "-f", "json")
+    # A model no curated entry prices is served from the updated layer at genai-prices' price
+    # in force today (its 2026-09-01 price).
+    shown = cli("pricing", "show", "regional.anthropic.claude-sonnet-5-v1:0", "-f", "json")
     assert shown.exit_code == 0, shown.stderr
-    groq = next(p for p in load("v2-data.json") if p["id"] == "groq")["models"][0]
-    assert Decimal(shown.json()["prices"]["input"]) == groq["prices"]["input_mtok"]
+    assert shown.json()["layer"] == "updated"
+    aws = next(p for p in load("v2-data.json") if p["id"] == "aws")
+    regional = next(m for m in aws["models"] if m["id"].startswith("regional."))
+    today = prices_at(regional, dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC))
+    assert Decimal(shown.json()["prices"]["input"]) == today["input_mtok"]
+    assert Decimal(shown.json()["prices"]["cache_write_5m"]) == today["cache_write_mtok"]
     again = cli("pricing", "update", str(path), "--format", "json")
     assert again.json()["changes"] == [] and again.json()["written"] is False
 
@@ -332,3 +339,16 @@ def test_a_file_of_neither_format_exits_2(cli, tmp_path):
     result = cli("pricing", "update", str(path))
     assert result.exit_code == 2
     assert result.stderr.startswith(f"tokcli: error: {path}: neither a LiteLLM price file")
+
+
+def test_a_bad_price_in_the_updated_layer_names_file_line_and_field(cli):
+    assert cli("pricing", "update", str(FIXTURES / "v2-data.json")).exit_code == 0
+    layer = Path(os.environ["XDG_DATA_HOME"]) / "tokcli" / "pricing" / "generated.json"
+    lines = layer.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines, 1) if line.startswith('"openai.gpt-5.6-luna"'))
+    lines[number - 1] = lines[number - 1].replace('"input":"0.22"', '"input":"-0.22"', 1)
+    layer.write_text("".join(lines), encoding="utf-8")
+    result = cli("pricing", "show", "openai.gpt-5.6-luna")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"tokcli: error: {layer}:{number}: models.openai.gpt-5.6-luna")
+    assert "prices[1].input: must not be negative" in result.stderr
