@@ -28,6 +28,7 @@ from tokcli.pricing.update import plan_update, write_layer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "genai-prices"
 FILES = ["data.json", "v2-data.json"]
+ROOT_LAYER = Path(__file__).resolve().parents[1] / "pricing" / "generated" / "litellm.json"
 TODAY = dt.date(2026, 11, 24)  # conftest pins TOKCLI_NOW to this day
 EXACT = decimal.Context(prec=80)
 
@@ -352,3 +353,29 @@ def test_a_bad_price_in_the_updated_layer_names_file_line_and_field(cli):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"tokcli: error: {layer}:{number}: models.openai.gpt-5.6-luna")
     assert "prices[1].input: must not be negative" in result.stderr
+
+
+def test_what_genai_prices_cannot_state_is_kept_only_where_it_still_holds():
+    """genai-prices lists no service tiers and (v1) no 1-hour cache write. Over the shipped
+    layer's claude-sonnet-5 (LiteLLM), an update on 2026-08-01 keeps the old 1-hour write price
+    while the input price it goes with is unchanged, keeps batch as the old ratio to standard,
+    and drops the 1-hour price from the 2026-09-01 entry, whose input price changed."""
+    from tokcli.pricing import Registry
+
+    shipped = ROOT_LAYER.read_text(encoding="utf-8")
+    line = next(x for x in shipped.splitlines() if x.startswith('"claude-sonnet-5":'))
+    old = json.loads(line.split(":", 1)[1].rstrip(","))["prices"][-1]
+    ratio = Decimal(old["tiers"]["batch"]["input"]) / Decimal(old["input"])
+
+    layer = Registry.load(use_cache=False).generated()
+    plan = plan_update(layer, load("data.json"), "data.json", dt.date(2026, 8, 1))
+    history = plan.layer["models"]["claude-sonnet-5"]["prices"]
+    now, later = history[-2], history[-1]
+    assert now == {**old, "tiers": old["tiers"]}  # nothing changed in force on 2026-08-01
+    assert later["effective_from"] == "2026-09-01"
+    assert "cache_write_1h" not in later  # its input price changed: not carried
+    assert Decimal(later["tiers"]["batch"]["multiplier"]) == ratio
+    changes = {(c.field, c.kind) for c in plan.changes if c.model == "claude-sonnet-5"}
+    assert ("cache_write_1h (from 2026-09-01)", "removed") in changes
+    assert ("input (from 2026-09-01)", "changed") in changes
+    assert not any(c.model == "claude-sonnet-5" and "(from" not in c.field for c in plan.changes)

@@ -187,8 +187,8 @@ def _merge_history(model_id, old_prices, new_prices, newer: NewPrices, today: dt
     old_now, old_later = _split(old_prices, today)
     new_now, new_later = _split(new_prices, today)
     if newer.family == GENAI_PRICES and old_now is not None and new_now is not None:
-        new_now = _with_old_tiers(new_now, old_now)
-        new_later = [_with_old_tiers(spec, old_now) for spec in new_later]
+        new_now = _keep_unstated(new_now, old_now)
+        new_later = [_keep_unstated(spec, old_now) for spec in new_later]
     changes = diff_entries(model_id, _entry(old_now) if old_now else None, _entry(new_now))
     if (
         newer.family == GENAI_PRICES
@@ -220,14 +220,52 @@ def _billing(entry) -> dict:
     return fields
 
 
-def _with_old_tiers(new: dict, old: dict) -> dict:
-    """genai-prices lists no service tiers (batch, flex, priority). A tier of the old entry that
-    is one multiple of its standard prices is kept as that multiplier; any other is dropped
-    (and the diff shows it removed)."""
+def _keep_unstated(new: dict, old: dict) -> dict:
+    """Keep what genai-prices cannot state from the old entry, where it still holds exactly.
+
+    genai-prices lists no service tiers (batch, flex, priority) and, in v1 and for most v2
+    models, no 1-hour cache-write price. A tier of the old entry that is one multiple of its
+    standard prices is kept as that multiplier; an old 1-hour write price is kept where the
+    input price it goes with is unchanged. Anything else is dropped, and the diff shows it
+    removed.
+    """
+    kept: list[str] = []
+    new = _keep_one_hour_writes(new, old, kept)
+    new = _keep_tiers(new, old, kept)
+    if kept:
+        note = f"kept from the previous entry ({'; '.join(kept)}): genai-prices does not list it"
+        new = {**new, "notes": note}
+    return new
+
+
+def _keep_one_hour_writes(new: dict, old: dict, kept: list[str]) -> dict:
+    new = dict(new)
+    for band in ("standard", "long_context"):
+        old_band = old if band == "standard" else old.get("long_context") or {}
+        new_band = new if band == "standard" else dict(new.get("long_context") or {})
+        if not new_band or "cache_write_1h" in new_band or old_band.get("cache_write_1h") is None:
+            continue
+        if _same_price(old_band.get("input"), new_band.get("input")) and _same_price(
+            old_band.get("above_input_tokens"), new_band.get("above_input_tokens")
+        ):
+            new_band["cache_write_1h"] = old_band["cache_write_1h"]
+            kept.append(f"{band} cache_write_1h")
+            if band == "long_context":
+                new["long_context"] = new_band
+    return new
+
+
+def _same_price(old, new) -> bool:
+    if old is None or new is None:
+        return old is None and new is None
+    return Decimal(str(old)) == Decimal(str(new))
+
+
+def _keep_tiers(new: dict, old: dict, kept: list[str]) -> dict:
     if "tiers" in new or not old.get("tiers"):
         return new
     fields = effective_fields(_entry(old))
-    kept = {}
+    tiers = {}
     for tier in old["tiers"]:
         ratios = {
             value / fields[key.replace(f"{tier}.", "", 1)]
@@ -236,14 +274,11 @@ def _with_old_tiers(new: dict, old: dict) -> dict:
             and fields.get(key.replace(f"{tier}.", "", 1))
         }
         if len(ratios) == 1:
-            kept[tier] = {"multiplier": str(ratios.pop())}
-    if not kept:
+            tiers[tier] = {"multiplier": str(ratios.pop())}
+    if not tiers:
         return new
-    note = (
-        f"service tiers ({', '.join(kept)}) kept from the previous entry as multipliers of "
-        "these prices; genai-prices lists none"
-    )
-    return {**new, "tiers": kept, "notes": note}
+    kept.append(f"service tiers {', '.join(tiers)} as multipliers of these prices")
+    return {**new, "tiers": tiers}
 
 
 def _history_changes(model_id: str, old, prices: list[dict], today: dt.date):
