@@ -379,3 +379,24 @@ def test_what_genai_prices_cannot_state_is_kept_only_where_it_still_holds():
     assert ("cache_write_1h (from 2026-09-01)", "removed") in changes
     assert ("input (from 2026-09-01)", "changed") in changes
     assert not any(c.model == "claude-sonnet-5" and "(from" not in c.field for c in plan.changes)
+
+
+def test_an_off_peak_ratio_that_is_not_exact_is_not_mapped():
+    """Edge case (synthetic): off-peak at one third of peak is one ratio, but 1/3 as a decimal is
+    rounded, so the off-peak prices would come out inexact: reported, not priced."""
+    from tokcli.pricing.genai_prices import convert
+
+    def provider(off: tuple[str, str], peak: tuple[str, str]) -> list:
+        def prices(pair):
+            return {"input_mtok": Decimal(pair[0]), "output_mtok": Decimal(pair[1])}
+
+        peak_set = {"constraint": {"start_time": "00:30:00Z", "end_time": "16:30:00Z"},
+                    "prices": prices(peak)}  # fmt: skip
+        return [{"id": "acme", "models": [{"id": "m", "prices": [{"prices": prices(off)},
+                                                                   peak_set]}]}]  # fmt: skip
+
+    thirds = convert(provider(("0.1", "0.2"), ("0.3", "0.6")), "test")
+    assert thirds.models == {} and "not one exact multiple" in thirds.unmapped[0][1]
+    halves = convert(provider(("0.15", "0.3"), ("0.3", "0.6")), "test").models["acme/m"]
+    assert halves["prices"][0]["time_of_day"]["off_peak_multiplier"] == "0.5"
+    assert halves["prices"][0]["input"] == "0.3"  # the peak prices, exactly

@@ -167,9 +167,12 @@ def _time_of_day(prices: list, constraints: list, source: str) -> tuple[list[dic
     if set(off_peak) != set(peak):
         raise Unmappable("off-peak and peak sets price different fields")
     ratios = {Decimal(off_peak[d]) / Decimal(peak[d]) for d in peak if Decimal(peak[d])}
-    if len(ratios) != 1:
+    exact = len(ratios) == 1 and all(
+        Decimal(peak[d]) * next(iter(ratios)) == Decimal(off_peak[d]) for d in peak
+    )  # a ratio such as 1/3 is rounded: the off-peak prices would come out inexact
+    if not exact:
         raise Unmappable(
-            "off-peak prices are not one multiple of the peak prices "
+            "off-peak prices are not one exact multiple of the peak prices "
             "(tokcli applies a single off-peak multiplier)"
         )
     start = _clock(constraints[1]["start_time"])
@@ -202,7 +205,7 @@ def _entry(prices) -> tuple[dict, set[str]]:
         given = [(k, prices[k]) for k in keys if prices.get(k) is not None]
         if not given:
             continue
-        values = {json.dumps(_value(k, v), default=str, sort_keys=True) for k, v in given}
+        values = {_value(v) for _, v in given}
         if len(values) > 1:
             raise Unmappable(f"{' and '.join(k for k, _ in given)} disagree")
         key, value = given[0]
@@ -230,10 +233,19 @@ def _entry(prices) -> tuple[dict, set[str]]:
     return entry, left_out
 
 
-def _value(key: str, value):
+def _value(value) -> str:
+    """A comparable form of a price: numbers compared as decimals (2.5 equals 2.50)."""
+
+    def number(x):
+        try:
+            return str(Decimal(x).normalize()) if not isinstance(x, bool) else repr(x)
+        except (TypeError, ValueError, ArithmeticError):
+            return repr(x)
+
     if isinstance(value, dict):
-        return {"base": str(value.get("base")), "tiers": value.get("tiers")}
-    return str(value)
+        tiers = [(t.get("start"), number(t.get("price"))) for t in value.get("tiers") or []]
+        return json.dumps([number(value.get("base")), tiers], default=str)
+    return number(value)
 
 
 def _tiered(key: str, value) -> tuple[Decimal, tuple[int, Decimal] | None]:
