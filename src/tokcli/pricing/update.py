@@ -144,6 +144,7 @@ def plan_from(layer: GeneratedLayer, newer: NewPrices, today: dt.date) -> Update
         new_spec = newer.models.get(model_id)
         old_spec = layer.spec(model_id) if model_id in layer else None
         if old_spec is None:
+            assert new_spec is not None  # every id comes from one side or the other
             plan.added.append(model_id)
             plan.changes.extend(_history_changes(model_id, None, new_spec["prices"], today))
             updated[model_id] = new_spec
@@ -189,15 +190,18 @@ def _merge_history(model_id, old_prices, new_prices, newer: NewPrices, today: dt
     if newer.family == GENAI_PRICES and old_now is not None and new_now is not None:
         new_now = _keep_unstated(new_now, old_now)
         new_later = [_keep_unstated(spec, old_now) for spec in new_later]
-    changes = diff_entries(model_id, _entry(old_now) if old_now else None, _entry(new_now))
+    changes = []
+    if new_now is not None:  # None: the newer file's first price starts after `today`
+        changes = diff_entries(model_id, _entry(old_now) if old_now else None, _entry(new_now))
     if (
         newer.family == GENAI_PRICES
         and old_now is not None
+        and new_now is not None
         and _billing(_entry(old_now)) == _billing(_entry(new_now))
     ):
         changes = []  # only fields genai-prices does not express differ: no price changed
     history = [p for p in old_prices if str(p["effective_from"]) <= day]
-    if changes:
+    if changes and new_now is not None:
         history = [p for p in history if str(p["effective_from"]) != day]
         history.append({**new_now, "effective_from": day})
     later_changes = []
