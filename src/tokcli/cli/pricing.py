@@ -356,10 +356,12 @@ def import_litellm(
 @app.command("update")
 def update(
     source: Annotated[
-        Path | None,
+        str | None,
         typer.Argument(
-            help="A newer LiteLLM model_prices_and_context_window.json you downloaded "
-            "(default: the one inside an installed litellm package).",
+            help="A newer price file you downloaded, or its URL: genai-prices' data.json "
+            "(pydantic/genai-prices, prices/data.json or prices/new_data/v2/data.json) or "
+            "LiteLLM's model_prices_and_context_window.json; the format is recognised by its "
+            "shape (default: the file inside an installed litellm package).",
             show_default=False,
         ),
     ] = None,
@@ -374,24 +376,27 @@ def update(
 ):
     """Refresh the generated price layer offline; every changed price is listed first.
 
-    A changed price becomes a new entry from today (old usage keeps its old price); models the
-    newer file drops keep their history. Written to the user's layer (XDG data dir), which
-    stacks over the shipped one; curated prices still win.
+    A changed price becomes a new entry from today (old usage keeps its old price); price
+    changes the file dates later keep their dates; models the newer file drops keep their
+    history. Models the file lists that tokcli cannot price exactly are reported, one line
+    each, and left out. Written to the user's layer (XDG data dir), which stacks over the
+    shipped one; curated prices still win.
 
     \b
     Example:
-        tokcli pricing update ~/Downloads/model_prices_and_context_window.json --dry-run
+        tokcli pricing update ~/Downloads/data.json --dry-run
+        tokcli pricing update ~/Downloads/model_prices_and_context_window.json
         tokcli pricing update
     """
     from tokcli.pricing.layers import user_layer_path
     from tokcli.pricing.update import installed_litellm_file, plan_update, read_source, write_layer
 
     rt = runtime()
-    path = source or installed_litellm_file()
+    location = source or str(installed_litellm_file())
     when = parse_date(effective_from, option="--effective-from") or rt.today()
-    data = read_source(path)
+    data = read_source(location)
     registry = rt.registry
-    plan = plan_update(registry.generated(), data, str(path), when)
+    plan = plan_update(registry.generated(), data, location, when)
     target = user_layer_path(rt.environ)
     rows = [
         {"model": c.model, "field": c.field, "change": c.kind, "old": c.old, "new": c.new}
@@ -400,10 +405,14 @@ def update(
     written = bool(plan.changes) and not dry_run
     if written:
         write_layer(plan, target)
+    for model, why in plan.unmapped:
+        rt.warn(f"{location}: {model}: not mapped: {why}")
+    for model, why in plan.partial:
+        rt.warn(f"{location}: {model}: token prices mapped; {why}")
     curated = sorted(m for m in {*plan.changed, *plan.removed} if m in registry.models)
     data_out = {
         "version": 1,
-        "source": str(path),
+        "source": location,
         "effective_from": when,
         "dry_run": dry_run,
         "layer_file": str(target),
@@ -411,6 +420,8 @@ def update(
         "changed_models": plan.changed,
         "added_models": plan.added,
         "removed_models": plan.removed,
+        "not_mapped": [{"model": m, "reason": why} for m, why in plan.unmapped],
+        "partly_mapped": [{"model": m, "left_out": why} for m, why in plan.partial],
         "changes": rows,
     }
     columns = [
@@ -424,6 +435,8 @@ def update(
         f"{len(plan.changed)} models changed, {len(plan.added)} added, {len(plan.removed)} "
         f"removed; {len(rows)} price fields differ; changed prices start {when}"
     ]
+    if plan.unmapped:
+        notes.append(f"{len(plan.unmapped)} models not mapped (listed above on stderr)")
     if curated:
         notes.append(
             f"curated prices win over the layer for {', '.join(curated)}: review pricing/*.yaml"

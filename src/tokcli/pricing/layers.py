@@ -75,6 +75,8 @@ class _LayerFile:
             raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
         # From the newline before the first model line: every model line follows a newline.
         self.text = text[start + len(MODELS_START) - 1 :]
+        # Lines up to and including the `"models":{` line; the first model follows.
+        self.head_lines = text.count("\n", 0, start + len(MODELS_START) - 1)
 
     def offset(self, model_id: str) -> int | None:
         if self.parsed is not None:
@@ -82,6 +84,13 @@ class _LayerFile:
         key = "\n" + json.dumps(model_id) + ":"
         found = self.text.find(key)
         return None if found < 0 else found + len(key)
+
+    def line_of(self, model_id: str) -> int | None:
+        """The file line a model is written on (one model per line), if the layout is known."""
+        start = self.offset(model_id)
+        if self.parsed is not None or start is None:
+            return None
+        return self.head_lines + 1 + self.text.count("\n", 0, start)
 
     def spec(self, model_id: str) -> dict:
         if self.parsed is not None:
@@ -161,7 +170,8 @@ class GeneratedLayer:
 
         layer = self.layer_of(model_id)
         path = self.user_path if layer == "updated" else self.shipped_path
-        reader = _Reader(path or Path(SHIPPED_LAYER))
+        file = self.files[layer]
+        reader = _Reader(path or Path(SHIPPED_LAYER), lambda: file.line_of(model_id))
         spec = dict(self.spec(model_id))
         removed = spec.pop("removed", None)
         node = {"id": model_id, "tier": "mid", **spec}

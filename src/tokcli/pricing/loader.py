@@ -54,14 +54,18 @@ _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 class _Reader:
     """Validation helpers bound to one file, so every error names it."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, line_of_model=None):
         self.path = str(path)
+        # A JSON price layer: gives the line of the model being read, asked only on an error.
+        self.line_of_model = line_of_model
 
     def fail(self, message: str, node: dict | None, key: str | None, where: str):
-        # YAML mappings know their lines (yamlfile.LocatedDict); JSON layer entries do not.
+        # YAML mappings know their lines (yamlfile.LocatedDict); a JSON layer model is one line.
         line = node.line_of(key) if hasattr(node, "line_of") and key else None
         if line is None and hasattr(node, "line_of"):
             line = node.line
+        if line is None and self.line_of_model is not None:
+            line = self.line_of_model()
         raise InputError(message, path=self.path, line=line, field=where)
 
     def mapping(self, node, where: str, parent=None, key=None) -> dict:
