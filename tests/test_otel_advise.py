@@ -243,6 +243,16 @@ def test_real_otel_sessions_are_priced(cli, store):
     assert costs[-1] == (6 * D("0.30") + 2055 * D("2.50")) / 1_000_000
 
 
+def test_report_by_session_lists_each_real_otel_session_at_its_cost(cli, store):
+    result = cli(
+        "report", "--store", store, "--by", "session", "--since", SINCE, "--until", UNTIL,
+        "-f", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    listed = {row["session"]: D(row["list_cost"]) for row in result.json()["rows"]}
+    assert listed == expected_sessions()
+
+
 def test_real_otel_spans_get_a_cache_and_a_reasoning_recommendation_ranked_by_saving(cli, store):
     """Per session: the C# agent sends ~2,700-token prompts to Gemini 2.5 Flash with no cache
     reads (80% of them could be reads), and the Gemini answer spends 1,104 of 2,055 output
