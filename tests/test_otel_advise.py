@@ -398,3 +398,24 @@ def test_a_looping_agent_in_otel_spans_is_priced(cli, tmp_path):
     assert loop["details"]["repeats"] == 5
     assert D(loop["monthly_saving"]) == waste * monthly_factor(31)
     assert "weather" not in json.dumps(store_rows(store), default=str)
+
+
+def test_malformed_attribute_values_are_passed_over_not_a_crash(cli, tmp_path):
+    """An arrayValue that is no object, array items that are no objects, a parent id that
+    points at the span itself: the call is still imported once, from its usage attributes."""
+    attrs = _usage(
+        300,
+        30,
+        **{
+            "gen_ai.response.finish_reasons": {"arrayValue": 5},
+            "gen_ai.output.messages": {"arrayValue": {"values": [1, "x", None]}},
+        },
+    )
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(_document(_span("a" * 16, 0, attrs, parent="a" * 16))))
+    store = tmp_path / "s.db"
+    result = cli("import", path, "--store", store)
+    assert result.exit_code == 0, result.stderr
+    (row,) = store_rows(store)
+    assert (row["input_tokens"], row["output_tokens"]) == (300, 30)
+    assert store_rows_tags(store, row["id"])["session"] == "ab" * 16  # the trace id

@@ -132,8 +132,9 @@ def _any_value(value: dict) -> Any:
     for kind in ("stringValue", "intValue", "doubleValue", "boolValue"):
         if kind in value:
             return value[kind]
-    if "arrayValue" in value:
-        return [_any_value(v) for v in value["arrayValue"].get("values", [])]
+    array = value.get("arrayValue")
+    if isinstance(array, dict) and isinstance(array.get("values"), list):
+        return [_any_value(v) for v in array["values"] if isinstance(v, dict)]
     return None
 
 
