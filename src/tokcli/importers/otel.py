@@ -64,6 +64,7 @@ _SPAN_TAGS = {"user.id": "user", "gen_ai.agent.name": "agent"}
 # What names the conversation a span belongs to, in order of preference.
 _SESSION_KEYS = ("gen_ai.conversation.id", "session.id")
 _USAGE_PREFIXES = ("gen_ai.usage.", "llm.token_count.")
+RUN_TOTAL = "sum of its child spans' usage (counted on those spans)"
 # Token attributes: the current name first, then older or OpenInference names.
 _INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
 _OUTPUT = (
@@ -138,40 +139,27 @@ def _any_value(value: dict) -> Any:
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Span:
+    """What the file's span tree needs of one span; a span with usage also has its row (its
+    session filled in once the whole file is read) or its error."""
+
     line: int | None
-    where: str  # resourceSpans[i].scopeSpans[j].spans[k], for error messages
-    raw: dict
-    attrs: dict[str, Any]
-    resource: dict[str, Any]
-
-    @property
-    def trace(self) -> str | None:
-        return _text(self.raw.get("traceId"))
-
-    @property
-    def key(self) -> tuple[str | None, str | None]:
-        return self.trace, _text(self.raw.get("spanId"))
-
-    @property
-    def parent_key(self) -> tuple[str | None, str | None]:
-        return self.trace, _text(self.raw.get("parentSpanId"))
-
-    @property
-    def has_usage(self) -> bool:
-        return any(key.startswith(_USAGE_PREFIXES) for key in self.attrs)
-
-    @property
-    def own_session(self) -> str | None:
-        for key in _SESSION_KEYS:
-            if _text(self.attrs.get(key)):
-                return _text(self.attrs.get(key))
-        return None
+    key: tuple[str | None, str | None]  # (trace id, span id)
+    parent_key: tuple[str | None, str | None]
+    own_session: str | None
+    outcome: Parsed | None  # None: no usage
 
 
 def _text(value: object) -> str | None:
     return text_or_none(value) if isinstance(value, str | int) else None
+
+
+def _own_session(attrs: dict) -> str | None:
+    for key in _SESSION_KEYS:
+        if _text(attrs.get(key)):
+            return _text(attrs.get(key))
+    return None
 
 
 def _collect_spans(document: dict, line: int | None) -> list[_Span]:
@@ -179,9 +167,20 @@ def _collect_spans(document: dict, line: int | None) -> list[_Span]:
     for r_index, resource_spans in _objects(document, "resourceSpans"):
         resource = attributes(_object(resource_spans.get("resource")).get("attributes"))
         for s_index, scope in _objects(resource_spans, "scopeSpans"):
-            for index, span in _objects(scope, "spans"):
+            for index, raw in _objects(scope, "spans"):
                 where = f"resourceSpans[{r_index}].scopeSpans[{s_index}].spans[{index}]"
-                spans.append(_Span(line, where, span, attributes(span.get("attributes")), resource))
+                attrs = attributes(raw.get("attributes"))
+                trace = _text(raw.get("traceId"))
+                has_usage = any(key.startswith(_USAGE_PREFIXES) for key in attrs)
+                spans.append(
+                    _Span(
+                        line,
+                        (trace, _text(raw.get("spanId"))),
+                        (trace, _text(raw.get("parentSpanId"))),
+                        _own_session(attrs),
+                        _span_row(raw, attrs, resource, where, line) if has_usage else None,
+                    )
+                )
     return spans
 
 
@@ -191,24 +190,27 @@ def _span_rows(spans: list[_Span]) -> Iterator[Parsed]:
     trace_sessions: dict[str | None, set[str]] = {}
     for span in spans:
         if span.own_session:
-            trace_sessions.setdefault(span.trace, set()).add(span.own_session)
+            trace_sessions.setdefault(span.key[0], set()).add(span.own_session)
     for span in spans:
-        if not span.has_usage:
-            yield Parsed(span.line, skipped="span without gen_ai usage", raw=span.raw)
+        if span.outcome is None:
+            yield Parsed(span.line, skipped="span without gen_ai usage")
         elif id(span) in sums:
-            why = "sum of its child spans' usage (counted on those spans)"
-            yield Parsed(span.line, skipped=why, raw=span.raw)
+            yield Parsed(span.line, skipped=RUN_TOTAL)
         else:
-            yield _span_row(span, _session(span, by_key, trace_sessions))
+            session = _session(span, by_key, trace_sessions)
+            for record in span.outcome.records:
+                if session:
+                    record.tags["session"] = session
+            yield span.outcome
 
 
-def _span_row(span: _Span, session: str | None) -> Parsed:
+def _span_row(raw: dict, attrs: dict, resource: dict, where: str, line: int | None) -> Parsed:
     try:
-        record = _span_record(span, session)
+        record = _span_record(raw, attrs, resource)
     except RowError as error:
-        error.field = f"{span.where}.{error.field}" if error.field else span.where
-        return Parsed(span.line, error=error, raw=span.raw)
-    return Parsed(span.line, records=[record], raw=span.raw)
+        error.field = f"{where}.{error.field}" if error.field else where
+        return Parsed(line, error=error, raw=raw)
+    return Parsed(line, records=[record])
 
 
 def _ancestors(span: _Span, by_key: dict) -> Iterator[_Span]:
@@ -224,8 +226,8 @@ def _usage_sums(spans: list[_Span], by_key: dict) -> set[int]:
     """The spans with usage that have a descendant with usage: run totals, not calls."""
     sums: set[int] = set()
     for span in spans:
-        if span.has_usage:
-            sums.update(id(ancestor) for ancestor in _ancestors(span, by_key) if ancestor.has_usage)
+        if span.outcome is not None:
+            sums.update(id(a) for a in _ancestors(span, by_key) if a.outcome is not None)
     return sums
 
 
@@ -235,10 +237,10 @@ def _session(span: _Span, by_key: dict, trace_sessions: dict) -> str | None:
     for ancestor in _ancestors(span, by_key):
         if ancestor.own_session:
             return ancestor.own_session
-    named = trace_sessions.get(span.trace, set())
+    named = trace_sessions.get(span.key[0], set())
     if len(named) == 1:
         return next(iter(named))
-    return span.trace
+    return span.key[0]
 
 
 def _object(value: object) -> dict:
@@ -253,17 +255,14 @@ def _objects(parent: dict, key: str) -> Iterator[tuple[int, dict]]:
             yield index, item
 
 
-def _span_record(span: _Span, session: str | None) -> UsageRecord:
-    attrs, raw = span.attrs, span.raw
+def _span_record(raw: dict, attrs: dict, resource: dict) -> UsageRecord:
     total_input = _int(attrs, *_INPUT)
     cache_read = _int(attrs, *_CACHE_READ)
     cache_write = _int(attrs, *_CACHE_WRITE)
     output = _int(attrs, *_OUTPUT)
     reasoning = _int(attrs, *_REASONING)
     uncached = total_input - cache_read - cache_write
-    tags = _tags(attrs, span.resource)
-    if session:
-        tags["session"] = session
+    tags = _tags(attrs, resource)
     tool_call = _tool_call_fingerprint(attrs)
     if tool_call:
         tags["tool_call"] = tool_call
@@ -274,7 +273,7 @@ def _span_record(span: _Span, session: str | None) -> UsageRecord:
         period_end=utc_from_unix_nano(
             raw.get("endTimeUnixNano") or raw.get("startTimeUnixNano"), "endTimeUnixNano"
         ),
-        provider=_provider(attrs, span.resource),
+        provider=_provider(attrs, resource),
         model_raw=_model(attrs),
         service_tier=service_tier(
             attrs.get("openai.response.service_tier") or attrs.get("openai.request.service_tier")
