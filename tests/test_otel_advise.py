@@ -402,7 +402,8 @@ def test_a_looping_agent_in_otel_spans_is_priced(cli, tmp_path):
 
 def test_malformed_attribute_values_are_passed_over_not_a_crash(cli, tmp_path):
     """An arrayValue that is no object, array items that are no objects, a parent id that
-    points at the span itself: the call is still imported once, from its usage attributes."""
+    points at the span itself, `attributes` that is no list: the call is still imported once,
+    from its usage attributes, and the odd span is passed over."""
     attrs = _usage(
         300,
         30,
@@ -412,10 +413,46 @@ def test_malformed_attribute_values_are_passed_over_not_a_crash(cli, tmp_path):
         },
     )
     path = tmp_path / "odd.json"
-    path.write_text(json.dumps(_document(_span("a" * 16, 0, attrs, parent="a" * 16))))
+    odd = {**_span("b" * 16, 1, {}), "attributes": 5}  # no list: no attributes, no usage
+    path.write_text(json.dumps(_document(_span("a" * 16, 0, attrs, parent="a" * 16), odd)))
     store = tmp_path / "s.db"
     result = cli("import", path, "--store", store)
     assert result.exit_code == 0, result.stderr
     (row,) = store_rows(store)
     assert (row["input_tokens"], row["output_tokens"]) == (300, 30)
     assert store_rows_tags(store, row["id"])["session"] == "ab" * 16  # the trace id
+
+
+def test_execute_tool_spans_with_arguments_fingerprint_the_call_before_them(cli, tmp_path):
+    """Message content is opt-in, so a chat span often does not say which tools it asked for;
+    the execute_tool spans that follow it do (`gen_ai.tool.name`, and the opt-in
+    `gen_ai.tool.call.arguments`). Four rounds of chat -> search("x"): a loop of 4 calls, the
+    last one priced (5,000 x $3 + 100 x $15 per million, Claude Sonnet 4.6). A tool span without
+    arguments (as in the real Agent Framework and C# traces) adds nothing."""
+    spans = []
+    for i in range(4):
+        chat = _usage(5000, 100, **{"gen_ai.conversation.id": {"stringValue": "conv-t"}})
+        spans.append(_span(f"{2 * i:016x}", 10 * i, chat))
+        tool = {
+            "gen_ai.operation.name": {"stringValue": "execute_tool"},
+            "gen_ai.tool.name": {"stringValue": "search"},
+            "gen_ai.tool.call.arguments": {"stringValue": '{"q": "x"}'},
+        }
+        spans.append(_span(f"{2 * i + 1:016x}", 10 * i + 2, tool))
+    no_arguments = {
+        "gen_ai.operation.name": {"stringValue": "execute_tool"},
+        "gen_ai.tool.name": {"stringValue": "get_weather"},
+    }
+    spans.append(_span("f" * 16, 100, no_arguments))
+    path = tmp_path / "tools.json"
+    path.write_text(json.dumps(_document(*spans)))
+    store = tmp_path / "s.db"
+    assert cli("import", path, "--store", store).exit_code == 0
+    digest = hashlib.sha256(json.dumps({"q": "x"}, sort_keys=True).encode()).hexdigest()[:12]
+    tags = [store_rows_tags(store, r["id"]).get("tool_call") for r in store_rows(store)]
+    assert tags == [f"search:{digest}"] * 4
+    result = cli(
+        "advise", "--store", store, "--since", "2026-10-01", "--until", "2026-10-31", "-f", "json"
+    )
+    (loop,) = [r for r in result.json()["recommendations"] if r["lever"] == "loop"]
+    assert D(loop["monthly_saving"]) == (5000 * D(3) + 100 * D(15)) / 1_000_000 * monthly_factor(31)

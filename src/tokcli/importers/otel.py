@@ -122,7 +122,7 @@ def _documents(source: Source) -> Iterator[tuple[int | None, Any]]:
 def attributes(items: object) -> dict[str, Any]:
     """OTLP's `[{key, value: {stringValue|intValue|...}}]` as a plain dict."""
     result = {}
-    for item in items or []:
+    for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and isinstance(item.get("key"), str):
             value = item.get("value")
             result[item["key"]] = _any_value(value if isinstance(value, dict) else {})
@@ -149,6 +149,9 @@ class _Span:
     parent_key: tuple[str | None, str | None]
     own_session: str | None
     outcome: Parsed | None  # None: no usage
+    start: int | None  # unix nanoseconds
+    end: int | None
+    tool_run: str | None  # an execute_tool span's `name:hash` of its arguments
 
 
 def _text(value: object) -> str | None:
@@ -179,6 +182,9 @@ def _collect_spans(document: dict, line: int | None) -> list[_Span]:
                         (trace, _text(raw.get("parentSpanId"))),
                         _own_session(attrs),
                         _span_row(raw, attrs, resource, where, line) if has_usage else None,
+                        _nanos(raw.get("startTimeUnixNano")),
+                        _nanos(raw.get("endTimeUnixNano")),
+                        None if has_usage else _tool_run(attrs),
                     )
                 )
     return spans
@@ -191,6 +197,7 @@ def _span_rows(spans: list[_Span]) -> Iterator[Parsed]:
     for span in spans:
         if span.own_session:
             trace_sessions.setdefault(span.key[0], set()).add(span.own_session)
+    _attach_tool_runs(spans, sums)
     for span in spans:
         if span.outcome is None:
             yield Parsed(span.line, skipped="span without gen_ai usage")
@@ -202,6 +209,45 @@ def _span_rows(spans: list[_Span]) -> Iterator[Parsed]:
                 if session:
                     record.tags["session"] = session
             yield span.outcome
+
+
+def _nanos(value: object) -> int | None:
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    return None
+
+
+def _tool_run(attrs: dict) -> str | None:
+    """An execute_tool span with its arguments recorded (`gen_ai.tool.call.arguments` is
+    opt-in): `name:hash`, as a fingerprint of the call the model asked for."""
+    name = _text(attrs.get("gen_ai.tool.name"))
+    if not name or attrs.get("gen_ai.tool.call.arguments") is None:
+        return None
+    if attrs.get("gen_ai.operation.name") not in (None, "execute_tool"):
+        return None
+    return _fingerprint(name, attrs["gen_ai.tool.call.arguments"])
+
+
+def _attach_tool_runs(spans: list[_Span], sums: set[int]) -> None:
+    """Without message content (opt-in) a model call's tool requests show only as the
+    execute_tool spans that follow it: each is credited to the last call of its trace that
+    ended before the tool started, unless that call's own output messages named its tools."""
+    calls: dict[str | None, list[tuple[int, UsageRecord]]] = {}
+    for span in spans:
+        records = span.outcome.records if span.outcome is not None else []
+        untagged = records and "tool_call" not in records[0].tags
+        if untagged and span.end is not None and id(span) not in sums:
+            calls.setdefault(span.key[0], []).append((span.end, records[0]))
+    found: dict[int, tuple[UsageRecord, list[str]]] = {}
+    for tool in spans:
+        if tool.tool_run is None or tool.start is None:
+            continue
+        ended = [(end, record) for end, record in calls.get(tool.key[0], []) if end <= tool.start]
+        if ended:
+            _, record = max(ended, key=lambda pair: pair[0])
+            found.setdefault(id(record), (record, []))[1].append(tool.tool_run)
+    for record, runs in found.values():
+        record.tags["tool_call"] = "+".join(sorted(runs))
 
 
 def _span_row(raw: dict, attrs: dict, resource: dict, where: str, line: int | None) -> Parsed:
