@@ -18,7 +18,8 @@ The session `advise` prices as one task: the span's `gen_ai.conversation.id` or 
 else its nearest ancestor's, else the one such id its trace carries, else the trace id (a
 trace is one task when nothing names a longer conversation). Tool calls the model asked for
 (`gen_ai.output.messages` tool_call parts, OpenInference `llm.output_messages.*.tool_calls`)
-are kept as `name:hash-of-arguments` in the `tool_call` tag, never the arguments themselves.
+are kept as `name:hash-of-arguments` in the `tool_call` tag, never the arguments themselves;
+without message content (opt-in), `execute_tool` spans that record their arguments stand in.
 
 Metrics: delta `gen_ai.client.token.usage` histograms, one row per data point and token type.
 No cost attribute exists: only list cost is computed.
