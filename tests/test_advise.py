@@ -139,7 +139,7 @@ def find(doc, lever, **group):
 
 def test_each_lever_is_priced_exactly_and_ranked(cli, tmp_path):
     store = tmp_path / "s.db"
-    write(store, support_rows() + nightly_rows() + classifier_rows())
+    write(store, support_rows() + nightly_rows() + classifier_rows() + looping_session())
     doc = advise_json(cli, store)
 
     # Cache: 80% of 5,000,000 prompt tokens should be reads; 500,000 are: 3,500,000 move from
@@ -163,11 +163,19 @@ def test_each_lever_is_priced_exactly_and_ranked(cli, tmp_path):
     assert D(routing["monthly_saving"]) == on_opus - on_sonnet5
     assert "check quality first" in routing["title"]
 
-    savings = [D(r["monthly_saving"]) for r in doc["recommendations"]]
+    # Loop: the session's 3 calls after the third repeat of the same Bash call, at $0.01 each.
+    loop = find(doc, "loop", session="s1")
+    assert D(loop["monthly_saving"]) == 3 * D("0.01")
+
+    ranked = [(r["lever"], D(r["monthly_saving"])) for r in doc["recommendations"]]
+    # routing $12.75 > cache $9.45 > batch $0.6975 > loop $0.03, from the figures above
+    assert [lever for lever, _ in ranked] == ["routing", "cache", "batch", "loop"]
+    savings = [saving for _, saving in ranked]
     assert savings == sorted(savings, reverse=True)
     assert [r["rank"] for r in doc["recommendations"]] == list(range(1, len(savings) + 1))
-    # Three levers on three different cells: applied one after another, they add up here.
-    assert D(doc["combined_monthly_saving"]) == sum(savings)
+    # Three levers on three different cells: applied one after another, they add up here; the
+    # loop is listed and ranked but stays out (its calls are also usage the levers price).
+    assert D(doc["combined_monthly_saving"]) == sum(savings[:3])
 
 
 def test_levers_on_the_same_usage_combine_one_after_another(cli, tmp_path):
