@@ -32,7 +32,9 @@ from pathlib import Path
 TARGET_RATIO = 1.2
 ROOT = Path(__file__).resolve().parents[1]
 ANCHOR = [sys.executable, "-c", "import typer"]
-TOKCLI = [sys.executable, "-m", "tokcli"]
+# The console script, as a user runs it (`python -m tokcli` would add runpy).
+SCRIPT = Path(sys.executable).with_name("tokcli")
+TOKCLI = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tokcli"]
 CASES = {
     "pricing show claude-sonnet-4-6": ["pricing", "show", "claude-sonnet-4-6"],
     "estimate --input-tokens 1000 --output-tokens 200 --model claude-sonnet-4-6": [
