@@ -17,7 +17,7 @@ from typer import _click
 from typer.core import TyperGroup
 
 from tokcli import __version__
-from tokcli.cli.registry import COMMANDS, COMPLETE_VAR, available, root_help
+from tokcli.cli.registry import COMMANDS, COMPLETE_VAR, available, module_exists, root_help
 from tokcli.errors import ExitCode, TokcliError
 
 
@@ -37,7 +37,7 @@ class LazyGroup(TyperGroup):
     @staticmethod
     def _load(cmd_name):
         entry = COMMANDS.get(cmd_name)
-        if entry is None or cmd_name not in available():
+        if entry is None or not module_exists(entry[0]):  # not all of available(): start-up
             return None
         module = importlib.import_module(entry[0])
         command = _command_of(module.app)

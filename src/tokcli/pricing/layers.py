@@ -15,7 +15,6 @@ validated with the YAML loader's rules) only for the ids actually looked up.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 
@@ -39,6 +38,8 @@ def user_layer_path(environ=None) -> Path:
 
 def read_layer(path: Path) -> dict:
     """The whole layer document (`pricing update` and tests; lookups use `_LazyLayer`)."""
+    import json  # here, not at start-up: most commands read no layer file
+
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -59,6 +60,8 @@ class _LayerFile:
     `tokcli pricing show` fast with 3,500 models. Any other JSON layout is parsed whole."""
 
     def __init__(self, path: Path):
+        import json
+
         self.path = path
         text = path.read_text(encoding="utf-8")
         start = text.find(MODELS_START)
@@ -77,6 +80,8 @@ class _LayerFile:
         self.text = text[start + len(MODELS_START) - 1 :]
 
     def offset(self, model_id: str) -> int | None:
+        import json
+
         if self.parsed is not None:
             return 0 if model_id in self.parsed else None
         key = "\n" + json.dumps(model_id) + ":"
@@ -84,6 +89,8 @@ class _LayerFile:
         return None if found < 0 else found + len(key)
 
     def spec(self, model_id: str) -> dict:
+        import json
+
         if self.parsed is not None:
             return self.parsed[model_id]
         start = self.offset(model_id)
@@ -99,6 +106,8 @@ class _LayerFile:
             ) from None
 
     def ids(self) -> list[str]:
+        import json
+
         if self.parsed is not None:
             return list(self.parsed)
         ids = []
