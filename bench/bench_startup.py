@@ -12,7 +12,11 @@ figure is the median CPU time (user + system of the child, from getrusage(RUSAGE
 steadier than wall time when the machine is shared; wall medians are printed too. Prints one
 JSON object per line.
 
-    .venv/bin/python bench/bench_startup.py [--repeat 21]
+With --instructions (needs valgrind), each command also runs once under cachegrind and the
+figure is the ratio of instructions executed: the same from run to run whatever else the
+machine does, which CPU time on a shared 2-core machine is not.
+
+    .venv/bin/python bench/bench_startup.py [--repeat 21] [--instructions]
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import argparse
 import compileall
 import json
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -57,6 +63,19 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def instructions(command: list[str], env: dict[str, str]) -> int:
+    """Instructions executed by one run of `command` (valgrind's cachegrind, no cache model)."""
+    result = subprocess.run(
+        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+         *command],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True,
+    )  # fmt: skip
+    found = re.search(r"I\s+refs:\s+([\d,]+)", result.stderr)
+    if found is None:
+        raise SystemExit(f"no instruction count from valgrind: {result.stderr[-500:]}")
+    return int(found.group(1).replace(",", ""))
+
+
 def environment(folder: Path) -> dict[str, str]:
     # Users run byte-compiled code (pip compiles on install): keep .pyc files in use.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -75,7 +94,10 @@ def environment(folder: Path) -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--instructions", action="store_true", help="also count instructions")
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind")
     import typer
 
     compileall.compile_dir(str(ROOT / "src"), quiet=1)
@@ -90,6 +112,11 @@ def main() -> int:
             anchor.append(measure(ANCHOR, env))
             for name, command in CASES.items():
                 samples[name].append(measure([*TOKCLI, *command], env))
+        counts: dict[str, int] = {}
+        if args.instructions:
+            counts["anchor"] = instructions(ANCHOR, env)
+            for name, command in CASES.items():
+                counts[name] = instructions([*TOKCLI, *command], env)
 
     def median(runs: list[tuple[float, float]], index: int) -> float:
         return statistics.median(run[index] for run in runs)
@@ -101,11 +128,15 @@ def main() -> int:
     for name, runs in samples.items():
         cpu_ratio = median(runs, 1) / base_cpu
         worst = max(worst, cpu_ratio)
-        print(json.dumps({
+        figures = {
             "case": name, "cpu_s": round(median(runs, 1), 4), "cpu_ratio": round(cpu_ratio, 3),
             "wall_s": round(median(runs, 0), 4),
             "wall_ratio": round(median(runs, 0) / base_wall, 3), "target": TARGET_RATIO,
-        }))  # fmt: skip
+        }  # fmt: skip
+        if counts:
+            figures["instructions"] = counts[name]
+            figures["instruction_ratio"] = round(counts[name] / counts["anchor"], 3)
+        print(json.dumps(figures))
     print(json.dumps({"worst_cpu_ratio": round(worst, 3), "within_target": worst <= TARGET_RATIO}))
     return 0
 
