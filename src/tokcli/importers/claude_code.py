@@ -33,7 +33,8 @@ SYNTHETIC_MODEL = "<synthetic>"
 @dataclass(slots=True)
 class _Entry:
     """What de-duplication needs of one API-response line: its record and where it is. The
-    parsed line itself (message text, tool output) is not kept: memory stays flat in size."""
+    parsed line itself (message text, tool output) is not kept: memory grows with the number
+    of responses, not with the size of the transcripts."""
 
     path: str
     line: int
