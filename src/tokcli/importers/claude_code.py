@@ -145,6 +145,7 @@ def _entry(line: object, path: str, number: int, order: int) -> _Entry | str:
 
 
 def _record(entry: _Entry) -> UsageRecord:
+    assert entry.pending is not None, "set by _entry"
     line, usage, model, moment, counts = entry.pending
     entry.pending = None  # the parsed line is not kept
     message_id, request_id = entry.message_id, entry.request_id
@@ -229,6 +230,7 @@ def _deduplicated(best: dict[tuple, _Entry]) -> Iterator[Parsed]:
         if entry.sidechain and entry.message_id in main_chain:
             yield Parsed(entry.line, skipped="repeated line of one API response", path=entry.path)
         else:
+            assert entry.record is not None, "built when it entered `best`"
             yield Parsed(entry.line, records=[entry.record], path=entry.path)
 
 
