@@ -9,8 +9,7 @@ migration is one new file.
 from __future__ import annotations
 
 import importlib
-import importlib.machinery
-import os
+import pkgutil
 import re
 import sqlite3
 from collections.abc import Callable
@@ -28,37 +27,16 @@ class Migration:
 
 def all_migrations() -> list[Migration]:
     found = []
-    for name in _module_names():
-        match = _NAME.match(name)
+    for module in pkgutil.iter_modules(__path__):
+        match = _NAME.match(module.name)
         if match:
-            found.append(Migration(int(match.group(1)), match.group(2), _applier(name)))
+            loaded = importlib.import_module(f"{__name__}.{module.name}")
+            found.append(Migration(int(match.group(1)), match.group(2), loaded.apply))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise RuntimeError(f"two migrations share a version: {versions}")
     return found
-
-
-def _module_names() -> set[str]:
-    """The modules in this package, from the file names: every command opens the store, and a
-    store already at the latest version needs no migration imported (start-up)."""
-    suffixes = importlib.machinery.all_suffixes()
-    names = set()
-    for folder in __path__:
-        for entry in os.listdir(folder):
-            for suffix in suffixes:
-                if entry.endswith(suffix):
-                    names.add(entry[: -len(suffix)])
-    return names
-
-
-def _applier(module: str) -> Callable:
-    """`apply(conn)` of the migration module, imported when it runs."""
-
-    def apply(conn: sqlite3.Connection) -> None:
-        importlib.import_module(f"{__name__}.{module}").apply(conn)
-
-    return apply
 
 
 def execute_script(conn: sqlite3.Connection, script: str) -> None:
