@@ -64,7 +64,7 @@ def generate(folder: Path, megabytes: int) -> int:
     written = copy = 0
     while written < target:
         suffix = f"-c{copy:07d}"
-        text = _ID_FIELDS.sub(lambda m: f'"{m.group(1)}":"{m.group(2)}{suffix}"', template)
+        text = _ID_FIELDS.sub(rf'"\1":"\2{suffix}"', template)
         project = folder / "projects" / f"-home-dev-project-{copy % PROJECTS:02d}"
         project.mkdir(parents=True, exist_ok=True)
         (project / f"session{suffix}.jsonl").write_text(text, encoding="utf-8")
@@ -112,8 +112,9 @@ def measure(megabytes: int, ccusage: str | None, repeat: int) -> None:
         rows = None
         for attempt in range(repeat):
             store = folder / f"usage-{attempt}.db"
-            tokcli = [*tokcli_command(), "import", str(folder / "claude" / "projects"),
-                      "--source", "claude-code", "--store", str(store), "--format", "json"]  # fmt: skip
+            projects = str(folder / "claude" / "projects")
+            tokcli = [*tokcli_command(), "import", projects, "--source", "claude-code",
+                      "--store", str(store), "--format", "json"]  # fmt: skip
             wall, cpu, peak, out = run(tokcli, env)
             samples["tokcli"].append((wall, cpu, peak))
             rows = _rows_inserted(out)
