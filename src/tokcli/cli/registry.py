@@ -38,7 +38,7 @@ ABOUT = (
 )
 
 
-def _module_exists(module: str) -> bool:
+def module_exists(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:
@@ -50,7 +50,7 @@ COMPLETE_VAR = "_TOKCLI_COMPLETE"
 
 def available() -> list[str]:
     """Registered commands whose module is installed, in registry order."""
-    return [name for name, (module, _) in COMMANDS.items() if _module_exists(module)]
+    return [name for name, (module, _) in COMMANDS.items() if module_exists(module)]
 
 
 def root_help() -> str:

@@ -11,18 +11,15 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from tokcli.estimate.call import DEFAULT_OUTPUT_TOKENS, CallCost, CallShape, price_call
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.pricing.model import Model
-from tokcli.prompts import (
-    PromptSettings,
-    PromptSource,
-    RenderedPrompt,
-    prompt_settings,
-    render_prompt,
-)
-from tokcli.prompts.templating import FORMAT_FIELD, JINJA_SYNTAX
+from tokcli.prompts.settings import PromptSettings
+
+if TYPE_CHECKING:  # rendering (templating, YAML) is imported when a prompt is read: start-up
+    from tokcli.prompts import PromptSource, RenderedPrompt
 
 # ChatML framing that OpenAI documents for chat requests: each message costs a few tokens
 # beyond its content, and the reply is primed with a few more. Other providers frame messages
@@ -81,6 +78,8 @@ class PromptEstimate:
 
 
 def measure_source(source: PromptSource, variables: dict) -> MeasuredPrompt:
+    from tokcli.prompts import prompt_settings, render_prompt
+
     rendered = render_prompt(source, variables)
     framed = len(rendered.messages) if source.kind in MESSAGE_KINDS else 0
     return MeasuredPrompt(
@@ -101,6 +100,8 @@ def measure_tokens(input_tokens: int) -> MeasuredPrompt:
 def stable_prefix(source: PromptSource) -> str:
     """The literal text before the prompt's first template expression, joined like the
     rendered messages are."""
+    from tokcli.prompts.templating import FORMAT_FIELD, JINJA_SYNTAX
+
     if source.messages is not None:
         contents = [m.content for m in source.messages]
     else:

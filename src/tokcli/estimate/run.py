@@ -25,7 +25,6 @@ from tokcli.estimate.prompt import (
 )
 from tokcli.estimate.volume import Volume
 from tokcli.money import MONEY_CONTEXT, plain
-from tokcli.prompts import iter_prompt_files, load_prompt
 
 RATIO_PLACES = Decimal("0.0001")
 
@@ -45,6 +44,8 @@ class PromptRequest:
 
 def local_files(paths: list[str], exclude: list[str]) -> Iterator[tuple[Path, str | None]]:
     """(path, None) for each prompt file on disk: the text is read when it is estimated."""
+    from tokcli.prompts import iter_prompt_files
+
     for path in iter_prompt_files(paths, exclude):
         yield path, None
 
@@ -66,6 +67,8 @@ def estimate_files(
 ) -> list[dict]:
     """Estimate every file. With `unknown` (an UnknownModels), a prompt naming an unknown model
     is left out and recorded there (one warning per id), and the rest of the run goes on."""
+    from tokcli.prompts import load_prompt
+
     results: list[dict] = []
     for path, text in files:
         source = load_prompt(path, text)
@@ -82,6 +85,8 @@ def estimate_files(
 
 def estimate_text(text: str, label: str, request, registry, counter, path=None) -> list[dict]:
     """--text TEXT or stdin: a prompt with no file. `path` is what the JSON reports."""
+    from tokcli.prompts import load_prompt
+
     measured = measure_source(load_prompt(Path(label), text), request.variables)
     measured.path = path
     return estimate_measured(measured, request, registry, counter)

@@ -13,6 +13,7 @@ the registry's list cost.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,33 +30,32 @@ NAME = "claude-code"
 SYNTHETIC_MODEL = "<synthetic>"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
+    """What de-duplication needs of one API-response line: its record and where it is. The
+    parsed line itself (message text, tool output) is not kept: memory grows with the number
+    of responses, not with the size of the transcripts."""
+
     path: str
     line: int
-    record: UsageRecord
+    order: int  # position among the lines read: rows keep the order of their lines
+    record: UsageRecord | None  # built once the line is the largest of its response
     message_id: str
     request_id: str
     sidechain: bool
-    raw: dict
+    total: int = 0
+    pending: tuple | None = None  # what `_record` needs, until it has run
 
-    @property
-    def total(self) -> int:
-        r = self.record
-        return (
-            r.input_tokens
-            + r.cache_read_tokens
-            + r.cache_write_5m_tokens
-            + r.cache_write_1h_tokens
-            + r.output_tokens
-        )
+    def key(self) -> tuple[str, str] | tuple[str, int]:
+        return (self.message_id, self.request_id) if self.message_id else (self.path, self.line)
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    entries: list[_Entry] = []
+    best: dict[tuple, _Entry] = {}  # one entry per API response: the largest line so far
+    order = itertools.count()
     for path in _transcripts(source):
-        yield from _read_transcript(path, source, entries)
-    yield from _deduplicated(entries)
+        yield from _read_transcript(path, source, best, order)
+    yield from _deduplicated(best)
 
 
 def _transcripts(source: Source) -> list[Path]:
@@ -64,16 +64,22 @@ def _transcripts(source: Source) -> list[Path]:
     return [source.path]
 
 
-def _read_transcript(path: Path, source: Source, entries: list[_Entry]) -> Iterator[Parsed]:
+def _read_transcript(
+    path: Path, source: Source, best: dict[tuple, _Entry], order: Iterator[int]
+) -> Iterator[Parsed]:
+    """Each line's outcome as it is read, except an API response's: the largest line of each
+    response waits in `best` (counts only grow while a response streams); a line that is not,
+    or stops being, the largest is a repeated line of that response."""
     shown = str(path) if source.is_dir else None
     inner = Source(path, source.limits)
+    depth = source.limits.json_depth
+    repeated = "repeated line of one API response"
     for number, raw in enumerate(inner.lines(), start=1):
         if not raw.strip():
             continue
         check_row_count(number, inner, number)
         try:
-            line = _json_line(raw, source.limits.json_depth)
-            entry = _entry(line, str(path), number)
+            entry = _entry(_json_line(raw, depth), str(path), number, next(order))
         except json.JSONDecodeError as exc:
             error = RowError(f"invalid JSON: {exc.msg} (column {exc.colno})")
             yield Parsed(number, error=error, raw=raw.rstrip("\n"), path=shown)
@@ -83,22 +89,42 @@ def _read_transcript(path: Path, source: Source, entries: list[_Entry]) -> Itera
             continue
         if isinstance(entry, str):
             yield Parsed(number, skipped=entry, path=shown)
-        else:
-            entries.append(entry)
+            continue
+        key = entry.key()
+        current = best.get(key)
+        if current is not None and entry.total <= current.total:
+            entry.pending = None
+            yield Parsed(number, skipped=repeated, path=entry.path)
+            continue
+        entry.record = _record(entry)
+        best[key] = entry
+        if current is not None:
+            yield Parsed(current.line, skipped=repeated, path=current.path)
+
+
+# One decoder for every line (json.loads with parse_float builds a new one per call).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
 def _json_line(raw: str, max_depth: int) -> object:
+    if raw.startswith("\ufeff"):  # as json.loads says it
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
     try:
-        line = json.loads(raw, parse_float=Decimal)
+        line = _DECODER.decode(raw)
     except RecursionError:
         raise RowError(f"JSON nested deeper than {max_depth} levels") from None
-    problem = json_depth_error(line, max_depth)
-    if problem:
-        raise RowError(problem)
+    # Nesting is at most the number of brackets: most lines need no walk to know.
+    if raw.count("{") + raw.count("[") > max_depth:
+        problem = json_depth_error(line, max_depth)
+        if problem:
+            raise RowError(problem)
     return line
 
 
-def _entry(line: object, path: str, number: int) -> _Entry | str:
+def _entry(line: object, path: str, number: int, order: int) -> _Entry | str:
+    """The line checked (a bad timestamp or count is a row error on every line, kept or not)
+    and what de-duplication compares; the record is built by `_record` only for a line that
+    is the largest of its response so far."""
     message = line.get("message") if isinstance(line, dict) else None
     usage = message.get("usage") if isinstance(message, dict) else None
     if not isinstance(usage, dict):
@@ -111,8 +137,22 @@ def _entry(line: object, path: str, number: int) -> _Entry | str:
     message_id = text_or_none(message.get("id")) or ""
     request_id = text_or_none(line.get("requestId")) or ""
     moment = utc_time(line.get("timestamp"), "timestamp")
+    counts = _token_counts(usage)
+    sidechain = line.get("isSidechain") is True
+    entry = _Entry(path, number, order, None, message_id, request_id, sidechain, sum(counts))
+    entry.pending = (line, usage, model, moment, counts)
+    return entry
+
+
+def _record(entry: _Entry) -> UsageRecord:
+    assert entry.pending is not None, "set by _entry"
+    line, usage, model, moment, counts = entry.pending
+    entry.pending = None  # the parsed line is not kept
+    message_id, request_id = entry.message_id, entry.request_id
     record = UsageRecord(
-        record_key=stable_key(NAME, message_id, request_id) if message_id else "",
+        record_key=stable_key(NAME, message_id, request_id)
+        if message_id
+        else stable_key(NAME, entry.path, entry.line),
         source=NAME,
         period_start=moment,
         period_end=moment,
@@ -122,32 +162,33 @@ def _entry(line: object, path: str, number: int) -> _Entry | str:
         requests=1,
         tags=_tags(line, usage),
     )
-    _fill_tokens(record, usage)
-    if not message_id:
-        record.record_key = stable_key(NAME, path, number)
-    return _Entry(
-        path, number, record, message_id, request_id, line.get("isSidechain") is True, line
-    )
+    (
+        record.input_tokens,
+        record.cache_read_tokens,
+        record.output_tokens,
+        record.cache_write_5m_tokens,
+        record.cache_write_1h_tokens,
+    ) = counts
+    return record
 
 
-def _fill_tokens(record: UsageRecord, usage: dict) -> None:
-    record.input_tokens = tokens(usage.get("input_tokens"), "message.usage.input_tokens")
-    record.cache_read_tokens = tokens(
+def _token_counts(usage: dict) -> tuple[int, int, int, int, int]:
+    """input, cache read, output, cache write 5m, cache write 1h."""
+    input_tokens = tokens(usage.get("input_tokens"), "message.usage.input_tokens")
+    cache_read = tokens(
         usage.get("cache_read_input_tokens"), "message.usage.cache_read_input_tokens"
     )
-    record.output_tokens = tokens(usage.get("output_tokens"), "message.usage.output_tokens")
+    output = tokens(usage.get("output_tokens"), "message.usage.output_tokens")
     split = usage.get("cache_creation")
     if isinstance(split, dict):
-        record.cache_write_5m_tokens = tokens(
-            split.get("ephemeral_5m_input_tokens"), "message.usage.cache_creation.5m"
-        )
-        record.cache_write_1h_tokens = tokens(
-            split.get("ephemeral_1h_input_tokens"), "message.usage.cache_creation.1h"
-        )
+        write_5m = tokens(split.get("ephemeral_5m_input_tokens"), "message.usage.cache_creation.5m")
+        write_1h = tokens(split.get("ephemeral_1h_input_tokens"), "message.usage.cache_creation.1h")
     else:  # older transcripts: one figure, billed at the 5-minute rate (as ccusage does)
-        record.cache_write_5m_tokens = tokens(
+        write_5m = tokens(
             usage.get("cache_creation_input_tokens"), "message.usage.cache_creation_input_tokens"
         )
+        write_1h = 0
+    return input_tokens, cache_read, output, write_5m, write_1h
 
 
 def _tags(line: dict, usage: dict) -> dict[str, str]:
@@ -181,23 +222,16 @@ def _tool_call_fingerprint(message: object) -> str | None:
     return "+".join(sorted(calls)) or None
 
 
-def _deduplicated(entries: list[_Entry]) -> Iterator[Parsed]:
-    """One row per API response: the largest snapshot of (message id, request id); a
-    sidechain replay of a message a main-chain line already has is dropped."""
-    best: dict[tuple[str, str], _Entry] = {}
-    for entry in entries:
-        key = (entry.message_id, entry.request_id) if entry.message_id else (entry.path, entry.line)
-        current = best.get(key)
-        if current is None or entry.total > current.total:
-            best[key] = entry
+def _deduplicated(best: dict[tuple, _Entry]) -> Iterator[Parsed]:
+    """One row per API response, in the order of the lines kept; a sidechain replay of a
+    message a main-chain line already has is dropped."""
     main_chain = {e.message_id for e in best.values() if not e.sidechain and e.message_id}
-    kept = {id(e) for e in best.values() if not (e.sidechain and e.message_id in main_chain)}
-    for entry in entries:
-        shown = entry.path
-        if id(entry) in kept:
-            yield Parsed(entry.line, records=[entry.record], raw=entry.raw, path=shown)
+    for entry in sorted(best.values(), key=lambda e: e.order):
+        if entry.sidechain and entry.message_id in main_chain:
+            yield Parsed(entry.line, skipped="repeated line of one API response", path=entry.path)
         else:
-            yield Parsed(entry.line, skipped="repeated line of one API response", path=shown)
+            assert entry.record is not None, "built when it entered `best`"
+            yield Parsed(entry.line, records=[entry.record], path=entry.path)
 
 
 FORMAT = Format(NAME, "Claude Code transcripts (JSONL)", parse, APPEND_ONLY, "anthropic")

@@ -247,7 +247,8 @@ class Source:
                         path=self.name,
                         line=number,
                     )
-                bad = _NOT_UTF8.search(line)
+                # An undecodable byte is a non-ASCII character: an ASCII line needs no search.
+                bad = None if line.isascii() else _NOT_UTF8.search(line)
                 if bad:
                     message = _not_utf8_message(line, bad.start())
                     raise InputError(message, path=self.name, line=number)

@@ -15,7 +15,6 @@ validated with the YAML loader's rules) only for the ids actually looked up.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 
@@ -39,6 +38,8 @@ def user_layer_path(environ=None) -> Path:
 
 def read_layer(path: Path) -> dict:
     """The whole layer document (`pricing update` and tests; lookups use `_LazyLayer`)."""
+    import json  # here, not at start-up: most commands read no layer file
+
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -59,6 +60,8 @@ class _LayerFile:
     `tokcli pricing show` fast with 3,500 models. Any other JSON layout is parsed whole."""
 
     def __init__(self, path: Path):
+        import json
+
         self.path = path
         text = path.read_text(encoding="utf-8")
         start = text.find(MODELS_START)
@@ -79,6 +82,8 @@ class _LayerFile:
         self.head_lines = text.count("\n", 0, start + len(MODELS_START) - 1)
 
     def offset(self, model_id: str) -> int | None:
+        import json
+
         if self.parsed is not None:
             return 0 if model_id in self.parsed else None
         key = "\n" + json.dumps(model_id) + ":"
@@ -93,6 +98,8 @@ class _LayerFile:
         return self.head_lines + 1 + self.text.count("\n", 0, start)
 
     def spec(self, model_id: str) -> dict:
+        import json
+
         if self.parsed is not None:
             return self.parsed[model_id]
         start = self.offset(model_id)
@@ -108,6 +115,8 @@ class _LayerFile:
             ) from None
 
     def ids(self) -> list[str]:
+        import json
+
         if self.parsed is not None:
             return list(self.parsed)
         ids = []

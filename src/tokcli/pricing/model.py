@@ -6,8 +6,9 @@ pricing/SCHEMA.md is the contract for the data; this module is its executable fo
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from tokcli.errors import PriceNotAvailableError
 
@@ -17,37 +18,87 @@ SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 DIMENSIONS = ("input", "output", "reasoning", "cache_read", "cache_write_5m", "cache_write_1h")
 CACHE_DIMENSIONS = ("cache_read", "cache_write_5m", "cache_write_1h")
 
+# Every command that prices anything imports these classes, so they are built cheaply: as
+# dataclasses (fields, dataclasses.replace and fields() work as before) whose frozen-dataclass
+# methods are written once in _Frozen instead of compiled per class at import (that cost a
+# tenth of `tokcli pricing show`'s start-up). Each class writes its own __init__.
 
-@dataclass(frozen=True)
-class TierPricing:
+
+class _Frozen:
+    """Immutable value object: equal and hashed by its fields, as dataclass(frozen=True)."""
+
+    __slots__ = ()
+
+    def _values(self) -> tuple:
+        state = self.__dict__
+        return tuple(state[name] for name in self.__dataclass_fields__)  # type: ignore[attr-defined]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._values() == other._values()  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
+        return f"{type(self).__qualname__}({fields})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+@dataclass(init=False, repr=False, eq=False)
+class TierPricing(_Frozen):
     """Prices of a service tier (batch, flex, priority) inside one band."""
 
     multiplier: Decimal | None = None
     prices: dict[str, Decimal] = field(default_factory=dict)
 
+    def __init__(
+        self, multiplier: Decimal | None = None, prices: dict[str, Decimal] | None = None
+    ) -> None:
+        self.__dict__.update(multiplier=multiplier, prices={} if prices is None else prices)
 
-@dataclass(frozen=True)
-class Band:
+
+@dataclass(init=False, repr=False, eq=False)
+class Band(_Frozen):
     """One set of prices: the standard band, or the long-context band above a threshold."""
 
     prices: dict[str, Decimal | None]
     tiers: dict[str, TierPricing] = field(default_factory=dict)
 
+    def __init__(
+        self, prices: dict[str, Decimal | None], tiers: dict[str, TierPricing] | None = None
+    ) -> None:
+        self.__dict__.update(prices=prices, tiers={} if tiers is None else tiers)
 
-@dataclass(frozen=True)
-class TimeOfDay:
+
+@dataclass(init=False, repr=False, eq=False)
+class TimeOfDay(_Frozen):
     """Peak hours in UTC; outside them every price is multiplied by `off_peak_multiplier`."""
 
     peak_hours_utc: tuple[tuple[dt.time, dt.time], ...]
     off_peak_multiplier: Decimal
+
+    def __init__(
+        self, peak_hours_utc: tuple[tuple[dt.time, dt.time], ...], off_peak_multiplier: Decimal
+    ) -> None:
+        self.__dict__.update(peak_hours_utc=peak_hours_utc, off_peak_multiplier=off_peak_multiplier)
 
     def is_off_peak(self, moment: dt.datetime) -> bool:
         clock = moment.astimezone(dt.UTC).time().replace(tzinfo=None)
         return not any(start <= clock < end for start, end in self.peak_hours_utc)
 
 
-@dataclass(frozen=True)
-class PriceEntry:
+@dataclass(init=False, repr=False, eq=False)
+class PriceEntry(_Frozen):
+    """The prices of a model from one date on, with where they come from."""
+
     effective_from: dt.datetime  # UTC
     source: str
     standard: Band
@@ -59,6 +110,34 @@ class PriceEntry:
     notes: str | None = None
     overridden: frozenset[str] = frozenset()  # fields a user override file set
     origin: str | None = None  # the override file, None for the shipped registry
+
+    def __init__(
+        self,
+        effective_from: dt.datetime,
+        source: str,
+        standard: Band,
+        long_context: Band | None = None,
+        long_context_above: int | None = None,
+        time_of_day: TimeOfDay | None = None,
+        min_cacheable_tokens: int | None = None,
+        cache_storage_per_hour: Decimal | None = None,
+        notes: str | None = None,
+        overridden: frozenset[str] = frozenset(),
+        origin: str | None = None,
+    ) -> None:
+        self.__dict__.update(
+            effective_from=effective_from,
+            source=source,
+            standard=standard,
+            long_context=long_context,
+            long_context_above=long_context_above,
+            time_of_day=time_of_day,
+            min_cacheable_tokens=min_cacheable_tokens,
+            cache_storage_per_hour=cache_storage_per_hour,
+            notes=notes,
+            overridden=overridden,
+            origin=origin,
+        )
 
     def offers(self, service_tier: str) -> bool:
         return service_tier == "standard" or service_tier in self.standard.tiers
@@ -104,8 +183,10 @@ class PriceEntry:
         return None if base is None else base * multiplier
 
 
-@dataclass(frozen=True)
-class Model:
+@dataclass(init=False, repr=False, eq=False)
+class Model(_Frozen):
+    """A model, its limits and its dated prices, oldest first."""
+
     id: str
     provider: str
     name: str | None
@@ -123,6 +204,42 @@ class Model:
     # Which price layer the model comes from: "curated" (pricing/*.yaml), "generated" (the
     # shipped layer built from a public source), "updated" (`tokcli pricing update`), "override".
     layer: str = "curated"
+
+    def __init__(
+        self,
+        id: str,
+        provider: str,
+        name: str | None,
+        tier: str | None,
+        aliases: tuple[str, ...],
+        context_window: int | None,
+        max_output: int | None,
+        min_cacheable_tokens: int | None,
+        prices: tuple[PriceEntry, ...],
+        released: dt.date | None = None,
+        deprecated: dt.date | None = None,
+        host: str | None = None,
+        notes: str | None = None,
+        origin: str | None = None,
+        layer: str = "curated",
+    ) -> None:
+        self.__dict__.update(
+            id=id,
+            provider=provider,
+            name=name,
+            tier=tier,
+            aliases=aliases,
+            context_window=context_window,
+            max_output=max_output,
+            min_cacheable_tokens=min_cacheable_tokens,
+            prices=prices,
+            released=released,
+            deprecated=deprecated,
+            host=host,
+            notes=notes,
+            origin=origin,
+            layer=layer,
+        )
 
     def entry_at(self, moment: dt.datetime) -> PriceEntry:
         """The price entry in force at `moment`: the last one whose effective_from <= moment."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
 from tokcli import __version__
 from tokcli.errors import InputError, UnknownModelError
+from tokcli.lazyre import lazy
 from tokcli.pricing.model import Band, Model, PriceEntry, TierPricing
 
 # Prefixes that gateways and clouds put in front of a provider's own id.
@@ -35,28 +35,28 @@ _PREFIXES = (
 )
 # Sellers whose own listing of a model may carry its own price (a cloud, a cloud region):
 # their literal entry in the generated layer beats the curated model found by stripping them.
-_SELLER_FORM = re.compile(
+_SELLER_FORM = lazy(
     r"^(azure/|azure_ai/|((bedrock|bedrock_converse)/(converse/)?)?(us|eu|apac|jp|au|us-gov|ca|global)\.)"
 )
-_BEDROCK_REGION = re.compile(r"^(us|eu|apac|global|us-gov|jp|au|ca)\.")
+_BEDROCK_REGION = lazy(r"^(us|eu|apac|global|us-gov|jp|au|ca)\.")
 # Geographic cross-Region inference profiles; `global.` is the global one.
-_BEDROCK_GEO = re.compile(r"^(?:bedrock/)?(us|eu|apac|us-gov|jp|au|ca)\.")
+_BEDROCK_GEO = lazy(r"^(?:bedrock/)?(us|eu|apac|us-gov|jp|au|ca)\.")
 # AWS prices geographic cross-Region inference about 10% above global for the Claude models
 # that have a global profile (Sonnet 4.5, released 2025-09-29, and later); PRICING-FACTS,
 # and LiteLLM's us./eu. Bedrock rows (e.g. us.anthropic.claude-opus-4-7 $5.50 vs $5.00).
 GEO_PREMIUM = Decimal("1.1")
 GEO_PREMIUM_FROM = dt.date(2025, 9, 29)
-_BEDROCK_SUFFIX = re.compile(r"-v\d+(:\d+)?$")
-_SNAPSHOT_DATE = re.compile(r"(-|@)(20\d{2}-?\d{2}-?\d{2})$")
-_MMDD = re.compile(r"-(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")  # Azure meters: gpt-4o-mini-0718
+_BEDROCK_SUFFIX = lazy(r"-v\d+(:\d+)?$")
+_SNAPSHOT_DATE = lazy(r"(-|@)(20\d{2}-?\d{2}-?\d{2})$")
+_MMDD = lazy(r"-(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")  # Azure meters: gpt-4o-mini-0718
 # Azure deployment names often end with the deployment type: gpt-4o-2024-08-06-global.
-_DEPLOYMENT_TYPE = re.compile(r"-(global|global-?standard|standard|data-?zone|provisioned|ptu)$")
-_VERTEX_PATH = re.compile(r"^(projects/[^/]+/locations/[^/]+/)?publishers/[^/]+/models/")
-_VERSION_TAG = re.compile(r"@[a-z0-9._-]+$")
+_DEPLOYMENT_TYPE = lazy(r"-(global|global-?standard|standard|data-?zone|provisioned|ptu)$")
+_VERTEX_PATH = lazy(r"^(projects/[^/]+/locations/[^/]+/)?publishers/[^/]+/models/")
+_VERSION_TAG = lazy(r"@[a-z0-9._-]+$")
 # Bedrock FOCUS / CUR product names: Claude4.6Sonnet, Claude3.5Haiku, ClaudeSonnet4.6.
-_FOCUS_NAME = re.compile(r"^claude\s*(\d+)(?:\.(\d+))?\s*(opus|sonnet|haiku|fable)$")
-_FOCUS_NAME_2 = re.compile(r"^claude\s*(opus|sonnet|haiku|fable)\s*(\d+)(?:\.(\d+))?$")
-_DOTTED_VERSION = re.compile(r"(?<=\d)\.(?=\d)")
+_FOCUS_NAME = lazy(r"^claude\s*(\d+)(?:\.(\d+))?\s*(opus|sonnet|haiku|fable)$")
+_FOCUS_NAME_2 = lazy(r"^claude\s*(opus|sonnet|haiku|fable)\s*(\d+)(?:\.(\d+))?$")
+_DOTTED_VERSION = lazy(r"(?<=\d)\.(?=\d)")
 
 
 def shipped_pricing_dir() -> Path:
@@ -185,10 +185,10 @@ class Registry:
         key = name.strip().lower()
         if key in self.user_aliases:
             return self._resolve_alias(key)
-        forms = _candidates(name)
-        model_id = self._index.get(forms[0])
-        if model_id is not None:
+        model_id = self._index.get(" ".join(key.split()))  # _candidates(name)[0], the literal
+        if model_id is not None:  # the usual case: no other form is worked out (start-up)
             return self.models[model_id]
+        forms = _candidates(name)
         generated = self.generated()
         if _SELLER_FORM.match(key):
             for form in _seller_forms(key):
@@ -308,10 +308,13 @@ def _read_cache(files: list[Path]) -> Registry | None:
     path = _cache_path(files)
     if path is None or not path.is_file():
         return None
-    import pickle
+    try:  # the C unpickler itself: pickle.py in front of it costs more than the unpickling
+        from _pickle import loads
+    except ImportError:  # not CPython
+        from pickle import loads
 
     try:
-        registry = pickle.loads(path.read_bytes())
+        registry = loads(path.read_bytes())
     except Exception:  # a stale or damaged cache is only a lost shortcut
         return None
     return registry if isinstance(registry, Registry) else None

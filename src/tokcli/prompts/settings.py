@@ -7,10 +7,12 @@ places; this module knows them all so commands do not have to.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError
-from tokcli.prompts.source import PromptSource
+
+if TYPE_CHECKING:  # a type only: reading prompts (YAML) is not needed to hold their settings
+    from tokcli.prompts.source import PromptSource
 
 _MAX_TOKEN_KEYS = ("max_tokens", "max_output_tokens", "max_completion_tokens", "maxOutputTokens")
 PERIODS = ("day", "month")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from decimal import Decimal
-from fractions import Fraction
 
 from tokcli.errors import TokcliError
 
@@ -22,6 +21,8 @@ def allocate(shared: Decimal, spend: Mapping[Hashable, Decimal]) -> dict[Hashabl
         raise TokcliError(
             f"--allocate-shared: expected an amount in whole cents >= 0, got {shared}"
         )
+    from fractions import Fraction  # only --allocate-shared needs it (start-up)
+
     weights = {key: Fraction(amount) for key, amount in spend.items() if amount > 0}
     total = sum(weights.values(), Fraction(0))
     if shared and total <= 0:

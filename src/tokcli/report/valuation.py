@@ -12,10 +12,7 @@ Cost bases (docs/concepts/cost-basis.md):
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -143,6 +140,8 @@ def _rates_file(path: Path) -> tuple[str | None, dict[str, Decimal]]:
         raise TokcliError(f"{path}: cannot read the rates file: {exc}") from None
     if path.suffix.lower() == ".csv":
         return None, _rates_csv(path, text)
+    import tomllib  # here, with csv below: only a rates file needs them (start-up)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -163,6 +162,9 @@ def _rates_file(path: Path) -> tuple[str | None, dict[str, Decimal]]:
 
 
 def _rates_csv(path: Path, text: str) -> dict[str, Decimal]:
+    import csv
+    import io
+
     reader = csv.DictReader(io.StringIO(text))
     if [c.strip().lower() for c in reader.fieldnames or []] != ["currency", "rate"]:
         raise TokcliError(f"{path}:1: header: expected currency,rate")

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Benchmark `tokcli import` of Claude Code transcripts against `ccusage daily` (issue 17).
+
+Target: importing 500 MB of transcripts takes at most 1.5x the time of `ccusage daily` over the
+same folder, measured in one run, with a peak memory at most 400 MB and flat in the size.
+
+The transcripts are the real ones vendored in tests/fixtures/samples/claude-code-jsonl (see
+its SOURCES.md), copied until the tree holds N MB: each copy is one session file in one of 20
+project folders, with its own session id and every message id, request id and uuid made
+distinct, so that nothing de-duplicates across copies (the streaming snapshots inside a copy
+still do, as in a real transcript). ccusage comes from npm and is not a dependency of tokcli:
+install it once in a folder outside the repository and pass its binary:
+
+    (mkdir -p /tmp/ccusage && cd /tmp/ccusage && npm install ccusage)
+    .venv/bin/python bench/bench_claude_code.py --megabytes 500 \
+        --ccusage /tmp/ccusage/node_modules/.bin/ccusage
+
+Each tool runs in its own process (`ccusage daily --offline --json`; `tokcli import FOLDER
+--source claude-code` into a new store), alternating, `--repeat` times; figures are medians of
+wall time, CPU time (user + system) and peak RSS from wait4. Several sizes (`--megabytes 50
+--megabytes 500`) show whether memory is flat. Prints one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "tests" / "fixtures" / "samples" / "claude-code-jsonl"
+TIME_TARGET = 1.5  # x ccusage daily
+MEMORY_TARGET_MB = 400
+PROJECTS = 20
+# The ids a transcript line carries; each copy gets its own value of every one.
+_ID_FIELDS = re.compile(r'"(id|requestId|sessionId|uuid|parentUuid|leafUuid|agentId)":"([^"]+)"')
+
+
+def emit(**fields) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def sample_lines() -> list[str]:
+    lines = []
+    for path in sorted(SAMPLES.glob("*.jsonl")):
+        lines += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return lines
+
+
+def generate(folder: Path, megabytes: int) -> int:
+    """Write copies of the sample transcripts under folder/projects until `megabytes`; the
+    number of bytes written."""
+    lines = sample_lines()
+    template = "\n".join(lines) + "\n"
+    target = megabytes * 1_000_000
+    written = copy = 0
+    while written < target:
+        suffix = f"-c{copy:07d}"
+        text = _ID_FIELDS.sub(rf'"\1":"\2{suffix}"', template)
+        project = folder / "projects" / f"-home-dev-project-{copy % PROJECTS:02d}"
+        project.mkdir(parents=True, exist_ok=True)
+        (project / f"session{suffix}.jsonl").write_text(text, encoding="utf-8")
+        written += len(text.encode("utf-8"))
+        copy += 1
+    return written
+
+
+def run(command: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, peak RSS MB, stdout) of one process, from wait4 on it alone."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - start
+        err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+        if process.returncode != 0:
+            raise SystemExit(f"{command[0]} failed ({process.returncode}): {err[-2000:]}")
+        out.seek(0)
+        stdout = out.read().decode(errors="replace")
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, cpu, usage.ru_maxrss / 1024, stdout
+
+
+def tokcli_command() -> list[str]:
+    script = Path(sys.executable).with_name("tokcli")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tokcli"]
+
+
+def measure(megabytes: int, ccusage: str | None, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        size = generate(folder / "claude", megabytes)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOKCLI_")}
+        env.update(
+            CLAUDE_CONFIG_DIR=str(folder / "claude"),  # where ccusage looks
+            XDG_CACHE_HOME=str(folder / "cache"),
+            XDG_CONFIG_HOME=str(folder / "config"),
+            XDG_DATA_HOME=str(folder / "data"),
+            NO_COLOR="1",
+        )
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        samples: dict[str, list[tuple[float, float, float]]] = {"tokcli": [], "ccusage": []}
+        rows = None
+        for attempt in range(repeat):
+            store = folder / f"usage-{attempt}.db"
+            projects = str(folder / "claude" / "projects")
+            tokcli = [*tokcli_command(), "import", projects, "--source", "claude-code",
+                      "--store", str(store), "--format", "json"]  # fmt: skip
+            wall, cpu, peak, out = run(tokcli, env)
+            samples["tokcli"].append((wall, cpu, peak))
+            rows = _rows_inserted(out)
+            store.unlink()
+            if ccusage:
+                command = [ccusage, "daily", "--offline", "--json"]
+                samples["ccusage"].append(run(command, env)[:3])
+        for tool, runs in samples.items():
+            if not runs:
+                continue
+            emit(
+                benchmark=f"{tool}, Claude Code transcripts {megabytes} MB",
+                megabytes=round(size / 1e6, 1),
+                wall_s=round(statistics.median(r[0] for r in runs), 2),
+                cpu_s=round(statistics.median(r[1] for r in runs), 2),
+                peak_mb=round(max(r[2] for r in runs), 1),
+                **({"rows_inserted": rows} if tool == "tokcli" else {}),
+            )
+        if samples["ccusage"]:
+            ratio = statistics.median(r[0] for r in samples["tokcli"]) / statistics.median(
+                r[0] for r in samples["ccusage"]
+            )
+            cpu_ratio = statistics.median(r[1] for r in samples["tokcli"]) / statistics.median(
+                r[1] for r in samples["ccusage"]
+            )
+            peak = max(r[2] for r in samples["tokcli"])
+            emit(
+                benchmark=f"tokcli / ccusage daily, {megabytes} MB",
+                wall_ratio=round(ratio, 2),
+                cpu_ratio=round(cpu_ratio, 2),
+                target=f"<= {TIME_TARGET}x, peak <= {MEMORY_TARGET_MB} MB",
+                ok=ratio <= TIME_TARGET and peak <= MEMORY_TARGET_MB,
+            )
+
+
+def _rows_inserted(output: str) -> int | None:
+    try:
+        return json.loads(output)["totals"]["inserted"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--megabytes", type=int, action="append")
+    parser.add_argument("--ccusage", help="the ccusage binary (npm install ccusage)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    ccusage = args.ccusage or shutil.which("ccusage")
+    if ccusage is None:
+        print("ccusage not found: tokcli figures only", file=sys.stderr)
+    if ccusage:
+        version = subprocess.run([ccusage, "--version"], capture_output=True, text=True).stdout
+        emit(anchor="ccusage daily --offline --json", version=version.strip())
+    for megabytes in args.megabytes or [500]:
+        measure(megabytes, ccusage, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The quick commands import only what they use (issue 17: start-up within 1.2x of
+`python -c "import typer"`, measured by bench/bench_startup.py).
+
+Each command runs in a fresh Python process, as a user runs it, after a first run that fills the
+registry cache and creates the store; the test then looks at the modules that process loaded.
+It asserts on modules, never on time: each module named here was a measured part of start-up
+(YAML, the prompt renderers, json, pickle.py, tempfile, csv, ...)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+# Loaded by none of the three commands below.
+NEVER = {
+    "yaml",
+    "rich",
+    "jinja2",
+    "tiktoken",
+    "tokcli.prompts.source",
+    "tokcli.prompts.templating",
+    "tokcli.prompts.renderers",
+    "tokcli.pricing.loader",  # the YAML registry is read from the cache
+    "pickle",  # the C unpickler is used without pickle.py in front of it
+    "tomllib",  # no config file here
+    "tempfile",
+    "gzip",
+    "hashlib",
+}
+COMMANDS = {
+    "pricing show": (
+        ["pricing", "show", "claude-sonnet-4-6"],
+        {"json", "sqlite3", "tokcli.prompts", "tokcli.report", "tokcli.store"},
+    ),
+    "estimate --input-tokens": (
+        ["estimate", "--input-tokens", "1000", "--output-tokens", "200",
+         "--model", "claude-sonnet-4-6"],
+        {"sqlite3", "tokcli.report", "tokcli.store", "tokcli.prompts.files"},
+    ),
+    "report on an empty store": (
+        ["report"],
+        {"csv", "fractions", "random", "tokcli.prompts"},
+    ),
+}  # fmt: skip
+
+_PROBE = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write("\\nMODULES " + repr(sorted(sys.modules)) + "\\n"))
+sys.argv = ["tokcli", *{args!r}]
+from tokcli.cli.entry import main
+main()
+"""
+
+
+def _modules_loaded(args: list[str]) -> set[str]:
+    """The modules a fresh `tokcli ARGS` process has loaded when it exits, in the test's
+    environment (isolated folders, NO_COLOR)."""
+    command = [sys.executable, "-c", _PROBE.format(args=args)]
+    for _ in range(2):  # the first run fills the registry cache and creates the store
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stderr.splitlines() if x.startswith("MODULES "))
+    return set(ast.literal_eval(line.removeprefix("MODULES ")))
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_quick_command_imports_only_what_it_uses(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("TOKCLI_STORE", str(tmp_path / "usage.db"))
+    monkeypatch.delenv("TOKCLI_NOW")  # the pinned test clock is parsed by the YAML loader
+    args, also_not = COMMANDS[name]
+    loaded = _modules_loaded(args)
+    unexpected = sorted(loaded & (NEVER | also_not))
+    assert unexpected == [], f"`tokcli {' '.join(args)}` imports {unexpected}"
+    assert "typer" in loaded  # it did run through the CLI
+
+
+def test_price_classes_keep_frozen_dataclass_behaviour():
+    """pricing/model.py writes the frozen-dataclass methods once instead of compiling them per
+    class at import: equality, hashing, immutability, dataclasses.replace/fields, repr and
+    pickling behave as with @dataclass(frozen=True)."""
+    import dataclasses
+    import datetime as dt
+    import pickle
+    from decimal import Decimal
+
+    from tokcli.pricing.model import Band, Model, PriceEntry, TierPricing, TimeOfDay
+
+    band = Band(
+        {"input": Decimal("3"), "output": Decimal("15")}, {"batch": TierPricing(Decimal("0.5"))}
+    )
+    when = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    entry = PriceEntry(when, "https://example.com/pricing", band)
+    model = Model("m", "anthropic", "M", "mid", ("m-alias",), 200_000, 8_000, None, (entry,))
+    assert model.layer == "curated" and entry.long_context is None
+    assert TierPricing().prices == {} and TierPricing().prices is not TierPricing().prices
+    same = Model("m", "anthropic", "M", "mid", ("m-alias",), 200_000, 8_000, None, (entry,))
+    assert same == model
+    peak = TimeOfDay(((dt.time(9), dt.time(17)),), Decimal("0.5"))
+    assert hash(peak) == hash(TimeOfDay(((dt.time(9), dt.time(17)),), Decimal("0.5")))
+    with pytest.raises(TypeError):  # as a frozen dataclass holding a dict
+        hash(model)
+    assert model != dataclasses.replace(model, tier="cheap")
+    assert dataclasses.replace(model, tier="cheap").tier == "cheap"
+    assert [f.name for f in dataclasses.fields(Model)][:3] == ["id", "provider", "name"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.tier = "cheap"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del entry.notes
+    assert repr(entry.standard.tiers["batch"]) == (
+        "TierPricing(multiplier=Decimal('0.5'), prices={})"
+    )
+    assert pickle.loads(pickle.dumps(model)) == model
