@@ -63,21 +63,36 @@ def estimate_files(
     registry,
     counter,
     unknown=None,
+    left_out: list[InputError] | None = None,
 ) -> list[dict]:
     """Estimate every file. With `unknown` (an UnknownModels), a prompt naming an unknown model
-    is left out and recorded there (one warning per id), and the rest of the run goes on."""
+    is left out and recorded there (one warning per id), and the rest of the run goes on.
+    With `left_out` (a list), a file that cannot be read, parsed or rendered (a variable with
+    no sample value, a template error, no model) is recorded there and the run goes on: a run
+    over many prompts never stops on one of them."""
     results: list[dict] = []
     for path, text in files:
-        source = load_prompt(path, text)
-        measured = measure_source(source, request.variables)
         try:
+            source = load_prompt(path, text)
+            measured = measure_source(source, request.variables)
             results.extend(estimate_measured(measured, request, registry, counter))
         except UnknownPromptModel as exc:
             if unknown is None:
                 raise
             where = f"{exc.path}:{exc.line}" if exc.line else exc.path
             unknown.add(exc.model, exc.suggestions, where)
+        except InputError as exc:
+            if left_out is None:
+                raise
+            if exc.path is None:
+                exc = InputError(str(exc), path=str(path))
+            left_out.append(exc)
     return results
+
+
+def left_out_dict(error: InputError) -> dict:
+    """A prompt left out of the run, as the JSON output reports it."""
+    return {"path": error.path, "line": error.line, "error": str(error)}
 
 
 def estimate_text(text: str, label: str, request, registry, counter, path=None) -> list[dict]:
