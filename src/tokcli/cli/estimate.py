@@ -165,6 +165,24 @@ def estimate(
             show_default=False,
         ),
     ] = None,
+    max_rendered_chars: Annotated[
+        int | None,
+        typer.Option(
+            "--max-rendered-chars",
+            metavar="N",
+            help="Most characters a template may render to (over TOKCLI_MAX_RENDERED_CHARS and "
+            "config templates.max_rendered_chars; default 2,000,000).",
+        ),
+    ] = None,
+    max_render_seconds: Annotated[
+        str | None,
+        typer.Option(
+            "--max-render-seconds",
+            metavar="S",
+            help="Longest a template may take to render (over TOKCLI_MAX_RENDER_SECONDS and "
+            "config templates.max_render_seconds; default 10).",
+        ),
+    ] = None,
     fmt: FormatOpt = None,
     pricing: PricingOpt = None,
 ):
@@ -205,6 +223,7 @@ def estimate(
         raise TokcliError("give --reasoning-tokens or --reasoning-multiplier, not both")
     checks = _Checks(baseline, base_ref, fail_on_increase, max_monthly_cost)
     request = _prompt_request(rt, day, options, model, requests, per, days_per_month, vars_file)
+    request.limits = _render_limits(rt, max_rendered_chars, max_render_seconds)
     sources = _Sources(paths or [], list(exclude or []), text, input_tokens)
     _prompt_mode(rt, request, sources, checks, fmt)
 
@@ -358,6 +377,14 @@ def _prompt_request(rt, day, options, model, requests, per, days_per_month, vars
         days_per_month=days_per_month,
         variables=_load_vars(vars_file),
         config_prompts=prompts,
+    )
+
+
+def _render_limits(rt, chars: int | None, seconds: str | None):
+    from tokcli.prompts.renderers import RenderLimits
+
+    return RenderLimits.resolve(
+        chars_flag=chars, seconds_flag=seconds, environ=rt.environ, config=rt.config
     )
 
 

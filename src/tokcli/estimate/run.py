@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tokcli.errors import InputError, TokcliError, UnknownModelError
 from tokcli.estimate.prompt import (
@@ -41,6 +42,7 @@ class PromptRequest:
     days_per_month: int = 30
     variables: dict = field(default_factory=dict)
     config_prompts: list[dict] = field(default_factory=list)  # [[prompts]] entries
+    limits: Any = None  # RenderLimits: how much and how long a template may render
 
 
 def local_files(paths: list[str], exclude: list[str]) -> Iterator[tuple[Path, str | None]]:
@@ -74,7 +76,7 @@ def estimate_files(
     for path, text in files:
         try:
             source = load_prompt(path, text)
-            measured = measure_source(source, request.variables)
+            measured = measure_source(source, request.variables, request.limits)
             results.extend(estimate_measured(measured, request, registry, counter))
         except UnknownPromptModel as exc:
             if unknown is None:
@@ -97,7 +99,7 @@ def left_out_dict(error: InputError) -> dict:
 
 def estimate_text(text: str, label: str, request, registry, counter, path=None) -> list[dict]:
     """--text TEXT or stdin: a prompt with no file. `path` is what the JSON reports."""
-    measured = measure_source(load_prompt(Path(label), text), request.variables)
+    measured = measure_source(load_prompt(Path(label), text), request.variables, request.limits)
     measured.path = path
     return estimate_measured(measured, request, registry, counter)
 
