@@ -99,14 +99,16 @@ def test_each_real_source_folder_runs_to_the_end(cli, tmp_path, monkeypatch, sou
     document = run.json()
     priced = {r["path"] for r in document["results"]}
     left_out = {e["path"] for e in document.get("left_out", [])}
+    not_prompts = set(document.get("not_prompts", []))  # config.json and the like
     walked = {
         p.relative_to(tmp_path).as_posix()
         for p in (tmp_path / source).rglob("*")
         if p.is_file() and p.name != "SOURCES.md" and p.suffix in SUFFIXES and not hidden(p)
     }
-    assert priced and not priced & left_out
-    assert priced | left_out == walked
-    assert len(run.stderr.strip().splitlines()) == len(left_out)
+    assert priced and not priced & left_out and not (priced | left_out) & not_prompts
+    assert priced | left_out | not_prompts == walked
+    assert all(Path(p).suffix in (".json", ".yaml", ".yml") for p in not_prompts)
+    assert len(run.stderr.strip().splitlines()) == len(left_out) + bool(not_prompts)
 
 
 def hidden(path: Path) -> bool:
@@ -115,3 +117,43 @@ def hidden(path: Path) -> bool:
 
 SUFFIXES = {".txt", ".md", ".json", ".yaml", ".yml", ".prompty", ".prompt", ".j2", ".jinja",
             ".jinja2", ".tmpl"}  # fmt: skip
+
+
+def test_a_settings_json_found_by_the_walk_is_skipped_not_left_out(cli, folder):
+    (folder / "config.json").write_text('{"schema": 1, "description": "settings"}')
+    run = estimate(cli, folder)
+    assert run.exit_code == 0
+    assert [Path(p).name for p in run.json()["not_prompts"]] == ["config.json"]
+    assert "1 JSON/YAML file holds no prompt" in run.stderr
+    named = estimate(cli, folder / "config.json")  # named alone: an error, as before
+    assert named.exit_code == 2 and "config.json:1" in named.stderr
+
+
+def test_semantic_kernel_prompt_yaml_renders_with_its_input_variable_defaults(cli, tmp_path):
+    # Real file: semantic-kernel dotnet/src/IntegrationTests/CrossLanguage/Data/
+    # PromptWithSimpleVariableTest.yaml (template_format: semantic-kernel, default Seattle).
+    # Old code: rendered as Jinja, "template syntax error: unexpected char '$'".
+    real = REAL / "semantic-kernel/dotnet/src/IntegrationTests/CrossLanguage/Data"
+    run = cli("estimate", real / "PromptWithSimpleVariableTest.yaml", "-m", "gpt-5", "-f", "json")
+    assert run.exit_code == 0, run.stderr
+    alone = cli(
+        "estimate", "--text",
+        '<message role="user">Can you help me tell the time in Seattle right now?</message>\n',
+        "-m", "gpt-5", "-f", "json",
+    )  # fmt: skip
+    assert run.json()["results"][0]["input_tokens"] == alone.json()["results"][0]["input_tokens"]
+
+
+def test_semantic_kernel_handlebars_function_calls_render_as_nothing(cli, tmp_path):
+    (tmp_path / "rag.yaml").write_text(
+        "name: rag\ntemplate_format: handlebars\ntemplate: |\n"
+        "  {{#with (SearchPlugin-GetTextSearchResults question)}}{{this}}{{/with}}\n"
+        "  Answer {{question}} from the results.\n"
+        "input_variables:\n  - name: question\n    default: Why?\n"
+    )
+    run = cli("estimate", tmp_path / "rag.yaml", "-m", "gpt-5", "-f", "json")
+    assert run.exit_code == 0, run.stderr
+    text = cli(
+        "estimate", "--text", "\nAnswer Why? from the results.\n", "-m", "gpt-5", "-f", "json"
+    )
+    assert run.json()["results"][0]["input_tokens"] == text.json()["results"][0]["input_tokens"]

@@ -279,12 +279,15 @@ def _prompt_mode(rt, request, sources, checks: _Checks, fmt) -> None:
             )
     counter = TokenCounter()
     left_out: list = []
-    results = _estimate_head(rt, request, sources, counter, left_out)
+    not_prompts: list[Path] = []
+    results = _estimate_head(rt, request, sources, counter, left_out, not_prompts)
     output = prompt_output(results, _assumptions(request), _notes(request, results))
     if left_out:
         from tokcli.estimate.run import left_out_dict
 
         output.data["left_out"] = [left_out_dict(e) for e in left_out]
+    if not_prompts:
+        output.data["not_prompts"] = [str(p) for p in not_prompts]
     if checks.wanted:
         _gate(rt, request, sources, counter, output, results, checks, left_out)
     rt.emit(output, rt.format(fmt))
@@ -293,7 +296,7 @@ def _prompt_mode(rt, request, sources, checks: _Checks, fmt) -> None:
         raise CheckFailed("cost gate failed: " + "; ".join(failures))
 
 
-def _estimate_head(rt, request, sources, counter, left_out: list) -> list[dict]:
+def _estimate_head(rt, request, sources, counter, left_out: list, not_prompts: list) -> list[dict]:
     from tokcli.estimate import run
 
     registry = rt.registry
@@ -313,7 +316,16 @@ def _estimate_head(rt, request, sources, counter, left_out: list) -> list[dict]:
     unknown = UnknownModels() if many else None
     # Over many prompts, one that cannot be read, parsed or rendered is reported and left out.
     skipped = left_out if many else None
-    results = run.estimate_files(files, request, registry, counter, unknown, skipped)
+    named = frozenset(Path(p) for p in sources.paths)
+    results = run.estimate_files(
+        files, request, registry, counter, unknown, skipped, named, not_prompts
+    )
+    if not_prompts:
+        plural = "s hold" if len(not_prompts) != 1 else " holds"
+        rt.warn(
+            f"{len(not_prompts)} JSON/YAML file{plural} no prompt (settings such as a Semantic "
+            f"Kernel config.json), skipped; first: {not_prompts[0]}"
+        )
     for error in left_out:
         rt.warn(f"{error}: not priced, left out")
     for line in unknown.warnings() if unknown else []:

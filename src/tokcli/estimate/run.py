@@ -27,6 +27,7 @@ from tokcli.estimate.prompt import (
 from tokcli.estimate.volume import Volume
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.prompts import iter_prompt_files, load_prompt
+from tokcli.prompts.source import NotAPromptFile
 
 RATIO_PLACES = Decimal("0.0001")
 
@@ -66,12 +67,17 @@ def estimate_files(
     counter,
     unknown=None,
     left_out: list[InputError] | None = None,
+    named: frozenset[Path] = frozenset(),
+    not_prompts: list[Path] | None = None,
 ) -> list[dict]:
     """Estimate every file. With `unknown` (an UnknownModels), a prompt naming an unknown model
     is left out and recorded there (one warning per id), and the rest of the run goes on.
     With `left_out` (a list), a file that cannot be read, parsed or rendered (a variable with
     no sample value, a template error, no model) is recorded there and the run goes on: a run
-    over many prompts never stops on one of them."""
+    over many prompts never stops on one of them. A JSON/YAML file found by walking a folder
+    (not in `named`) that holds no prompt at all is counted in `not_prompts`, as audit skips it.
+    """
+    not_prompts = not_prompts if not_prompts is not None else []
     results: list[dict] = []
     for path, text in files:
         try:
@@ -83,6 +89,10 @@ def estimate_files(
                 raise
             where = f"{exc.path}:{exc.line}" if exc.line else exc.path
             unknown.add(exc.model, exc.suggestions, where)
+        except NotAPromptFile:
+            if left_out is None or path in named:
+                raise
+            not_prompts.append(path)  # a settings file found by the walk: not a prompt
         except InputError as exc:
             if left_out is None:
                 raise

@@ -217,11 +217,22 @@ def project_folder(path: Path, root: Path | None = None) -> Path | None:
 # -- Handlebars (Dotprompt) -------------------------------------------------------------------
 
 
-def render_handlebars(source, body: str, values: dict, limits: RenderLimits) -> str:
-    """Dotprompt's Handlebars, with role markers kept as sentinels for splitting."""
+# Semantic Kernel Handlebars calls a kernel function as a helper: {{Plugin-function arg}}.
+SK_HANDLEBARS_CALL = re.compile(r"(?:\{\{|\()\s*([A-Za-z_]\w*[-.][\w.-]*\w)(?=[\s})])")
+
+
+def render_handlebars(
+    source, body: str, values: dict, limits: RenderLimits, *, kernel_functions: bool = False
+) -> str:
+    """Dotprompt's Handlebars, with role markers kept as sentinels for splitting.
+    `kernel_functions` (Semantic Kernel): a `{{Plugin-function ...}}` call sends its output,
+    unknown before the call, so it renders as nothing (as in SK's own prompt syntax)."""
     from dotpromptz_handlebars import Handlebars
 
     engine = Handlebars(escape_html=False, strict=False)
+    if kernel_functions:
+        for name in set(SK_HANDLEBARS_CALL.findall(body)):
+            engine.register_helper(name, lambda args, options: "")
     engine.register_helper("role", lambda args, options: ROLE_SENTINEL.format(_first(args)))
     engine.register_helper("json", _json_helper)
     for name in ("history", "section", "media"):

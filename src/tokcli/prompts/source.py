@@ -191,12 +191,17 @@ def _load_structured(path: Path, text: str) -> PromptSource:
                 return PromptSource(
                     path, "jinja", settings, document[key], body_line, key_lines=key_lines
                 )
-    raise InputError(
+    raise NotAPromptFile(
         "expected a list of chat messages [{role, content}], a mapping with `messages`, "
         "or a mapping with a `template` string",
         path=str(path),
         line=1,
     )
+
+
+class NotAPromptFile(InputError):
+    """A JSON/YAML file that holds no prompt at all (a Semantic Kernel config.json, a flow
+    definition): an error when named, skipped when found by walking a folder."""
 
 
 def _parse_json(path: Path, text: str) -> tuple[Any, dict]:
