@@ -125,6 +125,11 @@ def test_a_settings_json_found_by_the_walk_is_skipped_not_left_out(cli, folder):
     assert run.exit_code == 0
     assert [Path(p).name for p in run.json()["not_prompts"]] == ["config.json"]
     assert "1 JSON/YAML file holds no prompt" in run.stderr
+    (folder / "tools.json").write_text('[{"type": "function", "name": "get_weather"}]')
+    assert [Path(p).name for p in estimate(cli, folder).json()["not_prompts"]] == [
+        "config.json",
+        "tools.json",
+    ]  # a list with no role anywhere is a tool list, not a broken chat
     named = estimate(cli, folder / "config.json")  # named alone: an error, as before
     assert named.exit_code == 2 and "config.json:1" in named.stderr
 

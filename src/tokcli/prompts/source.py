@@ -174,6 +174,12 @@ def _load_structured(path: Path, text: str) -> PromptSource:
     else:
         document, lines = _parse_yaml_document(path, text)
     if isinstance(document, list):
+        if document and not any(isinstance(item, dict) and "role" in item for item in document):
+            raise NotAPromptFile(  # a list of tools, samples or records: no message at all
+                "expected a list of chat messages [{role, content}]: no item has a role",
+                path=str(path),
+                line=1,
+            )
         return _chat_source(path, text, {}, document, lines, {})
     if isinstance(document, dict):
         key_lines = lines.get("__keys__", {})
