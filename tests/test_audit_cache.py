@@ -91,3 +91,35 @@ def test_below_minimum_never_when_the_whole_template_is_too_short(cli, isolated_
     assert (
         cli("audit", path, "-m", "claude-sonnet-4-6", "--format", "json").json()["findings"] == []
     )
+
+
+def spread(clauses: int) -> str:
+    """Stable text cut into short runs (under the 64-token TC101 threshold each) by variables,
+    like the promptflow evaluation templates: "question: {{q}} context: {{c}} ..."."""
+    block = "Rate the answer from one to five against the rubric below and the sample given. " * 3
+    return f"{{{{ q }}}}\n{block}\n" + "".join(
+        f"field {n}: {{{{ v{n} }}}}\n{block}\n" for n in range(clauses)
+    )
+
+
+def test_without_a_model_short_runs_that_add_up_past_1024_are_reported(cli, isolated_env):
+    # Old code: TC102 needed -m; with no model, nothing was reported on such a template.
+    (isolated_env / "t.j2").write_text(spread(26))
+    run = cli("audit", "t.j2", "--format", "json", "--fail-on", "never", "--select", "TC1")
+    (finding,) = run.json()["findings"]
+    assert finding["rule"] == "TC102" and finding["severity"] == "warning"
+    assert finding["line"] == 1 and finding["monthly_cost"] is None
+    assert "below 1,024" in finding["message"] and "crosses it" in finding["message"]
+    assert finding["tokens"] >= 1024
+
+
+def test_without_a_model_a_short_template_is_not_reported(cli, isolated_env):
+    (isolated_env / "t.j2").write_text(spread(3))  # a few hundred stable tokens in all
+    run = cli("audit", "t.j2", "--format", "json", "--fail-on", "never", "--select", "TC1")
+    assert run.json()["findings"] == []
+
+
+def test_without_a_model_tc101_alone_reports_a_long_hidden_run(cli, isolated_env):
+    (isolated_env / "t.j2").write_text(f"Hello {{{{ name }}}}.\n{documentation()}\n")
+    run = cli("audit", "t.j2", "--format", "json", "--fail-on", "never")
+    assert [f["rule"] for f in run.json()["findings"]] == ["TC101"]  # one finding, not two

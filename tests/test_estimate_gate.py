@@ -145,10 +145,13 @@ def test_gate_errors_exit_2_never_0(cli, tmp_path, repo):
     wrong.write_text('{"version": 1, "results": [{"model": "x", "cost_per_call": 0.5}]}')
     result = cli("estimate", "prompts", "--baseline", wrong)
     assert result.exit_code == 2 and "decimal string" in result.stderr
+    # A template the base priced that no longer renders: reported (file:line), the run goes on
+    # over the folder, and the gate fails (issue 16: a broken template is no cost decrease).
     (repo / "prompts" / "support.j2").write_text("{{ missing }}\n")
     result = cli("estimate", "prompts", "--base-ref", "HEAD", "--fail-on-increase", "5",
                  "-m", "acme-large")  # fmt: skip
-    assert result.exit_code == 2 and "support.j2:1" in result.stderr
+    assert result.exit_code == 1 and "support.j2:1" in result.stderr
+    assert "prompts/support.j2 could not be priced" in result.stderr
 
 
 def test_config_prompts_drive_the_gate_without_paths(cli, repo):

@@ -76,6 +76,18 @@ def _share(value: Any) -> str | None:
     return None
 
 
+def _positive_number(value: Any) -> str | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < float("inf"):
+        return None
+    return f"expected a number > 0, got {value!r}"
+
+
+def _positive_whole(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return None
+    return f"expected a whole number > 0, got {value!r}"
+
+
 def _anything(value: Any) -> str | None:
     return None
 
@@ -168,6 +180,13 @@ SCHEMA = Table(
         "tags": Table(free=Value(_texts)),
         "import": Table({"maps": Table(free=ANY), "limits": Table(free=ANY)}),
         "audit": Lazy(_audit_table),
+        # Render budgets for templates (estimate); a flag or TOKCLI_MAX_* env var wins.
+        "templates": Table(
+            {
+                "max_rendered_chars": Value(_positive_whole),  # characters a render may produce
+                "max_render_seconds": Value(_positive_number),  # seconds a render may take
+            }
+        ),
         "advise": Table(
             {
                 "target_hit_rate": Value(_share),

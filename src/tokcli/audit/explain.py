@@ -55,7 +55,11 @@ DOCS: dict[str, dict[str, str]] = {
     "TC102": {
         "flags": "The stable prefix is shorter than the model's minimum cacheable length. Says "
         "whether moving the variables to the end would cross the minimum (a warning with the "
-        "saving) or whether no order can (info: it saves nothing).",
+        "saving) or whether no order can (info: it saves nothing). Without a model the "
+        "minimum is 1,024 tokens, the smallest prompt OpenAI and Anthropic cache: a template "
+        "whose stable text crosses it only once every variable moves to the end is a warning, "
+        "unpriced (when TC101 already reports a long stable run behind a variable, TC102 "
+        "stays silent: one finding for one problem).",
         "why": CACHE_RULE,
         "example": "{{ customer_name }}: ... 1,019 tokens of fixed instructions ...",
         "fix": "Put every fixed instruction, document and tool definition first and every "

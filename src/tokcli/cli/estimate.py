@@ -165,6 +165,24 @@ def estimate(
             show_default=False,
         ),
     ] = None,
+    max_rendered_chars: Annotated[
+        int | None,
+        typer.Option(
+            "--max-rendered-chars",
+            metavar="N",
+            help="Most characters a template may render to (over TOKCLI_MAX_RENDERED_CHARS and "
+            "config templates.max_rendered_chars; default 2,000,000).",
+        ),
+    ] = None,
+    max_render_seconds: Annotated[
+        str | None,
+        typer.Option(
+            "--max-render-seconds",
+            metavar="S",
+            help="Longest a template may take to render (over TOKCLI_MAX_RENDER_SECONDS and "
+            "config templates.max_render_seconds; default 10).",
+        ),
+    ] = None,
     fmt: FormatOpt = None,
     pricing: PricingOpt = None,
 ):
@@ -179,7 +197,9 @@ def estimate(
         tokcli estimate --workload examples/workloads/chatbot.yaml
         tokcli estimate prompts/ --base-ref origin/main --fail-on-increase 10 --format markdown
 
-    Exit codes: 0 ok; 1 a --fail-on-increase / --max-monthly-cost check failed; 2 bad input.
+    Exit codes: 0 ok (over a folder, a prompt that cannot be rendered is reported on stderr
+    and left out); 1 a --fail-on-increase / --max-monthly-cost check failed; 2 bad input or
+    options, or no prompt could be priced.
     """
     from tokcli.estimate.call import parse_at
 
@@ -203,6 +223,7 @@ def estimate(
         raise TokcliError("give --reasoning-tokens or --reasoning-multiplier, not both")
     checks = _Checks(baseline, base_ref, fail_on_increase, max_monthly_cost)
     request = _prompt_request(rt, day, options, model, requests, per, days_per_month, vars_file)
+    request.limits = _render_limits(rt, max_rendered_chars, max_render_seconds)
     sources = _Sources(paths or [], list(exclude or []), text, input_tokens)
     _prompt_mode(rt, request, sources, checks, fmt)
 
@@ -257,17 +278,25 @@ def _prompt_mode(rt, request, sources, checks: _Checks, fmt) -> None:
                 "nothing to estimate: give prompt PATHS, -, --text, --input-tokens or --workload"
             )
     counter = TokenCounter()
-    results = _estimate_head(rt, request, sources, counter)
+    left_out: list = []
+    not_prompts: list[Path] = []
+    results = _estimate_head(rt, request, sources, counter, left_out, not_prompts)
     output = prompt_output(results, _assumptions(request), _notes(request, results))
+    if left_out:
+        from tokcli.estimate.run import left_out_dict
+
+        output.data["left_out"] = [left_out_dict(e) for e in left_out]
+    if not_prompts:
+        output.data["not_prompts"] = [str(p) for p in not_prompts]
     if checks.wanted:
-        _gate(rt, request, sources, counter, output, results, checks)
+        _gate(rt, request, sources, counter, output, results, checks, left_out)
     rt.emit(output, rt.format(fmt))
     failures = output.data.get("gate", {}).get("failures")
     if failures:
         raise CheckFailed("cost gate failed: " + "; ".join(failures))
 
 
-def _estimate_head(rt, request, sources, counter) -> list[dict]:
+def _estimate_head(rt, request, sources, counter, left_out: list, not_prompts: list) -> list[dict]:
     from tokcli.estimate import run
 
     registry = rt.registry
@@ -285,17 +314,36 @@ def _estimate_head(rt, request, sources, counter) -> list[dict]:
     files = run.local_files(sources.paths, sources.exclude)
     many = len(sources.paths) > 1 or any(Path(p).is_dir() for p in sources.paths)
     unknown = UnknownModels() if many else None
-    results = run.estimate_files(files, request, registry, counter, unknown)
-    if unknown:
-        for line in unknown.warnings():
-            rt.warn(line)
-        if not results:
-            raise TokcliError("no prompt could be priced: " + "; ".join(unknown.warnings()))
+    # Over many prompts, one that cannot be read, parsed or rendered is reported and left out.
+    skipped = left_out if many else None
+    named = frozenset(Path(p) for p in sources.paths)
+    results = run.estimate_files(
+        files, request, registry, counter, unknown, skipped, named, not_prompts
+    )
+    if not_prompts:
+        plural = "s hold" if len(not_prompts) != 1 else " holds"
+        rt.warn(
+            f"{len(not_prompts)} JSON/YAML file{plural} no prompt (settings such as a Semantic "
+            f"Kernel config.json), skipped; first: {not_prompts[0]}"
+        )
+    for error in left_out:
+        rt.warn(f"{error}: not priced, left out")
+    for line in unknown.warnings() if unknown else []:
+        rt.warn(line)
+    if many and not results and (unknown or left_out):
+        reasons = unknown.warnings() if unknown else []
+        raise TokcliError(
+            f"no prompt could be priced ({len(left_out)} left out"
+            + (": " + "; ".join(reasons) if reasons else "")
+            + ")"
+        )
     return results
 
 
-def _gate(rt, request, sources, counter, output, results, checks: _Checks) -> None:
-    """Compare with the baseline or git ref, apply the thresholds, add both to `output`."""
+def _gate(rt, request, sources, counter, output, results, checks: _Checks, left_out) -> None:
+    """Compare with the baseline or git ref, apply the thresholds, add both to `output`.
+    A prompt left out (it could not be rendered) fails the gate when the base priced it: a
+    broken template must not pass as a cost decrease."""
     from tokcli.estimate import gate, run
     from tokcli.estimate.report import add_gate
 
@@ -315,9 +363,11 @@ def _gate(rt, request, sources, counter, output, results, checks: _Checks) -> No
         from tokcli.estimate.gitbase import base_files
 
         files = base_files(checks.base_ref, sources.paths, sources.exclude, rt.cwd)
-        before = run.estimate_files(files, request, rt.registry, counter)
+        before = run.estimate_files(files, request, rt.registry, counter, left_out=[])
         comparison, label = gate.compare(before, results), checks.base_ref
     verdict = gate.check(comparison, results, checks.fail_pct, checks.limit)
+    if comparison is not None:
+        verdict.failures.extend(gate.lost_prompts(comparison, left_out))
     add_gate(output, comparison, verdict, label)
 
 
@@ -339,6 +389,14 @@ def _prompt_request(rt, day, options, model, requests, per, days_per_month, vars
         days_per_month=days_per_month,
         variables=_load_vars(vars_file),
         config_prompts=prompts,
+    )
+
+
+def _render_limits(rt, chars: int | None, seconds: str | None):
+    from tokcli.prompts.renderers import RenderLimits
+
+    return RenderLimits.resolve(
+        chars_flag=chars, seconds_flag=seconds, environ=rt.environ, config=rt.config
     )
 
 

@@ -199,6 +199,16 @@ def check(
     return gate
 
 
+def lost_prompts(comparison: Comparison, left_out: list) -> list[str]:
+    """Gate failures for prompts the base priced that this run could not render."""
+    broken = {Path(e.path).as_posix(): e for e in left_out if e.path}
+    lost = []
+    for change in comparison.changes:
+        if change.status == "removed" and change.path in broken:
+            lost.append(f"{change.path} could not be priced: {broken.pop(change.path)}")
+    return lost
+
+
 def _key(result: dict) -> tuple[str | None, str]:
     path = result.get("path")
     return (Path(path).as_posix() if path else None, str(result["model"]))

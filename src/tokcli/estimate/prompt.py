@@ -77,10 +77,11 @@ class PromptEstimate:
             return self.call.cost_per_call * self.monthly_requests
 
 
-def measure_source(source: PromptSource, variables: dict) -> MeasuredPrompt:
+def measure_source(source: PromptSource, variables: dict, limits=None) -> MeasuredPrompt:
+    """`limits`: a RenderLimits (None: the environment's or the default)."""
     from tokcli.prompts import prompt_settings, render_prompt
 
-    rendered = render_prompt(source, variables)
+    rendered = render_prompt(source, variables, limits=limits)
     framed = len(rendered.messages) if source.kind in MESSAGE_KINDS else 0
     return MeasuredPrompt(
         path=str(source.path),

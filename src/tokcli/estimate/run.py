@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tokcli.errors import InputError, TokcliError, UnknownModelError
 from tokcli.estimate.prompt import (
@@ -40,6 +41,7 @@ class PromptRequest:
     days_per_month: int = 30
     variables: dict = field(default_factory=dict)
     config_prompts: list[dict] = field(default_factory=list)  # [[prompts]] entries
+    limits: Any = None  # RenderLimits: how much and how long a template may render
 
 
 def local_files(paths: list[str], exclude: list[str]) -> Iterator[tuple[Path, str | None]]:
@@ -64,30 +66,55 @@ def estimate_files(
     registry,
     counter,
     unknown=None,
+    left_out: list[InputError] | None = None,
+    named: frozenset[Path] = frozenset(),
+    not_prompts: list[Path] | None = None,
 ) -> list[dict]:
     """Estimate every file. With `unknown` (an UnknownModels), a prompt naming an unknown model
-    is left out and recorded there (one warning per id), and the rest of the run goes on."""
+    is left out and recorded there (one warning per id), and the rest of the run goes on.
+    With `left_out` (a list), a file that cannot be read, parsed or rendered (a variable with
+    no sample value, a template error, no model) is recorded there and the run goes on: a run
+    over many prompts never stops on one of them. A JSON/YAML file found by walking a folder
+    (not in `named`) that holds no prompt at all is counted in `not_prompts`, as audit skips it.
+    """
     from tokcli.prompts import load_prompt
+    from tokcli.prompts.source import NotAPromptFile
 
+    not_prompts = not_prompts if not_prompts is not None else []
     results: list[dict] = []
     for path, text in files:
-        source = load_prompt(path, text)
-        measured = measure_source(source, request.variables)
         try:
+            source = load_prompt(path, text)
+            measured = measure_source(source, request.variables, request.limits)
             results.extend(estimate_measured(measured, request, registry, counter))
         except UnknownPromptModel as exc:
             if unknown is None:
                 raise
             where = f"{exc.path}:{exc.line}" if exc.line else exc.path
             unknown.add(exc.model, exc.suggestions, where)
+        except NotAPromptFile:
+            if left_out is None or path in named:
+                raise
+            not_prompts.append(path)  # a settings file found by the walk: not a prompt
+        except InputError as exc:
+            if left_out is None:
+                raise
+            if exc.path is None:
+                exc = InputError(str(exc), path=str(path))
+            left_out.append(exc)
     return results
+
+
+def left_out_dict(error: InputError) -> dict:
+    """A prompt left out of the run, as the JSON output reports it."""
+    return {"path": error.path, "line": error.line, "error": str(error)}
 
 
 def estimate_text(text: str, label: str, request, registry, counter, path=None) -> list[dict]:
     """--text TEXT or stdin: a prompt with no file. `path` is what the JSON reports."""
     from tokcli.prompts import load_prompt
 
-    measured = measure_source(load_prompt(Path(label), text), request.variables)
+    measured = measure_source(load_prompt(Path(label), text), request.variables, request.limits)
     measured.path = path
     return estimate_measured(measured, request, registry, counter)
 

@@ -33,34 +33,73 @@ SK_SYNTAX = re.compile(r"\{\{\s*\$[A-Za-z_]")
 PARTIAL = re.compile(r"\{\{>\s*([\w.-]+)")
 
 
+CHARS_ENV, SECONDS_ENV = "TOKCLI_MAX_RENDERED_CHARS", "TOKCLI_MAX_RENDER_SECONDS"
+CHARS_KEY, SECONDS_KEY = "templates.max_rendered_chars", "templates.max_render_seconds"
+RAISE_HINT = (
+    "raise with --max-rendered-chars / --max-render-seconds, TOKCLI_MAX_RENDERED_CHARS / "
+    "TOKCLI_MAX_RENDER_SECONDS or [templates] max_rendered_chars / max_render_seconds"
+)
+
+
 @dataclass(frozen=True)
 class RenderLimits:
-    """How much a template may produce and for how long. Raise them with the environment
-    variables TOKCLI_MAX_RENDERED_CHARS and TOKCLI_MAX_RENDER_SECONDS (or pass limits)."""
+    """How much a template may produce and for how long. Each limit comes from, first found:
+    the command-line flag (--max-rendered-chars, --max-render-seconds), the environment
+    (TOKCLI_MAX_RENDERED_CHARS, TOKCLI_MAX_RENDER_SECONDS), the config ([templates]
+    max_rendered_chars, max_render_seconds), else the default below."""
 
     max_chars: int = 2_000_000
     seconds: float = 10.0
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> RenderLimits:
-        limits = cls()
-        chars = _positive(environ, "TOKCLI_MAX_RENDERED_CHARS", int) or limits.max_chars
-        seconds = _positive(environ, "TOKCLI_MAX_RENDER_SECONDS", float) or limits.seconds
+        return cls.resolve(environ=environ)
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        chars_flag: int | None = None,
+        seconds_flag: float | None = None,
+        environ=os.environ,
+        config=None,
+    ) -> RenderLimits:
+        """Flag > environment > config > default. `config` is a tokcli Config (or None)."""
+        default = cls()
+        chars = _first_given(
+            _checked(chars_flag, "--max-rendered-chars", int),
+            _checked(environ.get(CHARS_ENV), CHARS_ENV, int),
+            _checked(config.get(CHARS_KEY) if config else None, f"config: {CHARS_KEY}", int),
+            default.max_chars,
+        )
+        seconds = _first_given(
+            _checked(seconds_flag, "--max-render-seconds", float),
+            _checked(environ.get(SECONDS_ENV), SECONDS_ENV, float),
+            _checked(config.get(SECONDS_KEY) if config else None, f"config: {SECONDS_KEY}", float),
+            default.seconds,
+        )
         return cls(chars, seconds)
 
 
-def _positive(environ, name: str, kind):
-    raw = environ.get(name)
+def _first_given(*values):
+    return next(value for value in values if value is not None)
+
+
+def _checked(raw, name: str, kind):
+    """`raw` as a number > 0 (None when not given); anything else is an error naming `name`."""
     if raw is None:
         return None
     try:
+        if isinstance(raw, bool) or (kind is int and isinstance(raw, float)):
+            raise ValueError
         value = kind(raw)
-    except ValueError:
+    except (TypeError, ValueError):
         value = 0
-    if value <= 0:
+    if not value > 0 or value == float("inf"):
         from tokcli.errors import TokcliError
 
-        raise TokcliError(f"{name}: expected a number > 0, got {raw!r}")
+        what = "a whole number" if kind is int else "a number"
+        raise TokcliError(f"{name}: expected {what} > 0, got {raw!r}")
     return value
 
 
@@ -71,7 +110,7 @@ class RenderBudgetExceeded(Exception):
 def budget_error(source, limits: RenderLimits, what: str) -> InputError:
     return InputError(
         f"template rendering stopped: {what} (limit: {limits.max_chars:,} characters, "
-        f"{limits.seconds:g} s; raise with TOKCLI_MAX_RENDERED_CHARS / TOKCLI_MAX_RENDER_SECONDS)",
+        f"{limits.seconds:g} s; {RAISE_HINT})",
         path=source.label,
     )
 
@@ -178,11 +217,22 @@ def project_folder(path: Path, root: Path | None = None) -> Path | None:
 # -- Handlebars (Dotprompt) -------------------------------------------------------------------
 
 
-def render_handlebars(source, body: str, values: dict, limits: RenderLimits) -> str:
-    """Dotprompt's Handlebars, with role markers kept as sentinels for splitting."""
+# Semantic Kernel Handlebars calls a kernel function as a helper: {{Plugin-function arg}}.
+SK_HANDLEBARS_CALL = re.compile(r"(?:\{\{|\()\s*([A-Za-z_]\w*[-.][\w.-]*\w)(?=[\s})])")
+
+
+def render_handlebars(
+    source, body: str, values: dict, limits: RenderLimits, *, kernel_functions: bool = False
+) -> str:
+    """Dotprompt's Handlebars, with role markers kept as sentinels for splitting.
+    `kernel_functions` (Semantic Kernel): a `{{Plugin-function ...}}` call sends its output,
+    unknown before the call, so it renders as nothing (as in SK's own prompt syntax)."""
     from dotpromptz_handlebars import Handlebars
 
     engine = Handlebars(escape_html=False, strict=False)
+    if kernel_functions:
+        for name in set(SK_HANDLEBARS_CALL.findall(body)):
+            engine.register_helper(name, lambda args, options: "")
     engine.register_helper("role", lambda args, options: ROLE_SENTINEL.format(_first(args)))
     engine.register_helper("json", _json_helper)
     for name in ("history", "section", "media"):

@@ -174,6 +174,12 @@ def _load_structured(path: Path, text: str) -> PromptSource:
     else:
         document, lines = _parse_yaml_document(path, text)
     if isinstance(document, list):
+        if document and not any(isinstance(item, dict) and "role" in item for item in document):
+            raise NotAPromptFile(  # a list of tools, samples or records: no message at all
+                "expected a list of chat messages [{role, content}]: no item has a role",
+                path=str(path),
+                line=1,
+            )
         return _chat_source(path, text, {}, document, lines, {})
     if isinstance(document, dict):
         key_lines = lines.get("__keys__", {})
@@ -191,12 +197,17 @@ def _load_structured(path: Path, text: str) -> PromptSource:
                 return PromptSource(
                     path, "jinja", settings, document[key], body_line, key_lines=key_lines
                 )
-    raise InputError(
+    raise NotAPromptFile(
         "expected a list of chat messages [{role, content}], a mapping with `messages`, "
         "or a mapping with a `template` string",
         path=str(path),
         line=1,
     )
+
+
+class NotAPromptFile(InputError):
+    """A JSON/YAML file that holds no prompt at all (a Semantic Kernel config.json, a flow
+    definition): an error when named, skipped when found by walking a folder."""
 
 
 def _parse_json(path: Path, text: str) -> tuple[Any, dict]:

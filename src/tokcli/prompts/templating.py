@@ -86,8 +86,8 @@ def sample_variables(source: PromptSource) -> dict[str, Any]:
     """Sample inputs a prompt file carries: Prompty `inputs.*.default/sample/example` (v1
     mapping or v2 list of {name, example}), Prompty 2 `inputSchema.properties[].default`, and
     `sample:` (a mapping or `${file:sample.json}`), Dotprompt `input.default`, Semantic Kernel
-    `config.json` defaults, or a plain `vars:` / `variables:` / `sample:` mapping. `${file:...}`
-    and `${env:...}` values are resolved."""
+    `config.json` and prompt YAML `input_variables[].default`, or a plain `vars:` /
+    `variables:` / `sample:` mapping. `${file:...}` and `${env:...}` values are resolved."""
     meta = source.front_matter
     values: dict[str, Any] = dict(semantic_kernel_defaults(source.path))
     inputs = meta.get("inputs")
@@ -111,6 +111,11 @@ def sample_variables(source: PromptSource) -> dict[str, Any]:
     for prop in properties if isinstance(properties, list) else []:
         if isinstance(prop, dict) and isinstance(prop.get("name"), str) and "default" in prop:
             values[prop["name"]] = prop["default"]
+    # Semantic Kernel prompt YAML: input_variables is a list of {name, default}.
+    declared = meta.get("input_variables")
+    for item in declared if isinstance(declared, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and "default" in item:
+            values[item["name"]] = item["default"]
     dotprompt_input = meta.get("input")
     if isinstance(dotprompt_input, dict) and isinstance(dotprompt_input.get("default"), dict):
         values.update(dotprompt_input["default"])
@@ -161,10 +166,21 @@ def _render(source: PromptSource, values: dict, limits: RenderLimits) -> Rendere
         rendered = render_handlebars(source, source.body, values, limits)
         return RenderedPrompt(_split_rendered_roles(rendered))
     if kind == "jinja":
-        return RenderedPrompt(
-            [("user", _render_jinja(source, source.body, source.body_line, values))]
-        )
+        return RenderedPrompt([("user", _render_declared(source, values, limits))])
     return RenderedPrompt([("user", _render_text(source, source.body, source.body_line, values))])
+
+
+def _render_declared(source: PromptSource, values: dict, limits: RenderLimits) -> str:
+    """A Jinja-kind template, in the syntax its file declares: Semantic Kernel prompt YAML says
+    `template_format: semantic-kernel` (its default: `{{$name}}`) or `handlebars`."""
+    declared = str(source.front_matter.get("template_format") or "").lower()
+    body = source.body
+    if declared == "semantic-kernel" or (not declared and is_semantic_kernel(body)):
+        return render_semantic_kernel(source, body, values)
+    if declared == "handlebars":
+        rendered = render_handlebars(source, body, values, limits, kernel_functions=True)
+        return "".join(text for _, text in _split_rendered_roles(rendered))
+    return _render_jinja(source, body, source.body_line, values)
 
 
 def template_variables(source: PromptSource) -> list[tuple[str, int, int]]:

@@ -18,7 +18,10 @@ CACHE_INTENT_KEYS = ("cache", "cache_control", "prompt_cache_key", "cached_conte
 
 
 def check(ctx: Context):
-    if ctx.pricing is None or not ctx.pricing.min_cacheable:
+    if ctx.pricing is None:
+        yield from _without_model(ctx)
+        return
+    if not ctx.pricing.min_cacheable:
         return
     minimum = ctx.pricing.min_cacheable
     model = ctx.pricing.model.id
@@ -52,6 +55,39 @@ def check(ctx: Context):
             severity=Severity.info,
             tokens=total,
         )
+
+
+def _without_model(ctx: Context):
+    """No model: measured against 1,024 tokens, the smallest prompt OpenAI and Anthropic cache
+    (as TC101 does). Only the case worth money is reported: reordering crosses the minimum.
+    "No order can" needs the model's own minimum to be said, so it waits for -m. When TC101
+    already reports a long stable run behind a variable, it says the same: one finding is
+    enough. What is left is stable text spread over short runs that only adds up past the
+    minimum once every variable is moved to the end."""
+    from tokcli.audit.rules.cache_breaking_prefix import DEFAULT_CACHE_MINIMUM as MINIMUM
+
+    if not ctx.layout.volatile or ctx.total_stable_tokens < MINIMUM:
+        return
+    prefix = ctx.stable_tokens(0)
+    if prefix >= MINIMUM:
+        return
+    threshold = ctx.settings.stable_tokens
+    runs = range(1, len(ctx.layout.stable))
+    if any(ctx.stable_tokens_at_least(i, threshold) is not None for i in runs):
+        return  # TC101 reports this template's hidden stable text
+    total = ctx.total_stable_tokens
+    first = ctx.layout.volatile[0]
+    yield Finding(
+        INFO,
+        f"the stable prefix is {prefix:,} tokens, below {MINIMUM:,} (the smallest prompt OpenAI "
+        f"and Anthropic cache); moving the volatile values to the end gives a {total:,}-token "
+        "prefix that crosses it (give -m MODEL and a volume to price it)",
+        "Put all fixed instructions and documents first and every variable after them.",
+        first.start,
+        first.end,
+        tokens=total,
+        overlaps="cache-breaking-prefix",
+    )
 
 
 def _expects_caching(ctx: Context) -> bool:
