@@ -223,7 +223,8 @@ def estimate(
         raise TokcliError("give --reasoning-tokens or --reasoning-multiplier, not both")
     checks = _Checks(baseline, base_ref, fail_on_increase, max_monthly_cost)
     request = _prompt_request(rt, day, options, model, requests, per, days_per_month, vars_file)
-    request.limits = _render_limits(rt, max_rendered_chars, max_render_seconds)
+    if input_tokens is None:  # no template is rendered for --input-tokens (start-up: no renderers)
+        request.limits = _render_limits(rt, max_rendered_chars, max_render_seconds)
     sources = _Sources(paths or [], list(exclude or []), text, input_tokens)
     _prompt_mode(rt, request, sources, checks, fmt)
 
