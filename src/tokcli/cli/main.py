@@ -11,11 +11,10 @@ import os
 import sys
 
 import typer
-from typer import _click
 from typer.core import TyperGroup
 
 from tokcli import __version__
-from tokcli.cli.registry import COMMANDS, COMPLETE_VAR, available, root_help
+from tokcli.cli.registry import COMMANDS, available, root_help
 from tokcli.errors import ExitCode, TokcliError
 
 
@@ -57,11 +56,6 @@ class LazyGroup(TyperGroup):
         formatter.write(root_help())
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        if COMPLETE_VAR in os.environ:
-            # A shell asks for completions; register Typer's bash/zsh/fish responders first.
-            from typer._completion_classes import completion_init
-
-            completion_init()
         try:
             result = super().main(
                 args=args,
@@ -71,7 +65,7 @@ class LazyGroup(TyperGroup):
                 **extra,
             )
             _flush_stdout()
-        except _click.exceptions.ClickException as exc:
+        except typer.TyperException as exc:  # Click's errors (usage, bad parameter)
             _fail(_one_line(exc), exc.exit_code)
         except typer.Abort:
             _fail("aborted", ExitCode.INTERRUPTED)
@@ -121,7 +115,7 @@ def _unexpected(exc: BaseException) -> tuple[str, int]:
 def _one_line(exc) -> str:
     message = " ".join(exc.format_message().split())
     ctx = getattr(exc, "ctx", None)
-    if ctx is not None and isinstance(exc, _click.exceptions.UsageError):
+    if ctx is not None:  # only usage errors carry the command they happened in
         where = f"{ctx.command_path}: " if ctx.parent is not None else ""
         return f"{where}{message} (see `{ctx.command_path} --help`)"
     return message
@@ -161,7 +155,9 @@ app = typer.Typer(
     cls=LazyGroup,
     name="tokcli",
     no_args_is_help=True,
-    add_completion=False,
+    # Typer's public completion switch: registers its bash/zsh/fish responders (what the
+    # scripts from `tokcli completion SHELL` talk to) and adds --install/--show-completion.
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
