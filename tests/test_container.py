@@ -187,3 +187,11 @@ def test_a_wheel_built_from_the_docker_context_carries_the_pricing_registry(dock
         assert "tokcli = tokcli.cli.entry:main" in archive.read(entry_points).decode()
     assert {f"tokcli/_pricing/{name}" for name in yamls} <= names
     assert "tokcli/cli/entry.py" in names and not [n for n in names if "__pycache__" in n]
+
+
+def test_the_sdist_carries_the_dockerfile_this_test_reads():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    included = project["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
+    assert {"Dockerfile", ".dockerignore"} <= set(included)
