@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import SAMPLES
-from tokcli.render import Column, format_table, table_width
+from tokcli.render import Column, format_table, table_width, text_width
 
 # Two real FOCUS specification examples with distinct rows (ai_model_identity_a.csv repeats
 # rows of ai_prompt_caching_a.csv and is replaced by it on import, so it is left out here).
@@ -136,3 +136,14 @@ def test_the_width_comes_from_columns_then_the_terminal_then_none():
     finally:
         os.close(leader)
         os.close(follower)
+
+
+def test_wide_characters_count_as_two_columns():
+    columns = [Column("team", "team"), Column("spend", "spend", "money")]
+    rows = [{"team": "検索チーム-東京-本社-第二開発部", "spend": Decimal("12.5")},
+            {"team": "search", "spend": Decimal("3")}]  # fmt: skip
+    lines = format_table(rows, columns, width=30).splitlines()
+    assert [text_width(line) for line in lines[2:]] == [30, 30]  # cut, and aligned as shown
+    assert lines[2].endswith("$12.50") and "…" in lines[2] and lines[3].endswith("$3.00")
+    whole = format_table(rows, columns).splitlines()
+    assert text_width(whole[2]) == text_width(whole[3])  # aligned without a width too

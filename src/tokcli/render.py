@@ -241,12 +241,14 @@ def format_table(rows, columns, *, color: bool = False, width: int | None = None
     # Cells hold data from files and providers: no escape sequence reaches the terminal.
     cells = [[terminal_text(human_cell(row.get(c.key), c.kind)) for c in columns] for row in rows]
     headers = [c.header for c in columns]
-    natural = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    natural = [
+        max([text_width(h)] + [text_width(r[i]) for r in cells]) for i, h in enumerate(headers)
+    ]
     numeric = [c.kind in NUMERIC_KINDS for c in columns]
 
     def line(values, block):
         parts = [
-            (values[i].rjust(w) if numeric[i] else _cut(values[i], w).ljust(w)) for i, w in block
+            _pad(values[i] if numeric[i] else _cut(values[i], w), w, numeric[i]) for i, w in block
         ]
         return GAP.join(parts).rstrip()
 
@@ -326,8 +328,34 @@ def _line_width(widths: list[int]) -> int:
     return sum(widths) + len(GAP) * (len(widths) - 1)
 
 
+def text_width(text: str) -> int:
+    """Terminal columns `text` takes: wide (CJK) characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    space = " " * max(width - text_width(text), 0)
+    return space + text if right else text + space
+
+
 def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
+    """`text` in at most `width` terminal columns, ending in "…" when something was cut."""
+    if text_width(text) <= width:
+        return text
+    kept, used = [], 0
+    for ch in text:
+        used += text_width(ch)
+        if used > width - 1:
+            break
+        kept.append(ch)
+    return "".join(kept) + ELLIPSIS
 
 
 def _wrap(text: str, width: int | None) -> str:
