@@ -65,8 +65,6 @@ class LazyGroup(TyperGroup):
                 **extra,
             )
             _flush_stdout()
-        except typer.TyperException as exc:  # Click's errors (usage, bad parameter)
-            _fail(_one_line(exc), exc.exit_code)
         except typer.Abort:
             _fail("aborted", ExitCode.INTERRUPTED)
         except KeyboardInterrupt:
@@ -77,8 +75,19 @@ class LazyGroup(TyperGroup):
             _silence_stdout()
             sys.exit(ExitCode.OK)
         except Exception as exc:  # the one boundary: never a raw traceback for a user
+            if _is_click_error(exc):
+                _fail(_one_line(exc), exc.exit_code)
             _fail(*_unexpected(exc))
         sys.exit(result if isinstance(result, int) else ExitCode.OK)
+
+
+def _is_click_error(exc: BaseException) -> bool:
+    """Click's usage and parameter errors, known by their interface: Typer vendors Click as the
+    private `typer._click`, and only Typer 0.27.3+ exports their base (`typer.TyperException`);
+    pyproject allows 0.26."""
+    return callable(getattr(exc, "format_message", None)) and isinstance(
+        getattr(exc, "exit_code", None), int
+    )
 
 
 def _unexpected(exc: BaseException) -> tuple[str, int]:
