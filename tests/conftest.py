@@ -39,6 +39,7 @@ def isolated_env(tmp_path, monkeypatch):
         "OPENAI_API_KEY",
         "ANTHROPIC_API_KEY",
         "FORCE_COLOR",
+        "COLUMNS",  # tables fit COLUMNS when set: tests see whole lines unless they set it
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")

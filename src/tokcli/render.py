@@ -6,6 +6,14 @@ has (audit's sarif and github, report's html) live with that command.
 
 Tables are drawn here rather than with rich: rich costs ~90 ms of imports, and `tokcli pricing
 show` must answer well under 150 ms.
+
+Width: a table is fitted to `table_width()` columns (see `layout`). A bar chart column goes
+first (a cut bar would lie about its length; the share column says it in figures), then text
+columns (names, models, tags) give up characters, the widest first, ending in "…"; a table still
+too wide is folded into blocks of columns that repeat the key columns. Money and other number
+cells are never cut: a dollar figure on screen is always whole. When stdout is no terminal and
+COLUMNS is unset (`| less`, `> file`, cron) nothing is cut or folded: a pipe gets every
+character.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 class Column:
     key: str
     header: str
-    kind: str = "text"  # text | int | money | price | ratio | percent | bool
+    kind: str = "text"  # text | int | money | price | ratio | percent | bool | bar
 
 
 @dataclass
@@ -53,7 +61,26 @@ def use_color(stream: TextIO, environ=None) -> bool:
     return bool(isatty and isatty())
 
 
-def render(output: Output, fmt: str, stream: TextIO, *, color: bool = False) -> None:
+def table_width(stream: TextIO, environ=None) -> int | None:
+    """Columns a table may use: COLUMNS if set, else the terminal's width when `stream` is one,
+    else None (no limit: a pipe or file gets whole lines)."""
+    environ = os.environ if environ is None else environ
+    columns = (environ.get("COLUMNS") or "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
+        return None
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or None
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+
+
+def render(
+    output: Output, fmt: str, stream: TextIO, *, color: bool = False, width: int | None = None
+) -> None:
+    """`width` limits table lines (see `table_width`); the other formats are never cut."""
     if fmt == "json":
         write_json(output.data, stream)
     elif fmt == "csv":
@@ -61,7 +88,7 @@ def render(output: Output, fmt: str, stream: TextIO, *, color: bool = False) -> 
     elif fmt == "markdown":
         _markdown(output, stream)
     elif fmt == "table":
-        _table(output, stream, color)
+        _table(output, stream, color, width)
     else:  # the CLI validates formats; this is a programming error
         raise ValueError(f"unknown format {fmt!r}")
 
@@ -194,8 +221,19 @@ def _markdown(output: Output, stream: TextIO) -> None:
             stream.write(f"- {_md_escape(note)}\n")
 
 
-def format_table(rows, columns, *, color: bool = False) -> str:
-    """Aligned plain-text table; numbers right-aligned; bold header on a colour terminal."""
+NUMERIC_KINDS = ("int", "money", "price", "ratio", "percent")
+GAP = "  "
+ELLIPSIS = "…"
+COMFORTABLE_TEXT_WIDTH = 12  # cut text this far before folding columns into blocks
+MIN_TEXT_WIDTH = 4  # never cut text below this ("ab…" still tells rows apart)
+
+
+def format_table(rows, columns, *, color: bool = False, width: int | None = None) -> str:
+    """Aligned plain-text table; numbers right-aligned; bold header on a colour terminal.
+
+    With `width`, every line fits it (see `layout`): a bar column is dropped, text columns are
+    cut with "…", and a table still too wide is folded into blocks of columns, each repeating
+    the leading text (key) columns. Number and money cells are never cut."""
     if not columns:
         return ""
     from tokcli.sanitise import terminal_text
@@ -203,36 +241,146 @@ def format_table(rows, columns, *, color: bool = False) -> str:
     # Cells hold data from files and providers: no escape sequence reaches the terminal.
     cells = [[terminal_text(human_cell(row.get(c.key), c.kind)) for c in columns] for row in rows]
     headers = [c.header for c in columns]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    numeric = [c.kind in ("int", "money", "price", "ratio", "percent") for c in columns]
+    natural = [
+        max([text_width(h)] + [text_width(r[i]) for r in cells]) for i, h in enumerate(headers)
+    ]
+    numeric = [c.kind in NUMERIC_KINDS for c in columns]
 
-    def line(values):
+    def line(values, block):
         parts = [
-            v.rjust(w) if num else v.ljust(w)
-            for v, w, num in zip(values, widths, numeric, strict=True)
+            _pad(values[i] if numeric[i] else _cut(values[i], w), w, numeric[i]) for i, w in block
         ]
-        return "  ".join(parts).rstrip()
+        return GAP.join(parts).rstrip()
 
-    head = line(headers)
-    rule = "  ".join("─" * w for w in widths)
-    if color:
-        head = f"\x1b[1m{head}\x1b[0m"
-    return "\n".join([head, rule, *(line(r) for r in cells)])
+    drawn = []
+    for block in layout([c.kind for c in columns], natural, width):
+        head = line(headers, block)
+        if color:
+            head = f"\x1b[1m{head}\x1b[0m"
+        rule = GAP.join("─" * w for _, w in block)
+        drawn.append("\n".join([head, rule, *(line(r, block) for r in cells)]))
+    return "\n\n".join(drawn)
 
 
-def _table(output: Output, stream: TextIO, color: bool) -> None:
+def layout(kinds: list[str], natural: list[int], width: int | None) -> list[list[tuple[int, int]]]:
+    """Blocks of (column index, width) whose lines fit `width`, in the order tried:
+
+    1. every column at its natural width;
+    2. without bar columns (a cut bar would lie about its length; `share` says it in figures);
+    3. text columns cut, widest first, down to COMFORTABLE_TEXT_WIDTH;
+    4. folded: the leading text columns (the group keys) repeat in each block, the other
+       columns fill blocks left to right; keys are cut further only if a block has no room
+       for the widest other column.
+
+    A table whose narrowest form is still wider than `width` (one huge number) is drawn as
+    narrow as it gets: a number is never cut."""
+    every = list(range(len(kinds)))
+    if width is None or _line_width(natural) <= width:
+        return [list(zip(every, natural, strict=True))]
+    shown = [i for i in every if kinds[i] != "bar"]
+    numeric = [kinds[i] in NUMERIC_KINDS for i in shown]
+    widths = fit_widths([natural[i] for i in shown], numeric, width, COMFORTABLE_TEXT_WIDTH)
+    if _line_width(widths) <= width or not any(numeric):
+        if _line_width(widths) > width:
+            widths = fit_widths(widths, numeric, width, MIN_TEXT_WIDTH)
+        return [list(zip(shown, widths, strict=True))]
+    lead_count = numeric.index(True)
+    lead, rest = shown[:lead_count], shown[lead_count:]
+    widest_rest = max(natural[i] for i in rest)
+    lead_widths = fit_widths(
+        [natural[i] for i in lead] + [widest_rest], [False] * len(lead) + [True], width
+    )[:-1]
+    room = width - (_line_width(lead_widths) + len(GAP) if lead else 0)
+    blocks: list[list[tuple[int, int]]] = [[]]
+    used = 0
+    for i in rest:
+        w = natural[i] if kinds[i] in NUMERIC_KINDS else min(natural[i], max(room, MIN_TEXT_WIDTH))
+        extra = w + (len(GAP) if blocks[-1] else 0)
+        if blocks[-1] and used + extra > room:
+            blocks.append([])
+            used, extra = 0, w
+        blocks[-1].append((i, w))
+        used += extra
+    keys = list(zip(lead, lead_widths, strict=True))
+    return [keys + block for block in blocks]
+
+
+def fit_widths(
+    natural: list[int], numeric: list[bool], width: int, floor: int = MIN_TEXT_WIDTH
+) -> list[int]:
+    """Column widths whose line fits `width` if it can: the widest text column shrinks first,
+    down to the next widest, until the line fits or every text column is at `floor`."""
+    widths = list(natural)
+    excess = _line_width(widths) - width
+    while excess > 0:
+        text = [i for i, num in enumerate(numeric) if not num and widths[i] > floor]
+        if not text:
+            break
+        widest = max(text, key=lambda i: widths[i])
+        runner_up = max([widths[i] for i in text if i != widest] + [floor])
+        cut = min(excess, widths[widest] - runner_up) or 1
+        widths[widest] -= cut
+        excess -= cut
+    return widths
+
+
+def _line_width(widths: list[int]) -> int:
+    return sum(widths) + len(GAP) * (len(widths) - 1)
+
+
+def text_width(text: str) -> int:
+    """Terminal columns `text` takes: wide (CJK) characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    space = " " * max(width - text_width(text), 0)
+    return space + text if right else text + space
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` in at most `width` terminal columns, ending in "…" when something was cut."""
+    if text_width(text) <= width:
+        return text
+    kept, used = [], 0
+    for ch in text:
+        used += text_width(ch)
+        if used > width - 1:
+            break
+        kept.append(ch)
+    return "".join(kept) + ELLIPSIS
+
+
+def _wrap(text: str, width: int | None) -> str:
+    """Prose lines (titles, notes) are wrapped, not cut: every word stays readable."""
+    if width is None or len(text) <= width:
+        return text
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False))
+
+
+def _table(output: Output, stream: TextIO, color: bool, width: int | None = None) -> None:
     out = io.StringIO()
     from tokcli.sanitise import terminal_text
 
     if output.title:
-        title = terminal_text(output.title)
+        title = _wrap(terminal_text(output.title), width)
         out.write((f"\x1b[1m{title}\x1b[0m" if color else title) + "\n")
     if output.columns:
-        out.write(format_table(output.rows, output.columns, color=color) + "\n")
+        out.write(format_table(output.rows, output.columns, color=color, width=width) + "\n")
     for heading, rows, columns in output.sections:
-        out.write(f"\n{heading}\n" + format_table(rows, columns, color=color) + "\n")
+        table = format_table(rows, columns, color=color, width=width)
+        out.write(f"\n{_wrap(heading, width)}\n{table}\n")
     for note in output.notes:
-        text = f"note: {terminal_text(note)}"
+        text = _wrap(f"note: {terminal_text(note)}", width)
         out.write((f"\x1b[2m{text}\x1b[0m" if color else text) + "\n")
     stream.write(out.getvalue())
 

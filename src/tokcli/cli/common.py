@@ -14,7 +14,7 @@ import typer
 
 from tokcli.context import Context
 from tokcli.errors import TokcliError
-from tokcli.render import Output, render, use_color
+from tokcli.render import Output, render, table_width, use_color
 
 
 def command_app(help: str | None = None, **settings) -> typer.Typer:
@@ -96,7 +96,8 @@ class Runtime(Context):
 
     def emit(self, output: Output, fmt: str) -> None:
         color = fmt == "table" and use_color(self.stdout, self.environ)
-        render(output, fmt, self.stdout, color=color)
+        width = table_width(self.stdout, self.environ) if fmt == "table" else None
+        render(output, fmt, self.stdout, color=color, width=width)
 
     def warn(self, message: str) -> None:
         self.stderr.write(f"tokcli: warning: {message}\n")

@@ -2,6 +2,12 @@
 
 The scripts ask tokcli itself for candidates (`_TOKCLI_COMPLETE=complete_<shell> tokcli ...`), so
 they always match the installed commands and options; completions/ holds copies generated here.
+
+Only Typer's public surface is used: the root app is built with `add_completion=True` (which
+registers Typer's bash/zsh/fish responders), and the script is what tokcli answers to the
+documented `_TOKCLI_COMPLETE=source_<shell>` instruction. Typer vendors Click as the private
+`typer._click` since 0.26, so Click's own `shell_completion` classes cannot complete a Typer
+command tree, and importing Typer's private modules would break on any Typer release.
 """
 
 from __future__ import annotations
@@ -24,9 +30,21 @@ class Shell(StrEnum):
 
 
 def completion_script(shell: str) -> str:
-    from typer._completion_shared import get_completion_script
+    """The script tokcli itself prints for `_TOKCLI_COMPLETE=source_<shell> tokcli`."""
+    import os
+    import subprocess
+    import sys
 
-    return get_completion_script(prog_name="tokcli", complete_var=COMPLETE_VAR, shell=shell) + "\n"
+    from tokcli.errors import TokcliError
+
+    env = {**os.environ, COMPLETE_VAR: f"source_{shell}"}
+    run = subprocess.run(
+        [sys.executable, "-m", "tokcli"], env=env, capture_output=True, text=True, check=False
+    )
+    if run.returncode != 0 or not run.stdout.strip():
+        detail = " ".join(run.stderr.split()) or f"exit {run.returncode}"
+        raise TokcliError(f"completion: cannot generate the {shell} script ({detail})")
+    return run.stdout.strip() + "\n"
 
 
 @app.command()

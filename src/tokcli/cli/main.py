@@ -13,11 +13,10 @@ import sys
 from collections.abc import MutableMapping
 
 import typer
-from typer import _click
 from typer.core import TyperGroup
 
 from tokcli import __version__
-from tokcli.cli.registry import COMMANDS, COMPLETE_VAR, available, module_exists, root_help
+from tokcli.cli.registry import COMMANDS, available, module_exists, root_help
 from tokcli.errors import ExitCode, TokcliError
 
 
@@ -67,11 +66,6 @@ class LazyGroup(TyperGroup):
         formatter.write(root_help())
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        if COMPLETE_VAR in os.environ:
-            # A shell asks for completions; register Typer's bash/zsh/fish responders first.
-            from typer._completion_classes import completion_init
-
-            completion_init()
         try:
             result = super().main(
                 args=args,
@@ -81,8 +75,6 @@ class LazyGroup(TyperGroup):
                 **extra,
             )
             _flush_stdout()
-        except _click.exceptions.ClickException as exc:
-            _fail(_one_line(exc), exc.exit_code)
         except typer.Abort:
             _fail("aborted", ExitCode.INTERRUPTED)
         except KeyboardInterrupt:
@@ -93,6 +85,8 @@ class LazyGroup(TyperGroup):
             _silence_stdout()
             sys.exit(ExitCode.OK)
         except Exception as exc:  # the one boundary: never a raw traceback for a user
+            if _is_click_error(exc):
+                _fail(_one_line(exc), exc.exit_code)
             _fail(*_unexpected(exc))
         sys.exit(result if isinstance(result, int) else ExitCode.OK)
 
@@ -157,6 +151,15 @@ class _LazyCommands(MutableMapping):
         return name in self._pending or name in self._built
 
 
+def _is_click_error(exc: BaseException) -> bool:
+    """Click's usage and parameter errors, known by their interface: Typer vendors Click as the
+    private `typer._click`, and only Typer 0.27.3+ exports their base (`typer.TyperException`);
+    pyproject allows 0.26."""
+    return callable(getattr(exc, "format_message", None)) and isinstance(
+        getattr(exc, "exit_code", None), int
+    )
+
+
 def _unexpected(exc: BaseException) -> tuple[str, int]:
     """An exception no command turned into a TokcliError: the environment's problem (a disk,
     a damaged store, input too deep or too large) is exit 2 in one line; anything else is a bug
@@ -199,7 +202,7 @@ def _unexpected(exc: BaseException) -> tuple[str, int]:
 def _one_line(exc) -> str:
     message = " ".join(exc.format_message().split())
     ctx = getattr(exc, "ctx", None)
-    if ctx is not None and isinstance(exc, _click.exceptions.UsageError):
+    if ctx is not None:  # only usage errors carry the command they happened in
         where = f"{ctx.command_path}: " if ctx.parent is not None else ""
         return f"{where}{message} (see `{ctx.command_path} --help`)"
     return message
@@ -239,7 +242,9 @@ app = typer.Typer(
     cls=LazyGroup,
     name="tokcli",
     no_args_is_help=True,
-    add_completion=False,
+    # Typer's public completion switch: registers its bash/zsh/fish responders (what the
+    # scripts from `tokcli completion SHELL` talk to) and adds --install/--show-completion.
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -538,7 +538,7 @@ def report_output(doc: dict, summary: dict | None, fmt: str) -> Output:
             _add_bars(display_rows, rows)
         shown.append(display_rows)
     if fmt == "table" and keys:
-        columns.append(Column("bar", ""))
+        columns.append(Column("bar", "", "bar"))
     sections = []
     title = None
     if len(per_currency) > 1:
