@@ -73,6 +73,17 @@ def test_the_check_lets_through_what_is_not_sql():
     assert violations(text, "m.py") == []
 
 
+def test_the_rollup_columns_are_the_measures_the_report_sums():
+    """The store names the rollup tables' columns itself (it imports nothing from the report
+    package); they must stay the report's Totals measures, in the same order."""
+    from tokcli.report import totals
+    from tokcli.store import rollups
+
+    assert rollups.MONEY_COLUMNS == totals.MONEY
+    assert rollups.COUNT_COLUMNS == totals.COUNTS
+    assert rollups.MEASURE_COLUMNS == totals.MEASURES
+
+
 def test_driver_errors_become_store_errors_with_the_same_message():
     locked = as_store_error(sqlite3.OperationalError("database is locked"))
     assert isinstance(locked, StoreUnavailable) and str(locked) == "database is locked"

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from tokcli.money import MONEY_CONTEXT, plain
-from tokcli.report.totals import COUNTS, MEASURES, MONEY
 from tokcli.store.connection import Connection
 from tokcli.store.errors import translates
+from tokcli.store.rollups import COUNT_COLUMNS, MEASURE_COLUMNS, MONEY_COLUMNS
 
 DIMENSIONS = ("model", "provider", "tier", "source")
 # Column of each dimension in the raw `usage` table (the rollup tables name them as is).
@@ -24,7 +24,7 @@ _RAW_DIMENSION = {
     "tier": "u.service_tier",
     "source": "u.source",
 }
-_MEASURE_COLUMNS = ", ".join(MEASURES)
+_MEASURE_COLUMNS = ", ".join(MEASURE_COLUMNS)
 
 Filters = Sequence[tuple[str, str]]  # (dimension or tag key, value), ANDed
 
@@ -74,7 +74,7 @@ def tag_keys(conn: Connection) -> list[str]:
 def rollup_rows(
     conn: Connection, since: dt.date | None, until: dt.date | None, where: Filters = ()
 ) -> Iterator[tuple]:
-    """`report_rollup` rows: (day, provider, model, tier, source, currency, *MEASURES);
+    """`report_rollup` rows: (day, provider, model, tier, source, currency, *MEASURE_COLUMNS);
     `where` filters dimensions only."""
     params: list = []
     sql = (
@@ -95,8 +95,9 @@ def tag_rollup_rows(
     where: Filters = (),
     values: Sequence[str] = (),
 ) -> Iterator[tuple]:
-    """`report_tag_rollup` rows of one tag key: (day, value, model, tier, currency, *MEASURES);
-    `where` filters dimensions (model, tier), `values` the tag's value (each must match)."""
+    """`report_tag_rollup` rows of one tag key: (day, value, model, tier, currency,
+    *MEASURE_COLUMNS); `where` filters dimensions (model, tier), `values` the tag's value (each
+    must match)."""
     params: list = [tag_key]
     sql = (
         f"SELECT day, value, model, tier, currency, {_MEASURE_COLUMNS} FROM report_tag_rollup "
@@ -113,7 +114,7 @@ def rollup_cells(
     conn: Connection, since: dt.date | None, until: dt.date | None, where: Filters = ()
 ) -> Iterator[tuple]:
     """`report_rollup` rows reduced to the cells a tag rollup keeps:
-    (day, model, tier, currency, *MEASURES); `where` filters dimensions only."""
+    (day, model, tier, currency, *MEASURE_COLUMNS); `where` filters dimensions only."""
     params: list = []
     sql = (
         f"SELECT day, model, tier, currency, {_MEASURE_COLUMNS} FROM report_rollup "
@@ -142,9 +143,9 @@ def _sums(conn: Connection) -> str:
     """The select list of exact sums of every measure (money summed as decimals, not floats)."""
     conn.create_aggregate("tokcli_decimal_sum", 1, _DecimalSum)
     return (
-        ", ".join(f"tokcli_decimal_sum({name})" for name in MONEY)
+        ", ".join(f"tokcli_decimal_sum({name})" for name in MONEY_COLUMNS)
         + ", "
-        + ", ".join(f"SUM({name})" for name in COUNTS)
+        + ", ".join(f"SUM({name})" for name in COUNT_COLUMNS)
     )
 
 
@@ -152,7 +153,7 @@ def rollup_sums_by(
     conn: Connection, key: str, since: dt.date | None, until: dt.date | None
 ) -> Iterator[tuple]:
     """Sums from `report_rollup` per dimension value and currency:
-    (value, currency, *MEASURES)."""
+    (value, currency, *MEASURE_COLUMNS)."""
     params: list = []
     day_range = _day_range_sql("day", since, until, params)
     sql = (
@@ -166,7 +167,7 @@ def tag_rollup_sums_by(
     conn: Connection, tag_key: str, since: dt.date | None, until: dt.date | None
 ) -> Iterator[tuple]:
     """Sums from `report_tag_rollup` per value of one tag key and currency:
-    (value, currency, *MEASURES)."""
+    (value, currency, *MEASURE_COLUMNS)."""
     params: list = []
     day_range = _day_range_sql("day", since, until, params)
     sql = (
@@ -179,7 +180,7 @@ def tag_rollup_sums_by(
 def rollup_sums_by_currency(
     conn: Connection, since: dt.date | None, until: dt.date | None
 ) -> Iterator[tuple]:
-    """Sums from `report_rollup` per currency: (currency, *MEASURES)."""
+    """Sums from `report_rollup` per currency: (currency, *MEASURE_COLUMNS)."""
     params: list = []
     day_range = _day_range_sql("day", since, until, params)
     sql = f"SELECT currency, {_sums(conn)} FROM report_rollup WHERE {day_range} GROUP BY currency"

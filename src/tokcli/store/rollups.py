@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from tokcli.report.totals import MEASURES
 from tokcli.store import transaction
 from tokcli.store.connection import Connection
 from tokcli.store.errors import translated, translates
@@ -33,12 +32,22 @@ USAGE_ROWS_SQL = """
              WHERE period_start >= ? AND period_start < ?) AS u
 """
 
+# The sums each rollup row carries, money first, in column order (migrations 0005 and 0009).
+# tokcli.report.totals names the same measures for its Totals (tests/test_store_boundary.py
+# checks they agree); the store does not import from the report package above it.
+MONEY_COLUMNS = ("billed_cost", "list_cost", "unbilled_list_cost")
+COUNT_COLUMNS = (
+    "usage_rows", "billed_rows", "list_rows", "requests", "input_tokens", "cache_read_tokens",
+    "cache_write_tokens", "output_tokens", "reasoning_tokens", "unbilled_list_rows",
+)  # fmt: skip
+MEASURE_COLUMNS = MONEY_COLUMNS + COUNT_COLUMNS
+
 BASE_KEY = ("day", "provider", "model", "tier", "source", "currency")
 TAG_KEY = ("key", "day", "value", "model", "tier", "currency")
 
 
 def _insert(table: str, key: tuple[str, ...]) -> str:
-    columns = (*key, *MEASURES)
+    columns = (*key, *MEASURE_COLUMNS)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
@@ -84,7 +93,7 @@ def replace_day(
     bad_values: Iterable[tuple],
 ) -> None:
     """Replace one day's rollup rows and mark it clean, in the caller's transaction.
-    base_rows: (*BASE_KEY, *MEASURES); tag_rows: (*TAG_KEY, *MEASURES); bad_values:
+    base_rows: (*BASE_KEY, *MEASURE_COLUMNS); tag_rows: (*TAG_KEY, *MEASURE_COLUMNS); bad_values:
     (day, usage_id, column, value)."""
     conn.execute("DELETE FROM report_rollup WHERE day = ?", (day,))
     conn.execute("DELETE FROM report_tag_rollup WHERE day = ?", (day,))
