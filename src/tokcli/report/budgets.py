@@ -34,7 +34,8 @@ from tokcli.report.valuation import BASES, Fx, currency_code, money_text, value
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 DEFAULT_ALERTS = (Decimal(50), Decimal(75), Decimal(90), Decimal(100))
-_FIELDS = {"name", "scope", "amount", "currency", "period", "alerts", "cost", "fx"}
+# The keys a [[budgets]] table may carry; config_schema declares them from this one list.
+BUDGET_FIELDS = frozenset({"name", "scope", "amount", "currency", "period", "alerts", "cost", "fx"})
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,11 @@ def _parse_one(entry: object, index: int) -> Budget:
     where = f"config: budgets[{index}]"
     if not isinstance(entry, dict):
         raise InputError("must be a table", field=where)
-    unknown = sorted(set(entry) - _FIELDS)
+    unknown = sorted(set(entry) - BUDGET_FIELDS)
     if unknown:
         raise InputError(
-            f"unknown field {unknown[0]!r}; expected {', '.join(sorted(_FIELDS))}", field=where
+            f"unknown field {unknown[0]!r}; expected {', '.join(sorted(BUDGET_FIELDS))}",
+            field=where,
         )
     scope = _scope(entry.get("scope"), f"{where}.scope")
     amount = _amount(entry.get("amount"), f"{where}.amount")

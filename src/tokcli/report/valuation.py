@@ -216,12 +216,12 @@ def value(totals: Totals, currency: str | None, basis: str, fx: Fx | None) -> li
         return [part]
     by_currency: dict[str | None, Part] = {}
     for code, amount, basis_used in money:
-        part = by_currency.get(code)
-        if part is None:
+        existing = by_currency.get(code)
+        if existing is None:
             by_currency[code] = Part(code, amount, frozenset({basis_used}), None)
         else:
-            part.spend += amount
-            part.bases = part.bases | {basis_used}
+            existing.spend += amount
+            existing.bases = existing.bases | {basis_used}
     if not by_currency:
         by_currency[None] = Part(None, Decimal(0), frozenset(), None)
     parts = list(by_currency.values())

@@ -472,7 +472,7 @@ def _forecasts(series, rows: list[dict], selection, options: ReportOptions, curr
     for currency in currencies:
         total = forecast(overall[currency], start, end, options.today)
         per_currency.append({"currency": currency, **total.as_dict()})
-    doc = {"method": DEFAULT_METHOD, "methods": ["weighted", "linear"]}
+    doc: dict[str, object] = {"method": DEFAULT_METHOD, "methods": ["weighted", "linear"]}
     if len(per_currency) == 1:
         doc.update(per_currency[0])
     doc["by_currency"] = per_currency
