@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TypedDict
 
 
 class ExitCode(IntEnum):
@@ -25,6 +26,13 @@ class TokcliError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
+
+
+class Location(TypedDict, total=False):
+    """Where in an input a problem is, passed on as `InputError(message, **where)`."""
+
+    path: str
+    line: int
 
 
 class InputError(TokcliError):

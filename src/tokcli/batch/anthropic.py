@@ -187,7 +187,7 @@ def parse_result(line: dict) -> ResultLine:
     if kind == "errored":
         envelope = result.get("error") or {}
         return ResultLine(custom_id, "errored", None, envelope.get("error") or envelope)
-    status = {"canceled": "cancelled", "expired": "expired"}.get(kind, "errored")
+    status = {"canceled": "cancelled", "expired": "expired"}.get(str(kind), "errored")
     return ResultLine(custom_id, status, None, {"type": kind or "unknown"})
 
 

@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tokcli.batch.provider import (
     CANCELLED,
@@ -232,7 +233,8 @@ def to_remote(operation: dict) -> RemoteBatch:
     """An Operation (create, get) or its GenerateContentBatch metadata -> RemoteBatch. The
     stored copy leaves out the inlined responses (up to 20 MB) and adds `created_at` /
     `ended_at` under the names the results code reads."""
-    batch = operation.get("metadata") if isinstance(operation.get("metadata"), dict) else {}
+    metadata = operation.get("metadata")
+    batch: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
     name = operation.get("name") or batch.get("name")
     if not isinstance(name, str) or not name.startswith("batches/"):
         raise TokcliError("the provider answered without a batch name: is --base-url its API?")
@@ -250,7 +252,7 @@ def to_remote(operation: dict) -> RemoteBatch:
     }
     kept = {k: v for k, v in batch.items() if k != "output"}
     output = operation.get("response") or batch.get("output") or {}
-    raw = {
+    raw: dict[str, Any] = {
         "name": name,
         "metadata": kept,
         "done": bool(operation.get("done")),

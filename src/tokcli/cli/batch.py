@@ -10,7 +10,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,6 +24,9 @@ from tokcli.cli.common import (
 )
 from tokcli.errors import CheckFailed, ExitCode, TokcliError
 from tokcli.render import Column, Output
+
+if TYPE_CHECKING:
+    from tokcli.batch.jobs import Job
 
 app = command_app("Submit, poll and collect provider batch jobs safely from cron.")
 
@@ -306,7 +309,7 @@ def poll(
     rt = runtime(store=store)
     conn = rt.open_store()
     deadline = None if timeout is None else time.monotonic() + timeout
-    changed: dict[str, object] = {}
+    changed: dict[str, Job] = {}
     errors: list[str] = []
     while True:
         acted = _poll_round(rt, conn, job, api_key_file, base_url, changed, errors)

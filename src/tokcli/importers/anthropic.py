@@ -17,7 +17,7 @@ from typing import Any
 
 from tokcli.importers.base import BY_WINDOW, Format, Options, Parsed, structural_error
 from tokcli.importers.common import service_tier
-from tokcli.importers.reading import Source, csv_rows, json_document
+from tokcli.importers.reading import BadRow, Source, csv_rows, json_document
 from tokcli.importers.values import (
     Occurrences,
     RowError,
@@ -147,8 +147,8 @@ def _costs_json(source: Source, options: Options) -> Iterator[Parsed]:
 def _console_rows(source: Source, convert) -> Iterator[Parsed]:
     occurrences = Occurrences()
     for line, row in csv_rows(source):
-        if (bad := structural_error(line, row)) is not None:
-            yield bad
+        if isinstance(row, BadRow):
+            yield structural_error(line, row)
             continue
         try:
             day = utc_time(row.get("usage_date_utc"), "usage_date_utc")

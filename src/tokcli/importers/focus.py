@@ -45,6 +45,7 @@ from tokcli.importers.values import (
     utc_time,
 )
 from tokcli.store.usage import UsageRecord
+from tokcli.tags import tag_texts
 
 NAME = "focus"
 AI_CATEGORY = "ai and machine learning"
@@ -171,8 +172,8 @@ def _tokens_from_quantity(record: UsageRecord, row: dict[str, str], details: dic
         add_tokens(record, bucket, quantity * size)
 
 
-def _tags(row: dict[str, str], exported_by_tokcli: bool) -> dict[str, object]:
-    tags: dict[str, object] = dict(json_tags(row.get("Tags"), "Tags"))
+def _tags(row: dict[str, str], exported_by_tokcli: bool) -> dict[str, str]:
+    tags = tag_texts(json_tags(row.get("Tags"), "Tags"))
     if exported_by_tokcli:
         return tags  # already tokcli's own tags, billing account included
     service = text_or_none(row.get("ServiceName"))

@@ -129,9 +129,9 @@ def _record(row: Any, mapping: Mapping[str, Any], occurrences: Occurrences) -> U
         billed_cost=billed,
         currency=text_or_none(get("currency")) or ("USD" if billed is not None else None),
         tags={
-            f.removeprefix("tag."): text_or_none(_value(row, c))
+            f.removeprefix("tag."): text
             for f, c in mapping.items()
-            if f.startswith("tag.") and text_or_none(_value(row, c))
+            if f.startswith("tag.") and (text := text_or_none(_value(row, c)))
         },
     )
     for field in TOKEN_FIELDS:

@@ -14,7 +14,7 @@ from typing import Any
 
 from tokcli.importers.base import BY_WINDOW, Format, Options, Parsed, structural_error
 from tokcli.importers.common import add_tokens, service_tier, token_kind, token_unit_size
-from tokcli.importers.reading import Source, csv_rows, json_document
+from tokcli.importers.reading import BadRow, Source, csv_rows, json_document
 from tokcli.importers.values import (
     Occurrences,
     RowError,
@@ -184,8 +184,8 @@ def _parse_dashboard_csv(source: Source, convert) -> Iterator[Parsed]:
     occurrences = Occurrences()
     # The dashboard writes an empty bucket as a row of only its four time columns.
     for line, row in csv_rows(source, short_rows_of=len(_TIME_COLUMNS)):
-        if (bad := structural_error(line, row)) is not None:
-            yield bad
+        if isinstance(row, BadRow):
+            yield structural_error(line, row)
             continue
         try:
             if all(is_null(v) for k, v in row.items() if k not in _TIME_COLUMNS):

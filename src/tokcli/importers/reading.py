@@ -15,7 +15,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from pathlib import Path
@@ -52,7 +52,7 @@ class Limits:
     def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
 
-    def updated(self, settings: dict[str, object], origin: str) -> Limits:
+    def updated(self, settings: Mapping[str, object], origin: str) -> Limits:
         """These limits with `settings` ({name: value}) applied; `origin` names where they came
         from (`--limit`, `import.limits`) for the error message."""
         changes = {}
@@ -394,6 +394,7 @@ def _deeper_than(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):
