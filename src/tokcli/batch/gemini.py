@@ -39,7 +39,7 @@ from tokcli.batch.provider import (
     RemoteBatch,
     ResultLine,
 )
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError, TokcliError
 from tokcli.http import HttpClient, HttpError
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
@@ -102,7 +102,7 @@ class GeminiBatches:
         )  # fmt: skip
         file = done.get("file") or {}
         if not isinstance(file.get("name"), str):
-            raise TokcliError("the upload answered without a file name: is --base-url the API?")
+            raise OptionError("the upload answered without a file name: is {base_url} the API?")
         return file["name"]
 
     def find_upload(self, name: str, size: int, sha256: str) -> str | None:
@@ -237,7 +237,7 @@ def to_remote(operation: dict) -> RemoteBatch:
     batch: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
     name = operation.get("name") or batch.get("name")
     if not isinstance(name, str) or not name.startswith("batches/"):
-        raise TokcliError("the provider answered without a batch name: is --base-url its API?")
+        raise OptionError("the provider answered without a batch name: is {base_url} its API?")
     state = str(batch.get("state") or "")
     status = _STATE.get(state.rsplit("_", 1)[-1], RUNNING)
     stats = batch.get("batchStats") or {}

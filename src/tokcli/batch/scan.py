@@ -24,7 +24,7 @@ from tokcli.batch.limits import (
     wire_id,
 )
 from tokcli.batch.provider import wire_line
-from tokcli.errors import InputError, Location
+from tokcli.errors import InputError, Location, OptionError
 
 # (text, model) -> tokens
 TokenCounter = Callable[[str, str], int]
@@ -177,8 +177,8 @@ class _OpenAILine:
 
     def __init__(self, endpoint: str | None):
         if endpoint is not None and endpoint not in OPENAI_ENDPOINTS:
-            raise InputError(
-                f"--endpoint: {endpoint!r} is not one of {', '.join(OPENAI_ENDPOINTS)}"
+            raise OptionError.at(
+                "{endpoint}", f"{endpoint!r} is not one of {', '.join(OPENAI_ENDPOINTS)}"
             )
         self.endpoint = endpoint
         self.model: str | None = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError
 from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed, each_row
 from tokcli.importers.common import service_tier
 from tokcli.importers.reading import Source, csv_rows, json_lines
@@ -60,12 +60,14 @@ def parse_mapping(spec: str, config) -> dict[str, str]:
         for pair in spec.split(","):
             field, found, column = pair.partition("=")
             if not found or not field.strip() or not column.strip():
-                raise TokcliError(f"--map: expected field=column, got {pair.strip()!r}")
+                raise OptionError(
+                    "{mapping}: expected field=column, got {pair!r}", pair=pair.strip()
+                )
             mapping[field.strip()] = column.strip()
     else:
         mapping = config.get(f"import.maps.{spec}")
         if not isinstance(mapping, dict):
-            raise TokcliError(f"--map: no [import.maps.{spec}] table in the config")
+            raise OptionError("{mapping}: no [import.maps.{name}] table in the config", name=spec)
         mapping = {str(k): v if isinstance(v, bool) else str(v) for k, v in mapping.items()}
     _check(mapping)
     return mapping
@@ -74,16 +76,18 @@ def parse_mapping(spec: str, config) -> dict[str, str]:
 def _check(mapping: Mapping[str, Any]) -> None:
     for field in mapping:
         if field not in FIELDS and field not in FLAGS and not field.startswith("tag."):
-            raise TokcliError(
-                f"--map: unknown field {field!r}; use {', '.join(FIELDS)} or tag.NAME"
+            raise OptionError(
+                "{mapping}: unknown field {field!r}; use {fields} or tag.NAME",
+                field=field,
+                fields=", ".join(FIELDS),
             )
     if "period_start" not in mapping:
-        raise TokcliError("--map: period_start is required (the column with the usage time)")
+        raise OptionError("{mapping}: period_start is required (the column with the usage time)")
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
     if not options.mapping:
-        raise TokcliError("the mapped format needs --map (see `tokcli import --help`)")
+        raise OptionError("the mapped format needs {mapping} (see `tokcli import --help`)")
     mapping = options.mapping
     occurrences = options.occurrences or Occurrences()
     head = source.head(4096).lstrip()

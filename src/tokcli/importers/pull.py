@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError, TokcliError
 from tokcli.importers import get_format
 from tokcli.importers.pipeline import FileResult, ImportSettings, import_source
 from tokcli.importers.reading import Source
@@ -102,12 +102,16 @@ PROVIDERS = {
 def pull_into(conn, rt, job, settings: ImportSettings) -> list[FileResult]:
     provider = PROVIDERS.get(job.pull)
     if provider is None:
-        raise TokcliError(f"--from: expected openai or anthropic, got {job.pull!r}")
+        raise OptionError("{pull}: expected openai or anthropic, got {got!r}", got=job.pull)
     key = rt.environ.get(provider.key_env)
     if not key:
-        raise TokcliError(f"--from {job.pull}: set {provider.key_env} to an organization admin key")
+        raise OptionError(
+            "{pull} {provider}: set {env} to an organization admin key",
+            provider=job.pull,
+            env=provider.key_env,
+        )
     if job.since is None:
-        raise TokcliError("--from needs --since YYYY-MM-DD")
+        raise OptionError("{pull} needs {since} YYYY-MM-DD")
     start, end = _window(job.since, job.until or rt.today())
     base_url = rt.environ.get(provider.base_url_env) or provider.default_base_url
     results = []
@@ -126,7 +130,7 @@ def pull_into(conn, rt, job, settings: ImportSettings) -> list[FileResult]:
 
 def _window(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
     if until < since:
-        raise TokcliError(f"--until {until} is before --since {since}")
+        raise OptionError("{until} {end} is before {since} {start}", end=until, start=since)
     start = dt.datetime(since.year, since.month, since.day, tzinfo=dt.UTC)
     last = dt.datetime(until.year, until.month, until.day, tzinfo=dt.UTC)
     return start, last + dt.timedelta(days=1)

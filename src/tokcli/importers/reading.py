@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tokcli.errors import InputError
+from tokcli.errors import InputError, OptionError
 
 SNIFF_BYTES = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -53,22 +53,23 @@ class Limits:
         return [f.name for f in fields(cls)]
 
     def updated(self, settings: Mapping[str, object], origin: str) -> Limits:
-        """These limits with `settings` ({name: value}) applied; `origin` names where they came
-        from (`--limit`, `import.limits`) for the error message."""
+        """These limits with `settings` ({name: value}) applied. `origin` says where they came
+        from, for the error message: a config path (`import.limits`), or the caller's option
+        as `{limits}` (see OptionError: the command line shows its flag)."""
         changes = {}
         for name, value in settings.items():
             key = name.replace("-", "_")
             if key not in self.names():
                 known = ", ".join(n.replace("_", "-") for n in self.names())
-                raise InputError(f"{origin}: unknown limit {name!r}; known: {known}")
+                raise OptionError.at(origin, f"unknown limit {name!r}; known: {known}")
             try:
                 number = int(str(value).replace("_", ""))
             except ValueError:
-                raise InputError(
-                    f"{origin}: {name}: expected a whole number, got {value!r}"
+                raise OptionError.at(
+                    origin, f"{name}: expected a whole number, got {value!r}"
                 ) from None
             if number <= 0:
-                raise InputError(f"{origin}: {name}: must be positive, got {value!r}")
+                raise OptionError.at(origin, f"{name}: must be positive, got {value!r}")
             changes[key] = number
         return replace(self, **changes)
 

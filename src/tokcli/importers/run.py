@@ -41,7 +41,7 @@ class ImportJob:
     until: dt.date | None = None
     part_of: str | None = None  # --part-of KEY: the inputs are parts of one export
     replace_window: bool = False  # --replace-window
-    limits: dict[str, str] = field(default_factory=dict)  # --limit NAME=VALUE
+    limits: dict[str, str] = field(default_factory=dict)  # NAME=VALUE (the CLI's --limit)
 
 
 def run_imports(rt, job: ImportJob, progress_factory=None) -> dict:
@@ -85,7 +85,7 @@ def run_imports(rt, job: ImportJob, progress_factory=None) -> dict:
 
 def _limits(rt, job: ImportJob) -> Limits:
     limits = Limits().updated(rt.config.section("import").get("limits") or {}, "import.limits")
-    return limits.updated(job.limits, "--limit")
+    return limits.updated(job.limits, "{limits}")
 
 
 def _incomplete_warning(planned: PlannedSet) -> str:
