@@ -96,10 +96,10 @@ def entry_from_litellm(spec: dict) -> dict:
         }
         long_tiers = {t: ps for t, ps in long_tiers.items() if ps}
         if prices:
-            band: dict = {"above_input_tokens": threshold, **dict(sorted(prices.items()))}
+            long_band: dict = {"above_input_tokens": threshold, **dict(sorted(prices.items()))}
             if long_tiers:
-                band["tiers"] = {t: long_tiers[t] for t in sorted(long_tiers)}
-            entry["long_context"] = band
+                long_band["tiers"] = {t: long_tiers[t] for t in sorted(long_tiers)}
+            entry["long_context"] = long_band
     return entry
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import NoReturn, Protocol, runtime_checkable
 
 from tokcli.errors import InputError
 from tokcli.money import to_decimal
@@ -51,17 +52,26 @@ LONG_CONTEXT_KEYS = {"above_input_tokens", "tiers", *DIMENSIONS}
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
+@runtime_checkable
+class _Located(Protocol):
+    """A mapping read from YAML (yamlfile.LocatedDict, not imported: it needs PyYAML)."""
+
+    line: int
+
+    def line_of(self, key: str) -> int: ...
+
+
 class _Reader:
     """Validation helpers bound to one file, so every error names it."""
 
     def __init__(self, path: Path):
         self.path = str(path)
 
-    def fail(self, message: str, node: dict | None, key: str | None, where: str):
+    def fail(self, message: str, node: object, key: str | None, where: str) -> NoReturn:
         # YAML mappings know their lines (yamlfile.LocatedDict); JSON layer entries do not.
-        line = node.line_of(key) if hasattr(node, "line_of") and key else None
-        if line is None and hasattr(node, "line_of"):
-            line = node.line
+        line = None
+        if isinstance(node, _Located):
+            line = node.line_of(key) if key else node.line
         raise InputError(message, path=self.path, line=line, field=where)
 
     def mapping(self, node, where: str, parent=None, key=None) -> dict:
@@ -260,7 +270,7 @@ def _model(r: _Reader, node, where: str, provider: str, *, origin: str | None, p
         )
     if raw_prices is not None and not isinstance(raw_prices, list):
         r.fail("must be a list of price entries", node, "prices", f"{where}.prices")
-    entries = []
+    entries: list[PriceEntry] = []
     for index, entry_node in enumerate(raw_prices or []):
         entry = _entry(r, entry_node, f"{where}.prices[{index}]", origin=origin, partial=partial)
         previous = entries[-1].effective_from if entries else None

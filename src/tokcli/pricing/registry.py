@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime as dt
 import os
@@ -276,7 +277,7 @@ class Registry:
         ]
         return sorted(chosen, key=lambda m: (m.provider, m.id))
 
-    def providers(self) -> list[str]:
+    def providers(self) -> builtins.list[str]:  # `list` here is the method above
         return sorted({m.provider for m in self.models.values()})
 
 
@@ -427,9 +428,7 @@ def _geographic(model: Model, key: str) -> Model:
 
 
 def _scaled(entry: PriceEntry, factor: Decimal) -> PriceEntry:
-    def band(b: Band | None) -> Band | None:
-        if b is None:
-            return None
+    def band(b: Band) -> Band:
         return Band(
             prices={d: None if p is None else p * factor for d, p in b.prices.items()},
             tiers={
@@ -439,7 +438,9 @@ def _scaled(entry: PriceEntry, factor: Decimal) -> PriceEntry:
         )
 
     return dataclasses.replace(
-        entry, standard=band(entry.standard), long_context=band(entry.long_context)
+        entry,
+        standard=band(entry.standard),
+        long_context=None if entry.long_context is None else band(entry.long_context),
     )
 
 

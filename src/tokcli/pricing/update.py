@@ -77,10 +77,11 @@ def plan_update(layer: GeneratedLayer, data: dict, origin: str, today: dt.date) 
     for model_id in sorted(set(newer) | set(layer.ids())):
         new_spec = newer.get(model_id)
         old_spec = layer.spec(model_id) if model_id in layer else None
-        if old_spec is None:
+        if old_spec is None:  # not in the layer, so LiteLLM has it
+            added = newer[model_id]
             plan.added.append(model_id)
-            plan.changes.extend(diff_entries(model_id, None, _entry(new_spec["prices"][-1])))
-            updated[model_id] = new_spec
+            plan.changes.extend(diff_entries(model_id, None, _entry(added["prices"][-1])))
+            updated[model_id] = added
             continue
         old_prices = list(old_spec["prices"])
         last = _entry(old_prices[-1])

@@ -173,7 +173,9 @@ def begin_import(
         "VALUES (?, ?, ?, ?, ?, 'running', ?)",
         (path, sha256, fmt, source, started, part_set),
     )
-    return int(cursor.lastrowid)
+    if cursor.lastrowid is None:  # sqlite3 sets it after an INSERT into a rowid table
+        raise RuntimeError("the store returned no id for the new import")
+    return cursor.lastrowid
 
 
 def finish_import(
