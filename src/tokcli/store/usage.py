@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from tokcli.money import plain
 
@@ -71,7 +72,7 @@ def _utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _row(record: UsageRecord, import_id: int | None) -> tuple:
+def _row(record: UsageRecord, import_id: int | None) -> tuple[Any, ...]:  # a usage row
     return (
         record.record_key, import_id, record.source, _utc_text(record.period_start),
         _utc_text(record.period_end), record.provider, record.model, record.model_raw,
@@ -185,7 +186,7 @@ def finish_import(
     status: str,
     rows_read: int,
     rows_inserted: int,
-    details: dict | None = None,
+    details: dict[str, object] | None = None,
     finished_at: dt.datetime | None = None,
 ) -> None:
     conn.execute(

@@ -22,7 +22,7 @@ _NAME = re.compile(r"^m(\d{4})_(\w+)$")
 class Migration:
     version: int
     name: str
-    apply: Callable
+    apply: Callable[[sqlite3.Connection], None]
 
 
 def all_migrations() -> list[Migration]:

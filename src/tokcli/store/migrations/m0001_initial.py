@@ -1,9 +1,11 @@
 """The first schema: imports, usage records and their tags."""
 
+import sqlite3
+
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn):
+def apply(conn: sqlite3.Connection) -> None:
     execute_script(
         conn,
         """

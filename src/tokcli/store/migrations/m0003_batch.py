@@ -6,10 +6,12 @@ leaves and as `done` (with what the provider answered) after; `resume` finds int
 an outcome and reconciles them with the provider instead of repeating them blindly.
 """
 
+import sqlite3
+
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn):
+def apply(conn: sqlite3.Connection) -> None:
     execute_script(
         conn,
         """

@@ -7,10 +7,12 @@
   then `poll --all` and `status` keep exiting 4.
 """
 
+import sqlite3
+
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn):
+def apply(conn: sqlite3.Connection) -> None:
     execute_script(
         conn,
         """
