@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import NoReturn, Protocol, runtime_checkable
+from typing import Any, NoReturn, Protocol, runtime_checkable
 
 from tokcli.errors import InputError
 from tokcli.money import to_decimal
@@ -74,12 +74,14 @@ class _Reader:
             line = node.line_of(key) if key else node.line
         raise InputError(message, path=self.path, line=line, field=where)
 
-    def mapping(self, node, where: str, parent=None, key=None) -> dict:
+    def mapping(
+        self, node: object, where: str, parent: object = None, key: str | None = None
+    ) -> dict[str, Any]:
         if not isinstance(node, dict):
             self.fail("must be a mapping", parent, key, where)
         return node
 
-    def unknown_keys(self, node: dict, allowed: set[str], where: str):
+    def unknown_keys(self, node: dict[str, Any], allowed: set[str], where: str) -> None:
         for key in node:
             if key not in allowed:
                 self.fail(
@@ -89,7 +91,7 @@ class _Reader:
                     f"{where}.{key}",
                 )
 
-    def price(self, node: dict, key: str, where: str) -> Decimal | None:
+    def price(self, node: dict[str, Any], key: str, where: str) -> Decimal | None:
         value = node.get(key)
         if value is None:
             return None
@@ -108,7 +110,7 @@ class _Reader:
             self.fail("must not be negative", node, key, f"{where}.{key}")
         return amount
 
-    def integer(self, node: dict, key: str, where: str) -> int | None:
+    def integer(self, node: dict[str, Any], key: str, where: str) -> int | None:
         value = node.get(key)
         if value is None:
             return None
@@ -116,7 +118,9 @@ class _Reader:
             self.fail("must be a whole number >= 0", node, key, f"{where}.{key}")
         return value
 
-    def text(self, node: dict, key: str, where: str, required=False) -> str | None:
+    def text(
+        self, node: dict[str, Any], key: str, where: str, required: bool = False
+    ) -> str | None:
         value = node.get(key)
         if value is None:
             if required:
@@ -126,7 +130,7 @@ class _Reader:
             self.fail("must be a non-empty string", node, key, f"{where}.{key}")
         return value.strip()
 
-    def date(self, node: dict, key: str, where: str) -> dt.date | None:
+    def date(self, node: dict[str, Any], key: str, where: str) -> dt.date | None:
         value = node.get(key)
         if value is None:
             return None
@@ -139,7 +143,7 @@ class _Reader:
         except ValueError:
             self.fail("must be a date YYYY-MM-DD", node, key, f"{where}.{key}")
 
-    def moment(self, node: dict, key: str, where: str) -> dt.datetime:
+    def moment(self, node: dict[str, Any], key: str, where: str) -> dt.datetime:
         value = node.get(key)
         try:
             return parse_moment(value)
@@ -149,7 +153,7 @@ class _Reader:
             )
 
 
-def parse_moment(value) -> dt.datetime:
+def parse_moment(value: object) -> dt.datetime:
     """A date or 'YYYY-MM-DD HH:MM[:SS]' (UTC) as an aware datetime. Raises ValueError."""
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -162,12 +166,12 @@ def parse_moment(value) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _tiers(r: _Reader, node, where: str) -> dict[str, TierPricing]:
+def _tiers(r: _Reader, node: object, where: str) -> dict[str, TierPricing]:
     if node is None:
         return {}
-    r.mapping(node, where)
+    mapping = r.mapping(node, where)
     tiers = {}
-    for name, spec in node.items():
+    for name, spec in mapping.items():
         here = f"{where}.{name}"
         if name not in SERVICE_TIERS or name == "standard":
             r.fail("service tier must be batch, flex or priority", node, name, here)
@@ -181,12 +185,12 @@ def _tiers(r: _Reader, node, where: str) -> dict[str, TierPricing]:
     return tiers
 
 
-def _band(r: _Reader, node: dict, where: str) -> Band:
+def _band(r: _Reader, node: dict[str, Any], where: str) -> Band:
     prices = {d: r.price(node, d, where) for d in DIMENSIONS}
     return Band(prices=prices, tiers=_tiers(r, node.get("tiers"), f"{where}.tiers"))
 
 
-def _time_of_day(r: _Reader, node, where: str) -> TimeOfDay | None:
+def _time_of_day(r: _Reader, node: object, where: str) -> TimeOfDay | None:
     if node is None:
         return None
     node = r.mapping(node, where)
@@ -210,7 +214,9 @@ def _time_of_day(r: _Reader, node, where: str) -> TimeOfDay | None:
     return TimeOfDay(peak_hours_utc=tuple(spans), off_peak_multiplier=multiplier)
 
 
-def _entry(r: _Reader, node, where: str, *, origin: str | None, partial=False) -> PriceEntry:
+def _entry(
+    r: _Reader, node: object, where: str, *, origin: str | None, partial: bool = False
+) -> PriceEntry:
     node = r.mapping(node, where)
     r.unknown_keys(node, ENTRY_KEYS, where)
     long_node = node.get("long_context")
@@ -249,7 +255,9 @@ def _entry(r: _Reader, node, where: str, *, origin: str | None, partial=False) -
     )
 
 
-def _model(r: _Reader, node, where: str, provider: str, *, origin: str | None, partial: bool):
+def _model(
+    r: _Reader, node: object, where: str, provider: str, *, origin: str | None, partial: bool
+) -> Model:
     node = r.mapping(node, where)
     r.unknown_keys(node, MODEL_KEYS, where)
     model_id = r.text(node, "id", where, required=True).lower()  # type: ignore[union-attr]

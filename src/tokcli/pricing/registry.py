@@ -7,13 +7,17 @@ import dataclasses
 import datetime as dt
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tokcli import __version__
 from tokcli.errors import InputError, UnknownModelError
 from tokcli.pricing.model import Band, Model, PriceEntry, TierPricing
+
+if TYPE_CHECKING:  # the generated layers are read only when a curated lookup misses
+    from tokcli.pricing.layers import GeneratedLayer
 
 # Prefixes that gateways and clouds put in front of a provider's own id.
 _PREFIXES = (
@@ -77,12 +81,12 @@ class Registry:
         self.pricing_dir: Path | None = None
         self.user_layer: Path | None = None
         self.user_aliases: dict[str, str] = {}
-        self._generated = None
+        self._generated: GeneratedLayer | None = None
         self._pending_overrides: dict[str, list[Path]] = {}
         for model in models:
             self._add(model)
 
-    def __getstate__(self):  # the pickled cache holds the curated registry only
+    def __getstate__(self) -> dict[str, Any]:  # the pickled cache holds the curated registry
         state = dict(self.__dict__)
         state["_generated"] = None
         return state
@@ -91,7 +95,11 @@ class Registry:
 
     @classmethod
     def load(
-        cls, overrides: Iterable[Path] = (), directory: Path | None = None, *, use_cache=True
+        cls,
+        overrides: Iterable[Path] = (),
+        directory: Path | None = None,
+        *,
+        use_cache: bool = True,
     ) -> Registry:
         directory = directory or shipped_pricing_dir()
         files = sorted(directory.glob("*.yaml"))
@@ -108,7 +116,7 @@ class Registry:
             registry.apply_override(Path(path))
         return registry
 
-    def generated(self):
+    def generated(self) -> GeneratedLayer:
         """The generated layer (shipped, with the user's updated models on top), read lazily."""
         if self._generated is None:
             from tokcli.pricing.layers import GeneratedLayer, shipped_layer_path
@@ -130,7 +138,7 @@ class Registry:
         return cls._checked(models, sources, files)
 
     @classmethod
-    def _checked(cls, models, sources, files) -> Registry:
+    def _checked(cls, models: list[Model], sources: dict[str, str], files: list[Path]) -> Registry:
         seen: dict[str, str] = {}
         for model in models:
             for key in _keys_of(model):
@@ -217,7 +225,11 @@ class Registry:
                     )
         return model
 
-    def set_user_aliases(self, aliases: Mapping[str, str], where=None) -> None:
+    def set_user_aliases(
+        self,
+        aliases: Mapping[str, str],
+        where: Callable[[str], tuple[str | None, int | None]] | None = None,
+    ) -> None:
         """Aliases from tokcli.toml `[pricing.aliases]`; `where(alias)` gives (file, line)."""
         self.user_aliases = {str(k).strip().lower(): str(v) for k, v in aliases.items()}
         self._alias_where = where
@@ -238,9 +250,9 @@ class Registry:
             hints = self.suggest(target)
             hint = f"; closest: {', '.join(hints)}" if hints else ""
             self._alias_error(alias, f"target {target!r} is not a known model{hint}")
-        return model  # type: ignore[return-value]
+        return model
 
-    def _alias_error(self, alias: str, message: str):
+    def _alias_error(self, alias: str, message: str) -> NoReturn:
         where = getattr(self, "_alias_where", None)
         path, line = where(alias) if where else (None, None)
         raise InputError(message, path=path, line=line, field=f"pricing.aliases.{alias}")

@@ -16,11 +16,13 @@ import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tokcli.errors import InputError, TokcliError
 from tokcli.pricing.diff import FieldChange, diff_entries, entry_from_dict
 from tokcli.pricing.generate import dump_layer, models_from_litellm, read_litellm_text
 from tokcli.pricing.layers import GeneratedLayer
+from tokcli.pricing.model import PriceEntry
 
 PACKAGED_FILE = "model_prices_and_context_window_backup.json"
 
@@ -33,7 +35,7 @@ class UpdatePlan:
     changed: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    layer: dict = field(default_factory=dict)  # the user layer document to write
+    layer: dict[str, Any] = field(default_factory=dict)  # the user layer document to write
 
 
 def installed_litellm_file() -> Path:
@@ -50,7 +52,7 @@ def installed_litellm_file() -> Path:
     return path
 
 
-def read_source(path: Path) -> dict:
+def read_source(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -67,13 +69,15 @@ def read_source(path: Path) -> dict:
         raise InputError(str(exc), path=str(path)) from None
 
 
-def plan_update(layer: GeneratedLayer, data: dict, origin: str, today: dt.date) -> UpdatePlan:
+def plan_update(
+    layer: GeneratedLayer, data: dict[str, Any], origin: str, today: dt.date
+) -> UpdatePlan:
     day = today.isoformat()
     source = f"LiteLLM model_prices_and_context_window.json ({origin}), pricing update {day}"
     plan = UpdatePlan(source=source, effective_from=today)
     newer = models_from_litellm(data, source, effective_from=day)
     mine = layer.files.get("updated")
-    updated: dict[str, dict] = {m: mine.spec(m) for m in mine.ids()} if mine else {}
+    updated: dict[str, dict[str, Any]] = {m: mine.spec(m) for m in mine.ids()} if mine else {}
     for model_id in sorted(set(newer) | set(layer.ids())):
         new_spec = newer.get(model_id)
         old_spec = layer.spec(model_id) if model_id in layer else None
@@ -113,7 +117,7 @@ def plan_update(layer: GeneratedLayer, data: dict, origin: str, today: dt.date) 
     return plan
 
 
-def _entry(spec: dict):
+def _entry(spec: dict[str, Any]) -> PriceEntry:
     return entry_from_dict(dict(spec), "price layer")
 
 
