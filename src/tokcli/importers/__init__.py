@@ -40,4 +40,7 @@ def get_format(name: str) -> Format:
             "{source}: unknown format {name!r}; known: {known}", name=name, known=", ".join(FORMATS)
         )
     module = importlib.import_module(entry[0])
-    return getattr(module, entry[1])
+    fmt = getattr(module, entry[1])
+    if not isinstance(fmt, Format):  # FORMATS names a module attribute that is no Format
+        raise TypeError(f"{entry[0]}.{entry[1]} is not an importer Format")
+    return fmt

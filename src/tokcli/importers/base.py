@@ -42,7 +42,7 @@ class Parsed:
 @dataclass
 class Options:
     all_services: bool = False  # FOCUS / cloud bills: also import services that are not AI
-    mapping: dict[str, str] | None = None  # generic CSV/JSONL: usage field -> input column
+    mapping: dict[str, str | bool] | None = None  # generic CSV/JSONL: usage field -> input column
     # The parts of one export share their numbering of identical rows, so that an identical
     # line item in two parts is two rows, not one row and a "duplicate" (pipeline.import_set).
     occurrences: Occurrences | None = None

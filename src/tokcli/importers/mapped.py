@@ -20,7 +20,7 @@ USD when billed_cost is mapped), requests, the six token buckets, billed_cost, t
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import OptionError
 from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed, each_row
@@ -38,6 +38,9 @@ from tokcli.importers.values import (
 )
 from tokcli.store.usage import UsageRecord
 
+if TYPE_CHECKING:
+    from tokcli.config import Config
+
 NAME = "mapped"
 TOKEN_FIELDS = (
     "input_tokens",
@@ -53,8 +56,9 @@ FIELDS = (*TIME_FIELDS, *TEXT_FIELDS, "requests", *TOKEN_FIELDS, "billed_cost")
 FLAGS = ("input_includes_cached",)
 
 
-def parse_mapping(spec: str, config) -> dict[str, str]:
+def parse_mapping(spec: str, config: Mapping[str, Any] | Config) -> dict[str, str | bool]:
     """`--map` value: inline `field=column,...` pairs, or the name of [import.maps.NAME]."""
+    mapping: dict[str, str | bool]
     if "=" in spec:
         mapping = {}
         for pair in spec.split(","):
@@ -65,10 +69,11 @@ def parse_mapping(spec: str, config) -> dict[str, str]:
                 )
             mapping[field.strip()] = column.strip()
     else:
-        mapping = config.get(f"import.maps.{spec}")
-        if not isinstance(mapping, dict):
+        table = config.get(f"import.maps.{spec}")
+        if not isinstance(table, dict):
             raise OptionError("{mapping}: no [import.maps.{name}] table in the config", name=spec)
-        mapping = {str(k): v if isinstance(v, bool) else str(v) for k, v in mapping.items()}
+        # Columns are text; flags (input_includes_cached = true) stay booleans.
+        mapping = {str(k): v if isinstance(v, bool) else str(v) for k, v in table.items()}
     _check(mapping)
     return mapping
 

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tokcli.errors import OptionError, TokcliError
 from tokcli.importers import get_format
@@ -28,7 +29,7 @@ MAX_PAGES = 10_000  # a server that never stops paginating is an error, not a ha
 class Endpoint:
     fmt: str  # the import format of its pages
     path: str
-    params: dict
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)

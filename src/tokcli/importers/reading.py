@@ -96,7 +96,8 @@ class BoundedReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    # io hands a bytearray or memoryview (sliced and measured here); typeshed's Buffer has no len().
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self.inner.read(len(buffer))
         buffer[: len(data)] = data
         self.bytes_out += len(data)
@@ -135,7 +136,8 @@ class CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    # io hands a bytearray or memoryview (sliced and measured here); typeshed's Buffer has no len().
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self.raw.read(len(buffer))
         buffer[: len(data)] = data
         self.bytes_read += len(data)
@@ -187,7 +189,7 @@ class Source:
 
     def _bounded(self, inflated: BinaryIO) -> BinaryIO:
         bounded = BoundedReader(inflated, self.size, self.limits, self.name)
-        return io.BufferedReader(bounded, buffer_size=1 << 20)  # type: ignore[return-value]
+        return io.BufferedReader(bounded, buffer_size=1 << 20)
 
     def _zip_member(self, raw: BinaryIO) -> BinaryIO:
         import zipfile

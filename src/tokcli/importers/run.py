@@ -8,6 +8,7 @@ import decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError
 from tokcli.importers import get_format
@@ -27,6 +28,9 @@ from tokcli.importers.reading import Limits, Source
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.tags import TagMap
 
+if TYPE_CHECKING:
+    from tokcli.context import Context
+
 
 @dataclass
 class ImportJob:
@@ -44,7 +48,7 @@ class ImportJob:
     limits: dict[str, str] = field(default_factory=dict)  # NAME=VALUE (the CLI's --limit)
 
 
-def run_imports(rt, job: ImportJob, progress_factory=None) -> dict:
+def run_imports(rt, job: ImportJob, progress_factory=None) -> dict[str, Any]:
     """Import every input of `job` (each file or part set in its own transaction) and return
     the summary. A bad input is reported in `errors` and the run goes on with the others."""
     settings = ImportSettings(
@@ -155,7 +159,7 @@ def _import_set(conn, planned: PlannedSet, fmt: Format, settings, progress_facto
         return import_set(conn, parts, fmt, settings)
 
 
-def _mapping(rt, spec: str | None) -> dict[str, str] | None:
+def _mapping(rt: Context, spec: str | None) -> dict[str, str | bool] | None:
     if spec is None:
         return None
     from tokcli.importers.mapped import parse_mapping
@@ -163,7 +167,7 @@ def _mapping(rt, spec: str | None) -> dict[str, str] | None:
     return parse_mapping(spec, rt.config)
 
 
-def summary(results: list[FileResult], warnings: list[str]) -> dict:
+def summary(results: list[FileResult], warnings: list[str]) -> dict[str, Any]:
     """The JSON summary (README, `tokcli import`, "JSON summary"): per file, totals, per source."""
     counts = ("rows_read", "inserted", "replaced", "duplicates", "rejected", "skipped")
     totals = {name: sum(getattr(r, name) for r in results) for name in counts}
@@ -176,8 +180,8 @@ def summary(results: list[FileResult], warnings: list[str]) -> dict:
     }
 
 
-def _by_source(results: list[FileResult]) -> list[dict]:
-    merged: dict[tuple[str, str | None], dict] = {}
+def _by_source(results: list[FileResult]) -> list[dict[str, Any]]:
+    merged: dict[tuple[str, str | None], dict[str, Any]] = {}
     for result in results:
         for entry in result.to_dict()["by_source"]:
             key = (entry["source"], entry["currency"])
@@ -188,7 +192,7 @@ def _by_source(results: list[FileResult]) -> list[dict]:
     return [merged[key] for key in sorted(merged, key=lambda k: (k[0], k[1] or ""))]
 
 
-def _merge_entries(a: dict, b: dict) -> dict:
+def _merge_entries(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     def add(x, y):
         if x is None and y is None:
             return None
