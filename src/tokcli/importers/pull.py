@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import OptionError, TokcliError
 from tokcli.importers import get_format
 from tokcli.importers.pipeline import FileResult, ImportSettings, import_source
 from tokcli.importers.reading import Source
+
+if TYPE_CHECKING:  # httpx loads only when a pull runs
+    from tokcli.context import Context
+    from tokcli.http import HttpClient
+    from tokcli.importers.run import ImportJob
 
 MAX_PAGES = 10_000  # a server that never stops paginating is an error, not a hang
 
@@ -100,15 +106,18 @@ PROVIDERS = {
 }
 
 
-def pull_into(conn, rt, job, settings: ImportSettings) -> list[FileResult]:
-    provider = PROVIDERS.get(job.pull)
+def pull_into(
+    conn: sqlite3.Connection, rt: Context, job: ImportJob, settings: ImportSettings
+) -> list[FileResult]:
+    pull = job.pull or ""  # run_imports calls this only when a pull was asked for
+    provider = PROVIDERS.get(pull)
     if provider is None:
-        raise OptionError("{pull}: expected openai or anthropic, got {got!r}", got=job.pull)
+        raise OptionError("{pull}: expected openai or anthropic, got {got!r}", got=pull)
     key = rt.environ.get(provider.key_env)
     if not key:
         raise OptionError(
             "{pull} {provider}: set {env} to an organization admin key",
-            provider=job.pull,
+            provider=pull,
             env=provider.key_env,
         )
     if job.since is None:
@@ -118,13 +127,13 @@ def pull_into(conn, rt, job, settings: ImportSettings) -> list[FileResult]:
     results = []
     with _client(provider, base_url, key, rt) as client, tempfile.TemporaryDirectory() as folder:
         for endpoint in provider.endpoints:
-            pages = fetch_all(client, endpoint, job.pull, start, end)
+            pages = fetch_all(client, endpoint, pull, start, end)
             saved = Path(folder) / f"{endpoint.fmt}.json"
             # The pages' own text, joined into a JSON list: amounts keep every digit they had
             # (parsing them into floats and writing them back could change one).
             saved.write_text("[" + ",".join(pages) + "]", encoding="utf-8")
             result = import_source(conn, Source(saved), get_format(endpoint.fmt), settings)
-            result.path = f"{job.pull}:{endpoint.path} {start:%Y-%m-%d}..{end:%Y-%m-%d}"
+            result.path = f"{pull}:{endpoint.path} {start:%Y-%m-%d}..{end:%Y-%m-%d}"
             results.append(result)
     return results
 
@@ -137,7 +146,7 @@ def _window(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, last + dt.timedelta(days=1)
 
 
-def _client(provider: Provider, base_url: str, key: str, rt):
+def _client(provider: Provider, base_url: str, key: str, rt: Context) -> HttpClient:
     from tokcli.http import HttpClient
 
     return HttpClient(
@@ -148,7 +157,9 @@ def _client(provider: Provider, base_url: str, key: str, rt):
     )
 
 
-def fetch_all(client, endpoint: Endpoint, provider: str, start, end) -> list[str]:
+def fetch_all(
+    client: HttpClient, endpoint: Endpoint, provider: str, start: dt.datetime, end: dt.datetime
+) -> list[str]:
     """Every page (its JSON text) of one endpoint for the window, following `has_more` /
     `next_page` to the end."""
     params = dict(endpoint.params)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +25,13 @@ from tokcli.importers.parts import (
     transcript_folder,
     walk,
 )
-from tokcli.importers.pipeline import FileResult, ImportSettings, PartSet, import_set
+from tokcli.importers.pipeline import (
+    FileResult,
+    ImportSettings,
+    PartSet,
+    ProgressCallback,
+    import_set,
+)
 from tokcli.importers.pricer import Pricer
 from tokcli.importers.reading import Limits, Source
 from tokcli.money import MONEY_CONTEXT, plain
@@ -48,7 +57,13 @@ class ImportJob:
     limits: dict[str, str] = field(default_factory=dict)  # NAME=VALUE (the CLI's --limit)
 
 
-def run_imports(rt, job: ImportJob, progress_factory=None) -> dict[str, Any]:
+# (file name, bytes in all) -> a context whose value is told the bytes done as rows are read.
+ProgressFactory = Callable[[str, int], AbstractContextManager[ProgressCallback | None]]
+
+
+def run_imports(
+    rt: Context, job: ImportJob, progress_factory: ProgressFactory | None = None
+) -> dict[str, Any]:
     """Import every input of `job` (each file or part set in its own transaction) and return
     the summary. A bad input is reported in `errors` and the run goes on with the others."""
     settings = ImportSettings(
@@ -87,7 +102,7 @@ def run_imports(rt, job: ImportJob, progress_factory=None) -> dict[str, Any]:
     return document
 
 
-def _limits(rt, job: ImportJob) -> Limits:
+def _limits(rt: Context, job: ImportJob) -> Limits:
     limits = Limits().updated(rt.config.section("import").get("limits") or {}, "import.limits")
     return limits.updated(job.limits, "{limits}")
 
@@ -149,7 +164,13 @@ def plan_inputs(
     return planned
 
 
-def _import_set(conn, planned: PlannedSet, fmt: Format, settings, progress_factory) -> FileResult:
+def _import_set(
+    conn: sqlite3.Connection,
+    planned: PlannedSet,
+    fmt: Format,
+    settings: ImportSettings,
+    progress_factory: ProgressFactory | None,
+) -> FileResult:
     sources = [Source(path, settings.limits) for path in planned.paths]
     parts = PartSet(sources, planned.label, planned.complete, planned.key, planned.why_incomplete)
     size = sum(source.size for source in sources)
@@ -193,7 +214,7 @@ def _by_source(results: list[FileResult]) -> list[dict[str, Any]]:
 
 
 def _merge_entries(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    def add(x, y):
+    def add(x: str | None, y: str | None) -> str | None:
         if x is None and y is None:
             return None
         with decimal.localcontext(MONEY_CONTEXT):
