@@ -7,8 +7,6 @@ import os
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal
 
 from tokcli.errors import TokcliError
 
@@ -98,16 +96,11 @@ class transaction:
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
 
-    def __enter__(self) -> sqlite3.Connection:
+    def __enter__(self):
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Literal[False]:
+    def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             self.conn.execute("COMMIT")
         elif self.conn.in_transaction:
@@ -118,7 +111,7 @@ class transaction:
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
 def latest_version() -> int:
@@ -174,7 +167,7 @@ def _applied_versions(conn: sqlite3.Connection) -> set[int]:
     return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
 
 
-def store_info(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
+def store_info(conn: sqlite3.Connection, path: Path) -> dict:
     tables = [
         row[0]
         for row in conn.execute(

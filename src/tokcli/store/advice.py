@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -48,7 +48,7 @@ class Tokens:
             + self.cache_write_1h_tokens
         )
 
-    def add(self, values: Sequence[int | None]) -> None:
+    def add(self, values) -> None:
         (r, i, cr, w5, w1, o, re) = (int(v or 0) for v in values)
         self.requests += r
         self.input_tokens += i
@@ -87,9 +87,8 @@ class Call:
     tool_call: str | None
 
 
-def _tag_join(keys: list[str], params: list[object]) -> tuple[str, dict[str, str]]:
-    joins: list[str] = []
-    alias: dict[str, str] = {}
+def _tag_join(keys: list[str], params: list) -> tuple[str, dict[str, str]]:
+    joins, alias = [], {}
     for index, key in enumerate(keys):
         alias[key] = f"t{index}.value"
         joins.append(
@@ -99,7 +98,7 @@ def _tag_join(keys: list[str], params: list[object]) -> tuple[str, dict[str, str
     return " ".join(joins), alias
 
 
-def _period_sql(since: dt.date, until: dt.date, params: list[object]) -> str:
+def _period_sql(since: dt.date, until: dt.date, params: list) -> str:
     params += [since.isoformat(), (until + dt.timedelta(days=1)).isoformat()]
     return "u.period_start >= ? AND u.period_start < ? AND u.charge_kind = 'usage'"
 
@@ -112,7 +111,7 @@ def usage_cells(
     where: tuple[tuple[str, str], ...] = (),
 ) -> list[Cell]:
     """Usage per (group, model, provider, service tier), with its requests per hour of day."""
-    params: list[object] = []
+    params: list = []
     tag_keys = [
         k for k in dict.fromkeys([*group_by, *(k for k, _ in where)]) if k not in _DIMENSION_SQL
     ]
@@ -133,7 +132,7 @@ def usage_cells(
         f"GROUP BY {', '.join(str(i + 1) for i in range(len(groups) + 4))}"
     )
     width = len(groups)
-    cells: dict[tuple[object, ...], Cell] = {}
+    cells: dict[tuple, Cell] = {}
     cursor = conn.cursor()
     cursor.row_factory = None
     for row in cursor.execute(sql, params):
@@ -156,7 +155,7 @@ def session_calls(
     session_key: str = "session",
 ) -> Iterator[Call]:
     """Every usage row that carries a session tag, ordered by session and start time."""
-    params: list[object] = [session_key]
+    params: list = [session_key]
     extra_keys = [k for k, _ in where if k not in _DIMENSION_SQL]
     joins, alias = _tag_join(extra_keys, params)
     params.append("tool_call")

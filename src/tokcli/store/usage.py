@@ -13,7 +13,6 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from tokcli.money import plain
 
@@ -72,7 +71,7 @@ def _utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _row(record: UsageRecord, import_id: int | None) -> tuple[Any, ...]:  # a usage row
+def _row(record: UsageRecord, import_id: int | None) -> tuple:
     return (
         record.record_key, import_id, record.source, _utc_text(record.period_start),
         _utc_text(record.period_end), record.provider, record.model, record.model_raw,
@@ -174,9 +173,7 @@ def begin_import(
         "VALUES (?, ?, ?, ?, ?, 'running', ?)",
         (path, sha256, fmt, source, started, part_set),
     )
-    if cursor.lastrowid is None:  # sqlite3 sets it after an INSERT into a rowid table
-        raise RuntimeError("the store returned no id for the new import")
-    return cursor.lastrowid
+    return int(cursor.lastrowid)
 
 
 def finish_import(
@@ -186,7 +183,7 @@ def finish_import(
     status: str,
     rows_read: int,
     rows_inserted: int,
-    details: dict[str, object] | None = None,
+    details: dict | None = None,
     finished_at: dt.datetime | None = None,
 ) -> None:
     conn.execute(

@@ -22,7 +22,7 @@ _NAME = re.compile(r"^m(\d{4})_(\w+)$")
 class Migration:
     version: int
     name: str
-    apply: Callable[[sqlite3.Connection], None]
+    apply: Callable
 
 
 def all_migrations() -> list[Migration]:

@@ -1,11 +1,9 @@
 """The first schema: imports, usage records and their tags."""
 
-import sqlite3
-
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn: sqlite3.Connection) -> None:
+def apply(conn):
     execute_script(
         conn,
         """

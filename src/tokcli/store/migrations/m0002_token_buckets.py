@@ -1,12 +1,10 @@
 """Disjoint token buckets and list cost: split cache writes by TTL, add reasoning tokens,
 the charge kind (usage, credit, refund, ...), the registry's list cost, and query indexes."""
 
-import sqlite3
-
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn: sqlite3.Connection) -> None:
+def apply(conn):
     execute_script(
         conn,
         """

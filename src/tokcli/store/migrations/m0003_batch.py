@@ -6,12 +6,10 @@ leaves and as `done` (with what the provider answered) after; `resume` finds int
 an outcome and reconciles them with the provider instead of repeating them blindly.
 """
 
-import sqlite3
-
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn: sqlite3.Connection) -> None:
+def apply(conn):
     execute_script(
         conn,
         """

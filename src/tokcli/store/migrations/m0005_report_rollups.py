@@ -8,8 +8,6 @@ Money columns are exact decimal strings (sums computed with Decimal); '' stands 
 dimension value so the primary keys can cover every row (NULLs are never equal in SQLite keys).
 """
 
-import sqlite3
-
 from tokcli.store.migrations import execute_script
 
 _MEASURES = """
@@ -29,7 +27,7 @@ _MEASURES = """
 _DAY_OF_TAGGED_USAGE = "SELECT substr(period_start, 1, 10) FROM usage WHERE id = {row}.usage_id"
 
 
-def apply(conn: sqlite3.Connection) -> None:
+def apply(conn):
     execute_script(
         conn,
         f"""

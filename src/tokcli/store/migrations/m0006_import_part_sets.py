@@ -4,12 +4,10 @@ Rows of imports that share a part set never replace each other: parts of one bil
 imported in separate runs add up instead of the last part deleting the others.
 """
 
-import sqlite3
-
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn: sqlite3.Connection) -> None:
+def apply(conn):
     execute_script(
         conn,
         """

@@ -9,12 +9,10 @@
 Rollups are derived data: every day is marked dirty and rebuilt on the next report.
 """
 
-import sqlite3
-
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn: sqlite3.Connection) -> None:
+def apply(conn):
     execute_script(
         conn,
         """

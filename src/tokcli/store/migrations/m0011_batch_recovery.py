@@ -7,12 +7,10 @@
   then `poll --all` and `status` keep exiting 4.
 """
 
-import sqlite3
-
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn: sqlite3.Connection) -> None:
+def apply(conn):
     execute_script(
         conn,
         """

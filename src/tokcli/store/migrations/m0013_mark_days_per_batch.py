@@ -7,12 +7,10 @@ itself. The UPDATE and DELETE triggers stay: those paths are rare (replacement, 
 keeping them means any other writer's change still reaches the report.
 """
 
-import sqlite3
-
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn: sqlite3.Connection) -> None:
+def apply(conn):
     execute_script(
         conn,
         """
