@@ -17,9 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from tokcli.errors import InputError
 from tokcli.pricing.model import Model
@@ -31,7 +29,7 @@ def shipped_layer_path(pricing_dir: Path) -> Path:
     return pricing_dir / SHIPPED_LAYER
 
 
-def user_layer_path(environ: Mapping[str, str] | None = None) -> Path:
+def user_layer_path(environ=None) -> Path:
     environ = os.environ if environ is None else environ
     if environ.get("TOKCLI_PRICE_LAYER"):
         return Path(environ["TOKCLI_PRICE_LAYER"])
@@ -39,7 +37,7 @@ def user_layer_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "tokcli" / "pricing" / "generated.json"
 
 
-def read_layer(path: Path) -> dict[str, Any]:
+def read_layer(path: Path) -> dict:
     """The whole layer document (`pricing update` and tests; lookups use `_LazyLayer`)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -64,7 +62,7 @@ class _LayerFile:
         self.path = path
         text = path.read_text(encoding="utf-8")
         start = text.find(MODELS_START)
-        self.parsed: dict[str, dict[str, Any]] | None = None
+        self.parsed: dict | None = None
         if start < 0:
             doc = read_layer(path)
             self.head = {k: v for k, v in doc.items() if k != "models"}
@@ -85,7 +83,7 @@ class _LayerFile:
         found = self.text.find(key)
         return None if found < 0 else found + len(key)
 
-    def spec(self, model_id: str) -> dict[str, Any]:
+    def spec(self, model_id: str) -> dict:
         if self.parsed is not None:
             return self.parsed[model_id]
         start = self.offset(model_id)
@@ -94,8 +92,7 @@ class _LayerFile:
         end = self.text.find("\n", start)
         line = self.text[start : end if end >= 0 else None].rstrip().removesuffix(",")
         try:
-            spec: dict[str, Any] = json.loads(line)  # a layer line is `"id": {spec}`
-            return spec
+            return json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"invalid JSON for {model_id}: {exc.msg}", path=str(self.path)
@@ -118,7 +115,7 @@ class GeneratedLayer:
         self.shipped_path = shipped
         self.user_path = user
         self.files: dict[str, _LayerFile] = {}
-        self.documents: dict[str, dict[str, Any]] = {}
+        self.documents: dict[str, dict] = {}
         self._models: dict[str, Model] = {}
         self._where: dict[str, str | None] = {}
         for layer, path in (("updated", user), ("generated", shipped)):
@@ -140,7 +137,7 @@ class GeneratedLayer:
     def __contains__(self, model_id: str) -> bool:
         return self.layer_of(model_id) is not None
 
-    def spec(self, model_id: str) -> dict[str, Any]:
+    def spec(self, model_id: str) -> dict:
         layer = self.layer_of(model_id)
         if layer is None:
             raise KeyError(model_id)
@@ -163,8 +160,6 @@ class GeneratedLayer:
         from tokcli.pricing.loader import _model, _Reader
 
         layer = self.layer_of(model_id)
-        if layer is None:
-            raise KeyError(model_id)
         path = self.user_path if layer == "updated" else self.shipped_path
         reader = _Reader(path or Path(SHIPPED_LAYER))
         spec = dict(self.spec(model_id))

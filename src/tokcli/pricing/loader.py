@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn, Protocol, runtime_checkable
 
 from tokcli.errors import InputError
 from tokcli.money import to_decimal
@@ -52,36 +51,25 @@ LONG_CONTEXT_KEYS = {"above_input_tokens", "tiers", *DIMENSIONS}
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
-@runtime_checkable
-class _Located(Protocol):
-    """A mapping read from YAML (yamlfile.LocatedDict, not imported: it needs PyYAML)."""
-
-    line: int
-
-    def line_of(self, key: str) -> int: ...
-
-
 class _Reader:
     """Validation helpers bound to one file, so every error names it."""
 
     def __init__(self, path: Path):
         self.path = str(path)
 
-    def fail(self, message: str, node: object, key: str | None, where: str) -> NoReturn:
+    def fail(self, message: str, node: dict | None, key: str | None, where: str):
         # YAML mappings know their lines (yamlfile.LocatedDict); JSON layer entries do not.
-        line = None
-        if isinstance(node, _Located):
-            line = node.line_of(key) if key else node.line
+        line = node.line_of(key) if hasattr(node, "line_of") and key else None
+        if line is None and hasattr(node, "line_of"):
+            line = node.line
         raise InputError(message, path=self.path, line=line, field=where)
 
-    def mapping(
-        self, node: object, where: str, parent: object = None, key: str | None = None
-    ) -> dict[str, Any]:
+    def mapping(self, node, where: str, parent=None, key=None) -> dict:
         if not isinstance(node, dict):
             self.fail("must be a mapping", parent, key, where)
         return node
 
-    def unknown_keys(self, node: dict[str, Any], allowed: set[str], where: str) -> None:
+    def unknown_keys(self, node: dict, allowed: set[str], where: str):
         for key in node:
             if key not in allowed:
                 self.fail(
@@ -91,7 +79,7 @@ class _Reader:
                     f"{where}.{key}",
                 )
 
-    def price(self, node: dict[str, Any], key: str, where: str) -> Decimal | None:
+    def price(self, node: dict, key: str, where: str) -> Decimal | None:
         value = node.get(key)
         if value is None:
             return None
@@ -110,7 +98,7 @@ class _Reader:
             self.fail("must not be negative", node, key, f"{where}.{key}")
         return amount
 
-    def integer(self, node: dict[str, Any], key: str, where: str) -> int | None:
+    def integer(self, node: dict, key: str, where: str) -> int | None:
         value = node.get(key)
         if value is None:
             return None
@@ -118,9 +106,7 @@ class _Reader:
             self.fail("must be a whole number >= 0", node, key, f"{where}.{key}")
         return value
 
-    def text(
-        self, node: dict[str, Any], key: str, where: str, required: bool = False
-    ) -> str | None:
+    def text(self, node: dict, key: str, where: str, required=False) -> str | None:
         value = node.get(key)
         if value is None:
             if required:
@@ -130,7 +116,7 @@ class _Reader:
             self.fail("must be a non-empty string", node, key, f"{where}.{key}")
         return value.strip()
 
-    def date(self, node: dict[str, Any], key: str, where: str) -> dt.date | None:
+    def date(self, node: dict, key: str, where: str) -> dt.date | None:
         value = node.get(key)
         if value is None:
             return None
@@ -143,7 +129,7 @@ class _Reader:
         except ValueError:
             self.fail("must be a date YYYY-MM-DD", node, key, f"{where}.{key}")
 
-    def moment(self, node: dict[str, Any], key: str, where: str) -> dt.datetime:
+    def moment(self, node: dict, key: str, where: str) -> dt.datetime:
         value = node.get(key)
         try:
             return parse_moment(value)
@@ -153,7 +139,7 @@ class _Reader:
             )
 
 
-def parse_moment(value: object) -> dt.datetime:
+def parse_moment(value) -> dt.datetime:
     """A date or 'YYYY-MM-DD HH:MM[:SS]' (UTC) as an aware datetime. Raises ValueError."""
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -166,12 +152,12 @@ def parse_moment(value: object) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _tiers(r: _Reader, node: object, where: str) -> dict[str, TierPricing]:
+def _tiers(r: _Reader, node, where: str) -> dict[str, TierPricing]:
     if node is None:
         return {}
-    mapping = r.mapping(node, where)
+    r.mapping(node, where)
     tiers = {}
-    for name, spec in mapping.items():
+    for name, spec in node.items():
         here = f"{where}.{name}"
         if name not in SERVICE_TIERS or name == "standard":
             r.fail("service tier must be batch, flex or priority", node, name, here)
@@ -185,12 +171,12 @@ def _tiers(r: _Reader, node: object, where: str) -> dict[str, TierPricing]:
     return tiers
 
 
-def _band(r: _Reader, node: dict[str, Any], where: str) -> Band:
+def _band(r: _Reader, node: dict, where: str) -> Band:
     prices = {d: r.price(node, d, where) for d in DIMENSIONS}
     return Band(prices=prices, tiers=_tiers(r, node.get("tiers"), f"{where}.tiers"))
 
 
-def _time_of_day(r: _Reader, node: object, where: str) -> TimeOfDay | None:
+def _time_of_day(r: _Reader, node, where: str) -> TimeOfDay | None:
     if node is None:
         return None
     node = r.mapping(node, where)
@@ -214,9 +200,7 @@ def _time_of_day(r: _Reader, node: object, where: str) -> TimeOfDay | None:
     return TimeOfDay(peak_hours_utc=tuple(spans), off_peak_multiplier=multiplier)
 
 
-def _entry(
-    r: _Reader, node: object, where: str, *, origin: str | None, partial: bool = False
-) -> PriceEntry:
+def _entry(r: _Reader, node, where: str, *, origin: str | None, partial=False) -> PriceEntry:
     node = r.mapping(node, where)
     r.unknown_keys(node, ENTRY_KEYS, where)
     long_node = node.get("long_context")
@@ -255,9 +239,7 @@ def _entry(
     )
 
 
-def _model(
-    r: _Reader, node: object, where: str, provider: str, *, origin: str | None, partial: bool
-) -> Model:
+def _model(r: _Reader, node, where: str, provider: str, *, origin: str | None, partial: bool):
     node = r.mapping(node, where)
     r.unknown_keys(node, MODEL_KEYS, where)
     model_id = r.text(node, "id", where, required=True).lower()  # type: ignore[union-attr]
@@ -278,7 +260,7 @@ def _model(
         )
     if raw_prices is not None and not isinstance(raw_prices, list):
         r.fail("must be a list of price entries", node, "prices", f"{where}.prices")
-    entries: list[PriceEntry] = []
+    entries = []
     for index, entry_node in enumerate(raw_prices or []):
         entry = _entry(r, entry_node, f"{where}.prices[{index}]", origin=origin, partial=partial)
         previous = entries[-1].effective_from if entries else None

@@ -16,13 +16,11 @@ import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tokcli.errors import InputError, TokcliError
 from tokcli.pricing.diff import FieldChange, diff_entries, entry_from_dict
 from tokcli.pricing.generate import dump_layer, models_from_litellm, read_litellm_text
 from tokcli.pricing.layers import GeneratedLayer
-from tokcli.pricing.model import PriceEntry
 
 PACKAGED_FILE = "model_prices_and_context_window_backup.json"
 
@@ -35,7 +33,7 @@ class UpdatePlan:
     changed: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    layer: dict[str, Any] = field(default_factory=dict)  # the user layer document to write
+    layer: dict = field(default_factory=dict)  # the user layer document to write
 
 
 def installed_litellm_file() -> Path:
@@ -52,7 +50,7 @@ def installed_litellm_file() -> Path:
     return path
 
 
-def read_source(path: Path) -> dict[str, Any]:
+def read_source(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -69,23 +67,20 @@ def read_source(path: Path) -> dict[str, Any]:
         raise InputError(str(exc), path=str(path)) from None
 
 
-def plan_update(
-    layer: GeneratedLayer, data: dict[str, Any], origin: str, today: dt.date
-) -> UpdatePlan:
+def plan_update(layer: GeneratedLayer, data: dict, origin: str, today: dt.date) -> UpdatePlan:
     day = today.isoformat()
     source = f"LiteLLM model_prices_and_context_window.json ({origin}), pricing update {day}"
     plan = UpdatePlan(source=source, effective_from=today)
     newer = models_from_litellm(data, source, effective_from=day)
     mine = layer.files.get("updated")
-    updated: dict[str, dict[str, Any]] = {m: mine.spec(m) for m in mine.ids()} if mine else {}
+    updated: dict[str, dict] = {m: mine.spec(m) for m in mine.ids()} if mine else {}
     for model_id in sorted(set(newer) | set(layer.ids())):
         new_spec = newer.get(model_id)
         old_spec = layer.spec(model_id) if model_id in layer else None
-        if old_spec is None:  # not in the layer, so LiteLLM has it
-            added = newer[model_id]
+        if old_spec is None:
             plan.added.append(model_id)
-            plan.changes.extend(diff_entries(model_id, None, _entry(added["prices"][-1])))
-            updated[model_id] = added
+            plan.changes.extend(diff_entries(model_id, None, _entry(new_spec["prices"][-1])))
+            updated[model_id] = new_spec
             continue
         old_prices = list(old_spec["prices"])
         last = _entry(old_prices[-1])
@@ -117,7 +112,7 @@ def plan_update(
     return plan
 
 
-def _entry(spec: dict[str, Any]) -> PriceEntry:
+def _entry(spec: dict):
     return entry_from_dict(dict(spec), "price layer")
 
 

@@ -85,8 +85,7 @@ def validate_key(key: str, *, option: str) -> None:
 
 def known_tag_keys(conn: sqlite3.Connection) -> list[str]:
     # Skip-scan over the (key, value, usage_id) index: one probe per distinct key.
-    keys: list[str] = []
-    last = ""
+    keys, last = [], ""
     while True:
         row = conn.execute(
             "SELECT key FROM usage_tags WHERE key > ? ORDER BY key LIMIT 1", (last,)
