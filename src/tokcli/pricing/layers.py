@@ -160,6 +160,8 @@ class GeneratedLayer:
         from tokcli.pricing.loader import _model, _Reader
 
         layer = self.layer_of(model_id)
+        if layer is None:  # neither layer prices it
+            raise KeyError(model_id)
         path = self.user_path if layer == "updated" else self.shipped_path
         reader = _Reader(path or Path(SHIPPED_LAYER))
         spec = dict(self.spec(model_id))
