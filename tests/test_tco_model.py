@@ -66,8 +66,12 @@ def test_volume_suffixes_ranges_and_periods():
 
 @pytest.mark.parametrize("bad", ["abc", "0", "-5M", "10X", "1B..10M", ""])
 def test_bad_volumes_name_the_option(bad):
-    with pytest.raises(TokcliError, match=r"^--volume: "):
+    """The library names its option (`volume`); the command line shows the flag (issue 18)."""
+    from tokcli.cli.flags import error_text
+
+    with pytest.raises(TokcliError, match=r"^volume: ") as caught:
         parse_volume_range(bad)
+    assert error_text(caught.value).startswith("--volume: ")
 
 
 def test_shares_percents_and_mix():

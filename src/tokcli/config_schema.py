@@ -124,6 +124,7 @@ class Lazy:
 
 
 Spec = Value | Table | Tables | Either | Lazy
+Resolved = Value | Table | Tables | Either  # a Spec once its Lazy part is built
 
 FORMATS = ("table", "json", "csv", "markdown")
 ANY = Value()
@@ -153,9 +154,9 @@ def _audit_table() -> Table:
 
 
 def _budgets_tables() -> Tables:
-    from tokcli.report.budgets import _FIELDS  # values: checked by parse_budgets
+    from tokcli.report.budgets import BUDGET_FIELDS  # values: checked by parse_budgets
 
-    return Tables(Table({key: ANY for key in sorted(_FIELDS)}))
+    return Tables(Table({key: ANY for key in sorted(BUDGET_FIELDS)}))
 
 
 SCHEMA = Table(
@@ -205,7 +206,7 @@ class Problem:
     message: str
 
 
-def _spec_of(spec: Spec) -> Spec:
+def _spec_of(spec: Spec) -> Resolved:
     return spec.build() if isinstance(spec, Lazy) else spec
 
 

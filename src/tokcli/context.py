@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -54,7 +55,7 @@ class Context:
 
         return resolve_store_path(self.store_flag, self.environ, self.config.get("store"))
 
-    def open_store(self):
+    def open_store(self) -> sqlite3.Connection:
         from tokcli.store import connect
 
         return connect(self.store_path)

@@ -10,6 +10,7 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from tokcli.errors import PriceNotAvailableError
 from tokcli.money import MONEY_CONTEXT, ZERO, per_million, plain
@@ -39,7 +40,7 @@ class Usage:
     reasoning_tokens: int = 0
     requests: int = 1
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in (*(b for b, _ in BUCKETS), "requests"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -79,7 +80,7 @@ class CostBreakdown:
     notes: tuple[str, ...] = field(default=())
     layer: str = "curated"  # the price layer the model came from (see pricing/layers.py)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "provider": self.provider,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import string
+from collections.abc import Callable
 from enum import IntEnum
+from typing import TypedDict
 
 
 class ExitCode(IntEnum):
@@ -25,6 +29,57 @@ class TokcliError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
+
+
+class OptionError(TokcliError):
+    """A bad option the caller passed, named in the library's terms, never as a CLI flag.
+
+    `template` names each option as {name} (the keyword the library takes: `since`, `fx_to`);
+    the other {fields} are values given as keywords, inserted as text and never read again.
+    str() shows the names (`since: expected ...`); the command line shows its flags instead
+    (`--since: expected ...`) through `render`, so the core never spells a flag.
+
+    >>> str(OptionError("{until} {day} is before {since}", day="2026-01-01"))
+    'until 2026-01-01 is before since'
+    >>> OptionError("{fx_to}: give the rates too").render(lambda name: "--" + name)
+    '--fx_to: give the rates too'
+    """
+
+    def __init__(self, template: str, /, **values: object):
+        self.template, self.values = template, values
+        fields = (name for _, name, _, _ in string.Formatter().parse(template) if name)
+        self.options = tuple(dict.fromkeys(name for name in fields if name not in values))
+        super().__init__(self.render(lambda name: name))
+
+    @classmethod
+    def at(cls, where: str, problem: str, /, *, sep: str = ": ") -> OptionError:
+        """`where: problem`. `where` is an option marker (`{fx}`: the CLI shows its flag) or
+        literal text (a config path, a file name); `problem` is literal text, braces and all.
+
+        >>> str(OptionError.at("{fx}", "got '{x}'")), str(OptionError.at("a{b}.csv", "bad"))
+        ("fx: got '{x}'", 'a{b}.csv: bad')
+        """
+        if not _OPTION_MARKER.fullmatch(where):
+            where = _literal(where)
+        return cls(f"{where}{sep}{_literal(problem)}")
+
+    def render(self, name_of: Callable[[str], str]) -> str:
+        """The message with each option spelt by `name_of` (the CLI: its flag)."""
+        return self.template.format(**{o: name_of(o) for o in self.options}, **self.values)
+
+
+def _literal(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+_OPTION_MARKER = re.compile(r"\{[a-z][a-z0-9_]*\}")
+
+
+class Location(TypedDict, total=False):
+    """Where in an input a problem is, passed on as `InputError(message, **where)`."""
+
+    path: str
+    line: int
 
 
 class InputError(TokcliError):

@@ -339,7 +339,7 @@ class HttpClient:
         """Stream a GET body into `sink`, rewritten from the start on each attempt."""
         url = self.url(path)
         written = 0
-        sink = RedactingSink(sink, self.secrets)
+        redacting = RedactingSink(sink, self.secrets)
 
         def send():
             nonlocal written
@@ -348,13 +348,13 @@ class HttpClient:
                 if response.status_code >= 300:
                     response.read()
                     return response
-                sink.seek(0)
-                sink.truncate()
+                redacting.seek(0)
+                redacting.truncate()
                 written = 0
                 for chunk in response.iter_bytes(1 << 16):
-                    sink.write(chunk)
+                    redacting.write(chunk)
                     written += len(chunk)
-                sink.flush()
+                redacting.flush()
                 return response
 
         self._with_retries("GET", url, send, True, retry_not_found)

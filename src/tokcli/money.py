@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 from decimal import Decimal
+from typing import overload
 
 # Token counts times per-million prices need few digits, but aggregated spend over years of
 # usage must never be rounded by the context: keep far more precision than any figure needs.
@@ -35,6 +36,14 @@ def per_million(tokens: int, price_per_mtok: Decimal) -> Decimal:
     """Cost of `tokens` at a USD-per-million-tokens price, exact."""
     with decimal.localcontext(MONEY_CONTEXT):
         return (Decimal(tokens) * price_per_mtok) / MILLION
+
+
+@overload
+def plain(amount: Decimal) -> str: ...
+@overload
+def plain(amount: None) -> None: ...
+@overload
+def plain(amount: Decimal | None) -> str | None: ...
 
 
 def plain(amount: Decimal | None) -> str | None:

@@ -57,6 +57,12 @@ class TagMap:
         return result
 
 
+def tag_texts(tags: Mapping[str, object]) -> dict[str, str]:
+    """A source's tag object (JSON values) as text values, as the store keeps them; a key
+    without a value (JSON null) is dropped."""
+    return {str(key): _tag_text(value) for key, value in tags.items() if value is not None}
+
+
 def _tag_text(value: object) -> str:
     if value is True:
         return "true"  # FOCUS: a valueless tag key is written as true

@@ -14,9 +14,12 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from tokcli.errors import InputError, TokcliError
+
+if TYPE_CHECKING:  # tiktoken itself is imported where a count is made (start-up time)
+    from tiktoken import Encoding
 
 # name -> (URL tiktoken loads it from, SHA-256 of the decompressed file, as in tiktoken_ext)
 ENCODING_FILES = {
@@ -82,7 +85,7 @@ def encoding_for(model_id: str | None, provider: str | None = None) -> tuple[str
 
 
 @functools.cache
-def get_encoding(name: str):
+def get_encoding(name: str) -> Encoding:
     """tiktoken's Encoding, made available offline from the bundled files (once per process)."""
     import tiktoken
 
@@ -90,7 +93,7 @@ def get_encoding(name: str):
     return tiktoken.get_encoding(name)
 
 
-def count_tokens(text: str, model_id: str | None = None, provider: str | None = None):
+def count_tokens(text: str, model_id: str | None = None, provider: str | None = None) -> TokenCount:
     """Count tokens of `text` as `model_id` would. Special-token strings are ordinary text."""
     encoding_name, exact = encoding_for(model_id, provider)
     tokens = len(get_encoding(encoding_name).encode_ordinary(text))

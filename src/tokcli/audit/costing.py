@@ -5,6 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # tiktoken and the pricing model load only when a template is priced
+    from tiktoken import Encoding
+
+    from tokcli.pricing.model import Model
 
 DAYS_PER_MONTH = 30
 
@@ -17,7 +23,7 @@ def requests_per_month(requests: int | None, per: str) -> int | None:
 
 # (model id, provider) -> (tiktoken Encoding, method, exact) where tokcli.tokens.count_tokens
 # proved to count with the plain encoding (no approximation factor).
-_PLAIN_COUNTS: dict[tuple[str | None, str | None], tuple[object, str, bool]] = {}
+_PLAIN_COUNTS: dict[tuple[str | None, str | None], tuple[Encoding, str, bool]] = {}
 
 
 @dataclass
@@ -59,7 +65,7 @@ class TokenCounter:
 class Pricing:
     """The model and monthly volume of one template. `monthly_*` return None without a volume."""
 
-    model: object  # tokcli.pricing.Model
+    model: Model
     at: dt.date
     monthly_requests: int | None
 

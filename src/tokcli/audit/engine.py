@@ -276,7 +276,8 @@ def _split_suppressed(template: Template, findings: list[Finding]):
         f"{template.path}:{line}: tokcli: ignore names unknown rule {selector!r}"
         for line, selector in suppressions.unknown
     ]
-    kept, suppressed = [], []
+    kept: list[Finding] = []
+    suppressed: list[Finding] = []
     for finding in findings:
         covered = suppressions.covers(finding.line, finding.rule.code, finding.rule.name)
         (suppressed if covered else kept).append(finding)
@@ -320,10 +321,10 @@ def _severity_by_money(finding: Finding, settings: AuditSettings) -> Severity:
     Diagnostics and severities set in [audit.severity] are left as they are."""
     from tokcli.audit.rules.diagnostics import DIAGNOSTIC_CODES
 
-    if finding.severity is not Severity.error or finding.rule.code in DIAGNOSTIC_CODES:
-        return finding.severity
+    if finding.level is not Severity.error or finding.rule.code in DIAGNOSTIC_CODES:
+        return finding.level
     if finding.rule.code in settings.severity:
-        return finding.severity
+        return finding.level
     saving = finding.monthly_cost
     if saving is None or finding.overlaps or saving < settings.error_saving:
         return Severity.warning
@@ -370,4 +371,4 @@ def _find_model(registry, name: str):
 def failed(findings: list[Finding], fail_on: Severity | None) -> list[Finding]:
     if fail_on is None:
         return []
-    return [f for f in findings if f.severity >= fail_on]
+    return [f for f in findings if f.level >= fail_on]

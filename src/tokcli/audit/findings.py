@@ -60,3 +60,8 @@ class Finding:
     end_column: int = 0
     source_line: str = ""
     extra: dict = field(default_factory=dict)
+
+    @property
+    def level(self) -> Severity:
+        """The severity reported: the one the engine set, else the rule's."""
+        return self.severity if self.severity is not None else self.rule.severity

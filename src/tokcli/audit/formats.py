@@ -28,7 +28,7 @@ def finding_dict(finding: Finding) -> dict:
     return {
         "rule": finding.rule.code,
         "name": finding.rule.name,
-        "severity": finding.severity.name,
+        "severity": finding.level.name,
         "path": finding.path,
         "line": finding.line,
         "column": finding.column,
@@ -52,7 +52,7 @@ def audit_document(result: AuditResult, fail_on: Severity | None, failed: bool) 
     by_severity = {s.name: 0 for s in sorted(Severity, reverse=True)}
     by_rule: dict[str, int] = {}
     for finding in result.findings:
-        by_severity[finding.severity.name] += 1
+        by_severity[finding.level.name] += 1
         by_rule[finding.rule.code] = by_rule.get(finding.rule.code, 0) + 1
     return {
         "version": 1,
@@ -152,7 +152,7 @@ def _sarif_location(finding: Finding) -> dict:
 def _sarif_notification(finding: Finding) -> dict:
     """A file audit could not check, also as a tool execution notification."""
     return {
-        "level": SARIF_LEVEL[finding.severity],
+        "level": SARIF_LEVEL[finding.level],
         "message": {"text": f"{finding.path}: {finding.message}"},
         "locations": [_sarif_location(finding)],
         "descriptor": {"id": finding.rule.code},
@@ -160,13 +160,13 @@ def _sarif_notification(finding: Finding) -> dict:
 
 
 def _sarif_result(finding: Finding, rule_index: int, fingerprint: str) -> dict:
-    properties = {"tokens": finding.tokens, "severity": finding.severity.name}
+    properties = {"tokens": finding.tokens, "severity": finding.level.name}
     if finding.monthly_cost is not None:
         properties["monthlyCostUsd"] = plain(finding.monthly_cost)
     return {
         "ruleId": finding.rule.code,
         "ruleIndex": rule_index,
-        "level": SARIF_LEVEL[finding.severity],
+        "level": SARIF_LEVEL[finding.level],
         "message": {"text": f"{finding.message}. {finding.suggestion}"},
         "locations": [_sarif_location(finding)],
         "partialFingerprints": {"primaryLocationLineHash": fingerprint},
@@ -201,7 +201,7 @@ def write_github(result: AuditResult, stream: TextIO) -> None:
             f"title={github_property(f'{f.rule.code} {f.rule.name}')}"
         )
         text = f"{f.message}{_cost_suffix(f)}. {f.suggestion}"
-        stream.write(f"::{GITHUB_LEVEL[f.severity]} {props}::{github_data(text)}\n")
+        stream.write(f"::{GITHUB_LEVEL[f.level]} {props}::{github_data(text)}\n")
 
 
 def _cost_suffix(finding: Finding) -> str:
@@ -223,9 +223,9 @@ def write_text(result: AuditResult, stream: TextIO, *, color: bool, summary: str
                 stream.write("\n")
             stream.write(_bold(f.path, color) + "\n")
             current = f.path
-        level = f.severity.name
+        level = f.level.name
         if color:
-            level = f"{COLORS[f.severity]}{level}\x1b[0m"
+            level = f"{COLORS[f.level]}{level}\x1b[0m"
         cost = ""
         if f.monthly_cost is not None:
             cost = f"  {display(f.monthly_cost)}/month"
@@ -259,7 +259,7 @@ def summary_line(result: AuditResult) -> str:
     else:
         counts = {s: 0 for s in Severity}
         for f in result.findings:
-            counts[f.severity] += 1
+            counts[f.level] += 1
         parts = [
             f"{counts[s]} {s.name}{'s' if counts[s] != 1 and s.name != 'info' else ''}"
             for s in sorted(Severity, reverse=True)

@@ -95,12 +95,12 @@ LITERALS = (
     ),
 )
 # Prefixes of request-like ids with their separator: "req_", "request-", "chatcmpl-", ...
-ID_NEEDLES = tuple(
+ID_NEEDLES: tuple[str, ...] = tuple(
     f"{prefix}{sep}"
     for prefix in ("req", "request", "sess", "session", "trace", "msg", "run", "chatcmpl")
     for sep in "_-"
 )
-_UUID_HINT = re.compile(r"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-")
+_UUID_HINT: re.Pattern[str] = re.compile(r"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-")
 
 # Word parts of a variable name -> what kind of volatile value it is.
 CATEGORY_WORDS = (

@@ -67,7 +67,8 @@ def sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     offset = 0
     for line in _join_wrapped(text).split("\n"):
-        start = _LEAD.match(line).end()
+        lead = _LEAD.match(line)  # the pattern matches every line, if only the empty start
+        start = lead.end() if lead else 0
         if ". " in line or "! " in line or "? " in line or "\t" in line:  # inner ends
             for match in _END.finditer(line, start):
                 if match.group() == "." and _abbreviation(line, match.start()):

@@ -180,7 +180,7 @@ def _split_front_matter(label: str, raw: str, *, required: bool):
 
 
 def _key_lines(block: str, first_line: int) -> dict[str, int]:
-    lines = {}
+    lines: dict[str, int] = {}
     for number, line in enumerate(block.split("\n"), start=first_line):
         if line and not line[0].isspace() and ":" in line and not line.startswith("#"):
             lines.setdefault(line.split(":", 1)[0].strip().strip("'\""), number)

@@ -24,7 +24,7 @@ from tokcli.batch.provider import (
     RemoteBatch,
     ResultLine,
 )
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError
 from tokcli.http import HttpClient
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -156,7 +156,7 @@ def to_remote(batch: dict) -> RemoteBatch:
         else:
             status = COMPLETED
     if not isinstance(batch.get("id"), str) or not batch["id"]:
-        raise TokcliError("the provider answered without a batch id: is --base-url its API?")
+        raise OptionError("the provider answered without a batch id: is {base_url} its API?")
     return RemoteBatch(
         batch_id=batch["id"],
         status=status,
@@ -187,7 +187,7 @@ def parse_result(line: dict) -> ResultLine:
     if kind == "errored":
         envelope = result.get("error") or {}
         return ResultLine(custom_id, "errored", None, envelope.get("error") or envelope)
-    status = {"canceled": "cancelled", "expired": "expired"}.get(kind, "errored")
+    status = {"canceled": "cancelled", "expired": "expired"}.get(str(kind), "errored")
     return ResultLine(custom_id, status, None, {"type": kind or "unknown"})
 
 

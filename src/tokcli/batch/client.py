@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tokcli.batch.provider import Provider
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError, TokcliError
 
 KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
 # The official SDKs read these too, so a gateway configured for them works here unchanged.
@@ -36,7 +36,7 @@ def read_key(provider: str, environ: Mapping[str, str], key_file: Path | None) -
         return key
     key = (environ.get(KEY_ENV[provider]) or "").strip()
     if not key:
-        raise TokcliError(f"{KEY_ENV[provider]} is not set (or give --api-key-file)")
+        raise OptionError("{env} is not set (or give {api_key_file})", env=KEY_ENV[provider])
     return key
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from tokcli.batch.limits import ANTHROPIC_CUSTOM_ID, DEFAULT_OPENAI_ENDPOINT
-from tokcli.errors import InputError
+from tokcli.errors import InputError, Location
 
 TARGETS = ("openai", "anthropic", "gemini", "neutral")
 SAMPLING = ("temperature", "top_p")
@@ -31,7 +31,7 @@ def convert_file(path: Path, target: str, out: IO[str], *, model: str | None = N
     for line_no, neutral in _neutral_lines(path):
         if model:
             neutral["model"] = model
-        where = {"path": str(path), "line": line_no}
+        where: Location = {"path": str(path), "line": line_no}
         out.write(json.dumps(_to_target(neutral, target, where), ensure_ascii=False) + "\n")
         count += 1
     return count
@@ -44,7 +44,7 @@ def _neutral_lines(path: Path) -> Iterator[tuple[int, dict]]:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from None
     with handle:
         for line_no, raw in enumerate(handle, start=1):
-            where = {"path": str(path), "line": line_no}
+            where: Location = {"path": str(path), "line": line_no}
             if not raw.strip():
                 continue
             try:
@@ -56,7 +56,7 @@ def _neutral_lines(path: Path) -> Iterator[tuple[int, dict]]:
             yield line_no, to_neutral(record, where)
 
 
-def to_neutral(record: dict, where: dict) -> dict:
+def to_neutral(record: dict, where: Location) -> dict:
     """Any of the three line forms -> the neutral form."""
     if "params" in record:
         return _from_anthropic(record, where)
@@ -84,7 +84,7 @@ def to_neutral(record: dict, where: dict) -> dict:
     return dict(record)
 
 
-def _from_openai(record: dict, where: dict) -> dict:
+def _from_openai(record: dict, where: Location) -> dict:
     body = record.get("body")
     url = record.get("url", DEFAULT_OPENAI_ENDPOINT)
     if url != "/v1/chat/completions" or not isinstance(body, dict):
@@ -112,7 +112,7 @@ def _from_openai(record: dict, where: dict) -> dict:
     return to_neutral(neutral, where)
 
 
-def _from_anthropic(record: dict, where: dict) -> dict:
+def _from_anthropic(record: dict, where: Location) -> dict:
     params = record.get("params")
     if not isinstance(params, dict):
         raise InputError("not an object", field="params", **where)
@@ -131,7 +131,7 @@ def _from_anthropic(record: dict, where: dict) -> dict:
     return to_neutral(neutral, where)
 
 
-def _from_gemini(record: dict, where: dict) -> dict:
+def _from_gemini(record: dict, where: Location) -> dict:
     request = record.get("request")
     if not isinstance(request, dict):
         raise InputError("not an object", field="request", **where)
@@ -160,7 +160,7 @@ def _from_gemini(record: dict, where: dict) -> dict:
 GEMINI_SAMPLING = {"temperature": "temperature", "top_p": "topP"}
 
 
-def _parts_text(parts, where: dict) -> str:
+def _parts_text(parts, where: Location) -> str:
     """Gemini text parts -> one string; anything but text cannot be converted."""
     if not isinstance(parts, list) or any(
         not isinstance(p, dict) or set(p) != {"text"} or not isinstance(p["text"], str)
@@ -191,7 +191,7 @@ def _plain(content) -> str:
     return content if isinstance(content, str) else "\n\n".join(b["text"] for b in content)
 
 
-def _blocks(content, where: dict):
+def _blocks(content, where: Location):
     """Keep a string as it is; keep text blocks as {type: text, text}; refuse anything else."""
     if isinstance(content, str):
         return content
@@ -210,12 +210,12 @@ def _blocks(content, where: dict):
     raise InputError("content must be a string or a list of text blocks", field="messages", **where)
 
 
-def _text_only(content, where: dict) -> str:
+def _text_only(content, where: Location) -> str:
     blocks = _blocks(content, where)
     return blocks if isinstance(blocks, str) else "\n\n".join(b["text"] for b in blocks)
 
 
-def _to_target(neutral: dict, target: str, where: dict) -> dict:
+def _to_target(neutral: dict, target: str, where: Location) -> dict:
     if target == "neutral":
         return neutral
     if target == "gemini":

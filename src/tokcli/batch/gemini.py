@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tokcli.batch.provider import (
     CANCELLED,
@@ -38,7 +39,7 @@ from tokcli.batch.provider import (
     RemoteBatch,
     ResultLine,
 )
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError, TokcliError
 from tokcli.http import HttpClient, HttpError
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
@@ -101,7 +102,7 @@ class GeminiBatches:
         )  # fmt: skip
         file = done.get("file") or {}
         if not isinstance(file.get("name"), str):
-            raise TokcliError("the upload answered without a file name: is --base-url the API?")
+            raise OptionError("the upload answered without a file name: is {base_url} the API?")
         return file["name"]
 
     def find_upload(self, name: str, size: int, sha256: str) -> str | None:
@@ -232,10 +233,11 @@ def to_remote(operation: dict) -> RemoteBatch:
     """An Operation (create, get) or its GenerateContentBatch metadata -> RemoteBatch. The
     stored copy leaves out the inlined responses (up to 20 MB) and adds `created_at` /
     `ended_at` under the names the results code reads."""
-    batch = operation.get("metadata") if isinstance(operation.get("metadata"), dict) else {}
+    metadata = operation.get("metadata")
+    batch: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
     name = operation.get("name") or batch.get("name")
     if not isinstance(name, str) or not name.startswith("batches/"):
-        raise TokcliError("the provider answered without a batch name: is --base-url its API?")
+        raise OptionError("the provider answered without a batch name: is {base_url} its API?")
     state = str(batch.get("state") or "")
     status = _STATE.get(state.rsplit("_", 1)[-1], RUNNING)
     stats = batch.get("batchStats") or {}
@@ -250,7 +252,7 @@ def to_remote(operation: dict) -> RemoteBatch:
     }
     kept = {k: v for k, v in batch.items() if k != "output"}
     output = operation.get("response") or batch.get("output") or {}
-    raw = {
+    raw: dict[str, Any] = {
         "name": name,
         "metadata": kept,
         "done": bool(operation.get("done")),

@@ -22,7 +22,7 @@ from tokcli.batch.provider import (
     RemoteBatch,
     ResultLine,
 )
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError
 from tokcli.http import HttpClient, HttpError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -207,7 +207,7 @@ class OpenAIBatches:
 def _id_of(obj: dict) -> str:
     value = obj.get("id")
     if not isinstance(value, str) or not value:
-        raise TokcliError("the provider answered without an object id: is --base-url its API?")
+        raise OptionError("the provider answered without an object id: is {base_url} its API?")
     return value
 
 

@@ -16,18 +16,27 @@ import shutil
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tokcli.batch import jobs
 from tokcli.batch.engine import check_input_unchanged
 from tokcli.batch.estimate import REGISTRY_PROVIDER
 from tokcli.batch.jobs import ABANDONED, Job, Part
 from tokcli.batch.limits import ID_FIELD, parse_wire_id, wire_id
-from tokcli.batch.provider import CANCELLED, EXPIRED, FAILED, Provider, RemoteBatch, ResultLine
+from tokcli.batch.provider import (
+    CANCELLED,
+    EXPIRED,
+    FAILED,
+    RUNNING,
+    Provider,
+    RemoteBatch,
+    ResultLine,
+)
 from tokcli.cost import Usage, compute_cost
 from tokcli.errors import PriceNotAvailableError, TokcliError
 from tokcli.money import MONEY_CONTEXT, ZERO, plain
 from tokcli.outputs import atomic_output
-from tokcli.pricing.model import as_moment
+from tokcli.pricing.model import PriceEntry, as_moment
 from tokcli.store import transaction
 from tokcli.store.usage import UsageRecord, insert_usage
 
@@ -106,8 +115,9 @@ def _download_and_index(provider: Provider, job: Job, work: Path) -> dict[str, t
     for part in job.parts:
         if part.batch_id is None or part.status == FAILED:
             continue
-        remote = RemoteBatch(part.batch_id, part.status, part.remote_status, part.counts,
-                             raw=part.remote)  # fmt: skip
+        # A part with a batch id has had its status read from the provider at least once.
+        remote = RemoteBatch(part.batch_id, part.status or RUNNING, part.remote_status or "",
+                             part.counts, raw=part.remote)  # fmt: skip
         for path in provider.download_results(remote, work):
             for offset, result in provider.read_results(path):
                 if job.wire_ids:
@@ -148,7 +158,7 @@ def _write_in_input_order(job: Job, provider: Provider, index, out: Path, band_o
 def _bands(registry):
     """(model, usage, day) -> the price band of one request, "standard" or "long_context": a
     request above the model's long-context threshold is billed at those prices as a whole."""
-    entries: dict[tuple, object] = {}
+    entries: dict[tuple[str | None, dt.date], PriceEntry | None] = {}
 
     def band_of(model_raw: str | None, usage: dict[str, int], day: dt.date) -> str:
         key = (model_raw, day)
@@ -185,7 +195,8 @@ def _result_for(provider, index, handles, custom_id: str, part: Part, line_no: i
         return ResultLine(custom_id, "failed", None, _validation_error(part, line_no))
     found = index.get(custom_id)
     if found is None:
-        status = {EXPIRED: "expired", CANCELLED: "cancelled"}.get(part.status, "missing")
+        missing: dict[str | None, str] = {EXPIRED: "expired", CANCELLED: "cancelled"}
+        status = missing.get(part.status, "missing")
         return ResultLine(custom_id, status, None, {"message": f"no result in batch ({status})"})
     path, offset = found
     if path not in handles:
@@ -243,7 +254,8 @@ def _line(result: ResultLine, part: Part, line_no: int) -> dict:
 def _record_usage(conn, registry, job: Job, per_part, now):
     """One usage row per (provider batch, model, price band): record_key makes a second run
     add nothing."""
-    rows, warnings = [], []
+    rows: list[dict[str, Any]] = []
+    warnings: list[str] = []
     batch_total = standard_total = ZERO
     recorded = 0
     for part in job.parts:
@@ -278,6 +290,7 @@ def _usage_row(registry, job, part, model_raw, band, totals: UsageTotals, now, w
         at = start.date()
         batch_cost = compute_cost(usage, model, at, "batch").total
         standard_cost = compute_cost(usage, model, at, "standard").total
+    tokens = totals.as_usage()  # checks the bucket names
     record = UsageRecord(
         record_key=f"batch:{job.provider}:{part.batch_id}:{model_raw}"
         + ("" if band == "standard" else f":{band}"),
@@ -293,7 +306,12 @@ def _usage_row(registry, job, part, model_raw, band, totals: UsageTotals, now, w
         currency="USD" if batch_cost is not None else None,
         list_cost=batch_cost,
         tags={**job.tags, "batch_job": job.id},
-        **totals.tokens,
+        input_tokens=tokens.input_tokens,
+        cache_read_tokens=tokens.cache_read_tokens,
+        cache_write_5m_tokens=tokens.cache_write_5m_tokens,
+        cache_write_1h_tokens=tokens.cache_write_1h_tokens,
+        output_tokens=tokens.output_tokens,
+        reasoning_tokens=tokens.reasoning_tokens,
     )
     row = {
         "batch_id": part.batch_id,

@@ -24,7 +24,7 @@ from tokcli.batch.limits import (
     wire_id,
 )
 from tokcli.batch.provider import wire_line
-from tokcli.errors import InputError
+from tokcli.errors import InputError, Location, OptionError
 
 # (text, model) -> tokens
 TokenCounter = Callable[[str, str], int]
@@ -93,7 +93,7 @@ def scan_file(
         for raw in handle:
             line_no += 1
             digest.update(raw)
-            where = {"path": str(path), "line": line_no}
+            where: Location = {"path": str(path), "line": line_no}
             record = _parse(raw, where)
             custom_id = _custom_id(record, where, id_field)
             if custom_id in seen_ids:
@@ -138,7 +138,7 @@ class _Request:
     has_output: bool = True
 
 
-def _parse(raw: bytes, where: dict) -> dict:
+def _parse(raw: bytes, where: Location) -> dict:
     if not raw.strip():
         raise InputError("blank line (one JSON request per line)", **where)
     try:
@@ -165,7 +165,7 @@ def _not_json(name: str):
     raise ValueError(_NOT_JSON, name)
 
 
-def _custom_id(record: dict, where: dict, id_field: str = "custom_id") -> str:
+def _custom_id(record: dict, where: Location, id_field: str = "custom_id") -> str:
     custom_id = record.get(id_field)
     if not isinstance(custom_id, str) or not custom_id:
         raise InputError("missing or empty (a non-empty string)", field=id_field, **where)
@@ -177,14 +177,14 @@ class _OpenAILine:
 
     def __init__(self, endpoint: str | None):
         if endpoint is not None and endpoint not in OPENAI_ENDPOINTS:
-            raise InputError(
-                f"--endpoint: {endpoint!r} is not one of {', '.join(OPENAI_ENDPOINTS)}"
+            raise OptionError.at(
+                "{endpoint}", f"{endpoint!r} is not one of {', '.join(OPENAI_ENDPOINTS)}"
             )
         self.endpoint = endpoint
         self.model: str | None = None
         self.model_line = 0
 
-    def check(self, record: dict, custom_id: str, where: dict) -> _Request:
+    def check(self, record: dict, custom_id: str, where: Location) -> _Request:
         unknown = set(record) - {"custom_id", "method", "url", "body"}
         if unknown:
             raise InputError(
@@ -233,7 +233,7 @@ class _OpenAILine:
 _OPENAI_MAX_TOKENS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 
 
-def _check_max_tokens(value, name: str, where: dict, *, optional: bool) -> None:
+def _check_max_tokens(value, name: str, where: Location, *, optional: bool) -> None:
     """A whole number >= 1: NaN, 1e400, -5 or "50" would price the output at nothing and slip
     past --max-cost (issue 21)."""
     if value is None and optional:
@@ -250,7 +250,7 @@ class _AnthropicLine:
     def __init__(self, endpoint: str | None = None):
         pass
 
-    def check(self, record: dict, custom_id: str, where: dict) -> _Request:
+    def check(self, record: dict, custom_id: str, where: Location) -> _Request:
         unknown = set(record) - {"custom_id", "params"}
         if unknown:
             raise InputError(
@@ -290,7 +290,7 @@ class _GeminiLine:
         self.model: str | None = None
         self.model_line = 0
 
-    def check(self, record: dict, custom_id: str, where: dict) -> _Request:
+    def check(self, record: dict, custom_id: str, where: Location) -> _Request:
         unknown = set(record) - {"key", "request"}
         if unknown:
             raise InputError(

@@ -131,7 +131,7 @@ def audit(
         rt.warn(warning)
     failing = failed(result.findings, settings.fail_on)
     _emit(rt, result, chosen, settings, bool(failing))
-    if failing:
+    if failing and settings.fail_on is not None:  # fail_on is set whenever a finding fails
         raise CheckFailed(
             f"audit: {len(failing)} finding{'s' if len(failing) != 1 else ''} at or above "
             f"--fail-on {settings.fail_on.name}"

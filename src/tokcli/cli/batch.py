@@ -6,11 +6,10 @@ tokcli.http inside functions, so `tokcli batch --help` stays fast.
 
 from __future__ import annotations
 
-import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,8 +21,12 @@ from tokcli.cli.common import (
     parse_key_values,
     runtime,
 )
+from tokcli.cli.flags import error_text
 from tokcli.errors import CheckFailed, ExitCode, TokcliError
 from tokcli.render import Column, Output
+
+if TYPE_CHECKING:
+    from tokcli.batch.jobs import Job
 
 app = command_app("Submit, poll and collect provider batch jobs safely from cron.")
 
@@ -188,8 +191,8 @@ def _send(rt, conn, job, api_key_file, base_url, fresh=False) -> None:
         engine.send_parts(ctx, job, verify_input=not fresh)
     except TokcliError as exc:
         raise TokcliError(
-            f"{exc}; job {job.id} is recorded: `tokcli batch resume {job.id}` continues it "
-            "without a second batch",
+            f"{error_text(exc)}; job {job.id} is recorded: `tokcli batch resume {job.id}` "
+            "continues it without a second batch",
             code=exc.code,
         ) from None
     finally:
@@ -223,12 +226,13 @@ def convert(
     from tokcli.batch.convert import convert_file
     from tokcli.outputs import atomic_output
 
+    rt = runtime()
     if output is None:
-        convert_file(file, to.value, sys.stdout, model=model)
+        convert_file(file, to.value, rt.stdout, model=model)
         return
     with atomic_output(output) as sink:
         count = convert_file(file, to.value, sink, model=model)
-    sys.stderr.write(f"tokcli: wrote {count} line(s) to {output}\n")
+    rt.info(f"wrote {count} line(s) to {output}")
 
 
 # -- list / status --------------------------------------------------------------------------
@@ -306,7 +310,7 @@ def poll(
     rt = runtime(store=store)
     conn = rt.open_store()
     deadline = None if timeout is None else time.monotonic() + timeout
-    changed: dict[str, object] = {}
+    changed: dict[str, Job] = {}
     errors: list[str] = []
     while True:
         acted = _poll_round(rt, conn, job, api_key_file, base_url, changed, errors)
@@ -378,7 +382,7 @@ def _poll_round(rt, conn, job, api_key_file, base_url, changed: dict, errors: li
                         raise
                     # --all: one job's trouble (a missing key, a provider down) must not
                     # stop the others from being polled; the run still ends with exit 2.
-                    rt.warn(f"{target.id}: {exc}")
+                    rt.warn(f"{target.id}: {error_text(exc)}")
                     errors.append(target.id)
     except Busy:
         return False
@@ -532,7 +536,8 @@ def resume(
                 if job is not None:
                     raise
                 # Every half-submitted job gets its chance; one in doubt does not stop the rest.
-                rt.warn(str(exc) if target.id in str(exc) else f"{target.id}: {exc}")
+                text = error_text(exc)
+                rt.warn(text if target.id in text else f"{target.id}: {text}")
                 codes.append(exc.code)
         targets = [jobs.load_job(conn, t.id) for t in targets]
     _emit_jobs(rt, fmt, targets, key="jobs", quiet=not targets)

@@ -44,19 +44,13 @@ def check(
         period = "month"
         alerts = [50, 75, 90, 100]
     """
-    from tokcli.cli.report import budget_statuses, budgets_output
+    from tokcli.cli.report import budget_statuses
+    from tokcli.report.budgets import budgets_output, failing, failure_message
 
     rt = runtime(store=store)
     statuses = budget_statuses(rt)
-    failing = [
-        s for s in statuses if s.state == "over" or (forecast and s.forecast_state == "over")
-    ]
-    if failing or not quiet:
+    failed = failing(statuses, forecast=forecast)
+    if failed or not quiet:
         rt.emit(budgets_output(statuses, rt.format(fmt)), rt.format(fmt))
-    if failing:
-        reasons = [
-            f"{s.budget.name} ({'over' if s.state == 'over' else 'forecast over'}: "
-            f"{s.percent}% used)"
-            for s in failing
-        ]
-        raise CheckFailed(f"budget check failed: {', '.join(reasons)}")
+    if failed:
+        raise CheckFailed(failure_message(failed))

@@ -102,6 +102,10 @@ class Runtime(Context):
     def warn(self, message: str) -> None:
         self.stderr.write(f"tokcli: warning: {message}\n")
 
+    def info(self, message: str) -> None:
+        """A log line for people (stderr): what a command did, when stdout carries no data."""
+        self.stderr.write(f"tokcli: {message}\n")
+
 
 def runtime(store: str | Path | None = None, pricing: list[Path] | None = None) -> Runtime:
     return Runtime(store_flag=store, pricing_flags=list(pricing or []))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -79,7 +78,7 @@ def main(
     conn = rt.open_store()
     try:
         if output is None or str(output) == "-":
-            export_focus(conn, sys.stdout, filters)
+            export_focus(conn, rt.stdout, filters)
             return
         stats = _export_to_file(conn, output, filters, export_focus)
     finally:

@@ -80,7 +80,9 @@ class LazyGroup(TyperGroup):
         except KeyboardInterrupt:
             _fail("interrupted", ExitCode.INTERRUPTED)
         except TokcliError as exc:
-            _fail(str(exc), exc.code)
+            from tokcli.cli.flags import error_text
+
+            _fail(error_text(exc), exc.code)
         except BrokenPipeError:
             _silence_stdout()
             sys.exit(ExitCode.OK)

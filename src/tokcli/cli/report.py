@@ -7,12 +7,13 @@ import datetime as dt
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tokcli.cli.common import (
     PricingOpt,
+    Runtime,
     StoreOpt,
     command_app,
     complete_group_key,
@@ -22,6 +23,9 @@ from tokcli.cli.common import (
 )
 from tokcli.errors import TokcliError
 from tokcli.render import Column, Output
+
+if TYPE_CHECKING:
+    from tokcli.report.budgets import BudgetStatus
 
 app = command_app(
     "Spend by team, feature, model and day; forecasts, anomalies, budgets, chargeback.",
@@ -814,6 +818,8 @@ def budgets(
     store: StoreOpt = None,
 ):
     """Each budget from the config ([[budgets]]): spend, forecast and state this period."""
+    from tokcli.report.budgets import budgets_output
+
     rt = runtime(store=store)
     statuses = budget_statuses(rt)
     fmt_name = _plain_format(rt.format(fmt))  # type: ignore[arg-type]
@@ -826,74 +832,14 @@ def _plain_format(fmt: str) -> str:
     return fmt
 
 
-def budget_statuses(rt):
-    from tokcli.report.budgets import evaluate, fetcher, parse_budgets
+def budget_statuses(rt: Runtime) -> list[BudgetStatus]:
+    """The state of every configured budget, from the store (rollups refreshed first)."""
+    from tokcli.report.budgets import configured_budgets, evaluate, fetcher
 
-    configured = parse_budgets(rt.config.get("budgets"))
-    if not configured:
-        raise TokcliError(
-            "no budgets configured: add [[budgets]] tables to tokcli.toml "
-            '(e.g. scope = { team = "search" }, amount = "5000", period = "month")'
-        )
+    configured = configured_budgets(rt.config.get("budgets"))
     conn = rt.open_store()
     try:
         use_rollups = refresh_rollups(conn, rt)
         return evaluate(configured, rt.today(), fetcher(conn, use_rollups))
     finally:
         conn.close()
-
-
-def budgets_output(statuses, fmt: str = "table") -> Output:
-    """Money for people with its currency's symbol; csv keeps exact amounts and a currency."""
-    from tokcli.report.valuation import money_text
-
-    rows = [s.as_dict() for s in statuses]
-    human = fmt in ("table", "markdown")
-    shown = [
-        {
-            **row,
-            "scope": _scope_text(row["scope"]),
-            "alerts_reached": _alerts_text(row),
-            **(
-                {k: money_text(row[k], row["currency"]) for k in ("amount", "spend", "forecast")}
-                if human
-                else {}
-            ),
-        }
-        for row in rows
-    ]
-    columns = [
-        Column("name", "budget"),
-        Column("scope", "scope"),
-        Column("period", "period"),
-        Column("cost_basis", "basis"),
-        *([] if human else [Column("currency", "currency")]),
-        Column("amount", "amount", "money"),
-        Column("spend", "spend", "money"),
-        Column("percent", "used", "percent"),
-        Column("alerts_reached", "alerts"),
-        Column("state", "state"),
-        Column("forecast", "forecast", "money"),
-        Column("forecast_percent", "forecast used", "percent"),
-        Column("forecast_state", "forecast state"),
-    ]
-    over = [r["name"] for r in rows if r["state"] == "over"]
-    notes = ["forecast: recent days weighted, from the period's complete days"]
-    if over:
-        notes.insert(0, f"over budget: {', '.join(over)}")
-    return Output(
-        data={"version": 1, "budgets": rows},
-        rows=shown,
-        columns=columns,
-        title="Budgets",
-        notes=notes,
-    )
-
-
-def _scope_text(scope) -> str:
-    return scope if isinstance(scope, str) else ", ".join(f"{k}={v}" for k, v in scope.items())
-
-
-def _alerts_text(row: dict) -> str:
-    reached = row["alerts_reached"]
-    return f"{reached[-1]}%" if reached else "-"

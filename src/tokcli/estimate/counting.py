@@ -8,6 +8,8 @@ Models with a scaling factor (APPROXIMATION_FACTORS) always go through count_tok
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tokcli.tokens import (
     APPROXIMATION_FACTORS,
     TokenCount,
@@ -16,13 +18,16 @@ from tokcli.tokens import (
     get_encoding,
 )
 
+if TYPE_CHECKING:
+    from tiktoken import Encoding
+
 
 class TokenCounter:
     """`counter(text, model)` -> TokenCount, as `count_tokens(text, model.id, provider)`."""
 
     def __init__(self, max_texts: int = 64):
         self._profiles: dict[str, TokenCount] = {}
-        self._encodings: dict[str, object] = {}
+        self._encodings: dict[str, Encoding] = {}
         self._counts: dict[tuple[str, str], int] = {}
         self._max_texts = max_texts
 

@@ -11,7 +11,7 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tokcli.estimate.call import DEFAULT_OUTPUT_TOKENS, CallCost, CallShape, price_call
 from tokcli.money import MONEY_CONTEXT, plain
@@ -130,6 +130,8 @@ def estimate_prompt(
     notes: list[str] = []
     if prompt.fixed_input_tokens is not None:
         input_tokens, exact, method, prefix = prompt.fixed_input_tokens, True, "given", 0
+    elif prompt.rendered is None:  # a MeasuredPrompt carries a rendered text or a token count
+        raise ValueError(f"{prompt.path}: neither a rendered prompt nor fixed input tokens")
     else:
         count = counter(prompt.rendered.text, model)
         input_tokens, exact, method = count.tokens, count.exact, count.method
@@ -196,7 +198,7 @@ def _reasoning_tokens(options: CallOptions, output_tokens: int) -> int:
 def result_dict(estimate: PromptEstimate) -> dict:
     """One entry of the JSON `results` list: the contract scripts and the CI gate read."""
     call = estimate.call
-    data = {
+    data: dict[str, Any] = {
         "path": estimate.prompt.path,
         "model": estimate.model.id,
         "provider": estimate.model.provider,

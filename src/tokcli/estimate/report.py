@@ -115,8 +115,9 @@ def _row(result: dict) -> dict:
     if row["path"] is None:
         row["path"] = "(tokens given)"
     for key in ("cost_per_call", "monthly_cost", "ratio_to_dearest"):
-        if row[key] is not None:
-            row[key] = Decimal(row[key])
+        value = row[key]
+        if value is not None:
+            row[key] = Decimal(value)
     return row
 
 

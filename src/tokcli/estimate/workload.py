@@ -16,6 +16,7 @@ import decimal
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
+from typing import NoReturn
 
 from tokcli.cost import Usage, compute_cost
 from tokcli.errors import InputError, PriceNotAvailableError, UnknownModelError
@@ -83,7 +84,7 @@ class Scenario:
 class Lever:
     kind: str
     settings: dict
-    line: int
+    line: int | None  # None: the workload is not a YAML file that knows its lines
 
     def describe(self) -> str:
         if self.kind == "routing":
@@ -249,18 +250,17 @@ def _lever_settings(reader: _Reader, kind: str, item: dict, where: str) -> dict:
     `item` is the one-key mapping `kind: {settings}` from the levers list."""
     key = next(iter(item))
     settings = item[key]
+    if kind == "routing":  # model -> percent
+        return {"routes": reader.shares(item, key, where=where)}
     expected = {
         "semantic_cache": {"hit_rate"},
         "prompt_tightening": {"percent", "applies_to"},
         "history_truncation": {"turns"},
         "history_summarisation": {"turns", "summary_tokens"},
         "output_cap": {"tokens"},
-        "routing": None,  # model -> percent
         "prompt_caching": {"hit_rate"},
         "batch": {"share"},
     }[kind]
-    if kind == "routing":
-        return {"routes": reader.shares(item, key, where=where)}
     reader.only(settings, expected, f"{where}.")
     result: dict = {}
     for key in expected - {"applies_to"}:
@@ -493,7 +493,7 @@ class _Reader:
             return node.line_of(key)
         return getattr(node, "line", None)
 
-    def fail(self, message: str, node, key: str | None, field: str | None = None):
+    def fail(self, message: str, node, key: str | None, field: str | None = None) -> NoReturn:
         raise InputError(
             message, path=str(self.path), line=self.line(node, key), field=field or key
         )

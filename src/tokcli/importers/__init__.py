@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError
 from tokcli.importers.base import Format
 
 # --source name -> (module, attribute). The order is the order of `tokcli import --help`.
@@ -36,6 +36,11 @@ FORMATS: dict[str, tuple[str, str]] = {
 def get_format(name: str) -> Format:
     entry = FORMATS.get(name)
     if entry is None:
-        raise TokcliError(f"--source: unknown format {name!r}; known: {', '.join(FORMATS)}")
+        raise OptionError(
+            "{source}: unknown format {name!r}; known: {known}", name=name, known=", ".join(FORMATS)
+        )
     module = importlib.import_module(entry[0])
-    return getattr(module, entry[1])
+    fmt = getattr(module, entry[1])
+    if not isinstance(fmt, Format):  # FORMATS names a module attribute that is no Format
+        raise TypeError(f"{entry[0]}.{entry[1]} is not an importer Format")
+    return fmt

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from tokcli.importers.base import BY_WINDOW, Format, Options, Parsed, structural_error
 from tokcli.importers.common import service_tier
-from tokcli.importers.reading import Source, csv_rows, json_document
+from tokcli.importers.reading import BadRow, Source, csv_rows, json_document
 from tokcli.importers.values import (
     Occurrences,
     RowError,
@@ -48,7 +48,7 @@ _DIMENSION_TAGS = (
 )
 
 
-def _buckets(document: Any) -> Iterator[tuple[str, dict]]:
+def _buckets(document: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     """Buckets from one response page or a list of pages (as `--from anthropic` saves)."""
     pages = document if isinstance(document, list) else [document]
     for p_index, page in enumerate(pages):
@@ -58,7 +58,9 @@ def _buckets(document: Any) -> Iterator[tuple[str, dict]]:
             yield f"[{p_index}].data[{index}]", bucket
 
 
-def _parse_json(source: Source, convert) -> Iterator[Parsed]:
+def _parse_json(
+    source: Source, convert: Callable[[dict[str, Any], dt.datetime, dt.datetime], UsageRecord]
+) -> Iterator[Parsed]:
     try:
         buckets = list(_buckets(json_document(source)))
     except RowError as error:
@@ -86,7 +88,7 @@ def _parse_json(source: Source, convert) -> Iterator[Parsed]:
             yield Parsed(None, records=[record], raw=result)
 
 
-def usage_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageRecord:
+def usage_record(result: dict[str, Any], start: dt.datetime, end: dt.datetime) -> UsageRecord:
     cache_creation = result.get("cache_creation") or {}
     return UsageRecord(
         record_key=stable_key(USAGE, start, end, sorted(result.items(), key=str)),
@@ -111,7 +113,7 @@ def usage_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageRec
     )
 
 
-def cost_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageRecord:
+def cost_record(result: dict[str, Any], start: dt.datetime, end: dt.datetime) -> UsageRecord:
     cents = decimal_or_none(result.get("amount"), "amount")
     if cents is None:
         raise RowError("missing amount", "amount")
@@ -132,7 +134,7 @@ def cost_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageReco
     )
 
 
-def _dimension_tags(result: dict) -> dict[str, str]:
+def _dimension_tags(result: dict[str, Any]) -> dict[str, str]:
     return column_tags(result, _DIMENSION_TAGS)
 
 
@@ -144,11 +146,13 @@ def _costs_json(source: Source, options: Options) -> Iterator[Parsed]:
     return _parse_json(source, cost_record)
 
 
-def _console_rows(source: Source, convert) -> Iterator[Parsed]:
+def _console_rows(
+    source: Source, convert: Callable[[dict[str, str], dt.datetime], UsageRecord]
+) -> Iterator[Parsed]:
     occurrences = Occurrences()
     for line, row in csv_rows(source):
-        if (bad := structural_error(line, row)) is not None:
-            yield bad
+        if isinstance(row, BadRow):
+            yield structural_error(line, row)
             continue
         try:
             day = utc_time(row.get("usage_date_utc"), "usage_date_utc")

@@ -158,9 +158,9 @@ def _tags(row: dict[str, str]) -> dict[str, str]:
                 if text_or_none(value):
                     tags[str(key).removeprefix("resourceTags/")] = str(value).strip()
     for name, tag in (("usage_account", "aws_account"), ("iam_principal", "iam_principal")):
-        value = _get(row, name)
-        if value:
-            tags.setdefault(tag, value)
+        column_value = _get(row, name)
+        if column_value:
+            tags.setdefault(tag, column_value)
     return tags
 
 

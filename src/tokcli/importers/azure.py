@@ -35,6 +35,7 @@ from tokcli.importers.values import (
     utc_time,
 )
 from tokcli.store.usage import UsageRecord
+from tokcli.tags import tag_texts
 
 NAME = "azure-cost"
 AI_SERVICES = ("microsoft.cognitiveservices", "microsoft.machinelearningservices")
@@ -105,8 +106,8 @@ def _tier(meter: str) -> str:
     return "standard"
 
 
-def _tags(row: dict[str, str]) -> dict[str, object]:
-    tags: dict[str, object] = dict(json_tags(row.get("Tags"), "Tags"))
+def _tags(row: dict[str, str]) -> dict[str, str]:
+    tags = tag_texts(json_tags(row.get("Tags"), "Tags"))
     columns = (
         ("SubscriptionName", "subscription"),
         ("ResourceGroup", "resource_group"),

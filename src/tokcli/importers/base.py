@@ -42,7 +42,7 @@ class Parsed:
 @dataclass
 class Options:
     all_services: bool = False  # FOCUS / cloud bills: also import services that are not AI
-    mapping: dict[str, str] | None = None  # generic CSV/JSONL: usage field -> input column
+    mapping: dict[str, str | bool] | None = None  # generic CSV/JSONL: usage field -> input column
     # The parts of one export share their numbering of identical rows, so that an identical
     # line item in two parts is two rows, not one row and a "duplicate" (pipeline.import_set).
     occurrences: Occurrences | None = None
@@ -70,8 +70,8 @@ def each_row(
 ) -> Iterator[Parsed]:
     """Apply `convert` to every (line, row); a RowError becomes a bad row, a string a skip."""
     for line, row in rows:
-        if (bad := structural_error(line, row)) is not None:
-            yield bad
+        if isinstance(row, BadRow):
+            yield structural_error(line, row)
             continue
         try:
             outcome = convert(row)
@@ -88,8 +88,6 @@ def each_row(
             yield Parsed(line, records=outcome, raw=row)
 
 
-def structural_error(line: int | None, row: object) -> Parsed | None:
-    """The bad row for a CSV row with the wrong number of cells, else None."""
-    if isinstance(row, BadRow):
-        return Parsed(line, error=RowError(row.message, row.field), raw=row.raw)
-    return None
+def structural_error(line: int | None, row: BadRow) -> Parsed:
+    """The bad row for a CSV row with the wrong number of cells."""
+    return Parsed(line, error=RowError(row.message, row.field), raw=row.raw)

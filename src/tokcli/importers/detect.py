@@ -7,6 +7,7 @@ a folder by holding Claude Code transcripts. `--source NAME` overrides all of th
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tokcli.errors import InputError
 from tokcli.importers.reading import Source, csv_header, limit_hint, looks_like_json_lines
@@ -68,7 +69,7 @@ def _detect_json(stripped: str, head: str) -> str | None:
     return _detect_document(sample, stripped)
 
 
-def _detect_json_lines(first: dict, head: str) -> str | None:
+def _detect_json_lines(first: dict[str, Any], head: str) -> str | None:
     if "resourceSpans" in first or "resourceMetrics" in first:
         return "otlp"
     if "request_id" in first and "spend" in first:
@@ -80,7 +81,7 @@ def _detect_json_lines(first: dict, head: str) -> str | None:
     return None
 
 
-def _first_object(text: str) -> dict:
+def _first_object(text: str) -> dict[str, Any]:
     """The first JSON object of a (possibly truncated) document, parsed far enough to read
     its keys: the head is decoded object by object."""
     decoder = json.JSONDecoder()
@@ -94,7 +95,7 @@ def _first_object(text: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _detect_document(sample: dict, text: str) -> str | None:
+def _detect_document(sample: dict[str, Any], text: str) -> str | None:
     keys = set(sample)
     if "resourceSpans" in keys or "resourceMetrics" in keys:
         return "otlp"

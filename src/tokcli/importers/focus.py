@@ -13,6 +13,7 @@ so a round trip loses nothing and re-importing into the same store adds nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from tokcli.importers.base import (
     BY_BILLING_PERIOD,
@@ -45,6 +46,7 @@ from tokcli.importers.values import (
     utc_time,
 )
 from tokcli.store.usage import UsageRecord
+from tokcli.tags import tag_texts
 
 NAME = "focus"
 AI_CATEGORY = "ai and machine learning"
@@ -123,7 +125,7 @@ def _provider(row: dict[str, str]) -> str | None:
     return name.lower() if name else None
 
 
-def _price_details(row: dict[str, str]) -> dict:
+def _price_details(row: dict[str, str]) -> dict[str, Any]:
     """SkuPriceDetails (FOCUS 1.1+): a JSON object; FOCUS 1.3 puts the AI model's identity and
     the token direction / cache action in it."""
     details = parse_json_text(row.get("SkuPriceDetails"), "SkuPriceDetails")
@@ -137,7 +139,7 @@ X_MODEL_COLUMNS = (
 )  # fmt: skip
 
 
-def _model(row: dict[str, str], details: dict) -> str | None:
+def _model(row: dict[str, str], details: dict[str, Any]) -> str | None:
     """The model as the file names it: SkuPriceDetails ModelId, else a vendor's x_ column."""
     model = details.get("ModelId")
     if isinstance(model, str) and model.strip():
@@ -149,7 +151,9 @@ def _model(row: dict[str, str], details: dict) -> str | None:
     return None
 
 
-def _tokens_from_quantity(record: UsageRecord, row: dict[str, str], details: dict) -> None:
+def _tokens_from_quantity(
+    record: UsageRecord, row: dict[str, str], details: dict[str, Any]
+) -> None:
     quantity_column, unit_column = "ConsumedQuantity", "ConsumedUnit"
     size = token_unit_size(text_or_none(row.get(unit_column)))
     if size is None:  # some files state the token block only as the pricing unit
@@ -171,8 +175,8 @@ def _tokens_from_quantity(record: UsageRecord, row: dict[str, str], details: dic
         add_tokens(record, bucket, quantity * size)
 
 
-def _tags(row: dict[str, str], exported_by_tokcli: bool) -> dict[str, object]:
-    tags: dict[str, object] = dict(json_tags(row.get("Tags"), "Tags"))
+def _tags(row: dict[str, str], exported_by_tokcli: bool) -> dict[str, str]:
+    tags = tag_texts(json_tags(row.get("Tags"), "Tags"))
     if exported_by_tokcli:
         return tags  # already tokcli's own tags, billing account included
     service = text_or_none(row.get("ServiceName"))

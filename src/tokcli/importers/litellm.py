@@ -93,7 +93,7 @@ def _cache_tokens(metadata: Any) -> tuple[int, int]:
     )
 
 
-def _tags(row: dict, metadata: Any) -> dict[str, str]:
+def _tags(row: dict[str, Any], metadata: Any) -> dict[str, str]:
     tags = column_tags(
         row,
         (

@@ -20,9 +20,9 @@ USD when billed_cost is mapped), requests, the six token buckets, billed_cost, t
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError
 from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed, each_row
 from tokcli.importers.common import service_tier
 from tokcli.importers.reading import Source, csv_rows, json_lines
@@ -37,6 +37,9 @@ from tokcli.importers.values import (
     utc_time,
 )
 from tokcli.store.usage import UsageRecord
+
+if TYPE_CHECKING:
+    from tokcli.config import Config
 
 NAME = "mapped"
 TOKEN_FIELDS = (
@@ -53,20 +56,24 @@ FIELDS = (*TIME_FIELDS, *TEXT_FIELDS, "requests", *TOKEN_FIELDS, "billed_cost")
 FLAGS = ("input_includes_cached",)
 
 
-def parse_mapping(spec: str, config) -> dict[str, str]:
+def parse_mapping(spec: str, config: Mapping[str, Any] | Config) -> dict[str, str | bool]:
     """`--map` value: inline `field=column,...` pairs, or the name of [import.maps.NAME]."""
+    mapping: dict[str, str | bool]
     if "=" in spec:
         mapping = {}
         for pair in spec.split(","):
             field, found, column = pair.partition("=")
             if not found or not field.strip() or not column.strip():
-                raise TokcliError(f"--map: expected field=column, got {pair.strip()!r}")
+                raise OptionError(
+                    "{mapping}: expected field=column, got {pair!r}", pair=pair.strip()
+                )
             mapping[field.strip()] = column.strip()
     else:
-        mapping = config.get(f"import.maps.{spec}")
-        if not isinstance(mapping, dict):
-            raise TokcliError(f"--map: no [import.maps.{spec}] table in the config")
-        mapping = {str(k): v if isinstance(v, bool) else str(v) for k, v in mapping.items()}
+        table = config.get(f"import.maps.{spec}")
+        if not isinstance(table, dict):
+            raise OptionError("{mapping}: no [import.maps.{name}] table in the config", name=spec)
+        # Columns are text; flags (input_includes_cached = true) stay booleans.
+        mapping = {str(k): v if isinstance(v, bool) else str(v) for k, v in table.items()}
     _check(mapping)
     return mapping
 
@@ -74,16 +81,18 @@ def parse_mapping(spec: str, config) -> dict[str, str]:
 def _check(mapping: Mapping[str, Any]) -> None:
     for field in mapping:
         if field not in FIELDS and field not in FLAGS and not field.startswith("tag."):
-            raise TokcliError(
-                f"--map: unknown field {field!r}; use {', '.join(FIELDS)} or tag.NAME"
+            raise OptionError(
+                "{mapping}: unknown field {field!r}; use {fields} or tag.NAME",
+                field=field,
+                fields=", ".join(FIELDS),
             )
     if "period_start" not in mapping:
-        raise TokcliError("--map: period_start is required (the column with the usage time)")
+        raise OptionError("{mapping}: period_start is required (the column with the usage time)")
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
     if not options.mapping:
-        raise TokcliError("the mapped format needs --map (see `tokcli import --help`)")
+        raise OptionError("the mapped format needs {mapping} (see `tokcli import --help`)")
     mapping = options.mapping
     occurrences = options.occurrences or Occurrences()
     head = source.head(4096).lstrip()
@@ -129,9 +138,9 @@ def _record(row: Any, mapping: Mapping[str, Any], occurrences: Occurrences) -> U
         billed_cost=billed,
         currency=text_or_none(get("currency")) or ("USD" if billed is not None else None),
         tags={
-            f.removeprefix("tag."): text_or_none(_value(row, c))
+            f.removeprefix("tag."): text
             for f, c in mapping.items()
-            if f.startswith("tag.") and text_or_none(_value(row, c))
+            if f.startswith("tag.") and (text := text_or_none(_value(row, c)))
         },
     )
     for field in TOKEN_FIELDS:

@@ -9,12 +9,12 @@ uncached bucket is `input_uncached_tokens` when the (newer) field is there, else
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tokcli.importers.base import BY_WINDOW, Format, Options, Parsed, structural_error
 from tokcli.importers.common import add_tokens, service_tier, token_kind, token_unit_size
-from tokcli.importers.reading import Source, csv_rows, json_document
+from tokcli.importers.reading import BadRow, Source, csv_rows, json_document
 from tokcli.importers.values import (
     Occurrences,
     RowError,
@@ -29,6 +29,9 @@ from tokcli.importers.values import (
 )
 from tokcli.store.usage import UsageRecord
 
+# usage_record / cost_record: one result of a bucket -> a record, or why it is skipped.
+_Convert = Callable[[dict[str, Any], dt.datetime, dt.datetime], UsageRecord | str]
+
 USAGE = "openai-usage"
 COSTS = "openai-costs"
 _DIMENSION_TAGS = (("project_id", "project"), ("user_id", "user"), ("api_key_id", "api_key"))
@@ -39,7 +42,7 @@ _TOKEN_RESULTS = {
 }
 
 
-def buckets(document: Any) -> Iterator[tuple[str, dict]]:
+def buckets(document: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     """(JSON path, bucket) from a page, a list of pages, or a bare list of buckets."""
     if isinstance(document, dict):
         document = [document]
@@ -54,7 +57,7 @@ def buckets(document: Any) -> Iterator[tuple[str, dict]]:
             yield f"[{index}]", item
 
 
-def _json_rows(source: Source) -> Iterator[tuple[str, dict, dict | None]]:
+def _json_rows(source: Source) -> Iterator[tuple[str, dict[str, Any], dict[str, Any] | None]]:
     """(path, bucket, result) for every result; empty buckets as (path, bucket, None)."""
     for path, bucket in buckets(json_document(source)):
         if not isinstance(bucket, dict) or "start_time" not in bucket:
@@ -68,7 +71,7 @@ def _json_rows(source: Source) -> Iterator[tuple[str, dict, dict | None]]:
             yield f"{path}.results[{index}]", bucket, result
 
 
-def _parse_json(source: Source, convert) -> Iterator[Parsed]:
+def _parse_json(source: Source, convert: _Convert) -> Iterator[Parsed]:
     try:
         rows = list(_json_rows(source))
     except RowError as error:
@@ -94,7 +97,7 @@ def _parse_json(source: Source, convert) -> Iterator[Parsed]:
             yield Parsed(None, records=[outcome], raw=result)
 
 
-def usage_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageRecord | str:
+def usage_record(result: dict[str, Any], start: dt.datetime, end: dt.datetime) -> UsageRecord | str:
     kind = result.get("object") or "organization.usage.completions.result"
     if not isinstance(kind, str) or kind not in _TOKEN_RESULTS:
         return f"not token usage ({kind})"
@@ -124,7 +127,7 @@ def usage_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageRec
     )
 
 
-def cost_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageRecord:
+def cost_record(result: dict[str, Any], start: dt.datetime, end: dt.datetime) -> UsageRecord:
     amount = result.get("amount")
     if isinstance(amount, dict):
         value, currency = amount.get("value"), amount.get("currency")
@@ -151,7 +154,7 @@ def cost_record(result: dict, start: dt.datetime, end: dt.datetime) -> UsageReco
     return record
 
 
-def _tokens_from_line_item(record: UsageRecord, line_item: str, result: dict) -> None:
+def _tokens_from_line_item(record: UsageRecord, line_item: str, result: dict[str, Any]) -> None:
     """`gpt-4o-2024-08-06, input` with quantity in tokens: the model and a token bucket."""
     model, _, kind_text = line_item.partition(", ")
     bucket = token_kind(kind_text) if kind_text else None
@@ -164,7 +167,7 @@ def _tokens_from_line_item(record: UsageRecord, line_item: str, result: dict) ->
         add_tokens(record, bucket, quantity * size)
 
 
-def _dimension_tags(result: dict) -> dict[str, str]:
+def _dimension_tags(result: dict[str, Any]) -> dict[str, str]:
     names = (("project_name", "project_name"), ("user_email", "user_email"))
     return column_tags(result, (*_DIMENSION_TAGS, *names))
 
@@ -177,15 +180,15 @@ def _parse_costs_json(source: Source, options: Options) -> Iterator[Parsed]:
     return _parse_json(source, cost_record)
 
 
-def _parse_dashboard_csv(source: Source, convert) -> Iterator[Parsed]:
+def _parse_dashboard_csv(source: Source, convert: _Convert) -> Iterator[Parsed]:
     """Dashboard exports: one row per group per bucket; rows with only the time columns are
     empty buckets. Identical rows are numbered so each one is kept (they are summed, not
     de-duplicated)."""
     occurrences = Occurrences()
     # The dashboard writes an empty bucket as a row of only its four time columns.
     for line, row in csv_rows(source, short_rows_of=len(_TIME_COLUMNS)):
-        if (bad := structural_error(line, row)) is not None:
-            yield bad
+        if isinstance(row, BadRow):
+            yield structural_error(line, row)
             continue
         try:
             if all(is_null(v) for k, v in row.items() if k not in _TIME_COLUMNS):

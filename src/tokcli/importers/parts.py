@@ -112,11 +112,11 @@ def group_parts(files: list[Path], part_of: str | None) -> list[PlannedSet]:
     sets, files = _manifest_sets(files)
     groups: dict[tuple[Path, str], list[tuple[int, Path]]] = {}
     for path in files:
-        stem = part_stem(path)
-        if stem is None:
+        part = part_stem(path)
+        if part is None:
             sets.append(PlannedSet([path], str(path)))
         else:
-            groups.setdefault((path.parent, stem[0]), []).append((stem[1], path))
+            groups.setdefault((path.parent, part[0]), []).append((part[1], path))
     for (folder, stem), numbered in groups.items():
         numbered.sort()
         paths = [p for _, p in numbered]

@@ -11,16 +11,18 @@ from decimal import Decimal
 
 from tokcli.cost import Usage, compute_cost
 from tokcli.errors import PriceNotAvailableError
+from tokcli.pricing.model import Model
+from tokcli.pricing.registry import Registry
 from tokcli.store.usage import UsageRecord
 
 
 class Pricer:
-    def __init__(self, registry):
+    def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self._models: dict[str, object] = {}
+        self._models: dict[str, Model | None] = {}
         self.warnings: dict[str, str] = {}  # one warning per unpriced model/tier
 
-    def model_for(self, raw: str):
+    def model_for(self, raw: str) -> Model | None:
         if raw not in self._models:
             self._models[raw] = self.registry.find(raw)
         return self._models[raw]
@@ -43,7 +45,7 @@ class Pricer:
             return
         record.list_cost = self._list_cost(record, model)
 
-    def _list_cost(self, record: UsageRecord, model) -> Decimal | None:
+    def _list_cost(self, record: UsageRecord, model: Model) -> Decimal | None:
         usage = Usage(
             input_tokens=record.input_tokens,
             cache_read_tokens=record.cache_read_tokens,

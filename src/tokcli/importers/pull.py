@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError, TokcliError
 from tokcli.importers import get_format
 from tokcli.importers.pipeline import FileResult, ImportSettings, import_source
 from tokcli.importers.reading import Source
+
+if TYPE_CHECKING:  # httpx loads only when a pull runs
+    from tokcli.context import Context
+    from tokcli.http import HttpClient
+    from tokcli.importers.run import ImportJob
 
 MAX_PAGES = 10_000  # a server that never stops paginating is an error, not a hang
 
@@ -28,7 +35,7 @@ MAX_PAGES = 10_000  # a server that never stops paginating is an error, not a ha
 class Endpoint:
     fmt: str  # the import format of its pages
     path: str
-    params: dict
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -99,40 +106,47 @@ PROVIDERS = {
 }
 
 
-def pull_into(conn, rt, job, settings: ImportSettings) -> list[FileResult]:
-    provider = PROVIDERS.get(job.pull)
+def pull_into(
+    conn: sqlite3.Connection, rt: Context, job: ImportJob, settings: ImportSettings
+) -> list[FileResult]:
+    pull = job.pull or ""  # run_imports calls this only when a pull was asked for
+    provider = PROVIDERS.get(pull)
     if provider is None:
-        raise TokcliError(f"--from: expected openai or anthropic, got {job.pull!r}")
+        raise OptionError("{pull}: expected openai or anthropic, got {got!r}", got=pull)
     key = rt.environ.get(provider.key_env)
     if not key:
-        raise TokcliError(f"--from {job.pull}: set {provider.key_env} to an organization admin key")
+        raise OptionError(
+            "{pull} {provider}: set {env} to an organization admin key",
+            provider=pull,
+            env=provider.key_env,
+        )
     if job.since is None:
-        raise TokcliError("--from needs --since YYYY-MM-DD")
+        raise OptionError("{pull} needs {since} YYYY-MM-DD")
     start, end = _window(job.since, job.until or rt.today())
     base_url = rt.environ.get(provider.base_url_env) or provider.default_base_url
     results = []
     with _client(provider, base_url, key, rt) as client, tempfile.TemporaryDirectory() as folder:
         for endpoint in provider.endpoints:
-            pages = fetch_all(client, endpoint, job.pull, start, end)
+            pages = fetch_all(client, endpoint, pull, start, end)
             saved = Path(folder) / f"{endpoint.fmt}.json"
             # The pages' own text, joined into a JSON list: amounts keep every digit they had
             # (parsing them into floats and writing them back could change one).
             saved.write_text("[" + ",".join(pages) + "]", encoding="utf-8")
             result = import_source(conn, Source(saved), get_format(endpoint.fmt), settings)
-            result.path = f"{job.pull}:{endpoint.path} {start:%Y-%m-%d}..{end:%Y-%m-%d}"
+            result.path = f"{pull}:{endpoint.path} {start:%Y-%m-%d}..{end:%Y-%m-%d}"
             results.append(result)
     return results
 
 
 def _window(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
     if until < since:
-        raise TokcliError(f"--until {until} is before --since {since}")
+        raise OptionError("{until} {end} is before {since} {start}", end=until, start=since)
     start = dt.datetime(since.year, since.month, since.day, tzinfo=dt.UTC)
     last = dt.datetime(until.year, until.month, until.day, tzinfo=dt.UTC)
     return start, last + dt.timedelta(days=1)
 
 
-def _client(provider: Provider, base_url: str, key: str, rt):
+def _client(provider: Provider, base_url: str, key: str, rt: Context) -> HttpClient:
     from tokcli.http import HttpClient
 
     return HttpClient(
@@ -143,7 +157,9 @@ def _client(provider: Provider, base_url: str, key: str, rt):
     )
 
 
-def fetch_all(client, endpoint: Endpoint, provider: str, start, end) -> list[str]:
+def fetch_all(
+    client: HttpClient, endpoint: Endpoint, provider: str, start: dt.datetime, end: dt.datetime
+) -> list[str]:
     """Every page (its JSON text) of one endpoint for the window, following `has_more` /
     `next_page` to the end."""
     params = dict(endpoint.params)

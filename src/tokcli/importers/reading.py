@@ -15,13 +15,13 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tokcli.errors import InputError
+from tokcli.errors import InputError, OptionError
 
 SNIFF_BYTES = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -52,23 +52,24 @@ class Limits:
     def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
 
-    def updated(self, settings: dict[str, object], origin: str) -> Limits:
-        """These limits with `settings` ({name: value}) applied; `origin` names where they came
-        from (`--limit`, `import.limits`) for the error message."""
+    def updated(self, settings: Mapping[str, object], origin: str) -> Limits:
+        """These limits with `settings` ({name: value}) applied. `origin` says where they came
+        from, for the error message: a config path (`import.limits`), or the caller's option
+        as `{limits}` (see OptionError: the command line shows its flag)."""
         changes = {}
         for name, value in settings.items():
             key = name.replace("-", "_")
             if key not in self.names():
                 known = ", ".join(n.replace("_", "-") for n in self.names())
-                raise InputError(f"{origin}: unknown limit {name!r}; known: {known}")
+                raise OptionError.at(origin, f"unknown limit {name!r}; known: {known}")
             try:
                 number = int(str(value).replace("_", ""))
             except ValueError:
-                raise InputError(
-                    f"{origin}: {name}: expected a whole number, got {value!r}"
+                raise OptionError.at(
+                    origin, f"{name}: expected a whole number, got {value!r}"
                 ) from None
             if number <= 0:
-                raise InputError(f"{origin}: {name}: must be positive, got {value!r}")
+                raise OptionError.at(origin, f"{name}: must be positive, got {value!r}")
             changes[key] = number
         return replace(self, **changes)
 
@@ -95,7 +96,8 @@ class BoundedReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    # io hands a bytearray or memoryview (sliced and measured here); typeshed's Buffer has no len().
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self.inner.read(len(buffer))
         buffer[: len(data)] = data
         self.bytes_out += len(data)
@@ -134,7 +136,8 @@ class CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    # io hands a bytearray or memoryview (sliced and measured here); typeshed's Buffer has no len().
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self.raw.read(len(buffer))
         buffer[: len(data)] = data
         self.bytes_read += len(data)
@@ -186,7 +189,7 @@ class Source:
 
     def _bounded(self, inflated: BinaryIO) -> BinaryIO:
         bounded = BoundedReader(inflated, self.size, self.limits, self.name)
-        return io.BufferedReader(bounded, buffer_size=1 << 20)  # type: ignore[return-value]
+        return io.BufferedReader(bounded, buffer_size=1 << 20)
 
     def _zip_member(self, raw: BinaryIO) -> BinaryIO:
         import zipfile
@@ -395,6 +398,7 @@ def _deeper_than(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

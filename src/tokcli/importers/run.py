@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError, TokcliError
 from tokcli.importers import get_format
@@ -21,11 +25,20 @@ from tokcli.importers.parts import (
     transcript_folder,
     walk,
 )
-from tokcli.importers.pipeline import FileResult, ImportSettings, PartSet, import_set
+from tokcli.importers.pipeline import (
+    FileResult,
+    ImportSettings,
+    PartSet,
+    ProgressCallback,
+    import_set,
+)
 from tokcli.importers.pricer import Pricer
 from tokcli.importers.reading import Limits, Source
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.tags import TagMap
+
+if TYPE_CHECKING:
+    from tokcli.context import Context
 
 
 @dataclass
@@ -41,10 +54,16 @@ class ImportJob:
     until: dt.date | None = None
     part_of: str | None = None  # --part-of KEY: the inputs are parts of one export
     replace_window: bool = False  # --replace-window
-    limits: dict[str, str] = field(default_factory=dict)  # --limit NAME=VALUE
+    limits: dict[str, str] = field(default_factory=dict)  # NAME=VALUE (the CLI's --limit)
 
 
-def run_imports(rt, job: ImportJob, progress_factory=None) -> dict:
+# (file name, bytes in all) -> a context whose value is told the bytes done as rows are read.
+ProgressFactory = Callable[[str, int], AbstractContextManager[ProgressCallback | None]]
+
+
+def run_imports(
+    rt: Context, job: ImportJob, progress_factory: ProgressFactory | None = None
+) -> dict[str, Any]:
     """Import every input of `job` (each file or part set in its own transaction) and return
     the summary. A bad input is reported in `errors` and the run goes on with the others."""
     settings = ImportSettings(
@@ -91,9 +110,9 @@ def run_imports(rt, job: ImportJob, progress_factory=None) -> dict:
     return document
 
 
-def _limits(rt, job: ImportJob) -> Limits:
+def _limits(rt: Context, job: ImportJob) -> Limits:
     limits = Limits().updated(rt.config.section("import").get("limits") or {}, "import.limits")
-    return limits.updated(job.limits, "--limit")
+    return limits.updated(job.limits, "{limits}")
 
 
 def _incomplete_warning(planned: PlannedSet) -> str:
@@ -153,7 +172,13 @@ def plan_inputs(
     return planned
 
 
-def _import_set(conn, planned: PlannedSet, fmt: Format, settings, progress_factory) -> FileResult:
+def _import_set(
+    conn: sqlite3.Connection,
+    planned: PlannedSet,
+    fmt: Format,
+    settings: ImportSettings,
+    progress_factory: ProgressFactory | None,
+) -> FileResult:
     sources = [Source(path, settings.limits) for path in planned.paths]
     parts = PartSet(sources, planned.label, planned.complete, planned.key, planned.why_incomplete)
     size = sum(source.size for source in sources)
@@ -163,7 +188,7 @@ def _import_set(conn, planned: PlannedSet, fmt: Format, settings, progress_facto
         return import_set(conn, parts, fmt, settings)
 
 
-def _mapping(rt, spec: str | None) -> dict[str, str] | None:
+def _mapping(rt: Context, spec: str | None) -> dict[str, str | bool] | None:
     if spec is None:
         return None
     from tokcli.importers.mapped import parse_mapping
@@ -171,7 +196,7 @@ def _mapping(rt, spec: str | None) -> dict[str, str] | None:
     return parse_mapping(spec, rt.config)
 
 
-def summary(results: list[FileResult], warnings: list[str]) -> dict:
+def summary(results: list[FileResult], warnings: list[str]) -> dict[str, Any]:
     """The JSON summary (README, `tokcli import`, "JSON summary"): per file, totals, per source."""
     counts = ("rows_read", "inserted", "replaced", "duplicates", "rejected", "skipped")
     totals = {name: sum(getattr(r, name) for r in results) for name in counts}
@@ -184,8 +209,8 @@ def summary(results: list[FileResult], warnings: list[str]) -> dict:
     }
 
 
-def _by_source(results: list[FileResult]) -> list[dict]:
-    merged: dict[tuple[str, str | None], dict] = {}
+def _by_source(results: list[FileResult]) -> list[dict[str, Any]]:
+    merged: dict[tuple[str, str | None], dict[str, Any]] = {}
     for result in results:
         for entry in result.to_dict()["by_source"]:
             key = (entry["source"], entry["currency"])
@@ -196,8 +221,8 @@ def _by_source(results: list[FileResult]) -> list[dict]:
     return [merged[key] for key in sorted(merged, key=lambda k: (k[0], k[1] or ""))]
 
 
-def _merge_entries(a: dict, b: dict) -> dict:
-    def add(x, y):
+def _merge_entries(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    def add(x: str | None, y: str | None) -> str | None:
         if x is None and y is None:
             return None
         with decimal.localcontext(MONEY_CONTEXT):

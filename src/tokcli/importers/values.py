@@ -13,7 +13,9 @@ import decimal
 import functools
 import hashlib
 import re
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 NULLS = frozenset({"", "null", "NULL", "Null", "None", "none", "nan", "NaN", "N/A"})
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -88,7 +90,9 @@ def _number(
     return _checked(number, value, field, bounded)
 
 
-def _number_text(text: str, value: object, field: str, currency: str | None, money: bool):
+def _number_text(
+    text: str, value: object, field: str, currency: str | None, money: bool
+) -> Decimal:
     symbol = _CURRENCY_SYMBOL.match(text)
     if symbol:
         if not money:
@@ -146,7 +150,7 @@ def text_or_none(value: object) -> str | None:
     return None if text in NULLS else text
 
 
-def column_tags(row: dict, columns) -> dict[str, str]:
+def column_tags(row: dict[str, Any], columns: Iterable[tuple[str, str]]) -> dict[str, str]:
     """{tag: value} for each (column, tag) whose column holds a non-null value."""
     tags = {}
     for column, tag in columns:
@@ -205,7 +209,7 @@ def _utc_text(value: str, field: str) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
-def _us_date(match: re.Match, value: object, field: str) -> dt.datetime:
+def _us_date(match: re.Match[str], value: object, field: str) -> dt.datetime:
     month, day, year, hour, minute, second = match.groups()
     full_year = int(year) + 2000 if len(year) == 2 else int(year)
     try:
@@ -231,7 +235,7 @@ class Occurrences:
     """Numbers identical rows within one file (`#0`, `#1`, ...), so that two genuinely equal
     line items both survive while re-importing the same file still matches key for key."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._seen: dict[str, int] = {}
 
     def key(self, base: str) -> str:

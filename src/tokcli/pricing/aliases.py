@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tokcli.errors import InputError
+
+if TYPE_CHECKING:
+    from tokcli.config import Config
+    from tokcli.pricing.registry import Registry
 
 PRICING_KEYS = ("overrides", "aliases")
 
 
-def configured_overrides(config) -> list[Path]:
+def configured_overrides(config: Config) -> list[Path]:
     value = config.get("pricing", [])
     if isinstance(value, dict):
         for key in value:
@@ -41,7 +46,7 @@ def configured_overrides(config) -> list[Path]:
     return [Path(p) for p in value or []]
 
 
-def apply_config_aliases(registry, config) -> None:
+def apply_config_aliases(registry: Registry, config: Config) -> None:
     aliases = config.get("pricing.aliases")
     if aliases is None:
         return
@@ -58,7 +63,7 @@ def apply_config_aliases(registry, config) -> None:
     registry.set_user_aliases(aliases, where=lambda alias: _locate(files, alias))
 
 
-def _files(config) -> list[Path]:
+def _files(config: Config) -> list[Path]:
     return [Path(f) for f in getattr(config, "files", [])]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tokcli.errors import PriceNotAvailableError
 from tokcli.pricing.model import DIMENSIONS, SERVICE_TIERS, PriceEntry
@@ -51,7 +52,7 @@ def effective_fields(entry: PriceEntry | None) -> dict[str, Decimal | int]:
     return fields
 
 
-def entry_from_dict(spec: dict, where: str = "entry") -> PriceEntry:
+def entry_from_dict(spec: dict[str, Any], where: str = "entry") -> PriceEntry:
     """A price entry written as the YAML/JSON schema fields, validated by the YAML loader."""
     from tokcli.pricing.loader import _entry, _Reader
 
@@ -67,6 +68,6 @@ def diff_entries(model: str, old: PriceEntry | None, new: PriceEntry | None) -> 
     return changes
 
 
-def _field_order(key: str) -> tuple:
+def _field_order(key: str) -> tuple[bool, int, str]:
     parts = key.split(".")
     return (parts[0] == "long_context", len(parts), key)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from typing import Any
 
 from tokcli.money import MILLION, plain
 
@@ -33,7 +34,7 @@ _ABOVE = re.compile(r"^(?P<base>.+)_above_(?P<k>\d+)k_tokens(?P<tier>_batches|_f
 UNDATED = "1970-01-01"
 
 
-def per_million(value) -> Decimal | None:
+def per_million(value: object) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | Decimal):
@@ -48,7 +49,7 @@ def _split_tier(key: str) -> tuple[str, str | None]:
     return key, None
 
 
-def entry_from_litellm(spec: dict) -> dict:
+def entry_from_litellm(spec: dict[str, Any]) -> dict[str, Any]:
     """One price entry (per-MTok decimal strings, YAML schema field names) from a LiteLLM spec.
 
     Long-context prices (`…_above_272k_tokens`, with their tier forms) form the long-context
@@ -56,9 +57,9 @@ def entry_from_litellm(spec: dict) -> dict:
     band does not price is dropped: LiteLLM's gemini-2.5-pro lists a >200K cache-write price
     with no standard one, which would make a write cost more than input only above 200K.
     """
-    entry: dict = {}
-    tiers: dict[str, dict] = {}
-    long_prices: dict[str, tuple[int, dict, dict]] = {}
+    entry: dict[str, Any] = {}
+    tiers: dict[str, dict[str, Any]] = {}
+    long_prices: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {}
     for key, value in spec.items():
         price = per_million(value)
         if price is None:
@@ -96,14 +97,17 @@ def entry_from_litellm(spec: dict) -> dict:
         }
         long_tiers = {t: ps for t, ps in long_tiers.items() if ps}
         if prices:
-            band: dict = {"above_input_tokens": threshold, **dict(sorted(prices.items()))}
+            long_band: dict[str, Any] = {
+                "above_input_tokens": threshold,
+                **dict(sorted(prices.items())),
+            }
             if long_tiers:
-                band["tiers"] = {t: long_tiers[t] for t in sorted(long_tiers)}
-            entry["long_context"] = band
+                long_band["tiers"] = {t: long_tiers[t] for t in sorted(long_tiers)}
+            entry["long_context"] = long_band
     return entry
 
 
-def usable(spec) -> bool:
+def usable(spec: object) -> bool:
     """A chat/completion model with both an input and an output price."""
     return (
         isinstance(spec, dict)
@@ -113,9 +117,11 @@ def usable(spec) -> bool:
     )
 
 
-def models_from_litellm(data: dict, source: str, effective_from: str = UNDATED) -> dict:
+def models_from_litellm(
+    data: dict[str, Any], source: str, effective_from: str = UNDATED
+) -> dict[str, Any]:
     """Every usable model of a LiteLLM price file, keyed by its lower-cased LiteLLM key."""
-    models: dict[str, dict] = {}
+    models: dict[str, dict[str, Any]] = {}
     for key in sorted(data):
         spec = data[key]
         if key in ("sample_spec", "fallback_generalizations") or not usable(spec):
@@ -123,7 +129,7 @@ def models_from_litellm(data: dict, source: str, effective_from: str = UNDATED) 
         model_id = key.strip().lower()
         if model_id in models:
             continue  # two keys differing only in case: keep the first in sorted order
-        model: dict = {"provider": str(spec.get("litellm_provider") or "unknown").lower()}
+        model: dict[str, Any] = {"provider": str(spec.get("litellm_provider") or "unknown").lower()}
         if isinstance(spec.get("max_input_tokens"), int):
             model["context_window"] = spec["max_input_tokens"]
         if isinstance(spec.get("max_output_tokens"), int):
@@ -135,7 +141,9 @@ def models_from_litellm(data: dict, source: str, effective_from: str = UNDATED) 
     return models
 
 
-def build_layer(data: dict, *, source: str, package: str, license_note: str) -> dict:
+def build_layer(
+    data: dict[str, Any], *, source: str, package: str, license_note: str
+) -> dict[str, Any]:
     return {
         "version": LAYER_VERSION,
         "layer": "generated",
@@ -147,7 +155,7 @@ def build_layer(data: dict, *, source: str, package: str, license_note: str) -> 
     }
 
 
-def dump_layer(layer: dict) -> str:
+def dump_layer(layer: dict[str, Any]) -> str:
     """Deterministic, compact text: one model per line so diffs stay readable."""
     models = layer["models"]
     head = {k: v for k, v in layer.items() if k != "models"}
@@ -164,7 +172,7 @@ def dump_layer(layer: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_litellm_text(text: str) -> dict:
+def read_litellm_text(text: str) -> dict[str, Any]:
     """Parse a LiteLLM price file with every number as Decimal (no float on the way)."""
     data = json.loads(text, parse_float=Decimal)
     if not isinstance(data, dict):

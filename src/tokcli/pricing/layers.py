@@ -178,6 +178,8 @@ class GeneratedLayer:
         from tokcli.pricing.loader import _model, _Reader
 
         layer = self.layer_of(model_id)
+        if layer is None:  # neither layer prices it
+            raise KeyError(model_id)
         path = self.user_path if layer == "updated" else self.shipped_path
         file = self.files[layer]
         reader = _Reader(path or Path(SHIPPED_LAYER), lambda: file.line_of(model_id))

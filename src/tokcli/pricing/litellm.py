@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tokcli.errors import InputError, PriceNotAvailableError, TokcliError
 from tokcli.pricing.generate import CHAT_MODES
@@ -29,14 +30,14 @@ class Difference:
 
 @dataclass
 class Conversion:
-    override: dict  # the YAML document to write
+    override: dict[str, Any]  # the YAML document to write
     differences: list[Difference] = field(default_factory=list)
     known: int = 0
     unknown: list[str] = field(default_factory=list)
     duplicates: int = 0
 
 
-def read_litellm(location: str, timeout: float = 30.0) -> tuple[dict, str]:
+def read_litellm(location: str, timeout: float = 30.0) -> tuple[dict[str, Any], str]:
     """The parsed file (numbers as Decimal) and a label for its origin. URLs need the network."""
     if re.match(r"^https?://", location):
         import httpx
@@ -65,7 +66,7 @@ def read_litellm(location: str, timeout: float = 30.0) -> tuple[dict, str]:
     return data, location
 
 
-def entry_from_litellm(spec: dict) -> dict:
+def entry_from_litellm(spec: dict[str, Any]) -> dict[str, Any]:
     """One override price entry (strings per MTok) from a LiteLLM model spec."""
     from tokcli.pricing.generate import entry_from_litellm as convert_entry
 
@@ -73,10 +74,15 @@ def entry_from_litellm(spec: dict) -> dict:
 
 
 def convert(
-    data: dict, registry: Registry, *, origin: str, effective_from: dt.date, include_unknown=False
+    data: dict[str, Any],
+    registry: Registry,
+    *,
+    origin: str,
+    effective_from: dt.date,
+    include_unknown: bool = False,
 ) -> Conversion:
     source = f"LiteLLM model_prices_and_context_window.json ({origin}), imported {effective_from}"
-    chosen: dict[str, tuple[str, dict]] = {}
+    chosen: dict[str, tuple[str, dict[str, Any]]] = {}
     conversion = Conversion(override={})
     unknown_models = []
     for key, spec in data.items():
@@ -119,7 +125,9 @@ def convert(
     return conversion
 
 
-def _new_model(key: str, spec: dict, source: str, effective_from: dt.date) -> dict:
+def _new_model(
+    key: str, spec: dict[str, Any], source: str, effective_from: dt.date
+) -> dict[str, Any]:
     model = {
         "id": key.lower(),
         "provider": str(spec.get("litellm_provider") or "unknown"),
@@ -134,7 +142,9 @@ def _new_model(key: str, spec: dict, source: str, effective_from: dt.date) -> di
     return model
 
 
-def _differences(registry, model_id: str, entry: dict, moment) -> list[Difference]:
+def _differences(
+    registry: Registry, model_id: str, entry: dict[str, Any], moment: dt.datetime
+) -> list[Difference]:
     """Every price that differs, long-context bands and fields LiteLLM drops included."""
     from tokcli.pricing.diff import diff_entries, entry_from_dict
 

@@ -151,7 +151,9 @@ class PriceEntry(_Frozen):
             return "long_context", self.long_context
         return "standard", self.standard
 
-    def price(self, dimension: str, service_tier: str = "standard", band: str = "standard"):
+    def price(
+        self, dimension: str, service_tier: str = "standard", band: str = "standard"
+    ) -> Decimal | None:
         """Published price of one dimension, or None where the provider lists no such price.
 
         Raises PriceNotAvailableError where the tier is not offered, or where it is offered but

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tokcli import __version__
 from tokcli.errors import InputError, UnknownModelError
 from tokcli.lazyre import lazy
 from tokcli.pricing.model import Band, Model, PriceEntry, TierPricing
+
+if TYPE_CHECKING:  # the generated layers are read only when a curated lookup misses
+    from tokcli.pricing.layers import GeneratedLayer
 
 # Prefixes that gateways and clouds put in front of a provider's own id.
 _PREFIXES = (
@@ -76,12 +81,12 @@ class Registry:
         self.pricing_dir: Path | None = None
         self.user_layer: Path | None = None
         self.user_aliases: dict[str, str] = {}
-        self._generated = None
+        self._generated: GeneratedLayer | None = None
         self._pending_overrides: dict[str, list[Path]] = {}
         for model in models:
             self._add(model)
 
-    def __getstate__(self):  # the pickled cache holds the curated registry only
+    def __getstate__(self) -> dict[str, Any]:  # the pickled cache holds the curated registry
         state = dict(self.__dict__)
         state["_generated"] = None
         return state
@@ -90,7 +95,11 @@ class Registry:
 
     @classmethod
     def load(
-        cls, overrides: Iterable[Path] = (), directory: Path | None = None, *, use_cache=True
+        cls,
+        overrides: Iterable[Path] = (),
+        directory: Path | None = None,
+        *,
+        use_cache: bool = True,
     ) -> Registry:
         directory = directory or shipped_pricing_dir()
         files = sorted(directory.glob("*.yaml"))
@@ -107,7 +116,7 @@ class Registry:
             registry.apply_override(Path(path))
         return registry
 
-    def generated(self):
+    def generated(self) -> GeneratedLayer:
         """The generated layer (shipped, with the user's updated models on top), read lazily."""
         if self._generated is None:
             from tokcli.pricing.layers import GeneratedLayer, shipped_layer_path
@@ -129,7 +138,7 @@ class Registry:
         return cls._checked(models, sources, files)
 
     @classmethod
-    def _checked(cls, models, sources, files) -> Registry:
+    def _checked(cls, models: list[Model], sources: dict[str, str], files: list[Path]) -> Registry:
         seen: dict[str, str] = {}
         for model in models:
             for key in _keys_of(model):
@@ -216,7 +225,11 @@ class Registry:
                     )
         return model
 
-    def set_user_aliases(self, aliases: Mapping[str, str], where=None) -> None:
+    def set_user_aliases(
+        self,
+        aliases: Mapping[str, str],
+        where: Callable[[str], tuple[str | None, int | None]] | None = None,
+    ) -> None:
         """Aliases from tokcli.toml `[pricing.aliases]`; `where(alias)` gives (file, line)."""
         self.user_aliases = {str(k).strip().lower(): str(v) for k, v in aliases.items()}
         self._alias_where = where
@@ -237,9 +250,9 @@ class Registry:
             hints = self.suggest(target)
             hint = f"; closest: {', '.join(hints)}" if hints else ""
             self._alias_error(alias, f"target {target!r} is not a known model{hint}")
-        return model  # type: ignore[return-value]
+        return model
 
-    def _alias_error(self, alias: str, message: str):
+    def _alias_error(self, alias: str, message: str) -> NoReturn:
         where = getattr(self, "_alias_where", None)
         path, line = where(alias) if where else (None, None)
         raise InputError(message, path=path, line=line, field=f"pricing.aliases.{alias}")
@@ -276,7 +289,7 @@ class Registry:
         ]
         return sorted(chosen, key=lambda m: (m.provider, m.id))
 
-    def providers(self) -> list[str]:
+    def providers(self) -> builtins.list[str]:  # `list` here is the method above
         return sorted({m.provider for m in self.models.values()})
 
 
@@ -430,9 +443,7 @@ def _geographic(model: Model, key: str) -> Model:
 
 
 def _scaled(entry: PriceEntry, factor: Decimal) -> PriceEntry:
-    def band(b: Band | None) -> Band | None:
-        if b is None:
-            return None
+    def band(b: Band) -> Band:
         return Band(
             prices={d: None if p is None else p * factor for d, p in b.prices.items()},
             tiers={
@@ -442,7 +453,9 @@ def _scaled(entry: PriceEntry, factor: Decimal) -> PriceEntry:
         )
 
     return dataclasses.replace(
-        entry, standard=band(entry.standard), long_context=band(entry.long_context)
+        entry,
+        standard=band(entry.standard),
+        long_context=None if entry.long_context is None else band(entry.long_context),
     )
 
 

@@ -15,6 +15,7 @@ Used by `estimate` over a folder; importers and audit can use it the same way:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -49,7 +50,7 @@ class UnknownModels:
             )
         return lines
 
-    def to_list(self) -> list[dict]:
+    def to_list(self) -> list[dict[str, Any]]:
         return [
             {"model": e.name, "inputs": e.count, "first_seen": e.first_seen, "closest": e.closest}
             for e in self.seen.values()

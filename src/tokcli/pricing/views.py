@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from tokcli.errors import PriceNotAvailableError
 from tokcli.pricing.model import DIMENSIONS, Model, PriceEntry
@@ -26,11 +27,11 @@ def contract_prices(entry: PriceEntry) -> dict[str, Decimal | None]:
     return prices
 
 
-def price_grid(entry: PriceEntry) -> list[dict]:
+def price_grid(entry: PriceEntry) -> list[dict[str, Any]]:
     """One row per dimension, one column per service tier and band (for table output)."""
     rows = []
     for dim in DIMENSIONS:
-        row: dict = {"dimension": dim}
+        row: dict[str, Any] = {"dimension": dim}
         for tier in ("standard", "batch", "flex", "priority"):
             row[tier] = _tier_price(entry, dim, tier)
         if entry.long_context is not None:
@@ -41,8 +42,8 @@ def price_grid(entry: PriceEntry) -> list[dict]:
     return rows
 
 
-def entry_dict(entry: PriceEntry) -> dict:
-    data: dict = {
+def entry_dict(entry: PriceEntry) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "effective_from": _when(entry.effective_from),
         "source": entry.source,
         "prices": contract_prices(entry),
@@ -75,9 +76,9 @@ def entry_dict(entry: PriceEntry) -> dict:
     return data
 
 
-def model_dict(model: Model, entry: PriceEntry | None) -> dict:
+def model_dict(model: Model, entry: PriceEntry | None) -> dict[str, Any]:
     """The `pricing show` JSON document (version 1)."""
-    data: dict = {
+    data: dict[str, Any] = {
         "version": 1,
         "model": model.id,
         "name": model.name,

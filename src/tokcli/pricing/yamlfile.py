@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -11,11 +12,11 @@ from tokcli.errors import InputError
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class LocatedDict(dict):
+class LocatedDict(dict[str, Any]):
     """A dict that knows the 1-based line of each of its keys (and of itself)."""
 
     line: int = 0
-    key_lines: dict
+    key_lines: dict[str, int]
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
@@ -41,7 +42,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Locat
     return result
 
 
-def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode):
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
     """A date YAML cannot build (2026-02-30) stays text, so the field check names it."""
     try:
         return yaml.SafeLoader.construct_yaml_timestamp(loader, node)

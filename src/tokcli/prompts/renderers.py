@@ -342,7 +342,8 @@ def semantic_kernel_defaults(path: Path) -> dict[str, Any]:
     for item in data.get("input_variables") or []:
         if isinstance(item, dict) and isinstance(item.get("name"), str):
             values[item["name"]] = item.get("default", "")
-    legacy = data.get("input") if isinstance(data.get("input"), dict) else {}
+    legacy_input = data.get("input")
+    legacy: dict[str, Any] = legacy_input if isinstance(legacy_input, dict) else {}
     for item in legacy.get("parameters") or []:
         if isinstance(item, dict) and isinstance(item.get("name"), str):
             values.setdefault(item["name"], item.get("defaultValue", ""))

@@ -26,10 +26,15 @@ class PromptSettings:
     per: str | None = None  # "day" | "month"
 
 
+def _table(value: object) -> dict[str, Any]:
+    """A front-matter table, or an empty one when the key is absent or not a table."""
+    return value if isinstance(value, dict) else {}
+
+
 def prompt_settings(source: PromptSource) -> PromptSettings:
     meta = source.front_matter
-    own = meta.get("tokcli") if isinstance(meta.get("tokcli"), dict) else {}
-    volume = meta.get("volume") if isinstance(meta.get("volume"), dict) else {}
+    own = _table(meta.get("tokcli"))
+    volume = _table(meta.get("volume"))
     return PromptSettings(
         model=_model(meta, own),
         max_tokens=_max_tokens(source, meta, own),

@@ -192,8 +192,8 @@ def template_variables(source: PromptSource) -> list[tuple[str, int, int]]:
     semantic_kernel = source.kind != "format" and is_semantic_kernel(body)
     if semantic_kernel:  # {{$name}} and {{plugin.function $name}}: the $names are variables
         for block in re.finditer(r"\{\{[^{}]*\}\}", body):
-            for name in re.finditer(r"\$([A-Za-z_]\w*)", block.group()):
-                found.append((block.start() + name.start(1), name.group(1)))
+            for variable in re.finditer(r"\$([A-Za-z_]\w*)", block.group()):
+                found.append((block.start() + variable.start(1), variable.group(1)))
     # In str.format templates {{ is an escaped brace, not an expression.
     plain = source.kind == "format" or semantic_kernel
     jinja_patterns = () if plain else (_EXPRESSION_NAME, _STATEMENT_NAME)

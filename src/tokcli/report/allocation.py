@@ -11,22 +11,23 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from decimal import Decimal
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError
 
 CENT = Decimal("0.01")
 
 
 def allocate(shared: Decimal, spend: Mapping[Hashable, Decimal]) -> dict[Hashable, Decimal]:
     if shared < 0 or shared != shared.quantize(CENT):
-        raise TokcliError(
-            f"--allocate-shared: expected an amount in whole cents >= 0, got {shared}"
+        raise OptionError(
+            "{allocate_shared}: expected an amount in whole cents >= 0, got {shared}",
+            shared=shared,
         )
     from fractions import Fraction  # only --allocate-shared needs it (start-up)
 
     weights = {key: Fraction(amount) for key, amount in spend.items() if amount > 0}
     total = sum(weights.values(), Fraction(0))
     if shared and total <= 0:
-        raise TokcliError("--allocate-shared: no group has positive spend to allocate over")
+        raise OptionError("{allocate_shared}: no group has positive spend to allocate over")
     cents = int(shared / CENT)
     exact = {key: cents * weight / total for key, weight in weights.items()} if cents else {}
     whole = {key: share.numerator // share.denominator for key, share in exact.items()}

@@ -24,9 +24,11 @@ import decimal
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from tokcli.errors import InputError, TokcliError
 from tokcli.money import MONEY_CONTEXT, to_decimal
+from tokcli.render import Column, Output
 from tokcli.report.forecast import DEFAULT_METHOD, Forecast, forecast, month_bounds
 from tokcli.report.query import TIME_KEYS, FineRow, Selection, validate_key
 from tokcli.report.valuation import BASES, Fx, currency_code, money_text, value
@@ -34,7 +36,8 @@ from tokcli.store.connection import Connection
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 DEFAULT_ALERTS = (Decimal(50), Decimal(75), Decimal(90), Decimal(100))
-_FIELDS = {"name", "scope", "amount", "currency", "period", "alerts", "cost", "fx"}
+# The keys a [[budgets]] table may carry; config_schema declares them from this one list.
+BUDGET_FIELDS = frozenset({"name", "scope", "amount", "currency", "period", "alerts", "cost", "fx"})
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class BudgetStatus:
     state: str  # ok | alert | over
     forecast_state: str  # ok | over
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         budget = self.budget
         return {
             "name": budget.name,
@@ -86,6 +89,35 @@ class BudgetStatus:
         }
 
 
+class NoBudgetsError(TokcliError):
+    """A budget check with no budget to check."""
+
+
+def configured_budgets(entries: object) -> list[Budget]:
+    """`parse_budgets` for a check: no budget at all is an error, not a silent pass."""
+    budgets = parse_budgets(entries)
+    if not budgets:
+        raise NoBudgetsError(
+            "no budgets configured: add [[budgets]] tables to tokcli.toml "
+            '(e.g. scope = { team = "search" }, amount = "5000", period = "month")'
+        )
+    return budgets
+
+
+def failing(statuses: list[BudgetStatus], *, forecast: bool = False) -> list[BudgetStatus]:
+    """The budgets over their amount (with `forecast`: or forecast to be by the period's end)."""
+    return [s for s in statuses if s.state == "over" or (forecast and s.forecast_state == "over")]
+
+
+def failure_message(failed: list[BudgetStatus]) -> str:
+    """One line naming each failing budget and how much of it is used."""
+    reasons = [
+        f"{s.budget.name} ({'over' if s.state == 'over' else 'forecast over'}: {s.percent}% used)"
+        for s in failed
+    ]
+    return f"budget check failed: {', '.join(reasons)}"
+
+
 def parse_budgets(entries: object) -> list[Budget]:
     """Validate the config's `budgets` array; errors name the entry and field."""
     if entries is None:
@@ -104,10 +136,11 @@ def _parse_one(entry: object, index: int) -> Budget:
     where = f"config: budgets[{index}]"
     if not isinstance(entry, dict):
         raise InputError("must be a table", field=where)
-    unknown = sorted(set(entry) - _FIELDS)
+    unknown = sorted(set(entry) - BUDGET_FIELDS)
     if unknown:
         raise InputError(
-            f"unknown field {unknown[0]!r}; expected {', '.join(sorted(_FIELDS))}", field=where
+            f"unknown field {unknown[0]!r}; expected {', '.join(sorted(BUDGET_FIELDS))}",
+            field=where,
         )
     scope = _scope(entry.get("scope"), f"{where}.scope")
     amount = _amount(entry.get("amount"), f"{where}.amount")
@@ -265,3 +298,57 @@ def fetcher(conn: Connection, use_rollups: bool = True) -> FetchRows:
     from tokcli.report.query import fetch
 
     return lambda selection: fetch(conn, selection, use_rollups=use_rollups)
+
+
+def budgets_output(statuses: list[BudgetStatus], fmt: str = "table") -> Output:
+    """Money for people with its currency's symbol; csv keeps exact amounts and a currency."""
+    rows = [s.as_dict() for s in statuses]
+    human = fmt in ("table", "markdown")
+    shown = [
+        {
+            **row,
+            "scope": _scope_text(row["scope"]),
+            "alerts_reached": _alerts_text(row),
+            **(
+                {k: money_text(row[k], row["currency"]) for k in ("amount", "spend", "forecast")}
+                if human
+                else {}
+            ),
+        }
+        for row in rows
+    ]
+    columns = [
+        Column("name", "budget"),
+        Column("scope", "scope"),
+        Column("period", "period"),
+        Column("cost_basis", "basis"),
+        *([] if human else [Column("currency", "currency")]),
+        Column("amount", "amount", "money"),
+        Column("spend", "spend", "money"),
+        Column("percent", "used", "percent"),
+        Column("alerts_reached", "alerts"),
+        Column("state", "state"),
+        Column("forecast", "forecast", "money"),
+        Column("forecast_percent", "forecast used", "percent"),
+        Column("forecast_state", "forecast state"),
+    ]
+    over = [r["name"] for r in rows if r["state"] == "over"]
+    notes = ["forecast: recent days weighted, from the period's complete days"]
+    if over:
+        notes.insert(0, f"over budget: {', '.join(over)}")
+    return Output(
+        data={"version": 1, "budgets": rows},
+        rows=shown,
+        columns=columns,
+        title="Budgets",
+        notes=notes,
+    )
+
+
+def _scope_text(scope: str | dict[str, str]) -> str:
+    return scope if isinstance(scope, str) else ", ".join(f"{k}={v}" for k, v in scope.items())
+
+
+def _alerts_text(row: dict[str, Any]) -> str:
+    reached = row["alerts_reached"]
+    return f"{reached[-1]}%" if reached else "-"

@@ -216,9 +216,9 @@ def daily_chart(daily: list[dict], series: list[dict], anomalies: list[dict], cu
     order = _series_order(series)
     by_day: dict[str, dict[str, Decimal]] = {}
     for point in series:
-        day = by_day.setdefault(str(point["day"]), {})
+        groups = by_day.setdefault(str(point["day"]), {})
         label = _group_label(point["group"])
-        day[label] = day.get(label, Decimal(0)) + Decimal(point["spend"])
+        groups[label] = groups.get(label, Decimal(0)) + Decimal(point["spend"])
     spikes = {str(a["period"]) for a in anomalies}
     bars = []
     for index, point in enumerate(daily):
@@ -227,7 +227,8 @@ def daily_chart(daily: list[dict], series: list[dict], anomalies: list[dict], cu
         x = LEFT + index * slot
         width = max(slot - 2, 1)
         parts = by_day.get(day) or ({"total": spend} if spend else {})
-        pieces, base = [], TOP + plot_height
+        pieces: list[str] = []
+        base: float = TOP + plot_height
         for position, label in enumerate(order or ["total"]):
             amount = parts.get(label, Decimal(0))
             if amount <= 0:
@@ -305,21 +306,21 @@ def cumulative_chart(daily: list[dict], forecast: dict | None, budgets: list[dic
     top, axis = y_axis(max(amounts), currency, plot_height)
     slot = (CHART_WIDTH - LEFT) / span
 
-    def point(day: str, amount: Decimal) -> str:
+    def xy(day: str, amount: Decimal) -> str:
         x = LEFT + ((dt.date.fromisoformat(day) - first).days + 0.5) * slot
         y = TOP + plot_height - float(amount / top) * plot_height
         return f"{x:.1f},{y:.1f}"
 
     as_of_day = _day_text(forecast["as_of"]) if forecast else days[-1]
-    actual = " ".join(point(d, a) for d, a in zip(days, cumulative, strict=True) if d <= as_of_day)
+    actual = " ".join(xy(d, a) for d, a in zip(days, cumulative, strict=True) if d <= as_of_day)
     items = [f'<polyline class="cumulative" points="{actual}"><title>spend to date</title>'
              "</polyline>"]  # fmt: skip
     if forecast_value is not None and forecast:
         as_of = min(_day_text(forecast["as_of"]), days[-1])
         start_amount = cumulative[days.index(as_of)] if as_of in days else cumulative[-1]
         items.append(
-            f'<polyline class="forecast" points="{point(as_of, start_amount)} '
-            f'{point(_day_text(forecast["period_end"]), forecast_value)}"><title>forecast '
+            f'<polyline class="forecast" points="{xy(as_of, start_amount)} '
+            f'{xy(_day_text(forecast["period_end"]), forecast_value)}"><title>forecast '
             f"(recent days weighted): {escape(money_text(forecast_value, currency))}</title>"
             "</polyline>"
         )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError, TokcliError
 from tokcli.money import display
 from tokcli.report.totals import Totals
 
@@ -49,7 +49,7 @@ def money_text(amount: Decimal | None, currency: str | None) -> str:
 def currency_code(text: str, *, where: str) -> str:
     code = text.strip().upper()
     if not _CODE.match(code):
-        raise TokcliError(f"{where}: expected a 3-letter ISO 4217 currency code, got {text!r}")
+        raise OptionError.at(where, f"expected a 3-letter ISO 4217 currency code, got {text!r}")
     return code
 
 
@@ -89,7 +89,7 @@ def parse_fx(text: str | None, file: Path | None, target: str | None) -> Fx | No
     """`--fx EUR=1.08,JPY=0.0066` and/or `--fx-file rates.toml|rates.csv`; None when neither."""
     if text is None and file is None:
         if target is not None:
-            raise TokcliError("--fx-to: give the rates too (--fx EUR=1.08 or --fx-file)")
+            raise OptionError("{fx_to}: give the rates too ({fx} EUR=1.08 or {fx_file})")
         return None
     rates: dict[str, Decimal] = {}
     sources = []
@@ -102,7 +102,7 @@ def parse_fx(text: str | None, file: Path | None, target: str | None) -> Fx | No
         rates.update(_rates_text(text))
         sources.append("--fx")
     chosen = target or file_target or LIST_CURRENCY
-    chosen = currency_code(chosen, where="--fx-to")
+    chosen = currency_code(chosen, where="{fx_to}")
     rates.pop(chosen, None)
     return Fx(chosen, rates, " and ".join(sources))
 
@@ -112,11 +112,12 @@ def _rate(code: str, value: str, where: str) -> tuple[str, Decimal]:
 
     currency = currency_code(code, where=where)
     try:
-        rate = to_decimal(value.strip() if isinstance(value, str) else value, field=where)
-    except ValueError as exc:
-        raise TokcliError(str(exc)) from None
+        rate = to_decimal(value.strip() if isinstance(value, str) else value, field="rate")
+    except ValueError as exc:  # "rate is not a decimal number: ..." -> "WHERE is not ..."
+        problem = str(exc).removeprefix("rate ")
+        raise OptionError.at(where, problem, sep=" ") from None
     if rate <= 0:
-        raise TokcliError(f"{where}: the rate for {currency} must be greater than 0, got {value}")
+        raise OptionError.at(where, f"the rate for {currency} must be greater than 0, got {value}")
     return currency, rate
 
 
@@ -125,8 +126,10 @@ def _rates_text(text: str) -> dict[str, Decimal]:
     for item in text.split(","):
         code, sep, value = item.partition("=")
         if not sep or not value.strip():
-            raise TokcliError(f"--fx: expected CODE=RATE pairs such as EUR=1.08, got {item!r}")
-        currency, rate = _rate(code, value, "--fx")
+            raise OptionError(
+                "{fx}: expected CODE=RATE pairs such as EUR=1.08, got {item!r}", item=item
+            )
+        currency, rate = _rate(code, value, "{fx}")
         rates[currency] = rate
     return rates
 
@@ -218,12 +221,12 @@ def value(totals: Totals, currency: str | None, basis: str, fx: Fx | None) -> li
         return [part]
     by_currency: dict[str | None, Part] = {}
     for code, amount, basis_used in money:
-        part = by_currency.get(code)
-        if part is None:
+        existing = by_currency.get(code)
+        if existing is None:
             by_currency[code] = Part(code, amount, frozenset({basis_used}), None)
         else:
-            part.spend += amount
-            part.bases = part.bases | {basis_used}
+            existing.spend += amount
+            existing.bases = existing.bases | {basis_used}
     if not by_currency:
         by_currency[None] = Part(None, Decimal(0), frozenset(), None)
     parts = list(by_currency.values())

@@ -472,7 +472,7 @@ def _forecasts(series, rows: list[dict], selection, options: ReportOptions, curr
     for currency in currencies:
         total = forecast(overall[currency], start, end, options.today)
         per_currency.append({"currency": currency, **total.as_dict()})
-    doc = {"method": DEFAULT_METHOD, "methods": ["weighted", "linear"]}
+    doc: dict[str, object] = {"method": DEFAULT_METHOD, "methods": ["weighted", "linear"]}
     if len(per_currency) == 1:
         doc.update(per_currency[0])
     doc["by_currency"] = per_currency
@@ -522,23 +522,26 @@ def _anomalies(series, selection: Selection, options: ReportOptions, fine_rows) 
 
 def _allocate(rows: list[dict], shared: tuple[Decimal, str | None], selection) -> dict:
     """Spread the shared cost over the rows of its own currency (named, or the only one)."""
-    from tokcli.errors import TokcliError
+    from tokcli.errors import OptionError
 
     amount, currency = shared
     currencies = sorted({row["currency"] for row in rows})
     if currency is None:
         if len(currencies) > 1:
-            raise TokcliError(
-                f"--allocate-shared: spend is in several currencies ({', '.join(currencies)}); "
-                f"name the shared cost's currency (e.g. {amount} {currencies[0]}) or convert "
-                "with --fx"
+            raise OptionError(
+                "{allocate_shared}: spend is in several currencies ({currencies}); name the "
+                "shared cost's currency (e.g. {amount} {currency}) or convert with {fx}",
+                currencies=", ".join(currencies),
+                amount=amount,
+                currency=currencies[0],
             )
         currency = currencies[0] if currencies else LIST_CURRENCY
     mine = [index for index, row in enumerate(rows) if row["currency"] == currency]
     if not mine:
-        raise TokcliError(
-            f"--allocate-shared: no spend in {currency} to allocate over "
-            f"(spend is in {', '.join(currencies) or 'no currency'})"
+        raise OptionError(
+            "{allocate_shared}: no spend in {currency} to allocate over (spend is in {spent})",
+            currency=currency,
+            spent=", ".join(currencies) or "no currency",
         )
     parts = allocate(amount, {index: rows[index]["spend"] for index in mine})
     untagged = ZERO

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError
 from tokcli.money import plain
 from tokcli.tco import units
 from tokcli.tco.defaults import (
@@ -40,7 +40,13 @@ class Setting:
 
     @property
     def flag(self) -> str:
+        """The flag of the setting, shown in the assumptions table (a key of the JSON output)."""
         return "--" + self.key.replace("_", "-")
+
+    @property
+    def option(self) -> str:
+        """The setting as an OptionError names it: the CLI prints its flag."""
+        return "{" + self.key + "}"
 
 
 @dataclass(frozen=True)
@@ -101,13 +107,14 @@ def resolve(
     values: dict[str, Any] = {}
     assumptions: list[Assumption] = []
     for setting in settings:
-        raw, origin, where = flags.get(setting.key), "flag", setting.flag
+        # Errors name the option as {key} (the CLI shows the flag) or the config key.
+        raw, origin, where = flags.get(setting.key), "flag", setting.option
         if raw in (None, []) and setting.key in config:
             raw, origin, where = config[setting.key], "config", f"config {section}.{setting.key}"
         source = "given"
         if raw in (None, []):
             raw, source = setting.default(values)
-            origin, where = "default", setting.flag
+            origin, where = "default", setting.option
         if raw is None:
             values[setting.key] = None
         elif setting.many:
@@ -131,14 +138,14 @@ def unknown_keys(settings: list[Setting], config: Mapping[str, Any], nested=()) 
 
 def _text(value: object, option: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise TokcliError(f"{option}: expected text, got {value!r}")
+        raise OptionError.at(option, f"expected text, got {value!r}")
     return value.strip()
 
 
 def _gpu(value: object, option: str) -> str:
     profile = gpu_profile(str(value))
     if profile is None:
-        raise TokcliError(f"{option}: unknown GPU {value!r}; known: {', '.join(GPUS)}")
+        raise OptionError.at(option, f"unknown GPU {value!r}; known: {', '.join(GPUS)}")
     return profile.name
 
 
@@ -146,7 +153,7 @@ def _choice(*choices: str) -> Parser:
     def parse(value: object, option: str) -> str:
         text = str(value).strip().lower()
         if text not in choices:
-            raise TokcliError(f"{option}: expected one of {', '.join(choices)}, got {value!r}")
+            raise OptionError.at(option, f"expected one of {', '.join(choices)}, got {value!r}")
         return text
 
     return parse
@@ -157,14 +164,14 @@ def _steps(value: object, option: str) -> int | str:
         return "1-2-5"
     steps = units.parse_whole(value, option, minimum=2)
     if steps > 100_000:
-        raise TokcliError(f"{option}: at most 100000 steps, got {value!r}")
+        raise OptionError.at(option, f"at most 100000 steps, got {value!r}")
     return steps
 
 
 def _sweep(value: object, option: str) -> tuple[int, int]:
     low, high = units.parse_volume_range(value, option)
     if high is None:
-        raise TokcliError(f"{option}: expected a range such as 10M..100B, got {value!r}")
+        raise OptionError.at(option, f"expected a range such as 10M..100B, got {value!r}")
     return low, high
 
 

@@ -1,6 +1,7 @@
 """Parsing the numbers people type: token volumes with suffixes, ranges, fractions, percents.
 
-Every parser raises TokcliError naming the option, so the CLI prints one line and exits 2.
+Every parser raises an OptionError naming the option (the CLI shows its flag) or the config
+key it came from, so the CLI prints one line and exits 2.
 Numbers are parsed as Decimal from their text; floats from a TOML config go through `str()`,
 whose shortest round-trip text is what the user wrote (0.1 stays exactly 0.1).
 """
@@ -11,7 +12,7 @@ import decimal
 import re
 from decimal import Decimal
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError
 
 SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
 # A volume per year is divided by 12 to give the monthly volume the model works in.
@@ -24,40 +25,40 @@ _VOLUME = re.compile(
 
 
 def decimal_of(value: object, option: str) -> Decimal:
-    """A finite Decimal from a string, int or (config) float, or a TokcliError naming `option`."""
+    """A finite Decimal from a string, int or (config) float, or an OptionError naming `option`."""
     if isinstance(value, bool):
-        raise TokcliError(f"{option}: expected a number, got {value!r}")
+        raise OptionError.at(option, f"expected a number, got {value!r}")
     text = str(value).strip().replace("_", "")
     try:
         number = Decimal(text)
     except decimal.InvalidOperation:
-        raise TokcliError(f"{option}: expected a number, got {value!r}") from None
+        raise OptionError.at(option, f"expected a number, got {value!r}") from None
     if not number.is_finite():
-        raise TokcliError(f"{option}: expected a finite number, got {value!r}")
+        raise OptionError.at(option, f"expected a finite number, got {value!r}")
     return number
 
 
-def parse_volume(value: object, option: str = "--volume") -> int:
+def parse_volume(value: object, option: str = "{volume}") -> int:
     """Tokens per month from `1B`, `1.5B`, `500M`, `10k`, `49B/yr`, `1000000`. Whole tokens."""
     if isinstance(value, int) and not isinstance(value, bool):
         tokens = Decimal(value)
     else:
         match = _VOLUME.match(str(value))
         if match is None:
-            raise TokcliError(
-                f"{option}: expected a token volume such as 500M, 1.5B or 49B/yr, got {value!r}"
+            raise OptionError.at(
+                option, f"expected a token volume such as 500M, 1.5B or 49B/yr, got {value!r}"
             )
         number = Decimal(match["number"].replace(",", "").replace("_", ""))
         scale = SUFFIXES[match["suffix"].upper()]
         per = PERIODS[(match["period"] or "").lower()]
         tokens = number * scale / per
     if tokens <= 0:
-        raise TokcliError(f"{option}: the volume must be more than 0 tokens, got {value!r}")
+        raise OptionError.at(option, f"the volume must be more than 0 tokens, got {value!r}")
     # A fraction of a token means nothing: round to whole tokens (49B/yr -> 4,083,333,333).
     return int(tokens.to_integral_value(rounding=decimal.ROUND_HALF_EVEN))
 
 
-def parse_volume_range(value: object, option: str = "--volume") -> tuple[int, int | None]:
+def parse_volume_range(value: object, option: str = "{volume}") -> tuple[int, int | None]:
     """`1B` -> (1B, None); `10M..100B` -> (10M, 100B). The range must go upwards."""
     text = str(value)
     if ".." not in text:
@@ -65,7 +66,7 @@ def parse_volume_range(value: object, option: str = "--volume") -> tuple[int, in
     low_text, _, high_text = text.partition("..")
     low, high = parse_volume(low_text, option), parse_volume(high_text, option)
     if high <= low:
-        raise TokcliError(f"{option}: a range must go from low to high, got {value!r}")
+        raise OptionError.at(option, f"a range must go from low to high, got {value!r}")
     return low, high
 
 
@@ -78,8 +79,8 @@ def parse_fraction(value: object, option: str, *, allow_zero: bool = True) -> De
     low_ok = fraction >= 0 if allow_zero else fraction > 0
     if not low_ok or fraction > 1:
         bound = "0" if allow_zero else "more than 0"
-        raise TokcliError(
-            f"{option}: expected a share from {bound} to 1 (or 0%-100%), got {value!r}"
+        raise OptionError.at(
+            option, f"expected a share from {bound} to 1 (or 0%-100%), got {value!r}"
         )
     return fraction
 
@@ -98,15 +99,16 @@ def parse_percent(
     else:
         fraction = decimal_of(text, option)
         if fraction.copy_abs() > 1:
-            raise TokcliError(
-                f"{option}: {value!r} is ambiguous: write a percentage with % ({text}%) or a "
-                f"fraction ({fraction / 100} for {text}%)"
+            raise OptionError.at(
+                option,
+                f"{value!r} is ambiguous: write a percentage with % ({text}%) or a "
+                f"fraction ({fraction / 100} for {text}%)",
             )
         percent = fraction * 100
     if percent < minimum or (maximum is not None and percent > maximum):
         top = f"{maximum}%" if maximum is not None else "any"
-        raise TokcliError(
-            f"{option}: expected a percentage from {minimum}% to {top}, got {value!r}"
+        raise OptionError.at(
+            option, f"expected a percentage from {minimum}% to {top}, got {value!r}"
         )
     return percent / 100
 
@@ -115,18 +117,18 @@ def parse_positive(value: object, option: str, *, allow_zero: bool = False) -> D
     number = decimal_of(str(value).strip().lstrip("$"), option)
     if number < 0 or (number == 0 and not allow_zero):
         wanted = "0 or more" if allow_zero else "more than 0"
-        raise TokcliError(f"{option}: expected a number {wanted}, got {value!r}")
+        raise OptionError.at(option, f"expected a number {wanted}, got {value!r}")
     return number
 
 
 def parse_whole(value: object, option: str, *, minimum: int = 1) -> int:
     number = decimal_of(value, option)
     if number != number.to_integral_value() or number < minimum:
-        raise TokcliError(f"{option}: expected a whole number >= {minimum}, got {value!r}")
+        raise OptionError.at(option, f"expected a whole number >= {minimum}, got {value!r}")
     return int(number)
 
 
-def parse_mix(value: object, option: str = "--mix") -> Decimal:
+def parse_mix(value: object, option: str = "{mix}") -> Decimal:
     """Input:output ratio `3:1` (or an output share `0.25`) -> the output share of all tokens."""
     text = str(value).strip()
     if ":" not in text:
@@ -135,7 +137,7 @@ def parse_mix(value: object, option: str = "--mix") -> Decimal:
     input_part = parse_positive(input_text, option, allow_zero=True)
     output_part = parse_positive(output_text, option, allow_zero=True)
     if input_part + output_part == 0:
-        raise TokcliError(f"{option}: input and output cannot both be 0, got {value!r}")
+        raise OptionError.at(option, f"input and output cannot both be 0, got {value!r}")
     return output_part / (input_part + output_part)
 
 

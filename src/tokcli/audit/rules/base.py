@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from tokcli.audit.costing import Pricing, TokenCounter
 from tokcli.audit.findings import Finding, RuleInfo
 from tokcli.audit.scan import Layout
 from tokcli.audit.settings import AuditSettings
 from tokcli.audit.template import Template
+
+if TYPE_CHECKING:
+    from tokcli.pricing.registry import Registry
 
 
 @dataclass
@@ -20,7 +24,7 @@ class Context:
     counter: TokenCounter
     settings: AuditSettings
     pricing: Pricing | None = None
-    registry: object | None = None
+    registry: Registry | None = None
     shared: dict = field(default_factory=dict)  # state across the templates of one run
 
     @property

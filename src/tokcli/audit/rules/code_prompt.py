@@ -91,8 +91,8 @@ class _Taint:
     """Which names hold per-call values, and why (first cause wins)."""
 
     def __init__(self, tree: ast.Module):
-        self.names: dict[str, tuple[str, ast.AST]] = {}
-        self.values: dict[str, ast.AST] = {}  # name -> the expression assigned to it
+        self.names: dict[str, tuple[str, ast.expr]] = {}
+        self.values: dict[str, ast.expr] = {}  # name -> the expression assigned to it
         self.constants: dict[str, str] = {}  # name -> its text, for fixed strings
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign | ast.AnnAssign) and node.value:
@@ -109,7 +109,7 @@ class _Taint:
                     if cause is not None:
                         self.names[name] = cause
 
-    def hops(self, expression: ast.AST, node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
+    def hops(self, expression: ast.expr, node: ast.expr) -> list[tuple[ast.expr, ast.expr]]:
         """Follow a tainted name back to the call that made it: the (expression, node) pairs
         from the call site's argument to the volatile call itself."""
         hops = [(expression, node)]
@@ -124,7 +124,7 @@ class _Taint:
             hops.append((expression, node))
         return hops
 
-    def cause(self, node: ast.AST | None) -> tuple[str, ast.AST] | None:
+    def cause(self, node: ast.AST | None) -> tuple[str, ast.expr] | None:
         """(what, the node) of the first per-call value inside an expression, in source order."""
         if node is None:
             return None
@@ -186,10 +186,10 @@ def _request_item(node: ast.Subscript) -> bool:
     )
 
 
-def _prompt_parts(call: ast.Call) -> list[tuple[str, ast.AST]]:
+def _prompt_parts(call: ast.Call) -> list[tuple[str, ast.expr]]:
     """(where, expression) of the cached-prefix parts of an LLM call."""
     name = dotted(call.func)
-    parts: list[tuple[str, ast.AST]] = []
+    parts: list[tuple[str, ast.expr]] = []
     if name.endswith(CREATE_SUFFIXES) or name in ("completion", "acompletion"):
         for keyword in call.keywords:
             if keyword.arg in SYSTEM_KEYWORDS:
@@ -218,9 +218,9 @@ def _keyword(call: ast.Call, name: str):
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
-def _message_parts(messages: ast.List, name: str) -> list[tuple[str, ast.AST]]:
+def _message_parts(messages: ast.List, name: str) -> list[tuple[str, ast.expr]]:
     """The first message, and any system/developer message, of a literal message list."""
-    parts = []
+    parts: list[tuple[str, ast.expr]] = []
     for index, item in enumerate(messages.elts):
         if not isinstance(item, ast.Dict):
             continue
@@ -230,7 +230,9 @@ def _message_parts(messages: ast.List, name: str) -> list[tuple[str, ast.AST]]:
             if isinstance(key, ast.Constant)
         }
         role = fields.get("role")
-        role_name = role.value if isinstance(role, ast.Constant) else None
+        role_name = (
+            role.value if isinstance(role, ast.Constant) and isinstance(role.value, str) else None
+        )
         # The first message matters when later messages follow it (a lone user message is
         # the end of the prompt: nothing after it to cache).
         first = index == 0 and len(messages.elts) > 1
@@ -261,7 +263,7 @@ def _constant_text(node: ast.AST, constants: dict[str, str]) -> str | None:
     return None
 
 
-def _stable_text_after(expression: ast.AST, cause: ast.AST, constants: dict[str, str]) -> str:
+def _stable_text_after(expression: ast.expr, cause: ast.expr, constants: dict[str, str]) -> str:
     """Fixed text that follows the volatile value in the same string expression."""
     after = []
     for node in ast.walk(expression):
@@ -294,7 +296,7 @@ def check(ctx: Context):
             yield _finding(ctx, what, node, hops[-1][1], where, after)
 
 
-def _finding(ctx: Context, what, node: ast.AST, origin: ast.AST, where, after) -> Finding:
+def _finding(ctx: Context, what, node: ast.expr, origin: ast.expr, where, after) -> Finding:
     start = _offset(ctx.template.raw, node.lineno, node.col_offset)
     end = _offset(ctx.template.raw, node.end_lineno or node.lineno, node.end_col_offset or 0)
     tokens = ctx.tokens(after) if after.strip() else 0

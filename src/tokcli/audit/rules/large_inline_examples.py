@@ -54,12 +54,12 @@ def resolve_repeats(findings: list[Finding], blocks: list[tuple[str, str, int]])
         first.setdefault(digest, (path, line))
     kept = []
     for finding in findings:
-        digest = finding.extra.get("repeat_of")
-        if digest is not None:
-            path, line = first[digest]
-            if (path, line) == (finding.path, finding.line):
+        repeat_of = finding.extra.get("repeat_of")
+        if repeat_of is not None:
+            first_path, first_line = first[repeat_of]
+            if (first_path, first_line) == (finding.path, finding.line):
                 continue  # the first occurrence is not a repeat
-            finding.message = finding.message.replace(EARLIER, f"{path}:{line}")
+            finding.message = finding.message.replace(EARLIER, f"{first_path}:{first_line}")
         kept.append(finding)
     return kept
 

@@ -3,10 +3,17 @@ or extracts into fixed labels, with what the provider's cheapest tier would cost
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from tokcli.audit.findings import Finding, RuleInfo, Severity
 from tokcli.audit.rules.base import Context, Rule
+
+if TYPE_CHECKING:
+    from tokcli.audit.costing import Pricing
+    from tokcli.pricing.model import Model
+    from tokcli.pricing.registry import Registry
 
 INFO = RuleInfo(
     "TC302",
@@ -26,27 +33,30 @@ CHEAPER_TIERS = ("cheap", "mid")
 
 
 def check(ctx: Context):
-    if ctx.pricing is None or ctx.pricing.model.tier != "reasoning" or ctx.registry is None:
+    pricing, registry = ctx.pricing, ctx.registry
+    if pricing is None or pricing.model.tier != "reasoning" or registry is None:
         return
     task = TASK.search(ctx.prompt)
     if task is None or not FIXED_OUTPUT.search(ctx.prompt):
         return
-    model = ctx.pricing.model
-    cheaper = _cheapest_alternative(ctx)
+    model = pricing.model
+    cheaper = _cheapest_alternative(pricing, registry)
     tokens = ctx.total_stable_tokens
     verb = "extracts" if task.group().lower().startswith("extract") else "classifies"
     message = (
-        f"{model.id} is a reasoning-tier model (input ${_input_price(model, ctx)}/MTok); this "
+        f"{model.id} is a reasoning-tier model (input ${_input_price(model, pricing.at)}/MTok); "
+        f"this "
         f"template {verb} into fixed labels, which a cheaper tier does as well"
     )
     saving = None
     if cheaper is not None:
-        ours = ctx.pricing.monthly_input_cost(tokens)
-        theirs = ctx.pricing.monthly_input_cost_on(cheaper, tokens)
+        ours = pricing.monthly_input_cost(tokens)
+        theirs = pricing.monthly_input_cost_on(cheaper, tokens)
         if ours is not None and theirs is not None:
             saving = ours - theirs
         message += (
-            f"; {cheaper.id} ({cheaper.tier} tier) costs ${_input_price(cheaper, ctx)}/MTok input"
+            f"; {cheaper.id} ({cheaper.tier} tier) costs ${_input_price(cheaper, pricing.at)}"
+            "/MTok input"
         )
     yield Finding(
         INFO,
@@ -61,25 +71,25 @@ def check(ctx: Context):
     )
 
 
-def _input_price(model, ctx: Context) -> str:
+def _input_price(model: Model, at: dt.date) -> str | None:
     from tokcli.cost import resolved_prices
     from tokcli.money import plain
 
-    return plain(resolved_prices(model, ctx.pricing.at).prices["input"])
+    return plain(resolved_prices(model, at).prices["input"])
 
 
-def _cheapest_alternative(ctx: Context):
+def _cheapest_alternative(pricing: Pricing, registry: Registry) -> Model | None:
     from tokcli.cost import resolved_prices
     from tokcli.errors import TokcliError
 
-    provider = ctx.pricing.model.provider
+    provider = pricing.model.provider
     for tier in CHEAPER_TIERS:
         priced = []
-        for model in ctx.registry.list(provider, tier):
-            if model.deprecated is not None and model.deprecated <= ctx.pricing.at:
+        for model in registry.list(provider, tier):
+            if model.deprecated is not None and model.deprecated <= pricing.at:
                 continue
             try:
-                price = resolved_prices(model, ctx.pricing.at).prices["input"]
+                price = resolved_prices(model, pricing.at).prices["input"]
             except TokcliError:
                 continue
             priced.append((price, model.id, model))

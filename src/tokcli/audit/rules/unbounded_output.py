@@ -121,9 +121,10 @@ def check(ctx: Context):
     if has_output_bound(ctx.prompt):
         return
     message = "no max_tokens and no length or format instruction: the answer can run long"
-    model = ctx.pricing.model if ctx.pricing else None
-    if model is not None and model.max_output:
-        worst = ctx.pricing.output_cost_per_call(model.max_output)
+    pricing = ctx.pricing
+    model = pricing.model if pricing else None
+    if pricing is not None and model is not None and model.max_output:
+        worst = pricing.output_cost_per_call(model.max_output)
         message += (
             f" (up to {model.max_output:,} output tokens, ${plain(worst)} per call on {model.id})"
         )
