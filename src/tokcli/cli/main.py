@@ -10,7 +10,8 @@ import copy
 import importlib
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -115,10 +116,11 @@ def _command_of(app: typer.Typer):
 class _LazyCommands(MutableMapping):
     """A group's sub-commands by name, in registration order, each converted on first use."""
 
-    def __init__(self, app: typer.Typer, built: dict):
+    def __init__(self, app: typer.Typer, built: Mapping[str, Any]):
         self._app = app
         self._pending = {}
         for info in app.registered_commands:
+            assert info.callback is not None  # a registered command always has its function
             name = info.name or typer.main.get_command_name(info.callback.__name__)
             self._pending[name] = info
         self._built = dict(built)  # sub-groups Typer has already converted

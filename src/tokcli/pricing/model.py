@@ -29,13 +29,13 @@ class _Frozen:
 
     __slots__ = ()
 
-    def _values(self) -> tuple:
+    def _values(self) -> tuple[object, ...]:
         state = self.__dict__
         return tuple(state[name] for name in self.__dataclass_fields__)  # type: ignore[attr-defined]
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._values() == other._values()  # type: ignore[attr-defined]
+        if isinstance(other, _Frozen) and other.__class__ is self.__class__:
+            return self._values() == other._values()
         return NotImplemented
 
     def __hash__(self) -> int:

@@ -60,7 +60,7 @@ class RenderLimits:
         cls,
         *,
         chars_flag: int | None = None,
-        seconds_flag: float | None = None,
+        seconds_flag: float | str | None = None,  # the flag's text, checked here
         environ=os.environ,
         config=None,
     ) -> RenderLimits:
