@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tokcli.config import Config, load_config
 from tokcli.errors import TokcliError
+
+if TYPE_CHECKING:  # the store is imported when one is opened (start-up)
+    from tokcli.store.connection import Connection
 
 
 @dataclass
@@ -55,7 +58,7 @@ class Context:
 
         return resolve_store_path(self.store_flag, self.environ, self.config.get("store"))
 
-    def open_store(self) -> sqlite3.Connection:
+    def open_store(self) -> Connection:
         from tokcli.store import connect
 
         return connect(self.store_path)

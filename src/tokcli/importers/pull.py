@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,10 +22,12 @@ from tokcli.importers import get_format
 from tokcli.importers.pipeline import FileResult, ImportSettings, import_source
 from tokcli.importers.reading import Source
 
-if TYPE_CHECKING:  # httpx loads only when a pull runs
+if TYPE_CHECKING:
+    # httpx loads only when a pull runs
     from tokcli.context import Context
     from tokcli.http import HttpClient
     from tokcli.importers.run import ImportJob
+    from tokcli.store.connection import Connection
 
 MAX_PAGES = 10_000  # a server that never stops paginating is an error, not a hang
 
@@ -107,7 +108,7 @@ PROVIDERS = {
 
 
 def pull_into(
-    conn: sqlite3.Connection, rt: Context, job: ImportJob, settings: ImportSettings
+    conn: Connection, rt: Context, job: ImportJob, settings: ImportSettings
 ) -> list[FileResult]:
     pull = job.pull or ""  # run_imports calls this only when a pull was asked for
     provider = PROVIDERS.get(pull)

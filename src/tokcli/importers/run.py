@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from tokcli.tags import TagMap
 
 if TYPE_CHECKING:
     from tokcli.context import Context
+    from tokcli.store.connection import Connection
 
 
 @dataclass
@@ -173,7 +173,7 @@ def plan_inputs(
 
 
 def _import_set(
-    conn: sqlite3.Connection,
+    conn: Connection,
     planned: PlannedSet,
     fmt: Format,
     settings: ImportSettings,
