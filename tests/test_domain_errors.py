@@ -106,8 +106,6 @@ NOT_YET = (
     "http.py",
     "importers/reading.py",
     "importers/detect.py",
-    "importers/run.py",
-    "store/litellm_source.py",
 )
 COMMAND = re.compile(r"`tokcli [^`]*`")  # naming a command to run is no flag of the caller's
 

@@ -319,3 +319,12 @@ def test_a_driver_error_that_escapes_is_one_masked_line():
     )
     assert code == 2 and "hunter2" not in message
     assert message.startswith("usage store (PostgreSQL): ")
+
+
+def test_a_database_pull_is_litellms_only(cli, tmp_path):
+    result = cli("import", "--from", "postgresql://reader@127.0.0.1:1/litellm",
+                 "--source", "openai-usage", "--store", tmp_path / "s.db")  # fmt: skip
+    assert result.exit_code == 2
+    assert "--from postgresql://…: the database read is LiteLLM's (--source litellm)" in (
+        result.stderr
+    )

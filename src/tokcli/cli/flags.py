@@ -6,7 +6,7 @@ from __future__ import annotations
 from tokcli.errors import OptionError
 
 # Options whose flag is not the option's name with '-' for '_'.
-RENAMED = {"pull": "--from", "mapping": "--map", "limits": "--limit"}
+RENAMED = {"pull": "--from", "mapping": "--map", "limits": "--limit", "source_name": "--source"}
 
 
 def flag_of(option: str) -> str:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tokcli.errors import InputError, TokcliError
+from tokcli.errors import InputError, OptionError
 from tokcli.importers import get_format
 from tokcli.importers.base import BY_BILLING_PERIOD, Format, Options
 from tokcli.importers.detect import detect
@@ -87,8 +87,8 @@ def run_imports(
             from tokcli.importers.litellm_db import pull_litellm
 
             if job.source_name not in (None, "litellm"):
-                raise TokcliError(
-                    "--from postgresql://…: the database read is LiteLLM's (--source litellm)"
+                raise OptionError(
+                    "{pull} postgresql://…: the database read is LiteLLM's ({source_name} litellm)"
                 )
             results.append(pull_litellm(conn, job.pull, settings))
         elif job.pull:

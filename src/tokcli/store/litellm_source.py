@@ -35,7 +35,7 @@ def dump_spend_logs(url: str, since: dt.datetime | None, saved: Path) -> int:
         import psycopg
     except ImportError:
         raise TokcliError(
-            "--from postgresql://…: reading LiteLLM's database needs psycopg: "
+            "reading LiteLLM's database (postgresql://…) needs psycopg: "
             "pip install 'tokcli[postgresql]'"
         ) from None
     selected = ", ".join(_select(column) for column in _COLUMNS)
