@@ -59,10 +59,29 @@ BOTH_BACKENDS = {
     "test_advise", "test_budget", "test_e2e", "test_export_focus", "test_import_folder",
     "test_import_formats", "test_import_hardening", "test_import_parts", "test_import_pull",
     "test_import_real_ai", "test_import_safety", "test_import_samples", "test_import_support",
+    "test_batch_baddays", "test_batch_contract", "test_batch_crash", "test_batch_cycle",
+    "test_batch_exitcodes", "test_batch_gemini", "test_batch_hostile", "test_batch_input",
+    "test_batch_leak", "test_batch_options", "test_batch_recovery",
     "test_library_api", "test_report", "test_report_basis", "test_report_currency",
     "test_report_html", "test_report_samples", "test_report_units", "test_store",
 }  # fmt: skip
 _schemas = iter(range(1, 10**9))
+
+
+def open_raw_store(location, *, rows_by_name: bool = False):
+    """The store's database for a test to inspect with SQL, whichever backend holds it: sqlite3
+    on a file (tuples, or sqlite3.Row with `rows_by_name`), tokcli's PostgreSQL connection for
+    a URL (rows read by index or name, equal to tuples). Migrations are not applied."""
+    import sqlite3
+
+    if str(location).startswith("postgresql://"):
+        from tokcli.store import postgres
+
+        return postgres.connect(str(location))
+    conn = sqlite3.connect(location)
+    if rows_by_name:
+        conn.row_factory = sqlite3.Row
+    return conn
 
 
 @pytest.fixture(scope="session")
@@ -94,9 +113,11 @@ def postgresql_server():
 @pytest.fixture
 def postgresql_store(postgresql_server) -> str:
     """A store URL on an empty schema of its own (a schema is much cheaper than a database)."""
+    import secrets
+
     import psycopg
 
-    name = f"t{os.getpid()}_{next(_schemas)}"
+    name = f"t{os.getpid()}_{next(_schemas)}_{secrets.token_hex(3)}"  # pids repeat across runs
     with psycopg.connect(postgresql_server, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
     separator = "&" if "?" in postgresql_server else "?"
@@ -186,11 +207,13 @@ def emu():
 
 
 @pytest.fixture
-def env(emu, tmp_path, monkeypatch):
+def env(emu, tmp_path, monkeypatch, store_backend):
     """Environment pointing tokcli at the emulator: keys, base URLs, store, tiny retry delays."""
     from emulator.samples import batch_env
 
     values = batch_env(emu, tmp_path / "store.db")
+    if store_backend == "postgresql":  # the batch modules run on both backends too
+        values["TOKCLI_STORE"] = os.environ["TOKCLI_STORE"]
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values

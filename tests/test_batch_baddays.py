@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
+from conftest import open_raw_store
 from emulator import ANTHROPIC_KEY, OPENAI_KEY, Fault, Outcome
 from emulator.samples import anthropic_line, openai_line, write_jsonl
 
@@ -35,7 +35,7 @@ def collect(cli, job_id, tmp_path):
 
 
 def usage_count(env):
-    return sqlite3.connect(env["TOKCLI_STORE"]).execute("SELECT COUNT(*) FROM usage").fetchone()[0]
+    return open_raw_store(env["TOKCLI_STORE"]).execute("SELECT COUNT(*) FROM usage").fetchone()[0]
 
 
 def test_validation_failure_reported_only_after_create(cli, env, emu, tmp_path):
@@ -87,7 +87,7 @@ def test_expired_batch_keeps_its_finished_results(cli, env, emu, tmp_path, provi
     assert summary["statuses"]["succeeded"] == 3 and summary["statuses"]["expired"] == 2
     assert [x["status"] for x in lines] == ["succeeded"] * 3 + ["expired"] * 2
     assert usage_count(env) == 1  # the finished, billed part is on record
-    row = sqlite3.connect(env["TOKCLI_STORE"]).execute("SELECT requests FROM usage").fetchone()
+    row = open_raw_store(env["TOKCLI_STORE"]).execute("SELECT requests FROM usage").fetchone()
     assert row[0] == 3
 
 

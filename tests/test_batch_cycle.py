@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from decimal import Decimal
 
+from conftest import open_raw_store
 from emulator import Outcome
 from emulator import anthropic as emu_anthropic
 from emulator import openai as emu_openai
@@ -23,8 +23,7 @@ def poll_until_done(cli, job_id, limit=20):
 
 
 def usage_rows(store):
-    conn = sqlite3.connect(store)
-    conn.row_factory = sqlite3.Row
+    conn = open_raw_store(store, rows_by_name=True)
     rows = conn.execute("SELECT * FROM usage ORDER BY id").fetchall()
     tags = {(r["usage_id"], r["key"]): r["value"] for r in conn.execute("SELECT * FROM usage_tags")}
     return rows, tags
@@ -152,7 +151,7 @@ def test_long_context_requests_are_priced_in_their_own_band(cli, env, emu, tmp_p
         expected += cost.total
     assert Decimal(summary.json()["batch_cost"]) == expected
     stored = (
-        sqlite3.connect(env["TOKCLI_STORE"])
+        open_raw_store(env["TOKCLI_STORE"])
         .execute("SELECT record_key, list_cost FROM usage ORDER BY record_key")
         .fetchall()
     )

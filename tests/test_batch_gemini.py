@@ -5,11 +5,11 @@ Gemini batch prices, the same crash guarantees."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from decimal import Decimal
 
 import pytest
 
+from conftest import open_raw_store
 from emulator import Fault, Outcome
 from emulator.gemini import output_tokens, prompt_tokens
 from emulator.samples import gemini_line, kill_when_hung, start_tokcli, write_jsonl
@@ -78,7 +78,7 @@ def test_gemini_full_cycle(mode, cli, env, emu, tmp_path, monkeypatch):
     assert Decimal(summary["batch_cost"]) == expected
     assert Decimal(summary["standard_cost"]) == standard
     rows = (
-        sqlite3.connect(env["TOKCLI_STORE"])
+        open_raw_store(env["TOKCLI_STORE"])
         .execute(
             "SELECT provider, model, service_tier, requests, input_tokens, output_tokens, "
             "billed_cost FROM usage"
@@ -91,7 +91,7 @@ def test_gemini_full_cycle(mode, cli, env, emu, tmp_path, monkeypatch):
     # A second run records nothing twice.
     again = cli("batch", "results", job["id"], "-o", tmp_path / "again.jsonl", "--format", "json")
     assert again.json()["usage_rows_recorded"] == 0
-    assert sqlite3.connect(env["TOKCLI_STORE"]).execute(
+    assert open_raw_store(env["TOKCLI_STORE"]).execute(
         "SELECT COUNT(*) FROM usage").fetchone()[0] == 1  # fmt: skip
 
 

@@ -4,8 +4,8 @@ batch in doubt is matched to its job by its content, never by its size or age.""
 from __future__ import annotations
 
 import json
-import sqlite3
 
+from conftest import open_raw_store
 from emulator import Fault, Outcome
 from emulator.samples import anthropic_line, kill_when_hung, openai_line, write_jsonl
 from emulator.samples import start_tokcli as start
@@ -58,7 +58,7 @@ def test_two_anthropic_jobs_cut_off_mid_create_each_gets_its_own_batch(
         expected = [json.loads(line)["custom_id"] for line in source.read_text().splitlines()]
         assert written == expected
     # Each job's usage is recorded once, under its own job tag, for its own 20 requests.
-    store = sqlite3.connect(env["TOKCLI_STORE"])
+    store = open_raw_store(env["TOKCLI_STORE"])
     tagged = store.execute(
         "SELECT t.value, SUM(u.requests) FROM usage u JOIN usage_tags t ON t.usage_id = u.id "
         "WHERE t.key = 'batch_job' GROUP BY t.value ORDER BY t.value"
@@ -114,9 +114,9 @@ def test_a_job_from_before_the_wire_ids_keeps_its_own_ids(tokcli_process, env, e
     source = write_jsonl(tmp_path / "in.jsonl", [openai_line(i) for i in range(3)])
     emu.faults.append(Fault("POST", r"/v1/files", status="hang-before"))
     kill_when_hung(start("batch", "submit", source, "-p", "openai"), emu, 1)
-    store = sqlite3.connect(env["TOKCLI_STORE"])
-    with store:
-        store.execute("UPDATE batch_jobs SET wire_ids = 0")
+    store = open_raw_store(env["TOKCLI_STORE"])
+    store.execute("UPDATE batch_jobs SET wire_ids = 0")
+    store.commit()
     resumed = tokcli_process("batch", "resume", "--format", "json")
     assert resumed.exit_code == 0, resumed.stderr
     job = resumed.json()["jobs"][0]["id"]

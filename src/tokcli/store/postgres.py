@@ -242,6 +242,11 @@ class PgConnection:
     def create_function(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError("SQL functions defined in Python exist on SQLite only")
 
+    def commit(self) -> None:
+        """As sqlite3's: statements outside `transaction()` are already committed here."""
+        if self.in_transaction:
+            self.raw.execute("COMMIT")
+
     @property
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
