@@ -184,12 +184,10 @@ def _unexpected(exc: BaseException) -> tuple[str, int]:
             return f"the disk is full ({detail}); nothing was written", 2
         return f"usage store: {detail}", 2
     if type(exc).__module__.startswith("psycopg"):  # a PostgreSQL store's server said no
-        import re
+        from tokcli.store.postgres import mask_passwords
 
         # Any URL's password in the driver's text is masked, as everywhere else.
-        detail = re.sub(r"(postgres(?:ql)?://[^:/@\s]+:)[^@\s]+@", r"\1***@", detail)
-        detail = re.sub(r"(?i)(password=)\S+", r"\1***", detail)
-        return f"usage store (PostgreSQL): {detail}", 2
+        return f"usage store (PostgreSQL): {mask_passwords(detail)}", 2
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         return f"{where}{exc.strerror or detail}", 2

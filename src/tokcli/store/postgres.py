@@ -98,6 +98,12 @@ def _scrub(text: str, url: str) -> str:
         for form in {password, unquote(password)}:
             if form:
                 text = text.replace(form, "***")
+    return mask_passwords(text)
+
+
+def mask_passwords(text: str) -> str:
+    """Any `user:password@` of a PostgreSQL URL and any `password=...` in `text`, as `***`."""
+    text = re.sub(r"(postgres(?:ql)?://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
     return re.sub(r"(?i)(password=)\S+", r"\1***", text)
 
 
