@@ -57,8 +57,8 @@ def test_tco_and_budget_documents_come_from_the_library_without_the_cli():
 import datetime as dt, sys
 from decimal import Decimal
 from tokcli.pricing.registry import Registry
-from tokcli.report.budgets import Budget, BudgetStatus, budgets_output, failing, failure_message
-from tokcli.report.forecast import forecast
+from tokcli.reporting.budgets import Budget, BudgetStatus, budgets_output, failing, failure_message
+from tokcli.reporting.forecast import forecast
 from tokcli.tco.analysis import analyse, api_options, gpu_options
 from tokcli.tco.documents import commit_output, payback_output, tco_output
 from tokcli.tco.inputs import COMMIT_SETTINGS, PAYBACK_SETTINGS, TCO_SETTINGS, resolve

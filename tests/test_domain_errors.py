@@ -36,8 +36,8 @@ def _library_calls():
     from tokcli.importers import get_format
     from tokcli.importers.mapped import parse_mapping
     from tokcli.importers.reading import Limits
-    from tokcli.report.allocation import allocate
-    from tokcli.report.valuation import parse_fx
+    from tokcli.reporting.allocation import allocate
+    from tokcli.reporting.valuation import parse_fx
     from tokcli.tco.units import parse_volume
 
     return {

@@ -146,12 +146,12 @@ def test_a_fifo_target_is_written_in_place_not_replaced(cli, tmp_path):
 
 
 def test_an_internal_bug_is_one_line_exit_1_with_a_hint(cli, tmp_path, monkeypatch):
-    import tokcli.report.rollups
+    import tokcli.reporting.rollups
 
     def broken(conn):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(tokcli.report.rollups, "refresh", broken)
+    monkeypatch.setattr(tokcli.reporting.rollups, "refresh", broken)
     result = cli("report", "--store", hostile_store(tmp_path / "s.db"))
     assert result.exit_code == 1
     one_error_line(result.stderr)

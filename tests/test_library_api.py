@@ -109,10 +109,43 @@ def test_store_modules_import_nothing_above_them():
     importers, report, batch or the CLI that call it."""
     import ast
 
-    above = ("tokcli.importers", "tokcli.report", "tokcli.batch", "tokcli.cli", "tokcli.advise")
+    above = ("tokcli.importers", "tokcli.reporting", "tokcli.batch", "tokcli.cli", "tokcli.advise")
     offenders = []
     for path in sorted((REPO / "src" / "tokcli" / "store").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(above):
                 offenders.append(f"{path.name}: {node.module}")
     assert offenders == []
+
+
+def test_the_library_and_the_command_line_build_the_same_report(tmp_path, cli, monkeypatch):
+    """One path: `tokcli.report(...)` and `tokcli report --format json` are the same document
+    (the summary included), because both are built by tokcli.reporting.document."""
+    import tokcli
+
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "s.db"
+    tokcli.import_files([DEMO], store=store)
+    monkeypatch.setenv("TOKCLI_NOW", "2026-11-15")
+    for by in ([], ["team"], ["team", "model"]):
+        library = _exact(json.loads(json.dumps(tokcli.report(store, by=by), default=str)))
+        args = ["report", "--store", str(store), "--format", "json"]
+        shown = cli(*args, *(["--by", ",".join(by)] if by else []))
+        assert shown.exit_code == 0, shown.stderr
+        printed = _exact(json.loads(shown.stdout))
+        assert printed == library
+        assert ("summary" in library) == (not by)
+
+
+def _exact(value):
+    """Money as Decimal wherever it is written as a decimal string, so 1.50 and 1.5 compare equal
+    (the CLI prints money without trailing zeros) while any other difference still shows."""
+    import re
+
+    if isinstance(value, dict):
+        return {key: _exact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_exact(item) for item in value]
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return Decimal(value)
+    return value

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tokcli.report.query import Selection, fetch
-from tokcli.report.rollups import refresh
-from tokcli.report.views import ReportOptions, build_report
+from tokcli.reporting.query import Selection, fetch
+from tokcli.reporting.rollups import refresh
+from tokcli.reporting.views import ReportOptions, build_report
 from tokcli.store import connect, transaction
 from tokcli.store.usage import UsageRecord, insert_usage
 
@@ -448,8 +448,8 @@ def test_report_modules_import_no_heavy_libraries(tokcli_process):
     import sys
 
     code = (
-        "import sys, tokcli.cli.report, tokcli.cli.budget, tokcli.report.views, "
-        "tokcli.report.budgets, tokcli.report.html, tokcli.report.rollups; "
+        "import sys, tokcli.cli.report, tokcli.cli.budget, tokcli.reporting.views, "
+        "tokcli.reporting.budgets, tokcli.reporting.html, tokcli.reporting.rollups; "
         "print(sorted(m for m in ('pandas', 'rich', 'jinja2', 'httpx', 'tiktoken') "
         "if m in sys.modules))"
     )
@@ -466,8 +466,8 @@ def test_top_with_forecast_sums_the_folded_groups(cli, store):
 
 @pytest.mark.parametrize("key", ["team", "feature", "model", "tier", "provider"])
 def test_summary_totals_in_sqlite_equal_the_fine_rows(store, key):
-    from tokcli.report.query import totals_by
-    from tokcli.report.totals import Totals
+    from tokcli.reporting.query import totals_by
+    from tokcli.reporting.totals import Totals
 
     conn = connect(store)
     refresh(conn)

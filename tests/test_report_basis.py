@@ -157,7 +157,7 @@ def test_unusable_stored_values_are_skipped_and_named(cli, poisoned, args):
 
 def test_unusable_values_when_summing_usage_rows_directly(poisoned):
     """The path a read-only store takes (its rollups cannot be rebuilt)."""
-    from tokcli.report.query import Selection, fetch
+    from tokcli.reporting.query import Selection, fetch
     from tokcli.store import connect
 
     path, ids = poisoned
@@ -221,9 +221,9 @@ def test_empty_days_are_zero_not_null(cli, tmp_path, monkeypatch):
 def test_rollups_value_unbilled_rows_exactly_as_the_usage_rows(tmp_path, group_by):
     """The rollups' unbilled list measures (migration 0009) give the same default-basis spend
     as summing the usage rows, tagged, untagged and per currency."""
-    from tokcli.report.query import Selection, fetch
-    from tokcli.report.rollups import refresh
-    from tokcli.report.views import ReportOptions, build_report
+    from tokcli.reporting.query import Selection, fetch
+    from tokcli.reporting.rollups import refresh
+    from tokcli.reporting.views import ReportOptions, build_report
     from tokcli.store import connect
 
     records = []

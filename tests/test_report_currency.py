@@ -232,7 +232,7 @@ def test_budget_converts_with_its_rates_or_uses_its_currency(cli, mixed, tmp_pat
 
 
 def test_money_text_never_puts_a_dollar_on_another_currency():
-    from tokcli.report.valuation import money_text
+    from tokcli.reporting.valuation import money_text
 
     assert money_text(D("5000"), "JPY") == "¥5,000"
     assert money_text(D("1234.5"), "EUR") == "€1,234.50"

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from tokcli.errors import TokcliError
-from tokcli.report import anomalies
-from tokcli.report.allocation import allocate
-from tokcli.report.charts import bar, sparkline
-from tokcli.report.forecast import forecast, month_bounds
+from tokcli.reporting import anomalies
+from tokcli.reporting.allocation import allocate
+from tokcli.reporting.charts import bar, sparkline
+from tokcli.reporting.forecast import forecast, month_bounds
 
 D = Decimal
 START, END = dt.date(2026, 3, 1), dt.date(2026, 3, 10)

@@ -33,12 +33,12 @@ NEVER = {
 COMMANDS = {
     "pricing show": (
         ["pricing", "show", "claude-sonnet-4-6"],
-        {"json", "sqlite3", "tokcli.prompts", "tokcli.report", "tokcli.store"},
+        {"json", "sqlite3", "tokcli.prompts", "tokcli.reporting", "tokcli.store"},
     ),
     "estimate --input-tokens": (
         ["estimate", "--input-tokens", "1000", "--output-tokens", "200",
          "--model", "claude-sonnet-4-6"],
-        {"sqlite3", "tokcli.report", "tokcli.store", "tokcli.prompts.files"},
+        {"sqlite3", "tokcli.reporting", "tokcli.store", "tokcli.prompts.files"},
     ),
     "report on an empty store": (
         ["report"],

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tokcli.report.rollups import refresh
+from tokcli.reporting.rollups import refresh
 from tokcli.store import connect
 from tokcli.store.errors import StoreError, StoreUnavailable, as_store_error, translates
 
@@ -76,7 +76,7 @@ def test_the_check_lets_through_what_is_not_sql():
 def test_the_rollup_columns_are_the_measures_the_report_sums():
     """The store names the rollup tables' columns itself (it imports nothing from the report
     package); they must stay the report's Totals measures, in the same order."""
-    from tokcli.report import totals
+    from tokcli.reporting import totals
     from tokcli.store import rollups
 
     assert rollups.MONEY_COLUMNS == totals.MONEY

@@ -154,21 +154,16 @@ def report(
 ) -> dict[str, Any]:
     """Spend grouped by tags and dimensions (the `report --format json` document, with Decimal
     money): `rows`, per-currency `totals`, `daily`. Currencies are never added together."""
-    from tokcli.report.query import Selection, fetch
-    from tokcli.report.rollups import refresh
-    from tokcli.report.views import ReportOptions, build_report
+    from tokcli.reporting.document import report_document
+    from tokcli.reporting.query import Selection
+    from tokcli.reporting.views import ReportOptions
 
     ctx = context(store)
     selection = Selection(
         group_by=tuple(by), since=since, until=until, where=tuple((where or {}).items())
     )
-    conn = ctx.open_store()
-    try:
-        refresh(conn)
-        rows = fetch(conn, selection)
-        return build_report(rows, ReportOptions(selection, ctx.today(), cost), ctx.registry)
-    finally:
-        conn.close()
+    doc, _, _ = report_document(ctx, ReportOptions(selection, ctx.today(), cost))
+    return doc
 
 
 def open_store(store: StorePath | None = None):

@@ -154,7 +154,7 @@ def _audit_table() -> Table:
 
 
 def _budgets_tables() -> Tables:
-    from tokcli.report.budgets import BUDGET_FIELDS  # values: checked by parse_budgets
+    from tokcli.reporting.budgets import BUDGET_FIELDS  # values: checked by parse_budgets
 
     return Tables(Table({key: ANY for key in sorted(BUDGET_FIELDS)}))
 

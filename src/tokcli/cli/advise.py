@@ -52,7 +52,7 @@ def parse_amount(text: str | None, *, option: str) -> Decimal | None:
 
 def _period(since, until, month) -> tuple[dt.date | None, dt.date | None, bool]:
     from tokcli.cli.report import month_range
-    from tokcli.report.forecast import month_bounds
+    from tokcli.reporting.forecast import month_bounds
 
     if month is not None:
         if since is not None or until is not None:

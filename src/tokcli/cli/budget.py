@@ -44,8 +44,8 @@ def check(
         period = "month"
         alerts = [50, 75, 90, 100]
     """
-    from tokcli.cli.report import budget_statuses
-    from tokcli.report.budgets import budgets_output, failing, failure_message
+    from tokcli.reporting.budgets import budgets_output, failing, failure_message
+    from tokcli.reporting.document import budget_statuses
 
     rt = runtime(store=store)
     statuses = budget_statuses(rt)

@@ -148,7 +148,7 @@ def complete_group_key(incomplete: str) -> list[str]:
     head, _, last = incomplete.rpartition(",")
     keys = ["model", "provider", "tier", "source", "day", "week", "month"]
     try:
-        from tokcli.report.query import known_tag_keys
+        from tokcli.reporting.query import known_tag_keys
 
         context = Context()
         if context.store_path.is_file():

@@ -7,13 +7,12 @@ import datetime as dt
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from tokcli.cli.common import (
     PricingOpt,
-    Runtime,
     StoreOpt,
     command_app,
     complete_group_key,
@@ -23,9 +22,6 @@ from tokcli.cli.common import (
 )
 from tokcli.errors import TokcliError
 from tokcli.render import Column, Output
-
-if TYPE_CHECKING:
-    from tokcli.report.budgets import BudgetStatus
 
 app = command_app(
     "Spend by team, feature, model and day; forecasts, anomalies, budgets, chargeback.",
@@ -174,8 +170,9 @@ def report(
 ):
     if ctx.invoked_subcommand is not None:
         return
-    from tokcli.report.valuation import parse_fx
-    from tokcli.report.views import ReportOptions
+    from tokcli.reporting.document import report_document
+    from tokcli.reporting.valuation import parse_fx
+    from tokcli.reporting.views import ReportOptions
 
     rt = runtime(store=store, pricing=pricing)
     selection = _selection(by, since, until, month, where)
@@ -193,33 +190,13 @@ def report(
     if forecast:
         options = _with_forecast(options, month, since, until)
     fmt_name = rt.format(fmt)  # type: ignore[arg-type]
-    conn = rt.open_store()
-    try:
-        use_rollups = refresh_rollups(conn, rt)
-        _check_tag_keys(conn, options.selection)
-        doc, summary = _report_doc(conn, options, rt, use_rollups)
-        extras = _html_extras(conn, options, rt, use_rollups) if fmt_name == "html" else None
-    finally:
-        conn.close()
+    doc, summary, extras = report_document(rt, options, page=fmt_name == "html")
     output_obj = report_output(doc, summary, fmt_name)
     _emit(rt, output_obj, fmt_name, output, title=_title(doc), extras=extras)
 
 
-def refresh_rollups(conn, rt) -> bool:
-    """Bring the rollups up to date; False when the store cannot be written (read the raw rows)."""
-    from tokcli.report.rollups import refresh
-    from tokcli.store.errors import StoreUnavailable
-
-    try:
-        refresh(conn)
-    except StoreUnavailable as exc:
-        rt.warn(f"cannot update the report rollups ({exc}); summing usage rows directly")
-        return False
-    return True
-
-
 def _selection(by, since, until, month, where):
-    from tokcli.report.query import TIME_KEYS, Selection, validate_key
+    from tokcli.reporting.query import TIME_KEYS, Selection, validate_key
 
     keys = [k.strip() for k in (by or "").split(",") if k.strip()]
     if by is not None and not keys:
@@ -241,7 +218,7 @@ def _selection(by, since, until, month, where):
 
 
 def _date_range(since, until, month):
-    from tokcli.report.forecast import month_bounds
+    from tokcli.reporting.forecast import month_bounds
 
     if month is not None:
         if since is not None or until is not None:
@@ -292,8 +269,8 @@ def _money_option(value: str | None, option: str):
     """An amount and its currency, if named: 1200.00, $1200.00 (USD), 1200.00EUR, EUR 1200."""
     if value is None:
         return None
-    from tokcli.report.allocation import CENT
-    from tokcli.report.valuation import currency_code
+    from tokcli.reporting.allocation import CENT
+    from tokcli.reporting.valuation import currency_code
 
     match = _AMOUNT.match(value.strip())
     if not match or (match["pre"] and match["post"]):
@@ -315,8 +292,8 @@ def _money_option(value: str | None, option: str):
 def _with_forecast(options, month, since, until):
     from dataclasses import replace
 
-    from tokcli.report.forecast import month_bounds
-    from tokcli.report.query import TIME_KEYS
+    from tokcli.reporting.forecast import month_bounds
+    from tokcli.reporting.query import TIME_KEYS
 
     if since is not None or until is not None:
         raise TokcliError("--forecast works on a month: use --month YYYY-MM, not --since/--until")
@@ -325,165 +302,6 @@ def _with_forecast(options, month, since, until):
     period = month_range(month, month_bounds) if month else month_bounds(options.today)
     selection = replace(options.selection, since=period[0], until=period[1])
     return replace(options, selection=selection, forecast_period=period)
-
-
-def _check_tag_keys(conn, selection) -> None:
-    from tokcli.report.query import known_tag_keys
-
-    wanted = selection.tag_keys
-    if not wanted:
-        return
-    known = known_tag_keys(conn)
-    for key in wanted:
-        if key not in known:
-            from tokcli.report.query import DIMENSIONS, TIME_KEYS
-            from tokcli.suggest import did_you_mean
-
-            hint = did_you_mean(key, [*known, *DIMENSIONS, *TIME_KEYS])
-            raise TokcliError(
-                f"unknown key {key!r}{hint}: no usage row has this tag; tags in the store: "
-                f"{', '.join(known) or '(none)'}; dimensions: model, provider, tier, source"
-            )
-
-
-def _report_doc(conn, options, rt, use_rollups: bool):
-    from tokcli.report.query import bad_values, fetch
-    from tokcli.report.views import build_report
-
-    bad: list = []
-    rows = fetch(conn, options.selection, use_rollups=use_rollups, bad=bad)
-    if use_rollups:
-        bad = bad_values(conn, options.selection)
-    warn_bad_values(rt, bad)
-    doc = build_report(rows, options, rt.registry)
-    summary = None
-    if not options.selection.group_by:
-        summary = _summary(conn, options, rt.registry, doc, use_rollups)
-        doc["summary"] = summary
-    return doc, summary
-
-
-def _html_extras(conn, options, rt, use_rollups: bool) -> dict:
-    """What only the HTML page draws: daily spend stacked by the first --by key, and the
-    configured budgets whose scope is the report's filter (month budgets, one-month ranges)."""
-    from dataclasses import replace
-
-    from tokcli.report.html import STACKED_SERIES
-    from tokcli.report.query import fetch
-    from tokcli.report.views import stacked_series
-
-    series = []
-    first = options.selection.attribute_keys[:1]
-    if first:
-        selection = replace(options.selection, group_by=first)
-        rows = fetch(conn, selection, use_rollups=use_rollups)
-        series = stacked_series(rows, options, STACKED_SERIES)
-    return {
-        "series": series,
-        "budgets": _page_budgets(rt, options),
-        "advice": _page_advice(conn, options, rt),
-    }
-
-
-def _page_advice(conn, options, rt) -> list[dict]:
-    """The ten biggest savings `tokcli advise` finds over the report's days and filter."""
-    from tokcli.advise import AdviseOptions, advise
-
-    selection = options.selection
-    since, until = selection.since, selection.until
-    whole_month = bool(
-        since and until and since.day == 1 and (until + dt.timedelta(days=1)).day == 1
-        and (since.year, since.month) == (until.year, until.month)
-    )  # fmt: skip
-    settings = AdviseOptions(
-        since=since, until=until, whole_month=whole_month, where=selection.where
-    )
-    found = advise(conn, rt.registry, settings)
-    return [r.to_dict() for r in found.recommendations[:10]]
-
-
-def _page_budgets(rt, options) -> list[dict]:
-    from tokcli.report.budgets import parse_budgets
-
-    selection = options.selection
-    if selection.since is None or selection.until is None:
-        return []
-    if (selection.since.year, selection.since.month) != (
-        selection.until.year, selection.until.month,
-    ):  # fmt: skip
-        return []
-    try:
-        configured = parse_budgets(rt.config.get("budgets"))
-    except TokcliError:
-        return []  # `budget check` reports a bad budget; the page simply has no line
-    wanted = set(selection.where)
-    return [
-        {"name": b.name, "amount": b.amount, "currency": b.currency}
-        for b in configured
-        if b.period == "month" and set(b.scope) == wanted
-    ]
-
-
-BAD_VALUES_SHOWN = 10
-
-
-def warn_bad_values(rt, bad: list) -> None:
-    """Name every stored value the report could not use (up to ten, then a count)."""
-    for item in bad[:BAD_VALUES_SHOWN]:
-        rt.warn(item.warning())
-    if len(bad) > BAD_VALUES_SHOWN:
-        rt.warn(f"... and {len(bad) - BAD_VALUES_SHOWN} more unusable stored values")
-
-
-def _summary(conn, options, registry, doc, use_rollups: bool) -> dict:
-    """The Monday view: totals, token mix, cache hit rate, batch share, top models and teams,
-    per currency."""
-    from dataclasses import replace
-
-    from tokcli.report.query import fetch, known_tag_keys, totals_by
-    from tokcli.report.views import summary_facts, top_groups
-
-    home = doc["currencies"][0] if len(doc["currencies"]) == 1 else "USD"
-
-    def grouped(key):
-        selection = replace(options.selection, group_by=(key,))
-        if use_rollups and not selection.where:
-            totals = totals_by(conn, selection)
-        else:
-            totals = {}
-            for fine in fetch(conn, selection, use_rollups=use_rollups):
-                cell = totals.setdefault((fine.group[0], fine.currency), type(fine.totals)())
-                cell.add(fine.totals)
-        return top_groups(totals, key, options.cost_basis, options.top, options.fx, home)
-
-    tiers = grouped("tier")
-    models = grouped("model")
-    teams = grouped("team") if "team" in known_tag_keys(conn) else {}
-    per_currency = []
-    for total in doc["totals"]:
-        currency = total["currency"]
-        facts = summary_facts(total, tiers)
-        per_currency.append({
-            "currency": currency,
-            "batch_share": facts["batch_share"],
-            "cost_per_request": facts["cost_per_request"],
-            "top_models": models.get(currency, []),
-            "top_teams": teams.get(currency, []),
-        })  # fmt: skip
-    summary = {"cache_hit_rate": _cache_hit_rate(doc["totals"])}
-    single = per_currency[0] if len(per_currency) == 1 else None
-    for key in ("batch_share", "cost_per_request", "top_models", "top_teams"):
-        summary[key] = single[key] if single else None
-    summary["currencies"] = per_currency
-    return summary
-
-
-def _cache_hit_rate(totals: list[dict]):
-    from decimal import Decimal
-
-    read = sum(t["cache_read_tokens"] for t in totals)
-    whole = read + sum(t["input_tokens"] + t["cache_write_tokens"] for t in totals)
-    return (Decimal(read) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
 
 
 # ---- rendering -------------------------------------------------------------------------------
@@ -559,8 +377,8 @@ SPARKLINE_POINTS = 62
 
 def trend_note(daily: list[dict]) -> str:
     """A sparkline of the range: per day, or per week/month when days would not fit a line."""
-    from tokcli.report.charts import sparkline
-    from tokcli.report.views import time_bucket
+    from tokcli.reporting.charts import sparkline
+    from tokcli.reporting.views import time_bucket
 
     for unit in ("day", "week", "month"):
         buckets: dict[str, object] = {}
@@ -577,7 +395,7 @@ def trend_note(daily: list[dict]) -> str:
 
 def _display_row(row: dict, keys: list[str]) -> dict:
     """A row for people: money with its currency's symbol, shares in percent, no nulls."""
-    from tokcli.report.valuation import money_text
+    from tokcli.reporting.valuation import money_text
 
     shown = {**row}
     for key in keys:
@@ -623,7 +441,7 @@ def _measure_columns(doc: dict, fmt: str) -> list[Column]:
 def _add_bars(shown: list[dict], rows: list[dict]) -> None:
     from decimal import Decimal
 
-    from tokcli.report.charts import bar
+    from tokcli.reporting.charts import bar
 
     largest = max((r["spend"] for r in rows), default=Decimal(0))
     for display_row, row in zip(shown, rows, strict=True):
@@ -631,13 +449,13 @@ def _add_bars(shown: list[dict], rows: list[dict]) -> None:
 
 
 def _totals_text(doc: dict) -> str:
-    from tokcli.report.valuation import money_text
+    from tokcli.reporting.valuation import money_text
 
     return "; ".join(money_text(t["spend"], t["currency"]) for t in doc["totals"])
 
 
 def _notes(doc: dict) -> list[str]:
-    from tokcli.report.valuation import money_text
+    from tokcli.reporting.valuation import money_text
 
     notes = []
     span = f"{doc['since'] or 'first day'} .. {doc['until'] or 'last day'}"
@@ -737,7 +555,7 @@ def _sections(doc: dict, summary: dict | None) -> list:
 
 
 def _summary_rows(doc: dict, summary: dict) -> list[dict]:
-    from tokcli.report.valuation import money_text
+    from tokcli.reporting.valuation import money_text
 
     def pct(value):
         return "-" if value is None else f"{value * 100:.1f}%"
@@ -794,7 +612,7 @@ def _emit(rt, output: Output, fmt: str, path: Path | None, *, title: str, extras
     from tokcli.render import render
 
     if fmt == "html":
-        from tokcli.report.html import render_page
+        from tokcli.reporting.html import render_page
 
         text = render_page(output.data, title, extras)
         if path is None:
@@ -818,7 +636,8 @@ def budgets(
     store: StoreOpt = None,
 ):
     """Each budget from the config ([[budgets]]): spend, forecast and state this period."""
-    from tokcli.report.budgets import budgets_output
+    from tokcli.reporting.budgets import budgets_output
+    from tokcli.reporting.document import budget_statuses
 
     rt = runtime(store=store)
     statuses = budget_statuses(rt)
@@ -830,16 +649,3 @@ def _plain_format(fmt: str) -> str:
     if fmt == "html":
         raise TokcliError("--format html is for the spend report; use table, json, csv, markdown")
     return fmt
-
-
-def budget_statuses(rt: Runtime) -> list[BudgetStatus]:
-    """The state of every configured budget, from the store (rollups refreshed first)."""
-    from tokcli.report.budgets import configured_budgets, evaluate, fetcher
-
-    configured = configured_budgets(rt.config.get("budgets"))
-    conn = rt.open_store()
-    try:
-        use_rollups = refresh_rollups(conn, rt)
-        return evaluate(configured, rt.today(), fetcher(conn, use_rollups))
-    finally:
-        conn.close()

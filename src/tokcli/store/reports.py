@@ -1,6 +1,6 @@
 """Report queries: rows from the rollup tables and from `usage`, as plain tuples.
 
-The report layer (tokcli.report.query) decides which table can answer and folds the rows into
+The report layer (tokcli.reporting.query) decides which table can answer and folds the rows into
 exact totals; this module only knows the tables. Day ranges are inclusive ISO dates (None: open).
 Dimension names are the columns a report can group or filter by; anything else is a tag key.
 """

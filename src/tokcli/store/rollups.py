@@ -3,7 +3,7 @@
 `report_rollup` holds one row per (day, provider, model, tier, source, currency) and
 `report_tag_rollup` one per (tag key, day, value, model, tier, currency), each with exact sums;
 `report_bad_values` names the stored values no sum could use. The sums themselves are computed
-by tokcli.report.rollups; this module only reads and writes the tables.
+by tokcli.reporting.rollups; this module only reads and writes the tables.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ USAGE_ROWS_SQL = """
 """
 
 # The sums each rollup row carries, money first, in column order (migrations 0005 and 0009).
-# tokcli.report.totals names the same measures for its Totals (tests/test_store_boundary.py
+# tokcli.reporting.totals names the same measures for its Totals (tests/test_store_boundary.py
 # checks they agree); the store does not import from the report package above it.
 MONEY_COLUMNS = ("billed_cost", "list_cost", "unbilled_list_cost")
 COUNT_COLUMNS = (

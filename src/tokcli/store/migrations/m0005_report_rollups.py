@@ -2,7 +2,7 @@
 
 Importers and batch write `usage`/`usage_tags` through store/usage.py and know nothing of these
 tables, so triggers record every day whose rows change in `report_dirty_days`; the report
-rebuilds only those days before it answers (tokcli.report.rollups.refresh).
+rebuilds only those days before it answers (tokcli.reporting.rollups.refresh).
 
 Money columns are exact decimal strings (sums computed with Decimal); '' stands for a missing
 dimension value so the primary keys can cover every row (NULLs are never equal in SQLite keys).

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tokcli.money import MILLION, MONEY_CONTEXT, ZERO
-from tokcli.report import anomalies as anomaly_rules
-from tokcli.report.allocation import allocate
-from tokcli.report.forecast import DEFAULT_METHOD, Forecast, forecast
-from tokcli.report.query import TIME_KEYS, FineRow, Selection
-from tokcli.report.totals import Totals
-from tokcli.report.valuation import LIST_CURRENCY, Fx, Part, basis_label, value
+from tokcli.reporting import anomalies as anomaly_rules
+from tokcli.reporting.allocation import allocate
+from tokcli.reporting.forecast import DEFAULT_METHOD, Forecast, forecast
+from tokcli.reporting.query import TIME_KEYS, FineRow, Selection
+from tokcli.reporting.totals import Totals
+from tokcli.reporting.valuation import LIST_CURRENCY, Fx, Part, basis_label, value
 
 COST_BASES = ("auto", "billed", "list")
 RATIO_QUANTUM = Decimal("0.0001")

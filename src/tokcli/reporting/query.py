@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from tokcli.errors import TokcliError
 from tokcli.money import MONEY_CONTEXT
-from tokcli.report.totals import (
+from tokcli.reporting.totals import (
     MEASURES,
     BadValue,
     Totals,

@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import ROUND_CEILING, Decimal
 from html import escape
 
-from tokcli.report.valuation import money_text
+from tokcli.reporting.valuation import money_text
 
 CHART_WIDTH = 900
 CHART_HEIGHT = 260
@@ -43,7 +43,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 
 
 def render_page(doc: dict, title: str, extras: dict | None = None) -> str:
-    """`extras`: {"series": [...], "budgets": [...]} from the CLI (see cli/report.py)."""
+    """`extras`: {"series": [...], "budgets": [...]} from report/document.py `page_extras`."""
     extras = extras or {}
     parts = [
         "<!DOCTYPE html>",

@@ -29,9 +29,9 @@ from typing import Any
 from tokcli.errors import InputError, TokcliError
 from tokcli.money import MONEY_CONTEXT, to_decimal
 from tokcli.render import Column, Output
-from tokcli.report.forecast import DEFAULT_METHOD, Forecast, forecast, month_bounds
-from tokcli.report.query import TIME_KEYS, FineRow, Selection, validate_key
-from tokcli.report.valuation import BASES, Fx, currency_code, money_text, value
+from tokcli.reporting.forecast import DEFAULT_METHOD, Forecast, forecast, month_bounds
+from tokcli.reporting.query import TIME_KEYS, FineRow, Selection, validate_key
+from tokcli.reporting.valuation import BASES, Fx, currency_code, money_text, value
 from tokcli.store.connection import Connection
 
 PERIODS = ("day", "week", "month", "quarter", "year")
@@ -295,7 +295,7 @@ def _percent(spend: Decimal, amount: Decimal) -> Decimal:
 
 
 def fetcher(conn: Connection, use_rollups: bool = True) -> FetchRows:
-    from tokcli.report.query import fetch
+    from tokcli.reporting.query import fetch
 
     return lambda selection: fetch(conn, selection, use_rollups=use_rollups)
 

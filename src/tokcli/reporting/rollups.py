@@ -13,7 +13,7 @@ import datetime as dt
 import decimal
 
 from tokcli.money import MONEY_CONTEXT, plain
-from tokcli.report.totals import (
+from tokcli.reporting.totals import (
     BadValue,
     Totals,
     accumulate,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tokcli.errors import OptionError, TokcliError
 from tokcli.money import display
-from tokcli.report.totals import Totals
+from tokcli.reporting.totals import Totals
 
 BASES = ("auto", "billed", "list")
 LIST_CURRENCY = "USD"  # the pricing registry's prices are USD
