@@ -90,3 +90,37 @@ print("ok")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# Commands may open a store only to hand it to one library call; the loops, locks, transactions
+# and documents are below cli/ (cli/batch.py held the poll loop and the lock, cli/report.py the
+# report document and the budget states; issue 18).
+LIBRARY_WORK = {"sleep", "monotonic", "BatchLock", "fetch", "refresh", "transaction"}
+
+
+def test_commands_hold_no_loop_lock_or_query():
+    offenders = []
+    for relative, tree in _modules(SRC / "cli"):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.While):
+                offenders.append(f"{relative}:{node.lineno}: while loop")
+            name = None
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in LIBRARY_WORK:
+                offenders.append(f"{relative}:{node.lineno}: {name}()")
+    assert offenders == []
+
+
+def test_the_batch_lifecycle_runs_as_library_calls_without_the_cli():
+    code = """
+import sys
+from tokcli.batch.documents import jobs_document, poll_document, plan_document
+from tokcli.batch.session import BatchSession, plan, poll_exit
+from tokcli.reporting.document import budget_statuses, report_document
+print(sorted(m for m in ("typer", "click", "rich", "tokcli.cli") if m in sys.modules))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
