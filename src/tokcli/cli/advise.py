@@ -11,8 +11,12 @@ import typer
 
 from tokcli.cli.common import (
     FormatOpt,
+    MonthOpt,
     PricingOpt,
+    SinceOpt,
     StoreOpt,
+    UntilOpt,
+    WhereOpt,
     command_app,
     complete_group_key,
     parse_date,
@@ -65,15 +69,9 @@ def _period(since, until, month) -> tuple[dt.date | None, dt.date | None, bool]:
 
 @app.command()
 def advise(
-    since: Annotated[
-        str | None, typer.Option("--since", help="First day, YYYY-MM-DD.", show_default=False)
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--until", help="Last day, YYYY-MM-DD.", show_default=False)
-    ] = None,
-    month: Annotated[
-        str | None, typer.Option("--month", help="One month, YYYY-MM.", show_default=False)
-    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    month: MonthOpt = None,
     by: Annotated[
         str | None,
         typer.Option(
@@ -83,12 +81,7 @@ def advise(
             autocompletion=complete_group_key,
         ),
     ] = None,
-    where: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--where", "-w", help="Only rows with key=value (repeatable).", show_default=False
-        ),
-    ] = None,
+    where: WhereOpt = None,
     target_hit_rate: Annotated[
         str | None,
         typer.Option(

@@ -71,6 +71,23 @@ PricingOpt = Annotated[
         show_default=False,
     ),
 ]
+# The window and filter of the commands that read the store (report, advise).
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="First day, YYYY-MM-DD.", show_default=False)
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option("--until", help="Last day (inclusive), YYYY-MM-DD.", show_default=False),
+]
+MonthOpt = Annotated[
+    str | None, typer.Option("--month", help="One month, YYYY-MM.", show_default=False)
+]
+WhereOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where", "-w", help="Only rows with key=value (repeatable).", show_default=False
+    ),
+]
 AtOpt = Annotated[
     str | None,
     typer.Option(

@@ -12,8 +12,12 @@ from typing import Annotated
 import typer
 
 from tokcli.cli.common import (
+    MonthOpt,
     PricingOpt,
+    SinceOpt,
     StoreOpt,
+    UntilOpt,
+    WhereOpt,
     command_app,
     complete_group_key,
     parse_date,
@@ -84,22 +88,10 @@ def report(
             show_default=False,
         ),
     ] = None,
-    since: Annotated[
-        str | None, typer.Option("--since", help="First day, YYYY-MM-DD.", show_default=False)
-    ] = None,
-    until: Annotated[
-        str | None,
-        typer.Option("--until", help="Last day (inclusive), YYYY-MM-DD.", show_default=False),
-    ] = None,
-    month: Annotated[
-        str | None, typer.Option("--month", help="One month, YYYY-MM.", show_default=False)
-    ] = None,
-    where: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--where", "-w", help="Only rows with key=value (repeatable).", show_default=False
-        ),
-    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    month: MonthOpt = None,
+    where: WhereOpt = None,
     top: Annotated[
         int | None,
         typer.Option(
