@@ -6,8 +6,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-CONFIDENCE = ("high", "medium", "low")
-
 
 @dataclass(frozen=True)
 class Period:

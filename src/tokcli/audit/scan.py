@@ -139,10 +139,6 @@ class Layout:
     def first_volatile(self) -> int | None:
         return self.volatile[0].start if self.volatile else None
 
-    def stable_index_at(self, offset: int) -> int:
-        """Which stable segment an offset falls in (how many volatile elements precede it)."""
-        return sum(1 for v in self.volatile if v.start < offset)
-
 
 def classify_name(expression: str) -> str:
     parts = {p.lower() for p in _WORD_SPLIT.findall(expression)}

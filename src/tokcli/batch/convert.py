@@ -17,7 +17,6 @@ from typing import IO
 from tokcli.batch.limits import ANTHROPIC_CUSTOM_ID, DEFAULT_OPENAI_ENDPOINT
 from tokcli.errors import InputError, Location
 
-TARGETS = ("openai", "anthropic", "gemini", "neutral")
 SAMPLING = ("temperature", "top_p")
 NEUTRAL_KEYS = {"custom_id", "model", "messages", "max_tokens", "system", *SAMPLING}
 

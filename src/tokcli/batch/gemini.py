@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -310,7 +309,3 @@ def usage_of(response: dict) -> dict[str, int] | None:
         "output_tokens": int(usage.get("candidatesTokenCount") or 0),
         "reasoning_tokens": int(usage.get("thoughtsTokenCount") or 0),
     }
-
-
-def sha256_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()

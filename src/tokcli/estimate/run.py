@@ -215,36 +215,6 @@ def rank(results: list[dict]) -> list[dict]:
     return results
 
 
-def totals_by_model(results: list[dict]) -> list[dict]:
-    """Sum per model over all prompts: cost per call, and monthly cost when every prompt has
-    a volume."""
-    totals: dict[str, dict] = {}
-    with decimal.localcontext(MONEY_CONTEXT):
-        for result in results:
-            total = totals.setdefault(
-                result["model"],
-                {
-                    "model": result["model"],
-                    "prompts": 0,
-                    "cost_per_call": Decimal(0),
-                    "monthly_cost": Decimal(0),
-                    "_all_volume": True,
-                },
-            )
-            total["prompts"] += 1
-            total["cost_per_call"] += Decimal(result["cost_per_call"])
-            if "monthly_cost" in result:
-                total["monthly_cost"] += Decimal(result["monthly_cost"])
-            else:
-                total["_all_volume"] = False
-    rows = []
-    for total in totals.values():
-        if not total.pop("_all_volume"):
-            total["monthly_cost"] = None
-        rows.append(total)
-    return rows
-
-
 def _entry_int(entry: dict, key: str) -> int:
     value = entry.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -23,7 +23,7 @@ from tokcli.errors import InputError, PriceNotAvailableError, UnknownModelError
 from tokcli.money import MONEY_CONTEXT, ZERO, plain
 from tokcli.pricing.model import SERVICE_TIERS, as_moment
 
-ONE, HUNDRED, MONTHS_PER_YEAR = Decimal(1), Decimal(100), 12
+ONE, HUNDRED = Decimal(1), Decimal(100)
 TRAFFIC_KEYS = (
     "users", "turns_per_user_per_day", "requests_per_day", "requests_per_month",
     "tasks_per_day", "tasks_per_month", "calls_per_task",
