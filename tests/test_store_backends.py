@@ -15,7 +15,7 @@ import subprocess
 import sys
 from decimal import Decimal
 
-from conftest import FIXTURES, SAMPLES
+from conftest import FIXTURES, REPO, SAMPLES
 
 REAL_INPUTS = ["focus", "focus-ai", "openai-usage-api", "claude-code-jsonl", "azure-cost-export"]
 REPORTS = [
@@ -110,7 +110,7 @@ def test_store_migrate_applies_what_is_pending_on_postgresql(postgresql_store, c
     assert data["from_schema_version"] == 5
     assert data["schema_version"] == latest_version()
     assert data["applied"] == ["import_part_sets", "rollup_cost_basis", "batch_recovery",
-                               "mark_days_per_batch"]  # fmt: skip
+                               "mark_days_per_batch", "text_in_byte_order"]  # fmt: skip
     conn = connect(postgresql_store)
     assert schema_version(conn) == latest_version()
     conn.close()
@@ -328,3 +328,66 @@ def test_a_database_pull_is_litellms_only(cli, tmp_path):
     assert "--from postgresql://…: the database read is LiteLLM's (--source litellm)" in (
         result.stderr
     )
+
+
+def _text_columns_not_in_byte_order(url: str) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT c.table_name || '.' || c.column_name FROM information_schema.columns c "
+            "JOIN information_schema.tables t "
+            "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+            "WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' "
+            "AND c.data_type = 'text' AND c.collation_name IS DISTINCT FROM 'C' ORDER BY 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_every_text_column_compares_in_byte_order(cli, postgresql_store):
+    """SQLite compares text by its bytes; so must every text column on PostgreSQL, including
+    the columns of migrations written after m0016, whatever the database's own collation."""
+    result = cli("store", "migrate", "--store", postgresql_store)
+    assert result.exit_code == 0, result.stderr
+    assert _text_columns_not_in_byte_order(postgresql_store) == []
+
+
+def test_a_database_with_a_language_collation_lists_tags_in_sqlites_order(
+    cli, tmp_path, postgresql_server
+):
+    """On an ICU en-US database, `_x`, `a-b`, `B` sort as words; the store keeps byte order,
+    so the tag keys a report lists read the same on both backends."""
+    import secrets
+
+    import psycopg
+
+    demo = (REPO / "examples" / "billing" / "demo_focus_2026-10.csv").read_text()
+    header, *rows = demo.splitlines()
+    keys = ["b-side", "B", "_x", "a-b", "ab", "Z"]
+    tagged = [
+        row.replace('""team"": ""search""', f'""{key}"": ""1""', 1)
+        for key, row in zip(keys, [r for r in rows if '""team"": ""search""' in r], strict=False)
+    ]
+    assert len(tagged) == len(keys)
+    source = tmp_path / "tags.csv"
+    source.write_text("\n".join([header, *tagged]) + "\n")
+    database = f"tokcli_icu_{secrets.token_hex(4)}"
+    with psycopg.connect(postgresql_server, autocommit=True) as admin:
+        admin.execute(
+            f"CREATE DATABASE {database} TEMPLATE template0 LOCALE_PROVIDER icu "
+            "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        )
+    try:
+        icu_store = postgresql_server.rsplit("/", 1)[0] + f"/{database}"
+        listed = []
+        for store in (str(tmp_path / "s.db"), icu_store):
+            result = cli("import", source, "--store", store)
+            assert result.exit_code == 0, result.stderr
+            result = cli("report", "--by", "nope", "--store", store)
+            assert result.exit_code == 2
+            listed.append(result.stderr.split("tags in the store: ")[1].split(";")[0])
+        expected = sorted({*keys, "environment", "feature"}, key=str.encode)
+        assert listed == [", ".join(expected)] * 2
+    finally:
+        with psycopg.connect(postgresql_server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {database} WITH (FORCE)")
