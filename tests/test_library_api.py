@@ -149,3 +149,18 @@ def _exact(value):
     if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
         return Decimal(value)
     return value
+
+
+def test_the_library_page_runs_as_written(tmp_path, monkeypatch):
+    """docs/library.md is a doctest session: every example runs and prints what the page says."""
+    import shutil
+
+    (tmp_path / "prompts").mkdir()
+    shutil.copy(REPO / "tests" / "fixtures" / "prompts" / "support.prompty", tmp_path / "prompts")
+    (tmp_path / "exports" / "2026-10").mkdir(parents=True)
+    shutil.copy(DEMO, tmp_path / "exports" / "2026-10")
+    monkeypatch.chdir(tmp_path)
+    failures, tried = doctest.testfile(
+        str(REPO / "docs" / "library.md"), module_relative=False, optionflags=doctest.ELLIPSIS
+    )
+    assert tried >= 10 and failures == 0
