@@ -157,3 +157,36 @@ def test_long_context_requests_are_priced_in_their_own_band(cli, env, emu, tmp_p
     )
     assert [key.endswith(":long_context") for key, _ in stored] == [False, True]
     assert sum(Decimal(cost) for _, cost in stored) == expected
+
+
+def test_the_whole_cycle_as_library_calls(env, emu, tmp_path):
+    """The same cycle through tokcli.batch.session, with no command line: plan, submit once,
+    poll with --wait's loop (an injected sleep, no real waiting), results and usage."""
+    from tokcli.batch.documents import jobs_document
+    from tokcli.batch.session import BatchSession, plan, poll_exit
+    from tokcli.context import Context
+    from tokcli.errors import ExitCode
+
+    lines = [openai_line(i) for i in range(3)]
+    source = write_jsonl(tmp_path / "in.jsonl", lines)
+    context = Context(store_flag=env["TOKCLI_STORE"])
+    checked = plan(context, source, "openai")
+    assert checked.scan.request_count == 3 and checked.estimate.batch_cost > 0
+    sleeps: list[float] = []
+    with BatchSession(context) as session:
+        base_url = env["OPENAI_BASE_URL"]
+        first = session.submit(checked, base_url=base_url, tags={"team": "search"}, force=False)
+        again = session.submit(checked, base_url=base_url, tags={"team": "search"}, force=False)
+        assert (first.existing, first.sent) == (False, True)
+        assert (again.job.id, again.existing, again.sent) == (first.job.id, True, False)
+        outcome = session.poll(first.job.id, wait=True, interval=5, sleep=sleeps.append)
+        assert not outcome.skipped and outcome.errors == []
+        assert [j.state for j in outcome.current] == ["completed"]
+        assert poll_exit(outcome.current) == ExitCode.OK
+        assert sleeps and all(pause == 5 for pause in sleeps)  # it waited, between polls
+        job, summary = session.results(first.job.id, tmp_path / "out.jsonl")
+    assert summary.statuses["succeeded"] == 3
+    assert jobs_document([job], key="job")["job"]["state"] == "completed"
+    rows, tags = usage_rows(env["TOKCLI_STORE"])
+    assert sum(row["requests"] for row in rows) == 3
+    assert {value for (_, key), value in tags.items() if key == "team"} == {"search"}
