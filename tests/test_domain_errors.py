@@ -22,8 +22,8 @@ def _raised(call) -> TokcliError:
 
 
 def _pull_without_since():
-    from tokcli.importers.pull import pull_into
-    from tokcli.importers.run import ImportJob
+    from tokcli.importers.job import ImportJob
+    from tokcli.importers.remote.admin_api import pull_into
 
     class Surroundings:  # what pull_into reads before it needs a store
         def __init__(self):
@@ -34,8 +34,8 @@ def _pull_without_since():
 
 def _library_calls():
     from tokcli.importers import get_format
-    from tokcli.importers.mapped import parse_mapping
-    from tokcli.importers.reading import Limits
+    from tokcli.importers.input_files import Limits
+    from tokcli.importers.sources.mapped import parse_mapping
     from tokcli.reporting.allocation import allocate
     from tokcli.reporting.valuation import parse_fx
     from tokcli.tco.units import parse_volume
@@ -104,7 +104,7 @@ NOT_YET = (
     "prompts/",
     "batch/engine.py",
     "http.py",
-    "importers/reading.py",
+    "importers/input_files.py",
     "importers/detect.py",
 )
 COMMAND = re.compile(r"`tokcli [^`]*`")  # naming a command to run is no flag of the caller's
@@ -128,7 +128,7 @@ def test_core_raises_name_no_flag():
 
 
 def test_pull_window_order_is_a_domain_error():
-    from tokcli.importers.pull import _window
+    from tokcli.importers.remote.admin_api import _window
 
     error = _raised(lambda: _window(dt.date(2026, 1, 5), dt.date(2026, 1, 1)))
     assert str(error) == "until 2026-01-01 is before since 2026-01-05"

@@ -86,7 +86,7 @@ def test_importing_a_sample_twice_leaves_the_store_unchanged(cli, tmp_path, samp
 
 
 def test_an_import_killed_mid_file_leaves_nothing_of_that_file(cli, tmp_path, monkeypatch):
-    import tokcli.importers.pipeline as pipeline
+    import tokcli.importers.write as pipeline
 
     store = tmp_path / "s.db"
     assert run(cli, store, ALL_SAMPLES[0]).exit_code == 0

@@ -66,7 +66,7 @@ def main(
         tokcli export -o usage-2025-09.csv --since 2025-09-01 --until 2025-09-30
         tokcli export --where team=search > search.csv
     """
-    from tokcli.importers.focus_export import ExportFilter, export_focus, totals_text
+    from tokcli.exporters.focus import ExportFilter, export_focus, totals_text
 
     rt = runtime(store=store)
     filters = ExportFilter(

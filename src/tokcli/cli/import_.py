@@ -179,7 +179,7 @@ def main(
         tokcli import --from anthropic --since 2025-09-01
         tokcli import --from postgresql://reader@litellm-db/litellm --source litellm
     """
-    from tokcli.importers.run import ImportJob, run_imports
+    from tokcli.importers.job import ImportJob, run_imports
 
     rt = runtime(store=store, pricing=pricing)
     if pull is None and not paths:

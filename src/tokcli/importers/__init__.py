@@ -10,26 +10,26 @@ from __future__ import annotations
 import importlib
 
 from tokcli.errors import OptionError
-from tokcli.importers.base import Format
+from tokcli.importers.format import Format
 
 # --source name -> (module, attribute). The order is the order of `tokcli import --help`.
 FORMATS: dict[str, tuple[str, str]] = {
-    "openai-usage": ("tokcli.importers.openai", "USAGE_JSON"),
-    "openai-costs": ("tokcli.importers.openai", "COSTS_JSON"),
-    "openai-usage-csv": ("tokcli.importers.openai", "USAGE_CSV"),
-    "openai-costs-csv": ("tokcli.importers.openai", "COSTS_CSV"),
-    "anthropic-usage": ("tokcli.importers.anthropic", "USAGE_JSON"),
-    "anthropic-costs": ("tokcli.importers.anthropic", "COSTS_JSON"),
-    "anthropic-usage-csv": ("tokcli.importers.anthropic", "USAGE_CSV"),
-    "anthropic-costs-csv": ("tokcli.importers.anthropic", "COSTS_CSV"),
-    "gcp-billing": ("tokcli.importers.gcp", "FORMAT"),
-    "aws-cur": ("tokcli.importers.aws", "FORMAT"),
-    "azure-cost": ("tokcli.importers.azure", "FORMAT"),
-    "focus": ("tokcli.importers.focus", "FORMAT"),
-    "litellm": ("tokcli.importers.litellm", "FORMAT"),
-    "otlp": ("tokcli.importers.otel", "FORMAT"),
-    "claude-code": ("tokcli.importers.claude_code", "FORMAT"),
-    "mapped": ("tokcli.importers.mapped", "FORMAT"),
+    "openai-usage": ("tokcli.importers.sources.openai", "USAGE_JSON"),
+    "openai-costs": ("tokcli.importers.sources.openai", "COSTS_JSON"),
+    "openai-usage-csv": ("tokcli.importers.sources.openai", "USAGE_CSV"),
+    "openai-costs-csv": ("tokcli.importers.sources.openai", "COSTS_CSV"),
+    "anthropic-usage": ("tokcli.importers.sources.anthropic", "USAGE_JSON"),
+    "anthropic-costs": ("tokcli.importers.sources.anthropic", "COSTS_JSON"),
+    "anthropic-usage-csv": ("tokcli.importers.sources.anthropic", "USAGE_CSV"),
+    "anthropic-costs-csv": ("tokcli.importers.sources.anthropic", "COSTS_CSV"),
+    "gcp-billing": ("tokcli.importers.sources.gcp", "FORMAT"),
+    "aws-cur": ("tokcli.importers.sources.aws", "FORMAT"),
+    "azure-cost": ("tokcli.importers.sources.azure", "FORMAT"),
+    "focus": ("tokcli.importers.sources.focus", "FORMAT"),
+    "litellm": ("tokcli.importers.sources.litellm", "FORMAT"),
+    "otlp": ("tokcli.importers.sources.otel", "FORMAT"),
+    "claude-code": ("tokcli.importers.sources.claude_code", "FORMAT"),
+    "mapped": ("tokcli.importers.sources.mapped", "FORMAT"),
 }
 
 

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from tokcli.errors import InputError
-from tokcli.importers.reading import Source, csv_header, limit_hint, looks_like_json_lines
+from tokcli.importers.input_files import Source, csv_header, limit_hint, looks_like_json_lines
 
 # (format, columns that must all be present), most specific first.
 _CSV_SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import OptionError, TokcliError
 from tokcli.importers import get_format
-from tokcli.importers.pipeline import FileResult, ImportSettings, import_source
-from tokcli.importers.reading import Source
+from tokcli.importers.input_files import Source
+from tokcli.importers.write import FileResult, ImportSettings, import_source
 
 if TYPE_CHECKING:
     # httpx loads only when a pull runs
     from tokcli.context import Context
     from tokcli.http import HttpClient
-    from tokcli.importers.run import ImportJob
+    from tokcli.importers.job import ImportJob
     from tokcli.store.connection import Connection
 
 MAX_PAGES = 10_000  # a server that never stops paginating is an error, not a hang

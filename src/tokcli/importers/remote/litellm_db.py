@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 from tokcli.importers import get_format
-from tokcli.importers.pipeline import FileResult, ImportSettings, import_source
-from tokcli.importers.reading import Source
+from tokcli.importers.input_files import Source
+from tokcli.importers.write import FileResult, ImportSettings, import_source
 from tokcli.store.litellm_source import TABLE, dump_spend_logs, newest_litellm_start
 from tokcli.store.postgres import redact
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed
-from tokcli.importers.common import service_tier
-from tokcli.importers.reading import Source, check_row_count, json_depth_error
-from tokcli.importers.values import RowError, stable_key, text_or_none, tokens, utc_time
+from tokcli.importers.fields import RowError, stable_key, text_or_none, tokens, utc_time
+from tokcli.importers.format import APPEND_ONLY, Format, Options, Parsed
+from tokcli.importers.input_files import Source, check_row_count, json_depth_error
+from tokcli.importers.normalise import service_tier
 from tokcli.store.usage import UsageRecord
 
 NAME = "claude-code"

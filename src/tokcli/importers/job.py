@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError, OptionError
 from tokcli.importers import get_format
-from tokcli.importers.base import BY_BILLING_PERIOD, Format, Options
 from tokcli.importers.detect import detect
-from tokcli.importers.parts import (
+from tokcli.importers.format import BY_BILLING_PERIOD, Format, Options
+from tokcli.importers.input_files import Limits, Source
+from tokcli.importers.part_sets import (
     DATA_SUFFIXES,
     PlannedSet,
     check_exists,
@@ -24,15 +25,14 @@ from tokcli.importers.parts import (
     transcript_folder,
     walk,
 )
-from tokcli.importers.pipeline import (
+from tokcli.importers.pricer import Pricer
+from tokcli.importers.write import (
     FileResult,
     ImportSettings,
     PartSet,
     ProgressCallback,
     import_set,
 )
-from tokcli.importers.pricer import Pricer
-from tokcli.importers.reading import Limits, Source
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.tags import TagMap
 
@@ -84,7 +84,7 @@ def run_imports(
     conn = rt.open_store()
     try:
         if job.pull and job.pull.startswith(("postgresql://", "postgres://")):
-            from tokcli.importers.litellm_db import pull_litellm
+            from tokcli.importers.remote.litellm_db import pull_litellm
 
             if job.source_name not in (None, "litellm"):
                 raise OptionError(
@@ -92,7 +92,7 @@ def run_imports(
                 )
             results.append(pull_litellm(conn, job.pull, settings))
         elif job.pull:
-            from tokcli.importers.pull import pull_into
+            from tokcli.importers.remote.admin_api import pull_into
 
             results += pull_into(conn, rt, job, settings)
         for planned, fmt in plan_inputs(job, settings.limits, errors):
@@ -191,7 +191,7 @@ def _import_set(
 def _mapping(rt: Context, spec: str | None) -> dict[str, str | bool] | None:
     if spec is None:
         return None
-    from tokcli.importers.mapped import parse_mapping
+    from tokcli.importers.sources.mapped import parse_mapping
 
     return parse_mapping(spec, rt.config)
 

@@ -35,22 +35,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed
-from tokcli.importers.common import service_tier
-from tokcli.importers.reading import (
-    JSONSyntaxError,
-    Source,
-    check_row_count,
-    load_json,
-    read_text,
-)
-from tokcli.importers.values import (
+from tokcli.importers.fields import (
     RowError,
     count,
     stable_key,
     text_or_none,
     utc_from_unix_nano,
 )
+from tokcli.importers.format import APPEND_ONLY, Format, Options, Parsed
+from tokcli.importers.input_files import (
+    JSONSyntaxError,
+    Source,
+    check_row_count,
+    load_json,
+    read_text,
+)
+from tokcli.importers.normalise import service_tier
 from tokcli.store.usage import UsageRecord
 
 NAME = "otlp"

@@ -30,10 +30,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from tokcli.errors import InputError, TokcliError
-from tokcli.importers.base import BY_BILLING_PERIOD, BY_WINDOW, BillingPeriod, Format, Options
+from tokcli.importers.fields import MAX_MAGNITUDE, Occurrences, RowError
+from tokcli.importers.format import BY_BILLING_PERIOD, BY_WINDOW, BillingPeriod, Format, Options
+from tokcli.importers.input_files import Limits, Source, check_row_count
 from tokcli.importers.pricer import Pricer
-from tokcli.importers.reading import Limits, Source, check_row_count
-from tokcli.importers.values import MAX_MAGNITUDE, Occurrences, RowError
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import imports as store
 from tokcli.store import transaction

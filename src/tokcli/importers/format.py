@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokcli.importers.reading import BadRow, Source
-from tokcli.importers.values import Occurrences, RowError
+from tokcli.importers.fields import Occurrences, RowError
+from tokcli.importers.input_files import BadRow, Source
 from tokcli.store.usage import UsageRecord
 
 # How a new import replaces what an earlier one wrote (README, `tokcli import`, "Replace"):

@@ -23,10 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import OptionError
-from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed, each_row
-from tokcli.importers.common import service_tier
-from tokcli.importers.reading import Source, csv_rows, json_lines
-from tokcli.importers.values import (
+from tokcli.importers.fields import (
     Occurrences,
     RowError,
     count,
@@ -36,6 +33,9 @@ from tokcli.importers.values import (
     tokens,
     utc_time,
 )
+from tokcli.importers.format import APPEND_ONLY, Format, Options, Parsed, each_row
+from tokcli.importers.input_files import Source, csv_rows, json_lines
+from tokcli.importers.normalise import service_tier
 from tokcli.store.usage import UsageRecord
 
 if TYPE_CHECKING:
