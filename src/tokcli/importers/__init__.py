@@ -1,8 +1,20 @@
 """`tokcli import`: billing and usage exports into the usage store.
 
-One module per format (`openai.py`, `anthropic.py`, `focus.py`, ...), each exposing `Format`
-objects; `detect.py` recognises a file from its content; `pipeline.py` writes one input in one
-transaction. Format modules are imported only when first needed.
+The import path runs one way, from a file to the store (tests/test_architecture.py keeps it so):
+
+    input_files.py   opening inputs within limits: gzip/zip, encodings, CSV and JSON rows
+    fields.py        parsing cell values: numbers, money, times, record keys (RowError)
+    format.py        the contract every parser meets: `Format`, `Parsed`, `Options`
+    normalise.py     what several formats share: service tiers, token kinds in meter names
+    sources/         one parser per format (`openai.py`, `focus.py`, ...), exposing `Format`s
+    pricer.py        canonical model ids and list cost for the parsed rows
+    write.py         one input (or one multi-part set) into the store, in one transaction
+    detect.py        recognising an input's format from its content
+    part_sets.py     which inputs are the parts of one billing export
+    remote/          imports that fetch rows from a server (admin APIs, a LiteLLM database)
+    job.py           an `ImportJob` over many inputs, and its summary document
+
+Format modules are imported only when first needed.
 """
 
 from __future__ import annotations

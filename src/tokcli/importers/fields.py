@@ -2,7 +2,7 @@
 
 Every importer goes through these helpers, so the traps of BILLING-FORMATS.md (literal `NULL`,
 thousands separators, `3.0` in integer columns, 30-digit decimals, five timestamp spellings)
-are handled once. Each raises `RowError` naming the field, which the pipeline turns into a
+are handled once. Each raises `RowError` naming the field, which write.py turns into a
 file:line:column message or a rejected row.
 """
 

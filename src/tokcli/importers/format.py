@@ -1,5 +1,5 @@
 """What every format module provides: a `Format` whose `parse` turns one input into `Parsed`
-rows, and the small types the pipeline needs to write them."""
+rows, and the small types write.py needs to write them."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class Options:
     all_services: bool = False  # FOCUS / cloud bills: also import services that are not AI
     mapping: dict[str, str | bool] | None = None  # generic CSV/JSONL: usage field -> input column
     # The parts of one export share their numbering of identical rows, so that an identical
-    # line item in two parts is two rows, not one row and a "duplicate" (pipeline.import_set).
+    # line item in two parts is two rows, not one row and a "duplicate" (write.import_set).
     occurrences: Occurrences | None = None
 
 

@@ -146,7 +146,7 @@ def plan_inputs(
     job: ImportJob, limits: Limits, errors: list[InputError]
 ) -> list[tuple[PlannedSet, Format]]:
     """Each input's format, and the inputs in sets: the parts of one billing export together
-    (see importers/parts.py), everything else alone. Unreadable inputs go to `errors`."""
+    (see importers/part_sets.py), everything else alone. Unreadable inputs go to `errors`."""
     by_format: dict[str, list[Path]] = {}
     for given in job.paths:
         try:
