@@ -22,14 +22,13 @@ def _raised(call) -> TokcliError:
 
 
 def _pull_without_since():
-    from tokcli.importers.job import ImportJob
     from tokcli.importers.remote.admin_api import pull_into
 
     class Surroundings:  # what pull_into reads before it needs a store
         def __init__(self):
             self.environ = {"OPENAI_ADMIN_KEY": "sk-admin-test"}
 
-    pull_into(None, Surroundings(), ImportJob(pull="openai"), None)
+    pull_into(None, Surroundings(), "openai", (None, None), None)
 
 
 def _library_calls():

@@ -94,7 +94,7 @@ def run_imports(
         elif job.pull:
             from tokcli.importers.remote.admin_api import pull_into
 
-            results += pull_into(conn, rt, job, settings)
+            results += pull_into(conn, rt, job.pull, (job.since, job.until), settings)
         for planned, fmt in plan_inputs(job, settings.limits, errors):
             try:
                 results.append(_import_set(conn, planned, fmt, settings, progress_factory))
