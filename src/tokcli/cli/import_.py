@@ -179,6 +179,7 @@ def main(
         tokcli import --from anthropic --since 2025-09-01
         tokcli import --from postgresql://reader@litellm-db/litellm --source litellm
     """
+    from tokcli.cli.flags import error_text
     from tokcli.importers.job import ImportJob, run_imports
 
     rt = runtime(store=store, pricing=pricing)
@@ -204,7 +205,8 @@ def main(
         replace_window=replace_window,
         limits=_limit_options(limit or []),
     )
-    summary = run_imports(rt, job, progress_factory=None if quiet else _progress_factory(rt))
+    progress = None if quiet else _progress_factory(rt)
+    summary = run_imports(rt, job, progress_factory=progress, describe=error_text)
     warnings = summary["warnings"]
     if quiet:
         from tokcli.shown import inputs_fingerprint, new_warnings

@@ -62,10 +62,14 @@ ProgressFactory = Callable[[str, int], AbstractContextManager[ProgressCallback |
 
 
 def run_imports(
-    rt: Context, job: ImportJob, progress_factory: ProgressFactory | None = None
+    rt: Context,
+    job: ImportJob,
+    progress_factory: ProgressFactory | None = None,
+    describe: Callable[[InputError], str] = str,
 ) -> dict[str, Any]:
     """Import every input of `job` (each file or part set in its own transaction) and return
-    the summary. A bad input is reported in `errors` and the run goes on with the others."""
+    the summary. A bad input is reported in `errors` and the run goes on with the others;
+    `describe` words each error there (the command line: options spelt as its flags)."""
     settings = ImportSettings(
         pricer=Pricer(rt.registry),
         tag_map=TagMap.from_config(rt.config.section("tags")),
@@ -106,7 +110,7 @@ def run_imports(
     finally:
         conn.close()
     document = summary(results, warnings + list(settings.pricer.warnings.values()))
-    document["errors"] = [str(error) for error in errors]
+    document["errors"] = [describe(error) for error in errors]
     return document
 
 
