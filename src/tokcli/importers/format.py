@@ -18,6 +18,17 @@ BY_WINDOW = "window"  # API pulls: the newest covering a time window wins inside
 APPEND_ONLY = "append"  # event logs (transcripts, spans): rows are only ever added
 
 
+# The disjoint token buckets of a UsageRecord: what a parser fills from token counts.
+TOKEN_BUCKETS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+
 @dataclass(frozen=True)
 class BillingPeriod:
     account: str | None

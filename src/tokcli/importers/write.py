@@ -35,6 +35,7 @@ from tokcli.importers.fields import MAX_MAGNITUDE, Occurrences, RowError
 from tokcli.importers.format import (
     BY_BILLING_PERIOD,
     BY_WINDOW,
+    TOKEN_BUCKETS,
     BillingPeriod,
     Format,
     Options,
@@ -108,15 +109,7 @@ class Totals:
         }
 
 
-TOKEN_FIELDS = (
-    "requests",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
+TOKEN_FIELDS = ("requests", *TOKEN_BUCKETS)  # the counts a summary adds up
 
 
 @dataclass
@@ -321,7 +314,7 @@ class _Writer:
         if period is not None and period.account:
             record.tags[BILLING_ACCOUNT_TAG] = period.account
         self.settings.pricer.complete(record)
-        if record.model_raw is None and any(getattr(record, b) for b in TOKEN_FIELDS[1:]):
+        if record.model_raw is None and any(getattr(record, b) for b in TOKEN_BUCKETS):
             self.without_model += 1
         self.pending.append(record)
         if len(self.pending) >= INSERT_BATCH_ROWS:
