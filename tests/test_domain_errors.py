@@ -190,3 +190,17 @@ def test_the_command_line_summary_spells_the_flags(cli, tmp_path):
     )
     assert json.loads(result.stdout)["errors"] == [message]
     assert result.stderr == f"tokcli: error: {message}\n"
+
+
+def test_a_row_error_hint_reaches_the_command_line_as_a_flag(cli, tmp_path):
+    """A parser's RowError carries its hint to the file's error: a Claude Code line nested too
+    deep says how to raise the limit, as a flag on the command line."""
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text("[" * 300 + "]" * 300 + "\n")
+    args = ("import", transcript, "--source", "claude-code", "--store", tmp_path / "s.db")
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"tokcli: error: {transcript}:1: JSON nested deeper than 200 levels; "
+        "raise it with --limit json-depth=N (or import.limits.json_depth in the config)\n"
+    )

@@ -378,7 +378,7 @@ def load_json(
         ) from None
     except RecursionError:  # deeper than the parser itself can go (~1000 levels)
         value = _TOO_DEEP
-    if value is _TOO_DEEP or _deeper_than(value, depth):
+    if value is _TOO_DEEP or deeper_than(value, depth):
         raise InputError(
             f"JSON nested deeper than {depth} levels",
             path=path,
@@ -397,12 +397,12 @@ class JSONSyntaxError(InputError):
 
 def json_depth_error(value: Any, limit: int) -> str | None:
     """The message for a parsed value nested deeper than `limit`, else None."""
-    if _deeper_than(value, limit):
+    if deeper_than(value, limit):
         return f"JSON nested deeper than {limit} levels; {limit_hint('json_depth')}"
     return None
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
+def deeper_than(value: Any, limit: int) -> bool:
     """Whether containers nest deeper than `limit`, walked without recursion."""
     stack = [(value, 1)]
     while stack:

@@ -301,7 +301,11 @@ class _Writer:
         assert error is not None  # called for a bad row only
         if not self.settings.skip_bad_rows:
             raise InputError(
-                str(error), path=parsed.path or source.name, line=parsed.line, field=error.field
+                str(error),
+                path=parsed.path or source.name,
+                line=parsed.line,
+                field=error.field,
+                hint=error.hint,
             )
         self.result.rejected += 1
         line = f"{parsed.path}:{parsed.line}" if parsed.path else parsed.line
