@@ -395,13 +395,6 @@ class JSONSyntaxError(InputError):
     """Text that is not JSON (as opposed to JSON that breaks a limit)."""
 
 
-def json_depth_error(value: Any, limit: int) -> str | None:
-    """The message for a parsed value nested deeper than `limit`, else None."""
-    if deeper_than(value, limit):
-        return f"JSON nested deeper than {limit} levels; {limit_hint('json_depth')}"
-    return None
-
-
 def deeper_than(value: Any, limit: int) -> bool:
     """Whether containers nest deeper than `limit`, walked without recursion."""
     stack = [(value, 1)]

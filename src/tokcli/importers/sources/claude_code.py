@@ -23,7 +23,7 @@ from typing import Any
 
 from tokcli.importers.fields import RowError, stable_key, text_or_none, tokens, utc_time
 from tokcli.importers.format import APPEND_ONLY, Format, Options, Parsed
-from tokcli.importers.input_files import Source, check_row_count, json_depth_error
+from tokcli.importers.input_files import Source, check_row_count, deeper_than, limit_hint
 from tokcli.importers.normalise import service_tier
 from tokcli.store.usage import UsageRecord
 
@@ -114,14 +114,16 @@ def _json_line(raw: str, max_depth: int) -> object:
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
     try:
         line = _DECODER.decode(raw)
-    except RecursionError:
-        raise RowError(f"JSON nested deeper than {max_depth} levels") from None
+    except RecursionError:  # deeper than the decoder itself can go
+        raise _too_deep(max_depth) from None
     # Nesting is at most the number of brackets: most lines need no walk to know.
-    if raw.count("{") + raw.count("[") > max_depth:
-        problem = json_depth_error(line, max_depth)
-        if problem:
-            raise RowError(problem)
+    if raw.count("{") + raw.count("[") > max_depth and deeper_than(line, max_depth):
+        raise _too_deep(max_depth)
     return line
+
+
+def _too_deep(max_depth: int) -> RowError:
+    return RowError(f"JSON nested deeper than {max_depth} levels", hint=limit_hint("json_depth"))
 
 
 def _entry(line: Any, path: str, number: int, order: int) -> _Entry | str:
