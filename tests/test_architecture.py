@@ -124,3 +124,76 @@ print(sorted(m for m in ("typer", "click", "rich", "tokcli.cli") if m in sys.mod
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+# The import path from a file to the store runs one way (issue 18): each importers/ module
+# imports importers/ modules of lower layers only. Parsers (sources/) never reach the writer,
+# the registry or a job; the writer never reaches a job; exporters are not importers.
+IMPORT_LAYERS = (
+    ("importers/fields.py", "importers/input_files.py"),
+    ("importers/format.py", "importers/normalise.py"),
+    ("importers/sources/",),
+    ("importers/__init__.py", "importers/pricer.py", "importers/detect.py"),
+    ("importers/part_sets.py",),
+    ("importers/write.py",),
+    ("importers/remote/",),
+    ("importers/job.py",),
+)
+
+
+def _layer(relative: str) -> int:
+    for rank, members in enumerate(IMPORT_LAYERS):
+        if any(relative == m or (m.endswith("/") and relative.startswith(m)) for m in members):
+            return rank
+    raise AssertionError(f"{relative}: place the new module in IMPORT_LAYERS")
+
+
+def _imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every tokcli module the code imports, lazily or not, as a path below src/tokcli."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tokcli"):
+            # `from tokcli.importers.sources import openai` imports the submodule
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.startswith("tokcli")]
+        else:
+            continue
+        found += [(node.lineno, _module_path(name)) for name in names]
+    return found
+
+
+def _module_path(name: str) -> str:
+    """`tokcli.importers.write` -> importers/write.py; a name inside a module
+    (`tokcli.importers.get_format`, `tokcli.importers.write.FileResult`) -> that module."""
+    path = name.replace(".", "/")[len("tokcli/") :]
+    if (SRC / (path + ".py")).exists():
+        return path + ".py"
+    if (SRC / path).is_dir():
+        return path + "/__init__.py"
+    return _module_path(name.rpartition(".")[0])
+
+
+def test_the_import_path_runs_one_way_from_a_file_to_the_store():
+    offenders = []
+    for relative, tree in _modules(SRC / "importers"):
+        for line, target in _imported_modules(tree):
+            if target.startswith("cli/") or target.startswith("exporters/"):
+                offenders.append(f"{relative}:{line}: imports {target}")
+            elif target.startswith("importers/") and _layer(target) >= _layer(relative):
+                offenders.append(f"{relative}:{line}: imports {target} (not below it)")
+    for relative, tree in _modules(SRC / "store"):
+        offenders += [
+            f"{relative}:{line}: imports {target}"
+            for line, target in _imported_modules(tree)
+            if target.startswith(("importers/", "exporters/"))
+        ]
+    assert offenders == []
+
+
+def test_the_import_path_check_finds_a_parser_that_writes():
+    tree = ast.parse("def parse():\n    from tokcli.importers.write import import_source\n")
+    ((line, target),) = _imported_modules(tree)
+    assert (line, target) == (2, "importers/write.py")
+    assert _layer(target) > _layer("importers/sources/openai.py")
+    assert _layer("importers/job.py") > _layer("importers/remote/admin_api.py")

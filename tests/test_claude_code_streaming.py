@@ -13,9 +13,9 @@ import tracemalloc
 from pathlib import Path
 
 from conftest import SAMPLES
-from tokcli.importers import claude_code
-from tokcli.importers.base import Options
-from tokcli.importers.reading import Source
+from tokcli.importers.format import Options
+from tokcli.importers.input_files import Source
+from tokcli.importers.sources import claude_code
 
 
 def _real_assistant_line() -> dict:

@@ -22,20 +22,19 @@ def _raised(call) -> TokcliError:
 
 
 def _pull_without_since():
-    from tokcli.importers.pull import pull_into
-    from tokcli.importers.run import ImportJob
+    from tokcli.importers.remote.admin_api import pull_into
 
     class Surroundings:  # what pull_into reads before it needs a store
         def __init__(self):
             self.environ = {"OPENAI_ADMIN_KEY": "sk-admin-test"}
 
-    pull_into(None, Surroundings(), ImportJob(pull="openai"), None)
+    pull_into(None, Surroundings(), "openai", (None, None), None)
 
 
 def _library_calls():
     from tokcli.importers import get_format
-    from tokcli.importers.mapped import parse_mapping
-    from tokcli.importers.reading import Limits
+    from tokcli.importers.input_files import Limits
+    from tokcli.importers.sources.mapped import parse_mapping
     from tokcli.reporting.allocation import allocate
     from tokcli.reporting.valuation import parse_fx
     from tokcli.tco.units import parse_volume
@@ -93,19 +92,13 @@ def test_option_error_keeps_given_text_as_written():
 
 
 # Modules whose messages still name flags: estimate/, audit/, prompts/ and batch/engine.py belong
-# to other work in this round; http.py's HttpError wording ("is --base-url the provider's API?");
-# the hints inside per-file import errors (importers/reading.py "raise it with --limit ...",
-# importers/detect.py "name it with --source"), which reach the summary document as text; and
-# importers/run.py and store/litellm_source.py, where main's LiteLLM database import (issue 19,
-# merged after this test was written) says "--from postgresql://…: ...".
+# to other work in this round; http.py's HttpError wording ("is --base-url the provider's API?").
 NOT_YET = (
     "estimate/",
     "audit/",
     "prompts/",
     "batch/engine.py",
     "http.py",
-    "importers/reading.py",
-    "importers/detect.py",
 )
 COMMAND = re.compile(r"`tokcli [^`]*`")  # naming a command to run is no flag of the caller's
 
@@ -128,7 +121,86 @@ def test_core_raises_name_no_flag():
 
 
 def test_pull_window_order_is_a_domain_error():
-    from tokcli.importers.pull import _window
+    from tokcli.importers.remote.admin_api import _window
 
     error = _raised(lambda: _window(dt.date(2026, 1, 5), dt.date(2026, 1, 1)))
     assert str(error) == "until 2026-01-01 is before since 2026-01-05"
+
+
+# ---- per-file import errors: the hint names the option, the command line its flag ---------
+
+
+def _import_errors(paths, source=None, **limits):
+    """The summary's `errors` of a library import (no CLI), each file its own error."""
+    from tokcli.api import context
+    from tokcli.importers.job import ImportJob, run_imports
+
+    job = ImportJob(
+        paths=list(paths), source_name=source, limits={k: str(v) for k, v in limits.items()}
+    )
+    return run_imports(context(Path("s.db")), job)["errors"]
+
+
+def test_an_input_error_hint_names_the_option_and_renders_as_a_flag(tmp_path, monkeypatch):
+    from tokcli.cli.flags import error_text
+    from tokcli.errors import InputError
+    from tokcli.importers.input_files import limit_hint
+
+    error = InputError("more than 2 rows", path="a.csv", line=4, hint=limit_hint("rows"))
+    assert str(error) == (
+        "a.csv:4: more than 2 rows; raise it with limits rows=N "
+        "(or import.limits.rows in the config)"
+    )
+    assert error_text(error) == (
+        "a.csv:4: more than 2 rows; raise it with --limit rows=N "
+        "(or import.limits.rows in the config)"
+    )
+
+
+def test_library_import_errors_name_no_flag(tmp_path, monkeypatch):
+    """The hints of importers/input_files.py and importers/detect.py named `--limit` and
+    `--source` in the library's summary; they name the options now."""
+    monkeypatch.chdir(tmp_path)
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("a,b\n1,2\n")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"a": [[[[[[{"b": 1}]]]]]]}')
+    assert _import_errors([unknown]) == [
+        f"{unknown}: cannot tell the format from the content; name it with source "
+        "(see `tokcli import --help`)",
+    ]
+    assert _import_errors([deep], source="openai-usage", json_depth=5) == [
+        f"{deep}: JSON nested deeper than 5 levels; raise it with limits json-depth=N "
+        "(or import.limits.json_depth in the config)",
+    ]
+
+
+def test_the_command_line_summary_spells_the_flags(cli, tmp_path):
+    """The JSON summary `tokcli import` prints (and its stderr) shows the flags."""
+    import json
+
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("a,b\n1,2\n")
+    demo = REPO / "examples" / "billing" / "demo_focus_2026-10.csv"
+    result = cli("import", demo, unknown, "--store", tmp_path / "s.db", "--format", "json")
+    assert result.exit_code == 2
+    message = (
+        f"{unknown}: cannot tell the format from the content; "
+        "name it with --source (see `tokcli import --help`)"
+    )
+    assert json.loads(result.stdout)["errors"] == [message]
+    assert result.stderr == f"tokcli: error: {message}\n"
+
+
+def test_a_row_error_hint_reaches_the_command_line_as_a_flag(cli, tmp_path):
+    """A parser's RowError carries its hint to the file's error: a Claude Code line nested too
+    deep says how to raise the limit, as a flag on the command line."""
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text("[" * 300 + "]" * 300 + "\n")
+    args = ("import", transcript, "--source", "claude-code", "--store", tmp_path / "s.db")
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"tokcli: error: {transcript}:1: JSON nested deeper than 200 levels; "
+        "raise it with --limit json-depth=N (or import.limits.json_depth in the config)\n"
+    )

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from conftest import SAMPLES
 from tokcli.errors import InputError
 from tokcli.importers import get_format
-from tokcli.importers.base import Options
-from tokcli.importers.reading import Source
-from tokcli.importers.values import RowError
+from tokcli.importers.fields import RowError
+from tokcli.importers.format import Options
+from tokcli.importers.input_files import Source
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
 CSV_FILES = {

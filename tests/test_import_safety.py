@@ -86,12 +86,12 @@ def test_importing_a_sample_twice_leaves_the_store_unchanged(cli, tmp_path, samp
 
 
 def test_an_import_killed_mid_file_leaves_nothing_of_that_file(cli, tmp_path, monkeypatch):
-    import tokcli.importers.pipeline as pipeline
+    from tokcli.importers import write
 
     store = tmp_path / "s.db"
     assert run(cli, store, ALL_SAMPLES[0]).exit_code == 0
     before = store_dump(store)
-    real_insert = pipeline.insert_usage
+    real_insert = write.insert_usage
     calls = []
 
     def dies_on_the_third_batch(conn, records, import_id=None):
@@ -100,8 +100,8 @@ def test_an_import_killed_mid_file_leaves_nothing_of_that_file(cli, tmp_path, mo
             raise RuntimeError("killed")
         return real_insert(conn, records, import_id)
 
-    monkeypatch.setattr(pipeline, "INSERT_BATCH_ROWS", 2)  # rows are written in batches
-    monkeypatch.setattr(pipeline, "insert_usage", dies_on_the_third_batch)
+    monkeypatch.setattr(write, "INSERT_BATCH_ROWS", 2)  # rows are written in batches
+    monkeypatch.setattr(write, "insert_usage", dies_on_the_third_batch)
     # The error boundary turns the crash into one line, exit 1 (a bug, not bad input).
     result = run(cli, store, SAMPLES / "focus" / "focus_sample.csv", "--all-services")
     assert result.exit_code == 1 and "internal error: RuntimeError: killed" in result.stderr

@@ -120,7 +120,7 @@ def import_files(
 ) -> ImportResult:
     """Import billing or usage exports into a store (a path; default: the configured store).
     Each file, or each set of export parts, is one transaction: all of it or nothing."""
-    from tokcli.importers.run import ImportJob, run_imports
+    from tokcli.importers.job import ImportJob, run_imports
 
     job = ImportJob(
         paths=[Path(p) for p in paths],

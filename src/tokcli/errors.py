@@ -30,6 +30,11 @@ class TokcliError(Exception):
         if code is not None:
             self.code = code
 
+    def render(self, name_of: Callable[[str], str]) -> str:
+        """The message with each option of the caller's spelt by `name_of` (the CLI: its flag).
+        Most errors name no option: their message as it is."""
+        return str(self)
+
 
 class OptionError(TokcliError):
     """A bad option the caller passed, named in the library's terms, never as a CLI flag.
@@ -83,7 +88,9 @@ class Location(TypedDict, total=False):
 
 
 class InputError(TokcliError):
-    """Malformed or unreadable input. Carries file, line and field so the message can name them."""
+    """Malformed or unreadable input. Carries file, line and field so the message can name them,
+    and optionally a `hint`: what the caller can pass to get past it, in the library's terms
+    (an OptionError, so the command line shows its flag: "raise it with --limit rows=N")."""
 
     def __init__(
         self,
@@ -93,9 +100,17 @@ class InputError(TokcliError):
         line: int | None = None,
         column: int | None = None,
         field: str | None = None,
+        hint: OptionError | None = None,
     ):
         self.path, self.line, self.column, self.field = path, line, column, field
-        super().__init__(_locate(message, path, line, column, field))
+        self.problem, self.hint = message, hint
+        super().__init__(self.render(lambda name: name))
+
+    def render(self, name_of: Callable[[str], str]) -> str:
+        message = self.problem
+        if self.hint is not None:
+            message += "; " + self.hint.render(name_of)
+        return _locate(message, self.path, self.line, self.column, self.field)
 
 
 class UnknownModelError(TokcliError):

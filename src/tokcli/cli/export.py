@@ -66,7 +66,7 @@ def main(
         tokcli export -o usage-2025-09.csv --since 2025-09-01 --until 2025-09-30
         tokcli export --where team=search > search.csv
     """
-    from tokcli.importers.focus_export import ExportFilter, export_focus, totals_text
+    from tokcli.exporters.focus import FOCUS_VERSION, ExportFilter, export_focus, totals_text
 
     rt = runtime(store=store)
     filters = ExportFilter(
@@ -86,13 +86,13 @@ def main(
     data = {
         "version": 1,
         "format": "focus",
-        "focus_version": "1.2",
+        "focus_version": FOCUS_VERSION,
         "path": str(output),
         "rows": stats.rows,
         "billed": totals_text(stats),
     }
     rows = [{"currency": c, "billed": v} for c, v in data["billed"].items()]
-    notes = [f"{stats.rows:,} rows written to {output} (FOCUS 1.2)"]
+    notes = [f"{stats.rows:,} rows written to {output} (FOCUS {FOCUS_VERSION})"]
     columns = [Column("currency", "currency"), Column("billed", "billed")]
     rt.emit(Output(data=data, rows=rows, columns=columns, notes=notes), summary_format.value)
 

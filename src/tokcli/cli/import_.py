@@ -179,7 +179,8 @@ def main(
         tokcli import --from anthropic --since 2025-09-01
         tokcli import --from postgresql://reader@litellm-db/litellm --source litellm
     """
-    from tokcli.importers.run import ImportJob, run_imports
+    from tokcli.cli.flags import error_text
+    from tokcli.importers.job import ImportJob, run_imports
 
     rt = runtime(store=store, pricing=pricing)
     if pull is None and not paths:
@@ -204,7 +205,8 @@ def main(
         replace_window=replace_window,
         limits=_limit_options(limit or []),
     )
-    summary = run_imports(rt, job, progress_factory=None if quiet else _progress_factory(rt))
+    progress = None if quiet else _progress_factory(rt)
+    summary = run_imports(rt, job, progress_factory=progress, describe=error_text)
     warnings = summary["warnings"]
     if quiet:
         from tokcli.shown import inputs_fingerprint, new_warnings

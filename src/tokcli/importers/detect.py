@@ -1,7 +1,8 @@
 """Recognise an input's format from its content (never from its file name alone).
 
 CSV files are told apart by their header columns, JSON by the keys of the first object,
-a folder by holding Claude Code transcripts. `--source NAME` overrides all of this.
+a folder by holding Claude Code transcripts. Naming the `source` (`--source NAME`) overrides
+all of this.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tokcli.errors import InputError
-from tokcli.importers.reading import Source, csv_header, limit_hint, looks_like_json_lines
+from tokcli.errors import InputError, OptionError
+from tokcli.importers.input_files import Source, csv_header, limit_hint, looks_like_json_lines
 
 # (format, columns that must all be present), most specific first.
 _CSV_SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
@@ -40,15 +41,15 @@ def detect(source: Source) -> str:
         found = _detect_json(stripped, head) if stripped[0] in "[{" else _detect_csv(head)
     except RecursionError:
         raise InputError(
-            f"JSON nested deeper than {source.limits.json_depth} levels; "
-            + limit_hint("json_depth"),
+            f"JSON nested deeper than {source.limits.json_depth} levels",
             path=source.name,
+            hint=limit_hint("json_depth"),
         ) from None
     if found is None:
         raise InputError(
-            "cannot tell the format from the content; name it with --source "
-            "(see `tokcli import --help`)",
+            "cannot tell the format from the content",
             path=source.name,
+            hint=OptionError("name it with {source} (see `tokcli import --help`)"),
         )
     return found
 

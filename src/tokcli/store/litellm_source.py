@@ -1,7 +1,7 @@
 """Reading a LiteLLM proxy's own PostgreSQL database (`LiteLLM_SpendLogs`), read-only.
 
 Not tokcli's store, but SQL all the same, so it lives in the store package with the rest
-(tests/test_store_boundary.py). `tokcli.importers.litellm_db` turns the rows into an import.
+(tests/test_store_boundary.py). `tokcli.importers.remote.litellm_db` turns the rows into an import.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ progress bar.
 
 Every read is bounded (`Limits`): decompressed bytes (absolute, and relative to the compressed
 size, so a gzip bomb stops early), line length, JSON nesting depth and rows per file. Each limit
-has a clear message naming the `--limit NAME=VALUE` option (or `import.limits.NAME` config key)
-that raises it.
+has a clear message naming the `limits` option, NAME=VALUE (the command line's `--limit`), or the
+`import.limits.NAME` config key that raises it.
 """
 
 from __future__ import annotations
@@ -77,9 +77,14 @@ class Limits:
 RATIO_APPLIES_ABOVE = 64 * MiB
 
 
-def limit_hint(name: str) -> str:
-    flag = name.replace("_", "-")
-    return f"raise it with --limit {flag}=N (or import.limits.{name} in the config)"
+def limit_hint(name: str) -> OptionError:
+    """How to raise limit `name`, as an InputError's hint: the command line shows `--limit`."""
+    setting = name.replace("_", "-")
+    return OptionError(
+        "raise it with {limits} {setting}=N (or import.limits.{name} in the config)",
+        setting=setting,
+        name=name,
+    )
 
 
 class BoundedReader(io.RawIOBase):
@@ -107,17 +112,18 @@ class BoundedReader(io.RawIOBase):
     def _check(self) -> None:
         if self.bytes_out > self.limits.decompressed_bytes:
             raise InputError(
-                f"decompresses to more than {self.limits.decompressed_bytes:,} bytes; "
-                + limit_hint("decompressed_bytes"),
+                f"decompresses to more than {self.limits.decompressed_bytes:,} bytes",
                 path=self.path,
+                hint=limit_hint("decompressed_bytes"),
             )
         ratio = self.bytes_out / self.compressed_size
         if self.bytes_out > RATIO_APPLIES_ABOVE and ratio > self.limits.decompression_ratio:
             raise InputError(
                 f"decompresses to more than {self.limits.decompression_ratio} times its "
                 f"compressed size ({self.compressed_size:,} bytes): a compression bomb or a "
-                "damaged archive; " + limit_hint("decompression_ratio"),
+                "damaged archive",
                 path=self.path,
+                hint=limit_hint("decompression_ratio"),
             )
 
     def close(self) -> None:
@@ -246,9 +252,10 @@ class Source:
                 number += 1
                 if len(line) > limit:
                     raise InputError(
-                        f"a line longer than {limit:,} characters; " + limit_hint("line_length"),
+                        f"a line longer than {limit:,} characters",
                         path=self.name,
                         line=number,
+                        hint=limit_hint("line_length"),
                     )
                 # An undecodable byte is a non-ASCII character: an ASCII line needs no search.
                 bad = None if line.isascii() else _NOT_UTF8.search(line)
@@ -341,9 +348,10 @@ def _refuse_duplicated_columns(names: list[str], source: Source) -> None:
 def check_row_count(rows: int, source: Source, line: int | None) -> None:
     if rows > source.limits.rows:
         raise InputError(
-            f"more than {source.limits.rows:,} rows; " + limit_hint("rows"),
+            f"more than {source.limits.rows:,} rows",
             path=source.name,
             line=line,
+            hint=limit_hint("rows"),
         )
 
 
@@ -370,11 +378,12 @@ def load_json(
         ) from None
     except RecursionError:  # deeper than the parser itself can go (~1000 levels)
         value = _TOO_DEEP
-    if value is _TOO_DEEP or _deeper_than(value, depth):
+    if value is _TOO_DEEP or deeper_than(value, depth):
         raise InputError(
-            f"JSON nested deeper than {depth} levels; " + limit_hint("json_depth"),
+            f"JSON nested deeper than {depth} levels",
             path=path,
             line=line,
+            hint=limit_hint("json_depth"),
         )
     return value
 
@@ -386,14 +395,7 @@ class JSONSyntaxError(InputError):
     """Text that is not JSON (as opposed to JSON that breaks a limit)."""
 
 
-def json_depth_error(value: Any, limit: int) -> str | None:
-    """The message for a parsed value nested deeper than `limit`, else None."""
-    if _deeper_than(value, limit):
-        return f"JSON nested deeper than {limit} levels; " + limit_hint("json_depth")
-    return None
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
+def deeper_than(value: Any, limit: int) -> bool:
     """Whether containers nest deeper than `limit`, walked without recursion."""
     stack = [(value, 1)]
     while stack:

@@ -17,17 +17,21 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tokcli.importers import get_format
-from tokcli.importers.pipeline import FileResult, ImportSettings, import_source
-from tokcli.importers.reading import Source
+from tokcli.importers.input_files import Source
+from tokcli.importers.write import FileResult, ImportSettings, import_source
 from tokcli.store.litellm_source import TABLE, dump_spend_logs, newest_litellm_start
 from tokcli.store.postgres import redact
+
+if TYPE_CHECKING:
+    from tokcli.store.connection import Connection
 
 OVERLAP = dt.timedelta(hours=1)
 
 
-def pull_litellm(conn, url: str, settings: ImportSettings) -> FileResult:
+def pull_litellm(conn: Connection, url: str, settings: ImportSettings) -> FileResult:
     """Import the spend logs newer than what the store holds from `url` into `conn`."""
     since = _resume_point(conn)
     with tempfile.TemporaryDirectory() as folder:
@@ -39,7 +43,7 @@ def pull_litellm(conn, url: str, settings: ImportSettings) -> FileResult:
     return result
 
 
-def _resume_point(conn) -> dt.datetime | None:
+def _resume_point(conn: Connection) -> dt.datetime | None:
     newest = newest_litellm_start(conn)
     if not newest:
         return None

@@ -2,7 +2,7 @@
 
 Every importer goes through these helpers, so the traps of BILLING-FORMATS.md (literal `NULL`,
 thousands separators, `3.0` in integer columns, 30-digit decimals, five timestamp spellings)
-are handled once. Each raises `RowError` naming the field, which the pipeline turns into a
+are handled once. Each raises `RowError` naming the field, which write.py turns into a
 file:line:column message or a rejected row.
 """
 
@@ -15,7 +15,10 @@ import hashlib
 import re
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tokcli.errors import OptionError
 
 NULLS = frozenset({"", "null", "NULL", "Null", "None", "none", "nan", "NaN", "N/A"})
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -41,11 +44,12 @@ _MAX_UNIX_NANOS = Decimal("253402300799e9")  # 9999-12-31T23:59:59Z
 
 
 class RowError(ValueError):
-    """A value that cannot be read. `field` names the column (or JSON path) at fault."""
+    """A value that cannot be read. `field` names the column (or JSON path) at fault; `hint`,
+    if any, the option that gets past it (see InputError)."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, *, hint: OptionError | None = None):
         super().__init__(message)
-        self.field = field
+        self.field, self.hint = field, hint
 
 
 def is_null(value: object) -> bool:

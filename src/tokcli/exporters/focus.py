@@ -15,11 +15,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tokcli.money import plain
 from tokcli.sanitise import csv_cell
 from tokcli.store.exports import usage_with_tags
+
+if TYPE_CHECKING:
+    from tokcli.store.connection import Connection
 
 FOCUS_VERSION = "1.2"
 AI_CATEGORY = "AI and Machine Learning"
@@ -79,7 +82,7 @@ class ExportStats:
     billed: dict[str, Decimal] = field(default_factory=dict)  # by currency
 
 
-def export_focus(conn, out: TextIO, where: ExportFilter) -> ExportStats:
+def export_focus(conn: Connection, out: TextIO, where: ExportFilter) -> ExportStats:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow((*FOCUS_COLUMNS, *EXTENSION_COLUMNS))
     stats = ExportStats()
@@ -99,13 +102,13 @@ def export_focus(conn, out: TextIO, where: ExportFilter) -> ExportStats:
     return stats
 
 
-def _rows(conn, where: ExportFilter) -> Iterator[dict]:
+def _rows(conn: Connection, where: ExportFilter) -> Iterator[dict[str, Any]]:
     return usage_with_tags(
         conn, since=where.since, until=where.until, source=where.source, tags=where.tags
     )
 
 
-def focus_row(row: dict) -> dict[str, str]:
+def focus_row(row: dict[str, Any]) -> dict[str, str]:
     """One store row as FOCUS 1.2 values (text; empty for null)."""
     tags = row["tags"]
     start = _parse(row["period_start"])
@@ -157,7 +160,7 @@ def focus_row(row: dict) -> dict[str, str]:
     return values
 
 
-def _description(row: dict) -> str:
+def _description(row: dict[str, Any]) -> str:
     model = row["model"] or row["model_raw"]
     if row["charge_kind"] not in ("usage", "refund"):
         return f"{row['charge_kind']} ({row['source']})"

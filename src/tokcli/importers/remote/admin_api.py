@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import OptionError, TokcliError
 from tokcli.importers import get_format
-from tokcli.importers.pipeline import FileResult, ImportSettings, import_source
-from tokcli.importers.reading import Source
+from tokcli.importers.input_files import Source
+from tokcli.importers.write import FileResult, ImportSettings, import_source
 
 if TYPE_CHECKING:
     # httpx loads only when a pull runs
     from tokcli.context import Context
     from tokcli.http import HttpClient
-    from tokcli.importers.run import ImportJob
     from tokcli.store.connection import Connection
 
 MAX_PAGES = 10_000  # a server that never stops paginating is an error, not a hang
@@ -108,9 +107,15 @@ PROVIDERS = {
 
 
 def pull_into(
-    conn: Connection, rt: Context, job: ImportJob, settings: ImportSettings
+    conn: Connection,
+    rt: Context,
+    pull: str,
+    window: tuple[dt.date | None, dt.date | None],
+    settings: ImportSettings,
 ) -> list[FileResult]:
-    pull = job.pull or ""  # run_imports calls this only when a pull was asked for
+    """Pull `window` (since, until; until defaults to today) from provider `pull`'s admin API
+    and import each endpoint's pages like the matching JSON export."""
+    since, until = window
     provider = PROVIDERS.get(pull)
     if provider is None:
         raise OptionError("{pull}: expected openai or anthropic, got {got!r}", got=pull)
@@ -121,9 +126,9 @@ def pull_into(
             provider=pull,
             env=provider.key_env,
         )
-    if job.since is None:
+    if since is None:
         raise OptionError("{pull} needs {since} YYYY-MM-DD")
-    start, end = _window(job.since, job.until or rt.today())
+    start, end = _window(since, until or rt.today())
     base_url = rt.environ.get(provider.base_url_env) or provider.default_base_url
     results = []
     with _client(provider, base_url, key, rt) as client, tempfile.TemporaryDirectory() as folder:

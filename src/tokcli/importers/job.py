@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError, OptionError
 from tokcli.importers import get_format
-from tokcli.importers.base import BY_BILLING_PERIOD, Format, Options
 from tokcli.importers.detect import detect
-from tokcli.importers.parts import (
+from tokcli.importers.format import BY_BILLING_PERIOD, Format, Options
+from tokcli.importers.input_files import Limits, Source
+from tokcli.importers.part_sets import (
     DATA_SUFFIXES,
     PlannedSet,
     check_exists,
@@ -24,15 +25,14 @@ from tokcli.importers.parts import (
     transcript_folder,
     walk,
 )
-from tokcli.importers.pipeline import (
+from tokcli.importers.pricer import Pricer
+from tokcli.importers.write import (
     FileResult,
     ImportSettings,
     PartSet,
     ProgressCallback,
     import_set,
 )
-from tokcli.importers.pricer import Pricer
-from tokcli.importers.reading import Limits, Source
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.tags import TagMap
 
@@ -62,10 +62,14 @@ ProgressFactory = Callable[[str, int], AbstractContextManager[ProgressCallback |
 
 
 def run_imports(
-    rt: Context, job: ImportJob, progress_factory: ProgressFactory | None = None
+    rt: Context,
+    job: ImportJob,
+    progress_factory: ProgressFactory | None = None,
+    describe: Callable[[InputError], str] = str,
 ) -> dict[str, Any]:
     """Import every input of `job` (each file or part set in its own transaction) and return
-    the summary. A bad input is reported in `errors` and the run goes on with the others."""
+    the summary. A bad input is reported in `errors` and the run goes on with the others;
+    `describe` words each error there (the command line: options spelt as its flags)."""
     settings = ImportSettings(
         pricer=Pricer(rt.registry),
         tag_map=TagMap.from_config(rt.config.section("tags")),
@@ -84,7 +88,7 @@ def run_imports(
     conn = rt.open_store()
     try:
         if job.pull and job.pull.startswith(("postgresql://", "postgres://")):
-            from tokcli.importers.litellm_db import pull_litellm
+            from tokcli.importers.remote.litellm_db import pull_litellm
 
             if job.source_name not in (None, "litellm"):
                 raise OptionError(
@@ -92,9 +96,9 @@ def run_imports(
                 )
             results.append(pull_litellm(conn, job.pull, settings))
         elif job.pull:
-            from tokcli.importers.pull import pull_into
+            from tokcli.importers.remote.admin_api import pull_into
 
-            results += pull_into(conn, rt, job, settings)
+            results += pull_into(conn, rt, job.pull, (job.since, job.until), settings)
         for planned, fmt in plan_inputs(job, settings.limits, errors):
             try:
                 results.append(_import_set(conn, planned, fmt, settings, progress_factory))
@@ -106,7 +110,7 @@ def run_imports(
     finally:
         conn.close()
     document = summary(results, warnings + list(settings.pricer.warnings.values()))
-    document["errors"] = [str(error) for error in errors]
+    document["errors"] = [describe(error) for error in errors]
     return document
 
 
@@ -146,7 +150,7 @@ def plan_inputs(
     job: ImportJob, limits: Limits, errors: list[InputError]
 ) -> list[tuple[PlannedSet, Format]]:
     """Each input's format, and the inputs in sets: the parts of one billing export together
-    (see importers/parts.py), everything else alone. Unreadable inputs go to `errors`."""
+    (see importers/part_sets.py), everything else alone. Unreadable inputs go to `errors`."""
     by_format: dict[str, list[Path]] = {}
     for given in job.paths:
         try:
@@ -191,7 +195,7 @@ def _import_set(
 def _mapping(rt: Context, spec: str | None) -> dict[str, str | bool] | None:
     if spec is None:
         return None
-    from tokcli.importers.mapped import parse_mapping
+    from tokcli.importers.sources.mapped import parse_mapping
 
     return parse_mapping(spec, rt.config)
 

@@ -12,10 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tokcli.importers.base import BY_WINDOW, Format, Options, Parsed, structural_error
-from tokcli.importers.common import add_tokens, service_tier, token_kind, token_unit_size
-from tokcli.importers.reading import BadRow, Source, csv_rows, json_document
-from tokcli.importers.values import (
+from tokcli.importers.fields import (
     Occurrences,
     RowError,
     column_tags,
@@ -27,6 +24,9 @@ from tokcli.importers.values import (
     tokens,
     utc_from_unix,
 )
+from tokcli.importers.format import BY_WINDOW, Format, Options, Parsed, structural_error
+from tokcli.importers.input_files import BadRow, Source, csv_rows, json_document
+from tokcli.importers.normalise import add_tokens, service_tier, token_kind, token_unit_size
 from tokcli.store.usage import UsageRecord
 
 # usage_record / cost_record: one result of a bucket -> a record, or why it is skipped.

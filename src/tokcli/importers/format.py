@@ -1,5 +1,5 @@
 """What every format module provides: a `Format` whose `parse` turns one input into `Parsed`
-rows, and the small types the pipeline needs to write them."""
+rows, and the small types write.py needs to write them."""
 
 from __future__ import annotations
 
@@ -8,14 +8,25 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokcli.importers.reading import BadRow, Source
-from tokcli.importers.values import Occurrences, RowError
+from tokcli.importers.fields import Occurrences, RowError
+from tokcli.importers.input_files import BadRow, Source
 from tokcli.store.usage import UsageRecord
 
 # How a new import replaces what an earlier one wrote (README, `tokcli import`, "Replace"):
 BY_BILLING_PERIOD = "billing_period"  # billing files: the export for an account and period wins
 BY_WINDOW = "window"  # API pulls: the newest covering a time window wins inside that window
 APPEND_ONLY = "append"  # event logs (transcripts, spans): rows are only ever added
+
+
+# The disjoint token buckets of a UsageRecord: what a parser fills from token counts.
+TOKEN_BUCKETS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,7 @@ class Options:
     all_services: bool = False  # FOCUS / cloud bills: also import services that are not AI
     mapping: dict[str, str | bool] | None = None  # generic CSV/JSONL: usage field -> input column
     # The parts of one export share their numbering of identical rows, so that an identical
-    # line item in two parts is two rows, not one row and a "duplicate" (pipeline.import_set).
+    # line item in two parts is two rows, not one row and a "duplicate" (write.import_set).
     occurrences: Occurrences | None = None
 
 

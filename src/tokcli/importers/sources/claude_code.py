@@ -19,15 +19,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed
-from tokcli.importers.common import service_tier
-from tokcli.importers.reading import Source, check_row_count, json_depth_error
-from tokcli.importers.values import RowError, stable_key, text_or_none, tokens, utc_time
+from tokcli.importers.fields import RowError, stable_key, text_or_none, tokens, utc_time
+from tokcli.importers.format import APPEND_ONLY, Format, Options, Parsed
+from tokcli.importers.input_files import Source, check_row_count, deeper_than, limit_hint
+from tokcli.importers.normalise import service_tier
 from tokcli.store.usage import UsageRecord
 
 NAME = "claude-code"
 SYNTHETIC_MODEL = "<synthetic>"
+# (message id, request id); (file, line) for a line without a message id
+ResponseKey = tuple[str, str] | tuple[str, int]
 
 
 @dataclass(slots=True)
@@ -44,14 +47,14 @@ class _Entry:
     request_id: str
     sidechain: bool
     total: int = 0
-    pending: tuple | None = None  # what `_record` needs, until it has run
+    pending: tuple[Any, ...] | None = None  # what `_record` needs, until it has run
 
-    def key(self) -> tuple[str, str] | tuple[str, int]:
+    def key(self) -> ResponseKey:
         return (self.message_id, self.request_id) if self.message_id else (self.path, self.line)
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    best: dict[tuple, _Entry] = {}  # one entry per API response: the largest line so far
+    best: dict[ResponseKey, _Entry] = {}  # one entry per API response: the largest line so far
     order = itertools.count()
     for path in _transcripts(source):
         yield from _read_transcript(path, source, best, order)
@@ -65,7 +68,7 @@ def _transcripts(source: Source) -> list[Path]:
 
 
 def _read_transcript(
-    path: Path, source: Source, best: dict[tuple, _Entry], order: Iterator[int]
+    path: Path, source: Source, best: dict[ResponseKey, _Entry], order: Iterator[int]
 ) -> Iterator[Parsed]:
     """Each line's outcome as it is read, except an API response's: the largest line of each
     response waits in `best` (counts only grow while a response streams); a line that is not,
@@ -111,21 +114,23 @@ def _json_line(raw: str, max_depth: int) -> object:
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
     try:
         line = _DECODER.decode(raw)
-    except RecursionError:
-        raise RowError(f"JSON nested deeper than {max_depth} levels") from None
+    except RecursionError:  # deeper than the decoder itself can go
+        raise _too_deep(max_depth) from None
     # Nesting is at most the number of brackets: most lines need no walk to know.
-    if raw.count("{") + raw.count("[") > max_depth:
-        problem = json_depth_error(line, max_depth)
-        if problem:
-            raise RowError(problem)
+    if raw.count("{") + raw.count("[") > max_depth and deeper_than(line, max_depth):
+        raise _too_deep(max_depth)
     return line
 
 
-def _entry(line: object, path: str, number: int, order: int) -> _Entry | str:
+def _too_deep(max_depth: int) -> RowError:
+    return RowError(f"JSON nested deeper than {max_depth} levels", hint=limit_hint("json_depth"))
+
+
+def _entry(line: Any, path: str, number: int, order: int) -> _Entry | str:
     """The line checked (a bad timestamp or count is a row error on every line, kept or not)
     and what de-duplication compares; the record is built by `_record` only for a line that
     is the largest of its response so far."""
-    message = line.get("message") if isinstance(line, dict) else None
+    message: Any = line.get("message") if isinstance(line, dict) else None
     usage = message.get("usage") if isinstance(message, dict) else None
     if not isinstance(usage, dict):
         return "not an API response"
@@ -172,7 +177,7 @@ def _record(entry: _Entry) -> UsageRecord:
     return record
 
 
-def _token_counts(usage: dict) -> tuple[int, int, int, int, int]:
+def _token_counts(usage: dict[str, Any]) -> tuple[int, int, int, int, int]:
     """input, cache read, output, cache write 5m, cache write 1h."""
     input_tokens = tokens(usage.get("input_tokens"), "message.usage.input_tokens")
     cache_read = tokens(
@@ -191,7 +196,7 @@ def _token_counts(usage: dict) -> tuple[int, int, int, int, int]:
     return input_tokens, cache_read, output, write_5m, write_1h
 
 
-def _tags(line: dict, usage: dict) -> dict[str, str]:
+def _tags(line: dict[str, Any], usage: dict[str, Any]) -> dict[str, str]:
     tags = {}
     for key, tag in (("cwd", "project"), ("sessionId", "session"), ("gitBranch", "git_branch")):
         value = text_or_none(line.get(key))
@@ -222,7 +227,7 @@ def _tool_call_fingerprint(message: object) -> str | None:
     return "+".join(sorted(calls)) or None
 
 
-def _deduplicated(best: dict[tuple, _Entry]) -> Iterator[Parsed]:
+def _deduplicated(best: dict[ResponseKey, _Entry]) -> Iterator[Parsed]:
     """One row per API response, in the order of the lines kept; a sidechain replay of a
     message a main-chain line already has is dropped."""
     main_chain = {e.message_id for e in best.values() if not e.sidechain and e.message_id}

@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from tokcli.importers.values import RowError
+from tokcli.importers.fields import RowError
 from tokcli.store.usage import UsageRecord
 
 _TIER_ALIASES = {

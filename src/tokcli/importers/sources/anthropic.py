@@ -15,10 +15,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from tokcli.importers.base import BY_WINDOW, Format, Options, Parsed, structural_error
-from tokcli.importers.common import service_tier
-from tokcli.importers.reading import BadRow, Source, csv_rows, json_document
-from tokcli.importers.values import (
+from tokcli.importers.fields import (
     Occurrences,
     RowError,
     column_tags,
@@ -31,6 +28,9 @@ from tokcli.importers.values import (
     tokens,
     utc_time,
 )
+from tokcli.importers.format import BY_WINDOW, Format, Options, Parsed, structural_error
+from tokcli.importers.input_files import BadRow, Source, csv_rows, json_document
+from tokcli.importers.normalise import service_tier
 from tokcli.money import MONEY_CONTEXT
 from tokcli.store.usage import UsageRecord
 

@@ -12,10 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed, each_row
-from tokcli.importers.common import parse_json_text
-from tokcli.importers.reading import Source, csv_rows, json_document, json_lines
-from tokcli.importers.values import (
+from tokcli.importers.fields import (
     RowError,
     column_tags,
     money,
@@ -24,6 +21,9 @@ from tokcli.importers.values import (
     tokens,
     utc_time,
 )
+from tokcli.importers.format import APPEND_ONLY, Format, Options, Parsed, each_row
+from tokcli.importers.input_files import Source, csv_rows, json_document, json_lines
+from tokcli.importers.normalise import parse_json_text
 from tokcli.store.usage import UsageRecord
 from tokcli.tags import parse_key_value_list
 

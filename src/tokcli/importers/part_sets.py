@@ -4,7 +4,7 @@ Large CUR 2.0, FOCUS and partitioned Azure exports arrive as several files for o
 period (`part-00001.csv`, `part_0_0001.csv`, `my-export-00001.csv.gz`), sometimes with a
 manifest naming them all. The parts are one export: imported as one set, they replace a period
 together, and a set that is not known to be complete never replaces anything
-(docs/concepts/billing-periods.md). This module only plans; `pipeline.import_set` writes.
+(docs/concepts/billing-periods.md). This module only plans; `write.import_set` writes.
 """
 
 from __future__ import annotations

@@ -15,23 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from tokcli.importers.base import (
-    BY_BILLING_PERIOD,
-    BillingPeriod,
-    Format,
-    Options,
-    Parsed,
-    each_row,
-)
-from tokcli.importers.common import (
-    add_tokens,
-    charge_kind,
-    parse_json_text,
-    token_kind,
-    token_unit_size,
-)
-from tokcli.importers.reading import Source, csv_rows, json_lines
-from tokcli.importers.values import (
+from tokcli.importers.fields import (
     Occurrences,
     RowError,
     decimal_or_none,
@@ -39,6 +23,22 @@ from tokcli.importers.values import (
     stable_key,
     text_or_none,
     utc_time,
+)
+from tokcli.importers.format import (
+    BY_BILLING_PERIOD,
+    BillingPeriod,
+    Format,
+    Options,
+    Parsed,
+    each_row,
+)
+from tokcli.importers.input_files import Source, csv_rows, json_lines
+from tokcli.importers.normalise import (
+    add_tokens,
+    charge_kind,
+    parse_json_text,
+    token_kind,
+    token_unit_size,
 )
 from tokcli.store.usage import UsageRecord
 

@@ -23,10 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import OptionError
-from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed, each_row
-from tokcli.importers.common import service_tier
-from tokcli.importers.reading import Source, csv_rows, json_lines
-from tokcli.importers.values import (
+from tokcli.importers.fields import (
     Occurrences,
     RowError,
     count,
@@ -36,23 +33,18 @@ from tokcli.importers.values import (
     tokens,
     utc_time,
 )
+from tokcli.importers.format import APPEND_ONLY, TOKEN_BUCKETS, Format, Options, Parsed, each_row
+from tokcli.importers.input_files import Source, csv_rows, json_lines
+from tokcli.importers.normalise import service_tier
 from tokcli.store.usage import UsageRecord
 
 if TYPE_CHECKING:
     from tokcli.config import Config
 
 NAME = "mapped"
-TOKEN_FIELDS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
 TEXT_FIELDS = ("record_key", "provider", "model", "service_tier", "currency")
 TIME_FIELDS = ("period_start", "period_end")
-FIELDS = (*TIME_FIELDS, *TEXT_FIELDS, "requests", *TOKEN_FIELDS, "billed_cost")
+FIELDS = (*TIME_FIELDS, *TEXT_FIELDS, "requests", *TOKEN_BUCKETS, "billed_cost")
 FLAGS = ("input_includes_cached",)
 
 
@@ -143,7 +135,7 @@ def _record(row: Any, mapping: Mapping[str, Any], occurrences: Occurrences) -> U
             if f.startswith("tag.") and (text := text_or_none(_value(row, c)))
         },
     )
-    for field in TOKEN_FIELDS:
+    for field in TOKEN_BUCKETS:
         setattr(record, field, tokens(get(field), column(field)))
     if mapping.get("input_includes_cached") in (True, "true", "yes", "1"):
         record.input_tokens -= record.cache_read_tokens

@@ -35,22 +35,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tokcli.importers.base import APPEND_ONLY, Format, Options, Parsed
-from tokcli.importers.common import service_tier
-from tokcli.importers.reading import (
-    JSONSyntaxError,
-    Source,
-    check_row_count,
-    load_json,
-    read_text,
-)
-from tokcli.importers.values import (
+from tokcli.importers.fields import (
     RowError,
     count,
     stable_key,
     text_or_none,
     utc_from_unix_nano,
 )
+from tokcli.importers.format import APPEND_ONLY, Format, Options, Parsed
+from tokcli.importers.input_files import (
+    JSONSyntaxError,
+    Source,
+    check_row_count,
+    load_json,
+    read_text,
+)
+from tokcli.importers.normalise import service_tier
 from tokcli.store.usage import UsageRecord
 
 NAME = "otlp"
@@ -130,7 +130,7 @@ def attributes(items: object) -> dict[str, Any]:
     return result
 
 
-def _any_value(value: dict) -> Any:
+def _any_value(value: dict[str, Any]) -> Any:
     for kind in ("stringValue", "intValue", "doubleValue", "boolValue"):
         if kind in value:
             return value[kind]
@@ -155,18 +155,22 @@ class _Span:
     tool_run: str | None  # an execute_tool span's `name:hash` of its arguments
 
 
+# The spans of one file by (trace id, span id), to walk from a span to its ancestors.
+SpansByKey = dict[tuple[str | None, str | None], _Span]
+
+
 def _text(value: object) -> str | None:
     return text_or_none(value) if isinstance(value, str | int) else None
 
 
-def _own_session(attrs: dict) -> str | None:
+def _own_session(attrs: dict[str, Any]) -> str | None:
     for key in _SESSION_KEYS:
         if _text(attrs.get(key)):
             return _text(attrs.get(key))
     return None
 
 
-def _collect_spans(document: dict, line: int | None) -> list[_Span]:
+def _collect_spans(document: dict[str, Any], line: int | None) -> list[_Span]:
     spans = []
     for r_index, resource_spans in _objects(document, "resourceSpans"):
         resource = attributes(_object(resource_spans.get("resource")).get("attributes"))
@@ -218,7 +222,7 @@ def _nanos(value: object) -> int | None:
     return None
 
 
-def _tool_run(attrs: dict) -> str | None:
+def _tool_run(attrs: dict[str, Any]) -> str | None:
     """An execute_tool span with its arguments recorded (`gen_ai.tool.call.arguments` is
     opt-in): `name:hash`, as a fingerprint of the call the model asked for."""
     name = _text(attrs.get("gen_ai.tool.name"))
@@ -251,7 +255,13 @@ def _attach_tool_runs(spans: list[_Span], sums: set[int]) -> None:
         record.tags["tool_call"] = "+".join(sorted(runs))
 
 
-def _span_row(raw: dict, attrs: dict, resource: dict, where: str, line: int | None) -> Parsed:
+def _span_row(
+    raw: dict[str, Any],
+    attrs: dict[str, Any],
+    resource: dict[str, Any],
+    where: str,
+    line: int | None,
+) -> Parsed:
     try:
         record = _span_record(raw, attrs, resource)
     except RowError as error:
@@ -260,7 +270,7 @@ def _span_row(raw: dict, attrs: dict, resource: dict, where: str, line: int | No
     return Parsed(line, records=[record])
 
 
-def _ancestors(span: _Span, by_key: dict) -> Iterator[_Span]:
+def _ancestors(span: _Span, by_key: SpansByKey) -> Iterator[_Span]:
     seen = {id(span)}
     parent = by_key.get(span.parent_key)
     while parent is not None and id(parent) not in seen:  # a cycle in bad input stops here
@@ -269,7 +279,7 @@ def _ancestors(span: _Span, by_key: dict) -> Iterator[_Span]:
         parent = by_key.get(parent.parent_key)
 
 
-def _usage_sums(spans: list[_Span], by_key: dict) -> set[int]:
+def _usage_sums(spans: list[_Span], by_key: SpansByKey) -> set[int]:
     """The spans with usage that have a descendant with usage: run totals, not calls."""
     sums: set[int] = set()
     for span in spans:
@@ -278,7 +288,9 @@ def _usage_sums(spans: list[_Span], by_key: dict) -> set[int]:
     return sums
 
 
-def _session(span: _Span, by_key: dict, trace_sessions: dict) -> str | None:
+def _session(
+    span: _Span, by_key: SpansByKey, trace_sessions: dict[str | None, set[str]]
+) -> str | None:
     if span.own_session:
         return span.own_session
     for ancestor in _ancestors(span, by_key):
@@ -290,11 +302,11 @@ def _session(span: _Span, by_key: dict, trace_sessions: dict) -> str | None:
     return span.key[0]
 
 
-def _object(value: object) -> dict:
+def _object(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _objects(parent: dict, key: str) -> Iterator[tuple[int, dict]]:
+def _objects(parent: dict[str, Any], key: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(index, object) for the objects of a list member; anything else in it is passed over."""
     items = parent.get(key)
     for index, item in enumerate(items if isinstance(items, list) else []):
@@ -302,7 +314,9 @@ def _objects(parent: dict, key: str) -> Iterator[tuple[int, dict]]:
             yield index, item
 
 
-def _span_record(raw: dict, attrs: dict, resource: dict) -> UsageRecord:
+def _span_record(
+    raw: dict[str, Any], attrs: dict[str, Any], resource: dict[str, Any]
+) -> UsageRecord:
     total_input = _int(attrs, *_INPUT)
     cache_read = _int(attrs, *_CACHE_READ)
     cache_write = _int(attrs, *_CACHE_WRITE)
@@ -335,7 +349,7 @@ def _span_record(raw: dict, attrs: dict, resource: dict) -> UsageRecord:
     )
 
 
-def _tool_call_fingerprint(attrs: dict) -> str | None:
+def _tool_call_fingerprint(attrs: dict[str, Any]) -> str | None:
     """`name:hash` of each tool call the model asked for (sorted, `+`-joined), as the Claude Code
     importer writes it: enough to see the same call repeat, without keeping the arguments."""
     calls = [_fingerprint(name, arguments) for name, arguments in _tool_calls(attrs)]
@@ -350,7 +364,7 @@ def _fingerprint(name: object, arguments: object) -> str:
     return f"{name}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
-def _tool_calls(attrs: dict) -> Iterator[tuple[object, object]]:
+def _tool_calls(attrs: dict[str, Any]) -> Iterator[tuple[object, object]]:
     """(name, arguments) of each tool call in the span's output messages."""
     messages = attrs.get("gen_ai.output.messages")
     if isinstance(messages, str):
@@ -373,7 +387,7 @@ def _tool_calls(attrs: dict) -> Iterator[tuple[object, object]]:
             yield call["name"], call.get("arguments")
 
 
-def _int(attrs: dict, *names: str) -> int:
+def _int(attrs: dict[str, Any], *names: str) -> int:
     for name in names:
         if attrs.get(name) is not None:
             value = count(attrs[name], name)
@@ -383,7 +397,7 @@ def _int(attrs: dict, *names: str) -> int:
     return 0
 
 
-def _provider(attrs: dict, resource: dict) -> str | None:
+def _provider(attrs: dict[str, Any], resource: dict[str, Any]) -> str | None:
     name = (
         attrs.get("gen_ai.provider.name")
         or attrs.get("gen_ai.system")
@@ -398,7 +412,7 @@ def _provider(attrs: dict, resource: dict) -> str | None:
     return {"gcp": "google"}.get(first, first)
 
 
-def _model(attrs: dict) -> str | None:
+def _model(attrs: dict[str, Any]) -> str | None:
     for key in ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name"):
         value = attrs.get(key)
         if value is not None and not isinstance(value, str | int | float):
@@ -408,7 +422,7 @@ def _model(attrs: dict) -> str | None:
     return None
 
 
-def _tags(attrs: dict, resource: dict) -> dict[str, str]:
+def _tags(attrs: dict[str, Any], resource: dict[str, Any]) -> dict[str, str]:
     tags = {}
     for key, tag in _RESOURCE_TAGS.items():
         if resource.get(key):
@@ -422,7 +436,7 @@ def _tags(attrs: dict, resource: dict) -> dict[str, str]:
     return tags
 
 
-def _metrics(document: dict, line: int | None) -> Iterator[Parsed]:
+def _metrics(document: dict[str, Any], line: int | None) -> Iterator[Parsed]:
     for _, resource_metrics in _objects(document, "resourceMetrics"):
         resource = attributes(_object(resource_metrics.get("resource")).get("attributes"))
         for _, scope in _objects(resource_metrics, "scopeMetrics"):
@@ -430,7 +444,9 @@ def _metrics(document: dict, line: int | None) -> Iterator[Parsed]:
                 yield from _metric_points(metric, resource, line)
 
 
-def _metric_points(metric: dict, resource: dict, line: int | None) -> Iterator[Parsed]:
+def _metric_points(
+    metric: dict[str, Any], resource: dict[str, Any], line: int | None
+) -> Iterator[Parsed]:
     histogram = metric.get("histogram")
     points = []
     for kind in ("histogram", "sum", "gauge", "exponentialHistogram", "summary"):
@@ -451,7 +467,7 @@ def _metric_points(metric: dict, resource: dict, line: int | None) -> Iterator[P
             yield Parsed(line, error=error, raw=point)
 
 
-def _point_record(point: dict, resource: dict) -> UsageRecord:
+def _point_record(point: dict[str, Any], resource: dict[str, Any]) -> UsageRecord:
     attrs = attributes(point.get("attributes"))
     total = count(point.get("sum"), "sum")
     kind = attrs.get("gen_ai.token.type")

@@ -24,16 +24,25 @@ import datetime as dt
 import decimal
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from tokcli.errors import InputError, TokcliError
-from tokcli.importers.base import BY_BILLING_PERIOD, BY_WINDOW, BillingPeriod, Format, Options
+from tokcli.importers.fields import MAX_MAGNITUDE, Occurrences, RowError
+from tokcli.importers.format import (
+    BY_BILLING_PERIOD,
+    BY_WINDOW,
+    TOKEN_BUCKETS,
+    BillingPeriod,
+    Format,
+    Options,
+    Parsed,
+)
+from tokcli.importers.input_files import Limits, Source, check_row_count
 from tokcli.importers.pricer import Pricer
-from tokcli.importers.reading import Limits, Source, check_row_count
-from tokcli.importers.values import MAX_MAGNITUDE, Occurrences, RowError
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import imports as store
 from tokcli.store import transaction
@@ -41,9 +50,16 @@ from tokcli.store.imports import BILLING_ACCOUNT_TAG
 from tokcli.store.usage import UsageRecord, begin_import, finish_import, insert_usage
 from tokcli.tags import TagMap
 
+if TYPE_CHECKING:
+    from tokcli.store.connection import Connection
+
 PROGRESS_EVERY = 2_000
 INSERT_BATCH_ROWS = 5_000  # records written per insert_usage call (one executemany each)
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
+# What a usage row is about, its figures aside (_slot): period, model, tier, kind and tags.
+Slot = tuple[str, str, str | None, str, str, tuple[tuple[str, str], ...]]
+# A rejected row as the reject file lists it: line, field, reason, the row as read.
+Reject = tuple[object, str | None, str, object]
 
 
 @dataclass
@@ -77,7 +93,7 @@ class Totals:
         for bucket in TOKEN_FIELDS:
             self.tokens[bucket] = self.tokens.get(bucket, 0) + getattr(record, bucket)
 
-    def to_dict(self, source: str, currency: str | None) -> dict:
+    def to_dict(self, source: str, currency: str | None) -> dict[str, Any]:
         difference = None
         if self.priced_rows and self.billed_rows and (currency or "USD").upper() == "USD":
             difference = self.billed_where_priced - self.list_cost
@@ -93,15 +109,7 @@ class Totals:
         }
 
 
-TOKEN_FIELDS = (
-    "requests",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
+TOKEN_FIELDS = ("requests", *TOKEN_BUCKETS)  # the counts a summary adds up
 
 
 @dataclass
@@ -133,7 +141,7 @@ class FileResult:
     reject_file: str | None = None
     totals: dict[tuple[str, str | None], Totals] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "format": self.format,
@@ -171,12 +179,16 @@ class ImportSettings:
     replace_window: bool = False  # API pulls: the file replaces everything in its window
 
 
-def import_source(conn, source: Source, fmt: Format, settings: ImportSettings) -> FileResult:
+def import_source(
+    conn: Connection, source: Source, fmt: Format, settings: ImportSettings
+) -> FileResult:
     """Import one file (or one transcript folder) in one transaction; see the module rules."""
     return import_set(conn, PartSet([source], source.name), fmt, settings)
 
 
-def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> FileResult:
+def import_set(
+    conn: Connection, parts: PartSet, fmt: Format, settings: ImportSettings
+) -> FileResult:
     """Import one file or every part of one export in one transaction; see the module rules.
     Every row is parsed and checked before the transaction commits: a bad row anywhere leaves
     the store as it was."""
@@ -238,17 +250,19 @@ def import_set(conn, parts: PartSet, fmt: Format, settings: ImportSettings) -> F
 class _Writer:
     """Turns parsed rows into stored records, counting what happened to each."""
 
-    def __init__(self, conn, import_id: int, settings: ImportSettings, result: FileResult):
+    def __init__(
+        self, conn: Connection, import_id: int, settings: ImportSettings, result: FileResult
+    ):
         self.conn = conn
         self.import_id = import_id
         self.settings = settings
         self.result = result
-        self.rejects: list[tuple[object, str | None, str, object]] = []
+        self.rejects: list[Reject] = []
         self.billing_periods: set[BillingPeriod] = set()
         self.window: tuple[dt.datetime, dt.datetime] | None = None
         self.without_model = 0  # rows with tokens but no model: one "(none)" row by model
         self.bytes_before = 0  # progress over all the parts of a set
-        self.slots: set[tuple] = set()  # what each row is about, figures aside (_slot)
+        self.slots: set[Slot] = set()  # what each row is about, figures aside (_slot)
         self.unrestated = 0  # earlier rows in this file's window that it does not restate
         self.bytes_total = 0
         self.pending: list[UsageRecord] = []  # parsed and checked, not yet written (flush)
@@ -256,7 +270,7 @@ class _Writer:
         # grow memory with one slot per row.
         self.keeps_slots = True
 
-    def write_all(self, parsed_rows, source: Source) -> None:
+    def write_all(self, parsed_rows: Iterable[Parsed], source: Source) -> None:
         progress = self.settings.progress
         for rows, parsed in enumerate(parsed_rows, start=1):
             self.result.rows_read += 1
@@ -282,11 +296,16 @@ class _Writer:
             progress(self.bytes_before, self.bytes_total)
         self.flush()
 
-    def _bad_row(self, parsed, source: Source) -> None:
+    def _bad_row(self, parsed: Parsed, source: Source) -> None:
         error = parsed.error
+        assert error is not None  # called for a bad row only
         if not self.settings.skip_bad_rows:
             raise InputError(
-                str(error), path=parsed.path or source.name, line=parsed.line, field=error.field
+                str(error),
+                path=parsed.path or source.name,
+                line=parsed.line,
+                field=error.field,
+                hint=error.hint,
             )
         self.result.rejected += 1
         line = f"{parsed.path}:{parsed.line}" if parsed.path else parsed.line
@@ -299,7 +318,7 @@ class _Writer:
         if period is not None and period.account:
             record.tags[BILLING_ACCOUNT_TAG] = period.account
         self.settings.pricer.complete(record)
-        if record.model_raw is None and any(getattr(record, b) for b in TOKEN_FIELDS[1:]):
+        if record.model_raw is None and any(getattr(record, b) for b in TOKEN_BUCKETS):
             self.without_model += 1
         self.pending.append(record)
         if len(self.pending) >= INSERT_BATCH_ROWS:
@@ -340,7 +359,7 @@ def _out_of_bounds(records: list[UsageRecord]) -> RowError | None:
 
 
 def _replace_older(
-    conn, fmt: Format, import_id: int, writer: _Writer, part_set: str | None = None
+    conn: Connection, fmt: Format, import_id: int, writer: _Writer, part_set: str | None = None
 ) -> int:
     """Delete what earlier imports of this source said about the periods this file covers,
     except what other parts of the same `--part-of` set wrote."""
@@ -361,7 +380,7 @@ def _replace_older(
     return replaced
 
 
-def _slot(record: UsageRecord) -> tuple:
+def _slot(record: UsageRecord) -> Slot:
     """What a usage row is about, its figures aside: its bucket, model, tier and dimensions.
     A newer row in the same slot restates an older one."""
     tags = tuple(sorted((str(k), str(v)) for k, v in record.tags.items()))
@@ -375,13 +394,26 @@ def _slot(record: UsageRecord) -> tuple:
     )
 
 
-def _replace_window(conn, fmt: Format, import_id: int, writer: _Writer, part_set) -> int:
+class _Window(TypedDict):
+    """Which rows a window import replaces, as the store's functions take it."""
+
+    source: str
+    import_id: int
+    start: str
+    end: str
+    part_set: str | None
+
+
+def _replace_window(
+    conn: Connection, fmt: Format, import_id: int, writer: _Writer, part_set: str | None
+) -> int:
     """API pulls: within this file's window, delete the earlier rows this file restates (same
     slot, newer figures). Earlier rows it does not restate (a group the file does not carry,
     e.g. a dashboard export filtered to one project) are kept and counted in `unrestated`,
     unless `--replace-window` asks to replace the whole window."""
-    start, end = writer.window  # type: ignore[misc]
-    window = {
+    assert writer.window is not None  # _replace_older calls this only for a window
+    start, end = writer.window
+    window: _Window = {
         "source": fmt.store_source,
         "import_id": import_id,
         "start": _text(start),
@@ -400,7 +432,7 @@ def _replace_window(conn, fmt: Format, import_id: int, writer: _Writer, part_set
     return store.delete_usage(conn, restated)
 
 
-def _write_rejects(settings: ImportSettings, source: Source, rejects) -> Path:
+def _write_rejects(settings: ImportSettings, source: Source, rejects: list[Reject]) -> Path:
     path = settings.reject_path or Path.cwd() / f"{source.path.name}.rejects.csv"
     try:
         with path.open("w", encoding="utf-8", newline="") as handle:
@@ -419,7 +451,7 @@ def _raw_text(raw: object) -> str:
     return json.dumps(raw, default=str, ensure_ascii=False)
 
 
-def _details(result: FileResult, writer: _Writer) -> dict:
+def _details(result: FileResult, writer: _Writer) -> dict[str, Any]:
     details = result.to_dict()
     details["billing_periods"] = sorted(
         ([p.account, _text(p.start), _text(p.end)] for p in writer.billing_periods),

@@ -1,0 +1,1 @@
+"""Writing the usage store out in other formats (`tokcli export`)."""

@@ -1,0 +1,2 @@
+"""Imports that fetch their rows from a server (the providers' admin APIs, a LiteLLM proxy's
+database) and write them through importers/write.py like a file."""
