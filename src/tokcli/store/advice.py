@@ -4,12 +4,13 @@ each agent session in time order. Read-only; every figure exact."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from tokcli.money import MONEY_CONTEXT
+from tokcli.store.connection import Connection
 
 # Columns the built-in dimensions are read from; any other key is a tag.
 _DIMENSION_SQL = {
@@ -48,7 +49,7 @@ class Tokens:
             + self.cache_write_1h_tokens
         )
 
-    def add(self, values) -> None:
+    def add(self, values: Iterable[Any]) -> None:
         (r, i, cr, w5, w1, o, re) = (int(v or 0) for v in values)
         self.requests += r
         self.input_tokens += i
@@ -87,7 +88,7 @@ class Call:
     tool_call: str | None
 
 
-def _tag_join(keys: list[str], params: list) -> tuple[str, dict[str, str]]:
+def _tag_join(keys: list[str], params: list[Any]) -> tuple[str, dict[str, str]]:
     joins, alias = [], {}
     for index, key in enumerate(keys):
         alias[key] = f"t{index}.value"
@@ -98,20 +99,20 @@ def _tag_join(keys: list[str], params: list) -> tuple[str, dict[str, str]]:
     return " ".join(joins), alias
 
 
-def _period_sql(since: dt.date, until: dt.date, params: list) -> str:
+def _period_sql(since: dt.date, until: dt.date, params: list[Any]) -> str:
     params += [since.isoformat(), (until + dt.timedelta(days=1)).isoformat()]
     return "u.period_start >= ? AND u.period_start < ? AND u.charge_kind = 'usage'"
 
 
 def usage_cells(
-    conn: sqlite3.Connection,
+    conn: Connection,
     group_by: tuple[str, ...],
     since: dt.date,
     until: dt.date,
     where: tuple[tuple[str, str], ...] = (),
 ) -> list[Cell]:
     """Usage per (group, model, provider, service tier), with its requests per hour of day."""
-    params: list = []
+    params: list[Any] = []
     tag_keys = [
         k for k in dict.fromkeys([*group_by, *(k for k, _ in where)]) if k not in _DIMENSION_SQL
     ]
@@ -132,7 +133,7 @@ def usage_cells(
         f"GROUP BY {', '.join(str(i + 1) for i in range(len(groups) + 4))}"
     )
     width = len(groups)
-    cells: dict[tuple, Cell] = {}
+    cells: dict[tuple[Any, ...], Cell] = {}
     cursor = conn.cursor()
     cursor.row_factory = None
     for row in cursor.execute(sql, params):
@@ -148,14 +149,14 @@ def usage_cells(
 
 
 def session_calls(
-    conn: sqlite3.Connection,
+    conn: Connection,
     since: dt.date,
     until: dt.date,
     where: tuple[tuple[str, str], ...] = (),
     session_key: str = "session",
 ) -> Iterator[Call]:
     """Every usage row that carries a session tag, ordered by session and start time."""
-    params: list = [session_key]
+    params: list[Any] = [session_key]
     extra_keys = [k for k, _ in where if k not in _DIMENSION_SQL]
     joins, alias = _tag_join(extra_keys, params)
     params.append("tool_call")
@@ -189,10 +190,9 @@ def session_calls(
         )
 
 
-def monthly_list_cost(conn: sqlite3.Connection, until: dt.date) -> dict[tuple[str, str], Decimal]:
+def monthly_list_cost(conn: Connection, until: dt.date) -> dict[tuple[str, str], Decimal]:
     """List cost per (provider, YYYY-MM) up to `until`, exact, for the commitment check."""
-    # typeshed types aggregate values as int; ours are decimal strings.
-    conn.create_aggregate("tokcli_exact_sum", 1, _ExactSum)  # type: ignore[arg-type]
+    conn.create_aggregate("tokcli_exact_sum", 1, _ExactSum)
     cursor = conn.cursor()
     cursor.row_factory = None
     sql = (
@@ -217,6 +217,6 @@ class _ExactSum:
         return str(self.total)
 
 
-def last_usage_day(conn: sqlite3.Connection) -> dt.date | None:
+def last_usage_day(conn: Connection) -> dt.date | None:
     row = conn.execute("SELECT MAX(period_start) FROM usage WHERE charge_kind = 'usage'").fetchone()
     return dt.date.fromisoformat(row[0][:10]) if row and row[0] else None
