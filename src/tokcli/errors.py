@@ -30,6 +30,11 @@ class TokcliError(Exception):
         if code is not None:
             self.code = code
 
+    def render(self, name_of: Callable[[str], str]) -> str:
+        """The message with each option it names spelt by `name_of` (the CLI: its flag). The
+        same as str() unless the error names options (OptionError, an HttpError's hint)."""
+        return str(self)
+
 
 class OptionError(TokcliError):
     """A bad option the caller passed, named in the library's terms, never as a CLI flag.

@@ -3,7 +3,7 @@ the command line shows them as its flags (`--since`, `--fx-to`, `--from`)."""
 
 from __future__ import annotations
 
-from tokcli.errors import OptionError
+from tokcli.errors import TokcliError
 
 # Options whose flag is not the option's name with '-' for '_'.
 RENAMED = {"pull": "--from", "mapping": "--map", "limits": "--limit", "source_name": "--source"}
@@ -15,6 +15,6 @@ def flag_of(option: str) -> str:
 
 def error_text(error: BaseException) -> str:
     """The one line a user reads for `error`, options spelt as flags."""
-    if isinstance(error, OptionError):
+    if isinstance(error, TokcliError):
         return error.render(flag_of)
     return str(error)

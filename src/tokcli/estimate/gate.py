@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from tokcli.errors import InputError
+from tokcli.errors import InputError, OptionError
 from tokcli.money import MONEY_CONTEXT, ZERO, plain
 
 PERCENT_PLACES = Decimal("0.01")
@@ -108,7 +108,7 @@ def load_baseline(path: Path) -> list[dict]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InputError("no such file", path=str(path), field="--baseline") from None
+        raise OptionError("{path}: {baseline}: no such file", path=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from None
     try:

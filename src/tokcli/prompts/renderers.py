@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tokcli.errors import InputError
+from tokcli.errors import InputError, OptionError
 
 ROLE_SENTINEL = "\x00tokcli-role:{}\x00"
 ROLE_SPLIT = re.compile("\x00tokcli-role:(\\w+)\x00")
@@ -67,13 +67,13 @@ class RenderLimits:
         """Flag > environment > config > default. `config` is a tokcli Config (or None)."""
         default = cls()
         chars = _first_given(
-            _checked(chars_flag, "--max-rendered-chars", int),
+            _checked(chars_flag, "{max_rendered_chars}", int),
             _checked(environ.get(CHARS_ENV), CHARS_ENV, int),
             _checked(config.get(CHARS_KEY) if config else None, f"config: {CHARS_KEY}", int),
             default.max_chars,
         )
         seconds = _first_given(
-            _checked(seconds_flag, "--max-render-seconds", float),
+            _checked(seconds_flag, "{max_render_seconds}", float),
             _checked(environ.get(SECONDS_ENV), SECONDS_ENV, float),
             _checked(config.get(SECONDS_KEY) if config else None, f"config: {SECONDS_KEY}", float),
             default.seconds,
@@ -86,7 +86,9 @@ def _first_given(*values):
 
 
 def _checked(raw, name: str, kind):
-    """`raw` as a number > 0 (None when not given); anything else is an error naming `name`."""
+    """`raw` as a number > 0 (None when not given); anything else is an error naming `name`
+    (an option as `{option}`: the command line shows its flag; else an environment variable or
+    config key, as is)."""
     if raw is None:
         return None
     try:
@@ -96,10 +98,8 @@ def _checked(raw, name: str, kind):
     except (TypeError, ValueError):
         value = 0
     if not value > 0 or value == float("inf"):
-        from tokcli.errors import TokcliError
-
         what = "a whole number" if kind is int else "a number"
-        raise TokcliError(f"{name}: expected {what} > 0, got {raw!r}")
+        raise OptionError.at(name, f"expected {what} > 0, got {raw!r}")
     return value
 
 
