@@ -92,16 +92,12 @@ def test_option_error_keeps_given_text_as_written():
     assert str(OptionError.at("rates{1}.csv", "no {rate}")) == "rates{1}.csv: no {rate}"
 
 
-# Modules whose messages still name flags: the hints inside per-file prompt errors
-# (prompts/templating.py and renderers.py "give it in front matter or --vars"), which reach the
-# estimate document, its warnings and the gate's failures as text, not through the CLI's renderer;
+# Modules whose messages still name flags:
 # the hints inside per-file import errors (importers/reading.py "raise it with --limit ...",
 # importers/detect.py "name it with --source"), which reach the summary document as text; and
 # importers/run.py and store/litellm_source.py, where main's LiteLLM database import (issue 19,
 # merged after this test was written) says "--from postgresql://…: ...".
 NOT_YET = (
-    "prompts/templating.py",
-    "prompts/renderers.py",
     "importers/reading.py",
     "importers/detect.py",
 )

@@ -210,3 +210,52 @@ def test_the_command_line_still_shows_the_flags(cli, tmp_path):
         result = cli(*estimate, *args)
         assert result.exit_code == 2, result.stderr
         assert result.stderr.startswith(f"tokcli: error: {message}"), result.stderr
+
+
+def _undefined_variable(tmp_path):
+    from tokcli.estimate.prompt import measure_source
+    from tokcli.prompts import load_prompt
+
+    path = tmp_path / "ask.j2"
+    path.write_text("Hello {{ name }}\n")
+    return lambda: measure_source(load_prompt(path, path.read_text()), {})
+
+
+def test_a_missing_template_variable_hints_at_the_vars_option(tmp_path):
+    from tokcli.errors import InputError
+
+    error = _raised(_undefined_variable(tmp_path))
+    assert isinstance(error, InputError) and error.path and error.line == 1
+    assert str(error).endswith("'name' is undefined (give it in front matter or vars)")
+    assert error_text(error).endswith("'name' is undefined (give it in front matter or --vars)")
+
+
+def test_the_render_budget_hint_names_the_limit_options(tmp_path):
+    from tokcli.errors import InputError
+    from tokcli.estimate.prompt import measure_source
+    from tokcli.prompts import load_prompt
+    from tokcli.prompts.renderers import RenderLimits
+
+    path = tmp_path / "big.j2"
+    path.write_text("{{ 'a' * 50 }}\n")
+    error = _raised(
+        lambda: measure_source(load_prompt(path, path.read_text()), {}, RenderLimits(10, 5.0))
+    )
+    assert isinstance(error, InputError)
+    assert "; raise with max_rendered_chars / max_render_seconds, TOKCLI_" in str(error)
+    assert "; raise with --max-rendered-chars / --max-render-seconds, TOKCLI_" in error_text(error)
+    assert error_text(error).endswith("[templates] max_rendered_chars / max_render_seconds)")
+
+
+def test_prompts_left_out_of_a_folder_still_show_the_flag(cli, tmp_path):
+    """Per-file errors reach the warnings and the JSON document as text: the CLI spells them."""
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    (folder / "ask.j2").write_text("Hello {{ name }}\n")
+    (folder / "fine.txt").write_text("Hello\n")
+    result = cli("estimate", folder, "-m", "gpt-4o", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    hint = "(give it in front matter or --vars)"
+    assert f"{hint}: not priced, left out" in result.stderr
+    (left_out,) = result.json()["left_out"]
+    assert left_out["error"].endswith(hint) and left_out["line"] == 1

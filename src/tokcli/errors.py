@@ -88,7 +88,10 @@ class Location(TypedDict, total=False):
 
 
 class InputError(TokcliError):
-    """Malformed or unreadable input. Carries file, line and field so the message can name them."""
+    """Malformed or unreadable input. Carries file, line and field so the message can name them.
+
+    A `hint` (how to fix it) that names an option follows the message as an OptionError, so
+    the command line can show the option as its flag: `render(flag_of)`."""
 
     def __init__(
         self,
@@ -98,9 +101,15 @@ class InputError(TokcliError):
         line: int | None = None,
         column: int | None = None,
         field: str | None = None,
+        hint: OptionError | None = None,
     ):
         self.path, self.line, self.column, self.field = path, line, column, field
-        super().__init__(_locate(message, path, line, column, field))
+        self.problem, self.hint = message, hint
+        super().__init__(self.render(lambda name: name))
+
+    def render(self, name_of: Callable[[str], str]) -> str:
+        text = self.problem + (self.hint.render(name_of) if self.hint else "")
+        return _locate(text, self.path, self.line, self.column, self.field)
 
 
 class UnknownModelError(TokcliError):

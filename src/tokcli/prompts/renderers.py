@@ -35,10 +35,13 @@ PARTIAL = re.compile(r"\{\{>\s*([\w.-]+)")
 
 CHARS_ENV, SECONDS_ENV = "TOKCLI_MAX_RENDERED_CHARS", "TOKCLI_MAX_RENDER_SECONDS"
 CHARS_KEY, SECONDS_KEY = "templates.max_rendered_chars", "templates.max_render_seconds"
-RAISE_HINT = (
-    "raise with --max-rendered-chars / --max-render-seconds, TOKCLI_MAX_RENDERED_CHARS / "
-    "TOKCLI_MAX_RENDER_SECONDS or [templates] max_rendered_chars / max_render_seconds"
+# How to fix an error, naming options as {option} (the command line shows its flags).
+RAISE_HINT = OptionError(
+    "raise with {max_rendered_chars} / {max_render_seconds}, TOKCLI_MAX_RENDERED_CHARS / "
+    "TOKCLI_MAX_RENDER_SECONDS or [templates] max_rendered_chars / max_render_seconds)"
 )
+GIVE_IT = OptionError(" (give it in front matter or {vars})")
+GIVE_IT_SK = OptionError(" (give it in config.json input_variables, front matter or {vars})")
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,9 @@ class RenderBudgetExceeded(Exception):
 def budget_error(source, limits: RenderLimits, what: str) -> InputError:
     return InputError(
         f"template rendering stopped: {what} (limit: {limits.max_chars:,} characters, "
-        f"{limits.seconds:g} s; {RAISE_HINT})",
+        f"{limits.seconds:g} s; ",
         path=source.label,
+        hint=RAISE_HINT,
     )
 
 
@@ -314,10 +318,10 @@ def render_semantic_kernel(source, text: str, values: dict) -> str:
         if name.lower() not in folded:
             line = source.body_line + text.count("\n", 0, match.start())
             raise InputError(
-                f"undefined template variable {name!r} (give it in config.json "
-                "input_variables, front matter or --vars)",
+                f"undefined template variable {name!r}",
                 path=source.label,
                 line=line,
+                hint=GIVE_IT_SK,
             )
         return str(folded[name.lower()])
 
