@@ -259,3 +259,16 @@ def test_prompts_left_out_of_a_folder_still_show_the_flag(cli, tmp_path):
     assert f"{hint}: not priced, left out" in result.stderr
     (left_out,) = result.json()["left_out"]
     assert left_out["error"].endswith(hint) and left_out["line"] == 1
+
+
+def test_an_unknown_rule_to_ignore_names_the_option(cli, tmp_path, monkeypatch):
+    from tokcli.audit.settings import build_settings
+
+    error = _raised(lambda: build_settings({}, {"ignore": ["nope"]}))
+    assert str(error) == "ignore: unknown rule 'nope' (see `tokcli audit --list-rules`)"
+    monkeypatch.chdir(tmp_path)
+    run = cli("audit", ".", "--ignore", "nope")
+    assert run.exit_code == 2
+    assert run.stderr == (
+        "tokcli: error: --ignore: unknown rule 'nope' (see `tokcli audit --list-rules`)\n"
+    )
