@@ -102,7 +102,9 @@ def read_source(location: str | Path, timeout: float = 30.0) -> Any:
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", path=where, line=exc.lineno) from None
+        raise InputError(
+            f"invalid JSON: {exc.msg}", path=where, line=exc.lineno, column=exc.colno
+        ) from None
 
 
 def convert_source(data: object, origin: str, today: dt.date) -> NewPrices:
