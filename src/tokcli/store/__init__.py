@@ -242,43 +242,30 @@ def _applied_versions(conn: Connection) -> set[int]:
 
 
 def store_info(conn: Connection, path: StoreLocation) -> dict[str, Any]:
+    """What `tokcli store info` shows: backend, schema versions, size and rows per table."""
     if is_postgresql(conn):
-        return _postgresql_info(conn, path)
-    tables = [
-        row[0]
-        for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY name"
-        )
-    ]
-    counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
-    return {
-        "path": str(path),
-        "backend": "sqlite",
-        "schema_version": schema_version(conn),
-        "latest_schema_version": latest_version(),
-        "size_bytes": path.stat().st_size if isinstance(path, Path) and path.exists() else 0,
-        "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
-        "tables": counts,
-    }
-
-
-def _postgresql_info(conn: Connection, url: StoreLocation) -> dict[str, Any]:
-    tables = [
-        row[0]
-        for row in conn.execute(
+        tables_sql = (
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
         )
-    ]
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        backend = journal_mode = "postgresql"
+    else:
+        tables_sql = (
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+        size = path.stat().st_size if isinstance(path, Path) and path.exists() else 0
+        backend, journal_mode = "sqlite", conn.execute("PRAGMA journal_mode").fetchone()[0]
+    tables = [row[0] for row in conn.execute(tables_sql)]
     counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
     return {
-        "path": str(url),  # redacted: never the password
-        "backend": "postgresql",
+        "path": str(path),  # a PostgreSQL URL redacted: never the password
+        "backend": backend,
         "schema_version": schema_version(conn),
         "latest_schema_version": latest_version(),
-        "size_bytes": conn.execute("SELECT pg_database_size(current_database())").fetchone()[0],
-        "journal_mode": "postgresql",
+        "size_bytes": size,
+        "journal_mode": journal_mode,
         "tables": counts,
     }
 

@@ -19,13 +19,8 @@ from typing import Any
 from tokcli.errors import TokcliError
 from tokcli.store import transaction
 from tokcli.store.connection import Connection
+from tokcli.store.usage import USAGE_COLUMNS
 
-_USAGE_COLUMNS = (
-    "record_key", "import_id", "source", "period_start", "period_end", "provider", "model",
-    "model_raw", "service_tier", "requests", "input_tokens", "cache_read_tokens",
-    "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens",
-    "billed_cost", "currency", "list_cost", "charge_kind",
-)  # fmt: skip
 _IMPORT_COLUMNS = (
     "path", "sha256", "format", "started_at", "finished_at", "status", "rows_read",
     "rows_inserted", "source", "details", "part_set",
@@ -119,8 +114,8 @@ def _copy_imports(src: Connection, dst: Connection, result: CopyResult) -> dict[
 def _copy_usage(
     src: Connection, dst: Connection, import_ids: dict[int, int], result: CopyResult
 ) -> None:
-    columns = ", ".join(_USAGE_COLUMNS)
-    insert = f"INSERT INTO usage ({columns}) VALUES ({_marks(_USAGE_COLUMNS)})"
+    columns = ", ".join(USAGE_COLUMNS)
+    insert = f"INSERT INTO usage ({columns}) VALUES ({_marks(USAGE_COLUMNS)})"
     for chunk in _chunks(src, f"SELECT id, {columns} FROM usage ORDER BY id"):
         keys = [row[1] for row in chunk]
         present = {
@@ -211,7 +206,7 @@ def _marks(columns: tuple[str, ...]) -> str:
 
 def _verify(src: Connection, dst: Connection, result: CopyResult) -> None:
     """Totals of the source's rows against the destination's rows for the same record keys."""
-    columns = ", ".join(_USAGE_COLUMNS)
+    columns = ", ".join(USAGE_COLUMNS)
     for chunk in _chunks(src, f"SELECT id, {columns} FROM usage ORDER BY id"):
         for row in chunk:
             result.source_totals.add(row[1:])

@@ -312,7 +312,7 @@ def translate(sql: str) -> str:
         text,
     )
     text = re.sub(
-        r"(?i)\btokcli_(?:decimal|exact)_sum\(([^()]*)\)",
+        r"(?i)\btokcli_decimal_sum\(([^()]*)\)",
         r"CAST(COALESCE(SUM(CAST(\1 AS NUMERIC)), 0) AS TEXT)",
         text,
     )

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
 from typing import Any
 
-from tokcli.money import MONEY_CONTEXT, plain
+from tokcli.store.aggregates import define_decimal_sum
 from tokcli.store.connection import Connection
 from tokcli.store.errors import translates
 from tokcli.store.rollups import COUNT_COLUMNS, MEASURE_COLUMNS, MONEY_COLUMNS
@@ -128,25 +127,11 @@ def rollup_cells(
     return _tuples(conn, sql, params)
 
 
-class _DecimalSum:
-    """SQLite aggregate: the exact sum of decimal strings (NULLs skipped), as a decimal string."""
-
-    def __init__(self) -> None:
-        self.total = Decimal(0)
-
-    def step(self, value: str | None) -> None:
-        if value is not None:
-            self.total = MONEY_CONTEXT.add(self.total, Decimal(value))
-
-    def finalize(self) -> str:
-        return plain(self.total)
-
-
 def _sums(conn: Connection) -> str:
     """The select list of exact sums of every measure (money summed as decimals, not floats)."""
-    conn.create_aggregate("tokcli_decimal_sum", 1, _DecimalSum)
+    decimal_sum = define_decimal_sum(conn)
     return (
-        ", ".join(f"tokcli_decimal_sum({name})" for name in MONEY_COLUMNS)
+        ", ".join(f"{decimal_sum}({name})" for name in MONEY_COLUMNS)
         + ", "
         + ", ".join(f"SUM({name})" for name in COUNT_COLUMNS)
     )

@@ -54,13 +54,17 @@ class InsertStats:
     duplicate_keys: list[str] = field(default_factory=list)  # the keys counted in `duplicates`
 
 
-_COLUMNS = (
+# The columns of a `usage` row as the store writes it (store copy moves the same ones).
+USAGE_COLUMNS = (
     "record_key", "import_id", "source", "period_start", "period_end", "provider", "model",
     "model_raw", "service_tier", "requests", "input_tokens", "cache_read_tokens",
     "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens",
     "billed_cost", "currency", "list_cost", "charge_kind",
 )  # fmt: skip
-_INSERT = f"INSERT INTO usage ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+_INSERT = (
+    f"INSERT INTO usage ({', '.join(USAGE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in USAGE_COLUMNS)})"
+)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -129,7 +133,7 @@ def _insert_batch(
     rows = [_row(record, import_id) for record in fresh]
     bulk = getattr(conn, "copy_rows", None)  # PostgreSQL: COPY, many times faster per row
     if bulk is not None:
-        bulk("usage", _COLUMNS, rows)
+        bulk("usage", USAGE_COLUMNS, rows)
     else:
         conn.executemany(_INSERT, rows)
     stats.inserted += len(fresh)
