@@ -23,7 +23,6 @@ from typing import Any, TypeGuard
 from tokcli.money import plain
 from tokcli.pricing.generate import UNDATED, Spec
 
-FAMILY = "genai-prices"
 # genai-prices price keys and the tokcli dimension each one is. Where two keys name the same
 # dimension (v2's cache_write_5m_mtok and the generic cache_write_mtok), the first listed wins
 # and a disagreement is reported.

@@ -246,9 +246,6 @@ class PgConnection:
     def create_aggregate(self, name: str, arity: int, aggregate: Any) -> None:
         """tokcli's exact-sum aggregates are NUMERIC sums here (see `translate`)."""
 
-    def create_function(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("SQL functions defined in Python exist on SQLite only")
-
     def commit(self) -> None:
         """As sqlite3's: statements outside `transaction()` are already committed here."""
         if self.in_transaction:

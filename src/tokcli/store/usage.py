@@ -17,9 +17,6 @@ from typing import Any
 from tokcli.money import plain
 from tokcli.store.connection import Connection
 
-SERVICE_TIERS = ("standard", "batch", "flex", "priority")
-CHARGE_KINDS = ("usage", "credit", "refund", "adjustment", "tax", "fee", "commitment")
-
 
 @dataclass
 class UsageRecord:
