@@ -31,8 +31,8 @@ class TokcliError(Exception):
             self.code = code
 
     def render(self, name_of: Callable[[str], str]) -> str:
-        """The message with each option of the caller's spelt by `name_of` (the CLI: its flag).
-        Most errors name no option: their message as it is."""
+        """The message with each option it names spelt by `name_of` (the CLI: its flag). The
+        same as str() unless the error names options (OptionError, an HttpError's hint)."""
         return str(self)
 
 
@@ -88,9 +88,11 @@ class Location(TypedDict, total=False):
 
 
 class InputError(TokcliError):
-    """Malformed or unreadable input. Carries file, line and field so the message can name them,
-    and optionally a `hint`: what the caller can pass to get past it, in the library's terms
-    (an OptionError, so the command line shows its flag: "raise it with --limit rows=N")."""
+    """Malformed or unreadable input. Carries file, line and field so the message can name them.
+
+    A `hint` (how to fix it, with its own leading separator: "; raise it with {limits} ...")
+    that names an option follows the message as an OptionError, so the command line can show
+    the option as its flag: `render(flag_of)`."""
 
     def __init__(
         self,
@@ -107,10 +109,8 @@ class InputError(TokcliError):
         super().__init__(self.render(lambda name: name))
 
     def render(self, name_of: Callable[[str], str]) -> str:
-        message = self.problem
-        if self.hint is not None:
-            message += "; " + self.hint.render(name_of)
-        return _locate(message, self.path, self.line, self.column, self.field)
+        text = self.problem + (self.hint.render(name_of) if self.hint else "")
+        return _locate(text, self.path, self.line, self.column, self.field)
 
 
 class UnknownModelError(TokcliError):

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import quote, quote_plus, urlsplit
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError, TokcliError
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 # The server rejected these before doing anything, so even a create may be retried.
@@ -42,7 +42,8 @@ _KEY_PATTERNS = re.compile(r"(sk-(?:ant-)?[A-Za-z0-9_\-*]{6,}|Bearer\s+[A-Za-z0-
 
 class HttpError(TokcliError):
     """A request failed for good. The message names the method, path and provider's reason,
-    with secrets redacted; `status` is None when no response arrived."""
+    with secrets redacted; `status` is None when no response arrived. A `hint` that names an
+    option (`{base_url}`) follows the message: the CLI shows the option as its flag."""
 
     def __init__(
         self,
@@ -51,9 +52,14 @@ class HttpError(TokcliError):
         status: int | None = None,
         body: Any = None,
         request_id: str | None = None,
+        hint: OptionError | None = None,
     ):
-        super().__init__(message)
+        self.message, self.hint = message, hint
+        super().__init__(message + (str(hint) if hint else ""))
         self.status, self.body, self.request_id = status, body, request_id
+
+    def render(self, name_of: Callable[[str], str]) -> str:
+        return self.message + (self.hint.render(name_of) if self.hint else "")
 
 
 class AmbiguousRequestError(HttpError):
@@ -313,12 +319,14 @@ class HttpClient:
         ambiguous = not kwargs.get("idempotent", True)
         message = (
             f"{method} {urlsplit(self.url(path)).path}: HTTP {response.status_code} but the "
-            f"body is {what} ({kind}, {len(response.content)} bytes): is --base-url the "
-            "provider's API?"
+            f"body is {what} ({kind}, {len(response.content)} bytes)"
         )
+        hint = ": is {base_url} the provider's API?"
         if ambiguous:
-            message += "; the request may have been acted on"
-        raise self._error(message, ambiguous=ambiguous, status=response.status_code)
+            hint += "; the request may have been acted on"
+        raise self._error(
+            message, ambiguous=ambiguous, status=response.status_code, hint=OptionError(hint)
+        )
 
     def _scrubbed(self, response):
         """The response with every secret form removed from its body: one pass at the door,

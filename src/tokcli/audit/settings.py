@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from tokcli.audit.findings import Severity
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError, TokcliError
 
 KNOWN_KEYS = {
     "select",
@@ -69,13 +69,14 @@ def path_matches(path: str, pattern: str) -> bool:
 
 
 def resolve_selectors(items, *, field: str) -> set[str]:
-    """Rule codes for selectors: "ALL", a code ("TC101"), a code prefix ("TC1"), or a name."""
+    """Rule codes for selectors: "ALL", a code ("TC101"), a code prefix ("TC1"), or a name.
+    `field` is a config key (`audit.select`) or an option as `{option}` (the CLI shows its flag)."""
     from tokcli.audit.rules import RULES
 
     if isinstance(items, str):
         items = [i for i in items.split(",")]
     if not isinstance(items, list):
-        raise TokcliError(f"{field}: expected a list of rule codes or names")
+        raise OptionError.at(field, "expected a list of rule codes or names")
     codes: set[str] = set()
     for raw in items:
         item = str(raw).strip()
@@ -89,7 +90,7 @@ def resolve_selectors(items, *, field: str) -> set[str]:
             or r.info.code.startswith(item.upper())
         }
         if not matched:
-            raise TokcliError(f"{field}: unknown rule {item!r} (see `tokcli audit --list-rules`)")
+            raise OptionError.at(field, f"unknown rule {item!r} (see `tokcli audit --list-rules`)")
         codes |= matched
     return codes
 
@@ -123,7 +124,7 @@ def build_settings(section: dict, options: dict) -> AuditSettings:
     enabled = resolve_selectors(select, field="audit.select") if select else defaults
     enabled |= DIAGNOSTIC_CODES  # what could not be checked is always said, unless ignored
     enabled -= resolve_selectors(config.get("ignore", []), field="audit.ignore")
-    enabled -= resolve_selectors(options.get("ignore") or [], field="--ignore")
+    enabled -= resolve_selectors(options.get("ignore") or [], field="{ignore}")
     settings = AuditSettings(enabled=enabled)
     severity = config.get("severity", {})
     if not isinstance(severity, dict):

@@ -24,7 +24,7 @@ from tokcli.batch import jobs
 from tokcli.batch.jobs import ABANDONED, Job, Part
 from tokcli.batch.limits import ID_FIELD
 from tokcli.batch.provider import PartSource, Provider, RemoteBatch
-from tokcli.errors import ExitCode, TokcliError
+from tokcli.errors import ExitCode, OptionError, TokcliError
 from tokcli.http import AmbiguousRequestError
 from tokcli.store import batch_jobs as store
 from tokcli.store.connection import Connection
@@ -91,7 +91,7 @@ def _send_part(ctx: Context, job: Job, part: Part) -> None:
         try:
             remote = _find_created(ctx, job, part)
         except TokcliError as lookup:
-            raise TokcliError(f"{exc}; {lookup}") from None
+            raise _BothErrors(exc, lookup) from None
         if remote is None:
             raise
     jobs.finish_step(ctx.conn, part, "create", ctx.now(), remote=remote, step="created")
@@ -163,9 +163,10 @@ def _find_created(ctx: Context, job: Job, part: Part) -> RemoteBatch | None:
             proven.append(remote)
     if len(proven) > 1:  # the same wire ids twice: two batches of this very part exist
         names = ", ".join(r.batch_id for r in proven)
+        adopt_one = f"`tokcli batch resume {job.id} --adopt ID --part {part.part}`"  # a command
         raise TokcliError(
             f"{job.id} part {part.part}: batches {names} all hold this part's requests; "
-            f"`tokcli batch resume {job.id} --adopt ID --part {part.part}` the one to keep"
+            f"{adopt_one} the one to keep"
         )
     if proven:
         return proven[0]
@@ -179,10 +180,23 @@ def _find_created(ctx: Context, job: Job, part: Part) -> RemoteBatch | None:
     return None
 
 
+class _BothErrors(TokcliError):
+    """Two errors told as one line, each still naming its options in the caller's terms."""
+
+    def __init__(self, first: TokcliError, second: TokcliError):
+        self.errors = (first, second)
+        super().__init__(f"{first}; {second}")
+
+    def render(self, name_of: Callable[[str], str]) -> str:
+        return "; ".join(error.render(name_of) for error in self.errors)
+
+
 def adopt(ctx: Context, job: Job, part_index: int, batch_id: str) -> None:
     """The user names the batch a part became (when find_created cannot tell)."""
     if not 0 <= part_index < len(job.parts):
-        raise TokcliError(f"--part: {job.id} has parts 0 to {len(job.parts) - 1}")
+        raise OptionError(
+            "{part}: {job} has parts 0 to {last}", job=job.id, last=len(job.parts) - 1
+        )
     part = job.parts[part_index]
     if part.batch_id is not None:
         raise TokcliError(f"{job.id} part {part_index} already has batch {part.batch_id}")

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from tokcli.cli.common import FormatOpt, PricingOpt, command_app, complete_model, runtime
+from tokcli.cli.flags import error_text, flag_of
 from tokcli.errors import CheckFailed, TokcliError
 
 app = command_app(
@@ -286,7 +287,7 @@ def _prompt_mode(rt, request, sources, checks: _Checks, fmt) -> None:
     if left_out:
         from tokcli.estimate.run import left_out_dict
 
-        output.data["left_out"] = [left_out_dict(e) for e in left_out]
+        output.data["left_out"] = [left_out_dict(e, flag_of) for e in left_out]
     if not_prompts:
         output.data["not_prompts"] = [str(p) for p in not_prompts]
     if checks.wanted:
@@ -328,7 +329,7 @@ def _estimate_head(rt, request, sources, counter, left_out: list, not_prompts: l
             f"Kernel config.json), skipped; first: {not_prompts[0]}"
         )
     for error in left_out:
-        rt.warn(f"{error}: not priced, left out")
+        rt.warn(f"{error_text(error)}: not priced, left out")
     for line in unknown.warnings() if unknown else []:
         rt.warn(line)
     if many and not results and (unknown or left_out):
@@ -368,7 +369,7 @@ def _gate(rt, request, sources, counter, output, results, checks: _Checks, left_
         comparison, label = gate.compare(before, results), checks.base_ref
     verdict = gate.check(comparison, results, checks.fail_pct, checks.limit)
     if comparison is not None:
-        verdict.failures.extend(gate.lost_prompts(comparison, left_out))
+        verdict.failures.extend(gate.lost_prompts(comparison, left_out, flag_of))
     add_gate(output, comparison, verdict, label)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tokcli.cost import CostBreakdown, Usage, compute_cost
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError, TokcliError
 from tokcli.money import MONEY_CONTEXT, ZERO, plain
 from tokcli.pricing.model import Model, as_moment
 
@@ -74,7 +74,7 @@ class CallCost:
 
 
 def parse_at(value: str | None, today: dt.date) -> dt.date | dt.datetime:
-    """`--at`: a date (peak/list prices), a UTC moment, or a time of day today (UTC)."""
+    """`at`: a date (peak/list prices), a UTC moment, or a time of day today (UTC)."""
     if value is None:
         return today
     text = value.strip().replace("T", " ").removesuffix("Z").removesuffix(" UTC").strip()
@@ -86,8 +86,9 @@ def parse_at(value: str | None, today: dt.date) -> dt.date | dt.datetime:
             return dt.datetime.combine(today, clock, tzinfo=dt.UTC)
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise TokcliError(
-            f"--at: expected YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or HH:MM (UTC), got {value!r}"
+        raise OptionError(
+            "{at}: expected YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or HH:MM (UTC), got {value!r}",
+            value=value,
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 

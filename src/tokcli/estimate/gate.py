@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import decimal
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from tokcli.errors import InputError
+from tokcli.errors import InputError, OptionError
 from tokcli.money import MONEY_CONTEXT, ZERO, plain
 
 PERCENT_PLACES = Decimal("0.01")
@@ -108,7 +109,7 @@ def load_baseline(path: Path) -> list[dict]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InputError("no such file", path=str(path), field="--baseline") from None
+        raise OptionError("{path}: {baseline}: no such file", path=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from None
     try:
@@ -199,13 +200,20 @@ def check(
     return gate
 
 
-def lost_prompts(comparison: Comparison, left_out: list) -> list[str]:
-    """Gate failures for prompts the base priced that this run could not render."""
+def lost_prompts(
+    comparison: Comparison,
+    left_out: list[InputError],
+    name_of: Callable[[str], str] | None = None,
+) -> list[str]:
+    """Gate failures for prompts the base priced that this run could not render (options the
+    errors name spelt by `name_of`: the command line gives its flags)."""
     broken = {Path(e.path).as_posix(): e for e in left_out if e.path}
     lost = []
     for change in comparison.changes:
         if change.status == "removed" and change.path in broken:
-            lost.append(f"{change.path} could not be priced: {broken.pop(change.path)}")
+            error = broken.pop(change.path)
+            text = error.render(name_of) if name_of else str(error)
+            lost.append(f"{change.path} could not be priced: {text}")
     return lost
 
 

@@ -10,7 +10,7 @@ import fnmatch
 import subprocess
 from pathlib import Path
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError, TokcliError
 from tokcli.prompts import PROMPT_SUFFIXES
 
 _GLOB_CHARS = frozenset("*?[")
@@ -93,7 +93,7 @@ def _git_bytes(args: list[str], cwd: Path, stdin: bytes | None, what: str = "") 
             ["git", *args], cwd=cwd, input=stdin, capture_output=True, timeout=120
         )
     except FileNotFoundError:
-        raise TokcliError("--base-ref needs git, which is not installed") from None
+        raise OptionError("{base_ref} needs git, which is not installed") from None
     except subprocess.TimeoutExpired:
         raise TokcliError(f"git {args[0]} timed out") from None
     if proc.returncode != 0:
@@ -101,5 +101,5 @@ def _git_bytes(args: list[str], cwd: Path, stdin: bytes | None, what: str = "") 
         detail = message[-1] if message else f"exit {proc.returncode}"
         if what:
             detail = f"unknown {what}" if not message else f"{what}: {detail}"
-        raise TokcliError(f"--base-ref: git {args[0]}: {detail}")
+        raise OptionError("{base_ref}: git {command}: {detail}", command=args[0], detail=detail)
     return proc.stdout

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import fnmatch
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -100,14 +100,16 @@ def estimate_files(
             if left_out is None:
                 raise
             if exc.path is None:
-                exc = InputError(str(exc), path=str(path))
+                exc = InputError(exc.problem, path=str(path), field=exc.field, hint=exc.hint)
             left_out.append(exc)
     return results
 
 
-def left_out_dict(error: InputError) -> dict:
-    """A prompt left out of the run, as the JSON output reports it."""
-    return {"path": error.path, "line": error.line, "error": str(error)}
+def left_out_dict(error: InputError, name_of: Callable[[str], str] | None = None) -> dict:
+    """A prompt left out of the run, as the JSON output reports it (options the error names
+    spelt by `name_of`: the command line gives its flags)."""
+    text = error.render(name_of) if name_of else str(error)
+    return {"path": error.path, "line": error.line, "error": text}
 
 
 def estimate_text(text: str, label: str, request, registry, counter, path=None) -> list[dict]:

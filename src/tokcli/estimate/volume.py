@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tokcli.errors import TokcliError
+from tokcli.errors import OptionError
 
 PERIODS = ("day", "month")
 DEFAULT_DAYS_PER_MONTH = 30
@@ -19,9 +19,9 @@ class Volume:
 
     def __post_init__(self):
         if self.per not in PERIODS:
-            raise TokcliError(f"--per: expected day or month, got {self.per!r}")
+            raise OptionError("{per}: expected day or month, got {value!r}", value=self.per)
         if self.days_per_month <= 0:
-            raise TokcliError("--days-per-month must be a whole number > 0")
+            raise OptionError("{days_per_month} must be a whole number > 0")
 
     @property
     def monthly_requests(self) -> int:

@@ -49,7 +49,7 @@ def detect(source: Source) -> str:
         raise InputError(
             "cannot tell the format from the content",
             path=source.name,
-            hint=OptionError("name it with {source} (see `tokcli import --help`)"),
+            hint=OptionError("; name it with {source} (see `tokcli import --help`)"),
         )
     return found
 

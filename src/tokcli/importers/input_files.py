@@ -81,7 +81,7 @@ def limit_hint(name: str) -> OptionError:
     """How to raise limit `name`, as an InputError's hint: the command line shows `--limit`."""
     setting = name.replace("_", "-")
     return OptionError(
-        "raise it with {limits} {setting}=N (or import.limits.{name} in the config)",
+        "; raise it with {limits} {setting}=N (or import.limits.{name} in the config)",
         setting=setting,
         name=name,
     )

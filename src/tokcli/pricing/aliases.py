@@ -67,8 +67,16 @@ def _files(config: Config) -> list[Path]:
     return [Path(f) for f in getattr(config, "files", [])]
 
 
-def _locate_key(files: list[Path], section: str, key: str) -> tuple[str | None, int | None]:
-    """The config file and line of `key` inside `[section]` (the last file that sets it)."""
+def _locate_key(
+    files: list[Path], section: str, key: str | None = None, *, fold_case: bool = False
+) -> tuple[str | None, int | None]:
+    """The config file and line of `key` inside `[section]` (or a `[section.key]` table), or of
+    the `[section]` header when `key` is None; the last file that sets it wins. `fold_case`:
+    keys compare without case (model aliases)."""
+
+    def folded(name: str) -> str:
+        return name.strip().lower() if fold_case else name
+
     found: tuple[str | None, int | None] = (str(files[-1]) if files else None, None)
     for path in files:
         try:
@@ -80,34 +88,17 @@ def _locate_key(files: list[Path], section: str, key: str) -> tuple[str | None, 
             stripped = text.strip()
             if stripped.startswith("["):
                 current = stripped.strip("[] ").replace(" ", "")
-                if current == f"{section}.{key}":
+                if current == (section if key is None else f"{section}.{key}"):
                     found = (str(path), number)
                 continue
+            if key is None or current != section:
+                continue
             match = re.match(r'^["\']?([^"\'=]+?)["\']?\s*=', stripped)
-            if current == section and match and match.group(1).strip() == key:
+            if match and folded(match.group(1).strip()) == folded(key):
                 found = (str(path), number)
     return found
 
 
 def _locate(files: list[Path], alias: str | None) -> tuple[str | None, int | None]:
     """The config file and line that set `alias` in [pricing.aliases] (the last file wins)."""
-    found: tuple[str | None, int | None] = (str(files[-1]) if files else None, None)
-    for path in files:
-        try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-        except OSError:
-            continue
-        section = None
-        for number, text in enumerate(lines, 1):
-            stripped = text.strip()
-            if stripped.startswith("["):
-                section = stripped.strip("[] ").replace(" ", "")
-                if alias is None and section == "pricing.aliases":
-                    found = (str(path), number)
-                continue
-            if alias is None or section != "pricing.aliases":
-                continue
-            match = re.match(r'^["\']?([^"\'=]+?)["\']?\s*=', stripped)
-            if match and match.group(1).strip().lower() == alias.strip().lower():
-                found = (str(path), number)
-    return found
+    return _locate_key(files, "pricing.aliases", alias, fold_case=True)

@@ -18,11 +18,11 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, TypeGuard
 
 from tokcli.money import plain
-from tokcli.pricing.generate import UNDATED
+from tokcli.pricing.generate import UNDATED, Spec
 
-FAMILY = "genai-prices"
 # genai-prices price keys and the tokcli dimension each one is. Where two keys name the same
 # dimension (v2's cache_write_5m_mtok and the generic cache_write_mtok), the first listed wins
 # and a disagreement is reported.
@@ -75,12 +75,12 @@ PREFIXES = {
 
 @dataclass
 class Converted:
-    models: dict[str, dict] = field(default_factory=dict)  # layer key -> layer model spec
+    models: dict[str, Spec] = field(default_factory=dict)  # layer key -> layer model spec
     unmapped: list[tuple[str, str]] = field(default_factory=list)  # (provider/model, why)
     partial: list[tuple[str, str]] = field(default_factory=list)  # mapped, some prices left out
 
 
-def looks_like_genai_prices(data) -> bool:
+def looks_like_genai_prices(data: object) -> TypeGuard[list[Any]]:
     return (
         isinstance(data, list)
         and bool(data)
@@ -100,7 +100,7 @@ class Unmappable(Exception):
     """A model (or one of its price sets) tokcli cannot represent exactly."""
 
 
-def convert(data: list, source: str) -> Converted:
+def convert(data: list[Any], source: str) -> Converted:
     """Every model of a genai-prices data file that tokcli can price exactly."""
     out = Converted()
     for provider in data:
@@ -119,7 +119,7 @@ def convert(data: list, source: str) -> Converted:
                 continue
             if left_out:
                 out.partial.append((key, f"not mapped: {', '.join(sorted(left_out))}"))
-            model: dict = {"provider": provider_id}
+            model: Spec = {"provider": provider_id}
             if isinstance(info.get("context_window"), int):
                 model["context_window"] = info["context_window"]
             model["prices"] = prices
@@ -127,7 +127,7 @@ def convert(data: list, source: str) -> Converted:
     return out
 
 
-def _history(prices, source: str) -> tuple[list[dict], set[str]]:
+def _history(prices: object, source: str) -> tuple[list[Spec], set[str]]:
     """The model's dated price entries, oldest first, and the price keys left out."""
     if isinstance(prices, dict):
         entry, left_out = _entry(prices)
@@ -137,7 +137,7 @@ def _history(prices, source: str) -> tuple[list[dict], set[str]]:
     constraints = [(c or {}).get("constraint") or {} for c in prices]
     if any("start_time" in c for c in constraints):
         return _time_of_day(prices, constraints, source)
-    history: list[dict] = []
+    history: list[Spec] = []
     left: set[str] = set()
     for index, (conditional, constraint) in enumerate(zip(prices, constraints, strict=True)):
         if index and "start_date" not in constraint:
@@ -152,7 +152,9 @@ def _history(prices, source: str) -> tuple[list[dict], set[str]]:
     return history, left
 
 
-def _time_of_day(prices: list, constraints: list, source: str) -> tuple[list[dict], set[str]]:
+def _time_of_day(
+    prices: list[Any], constraints: list[Any], source: str
+) -> tuple[list[Spec], set[str]]:
     """[off-peak set, {daily interval: peak set}] -> the peak prices with tokcli's time_of_day.
 
     tokcli multiplies every price by one off-peak multiplier; a model whose off-peak prices are
@@ -183,7 +185,7 @@ def _time_of_day(prices: list, constraints: list, source: str) -> tuple[list[dic
     return [{"effective_from": UNDATED, "source": source, **peak}], off_left | peak_left
 
 
-def _clock(value) -> str:
+def _clock(value: object) -> str:
     text = str(value).strip().removesuffix("Z").removesuffix("+00:00")
     try:
         clock = dt.time.fromisoformat(text)
@@ -194,7 +196,7 @@ def _clock(value) -> str:
     return f"{clock.hour:02d}:{clock.minute:02d}"
 
 
-def _entry(prices) -> tuple[dict, set[str]]:
+def _entry(prices: object) -> tuple[Spec, set[str]]:
     """One tokcli price entry (per-MTok decimal strings) and the keys it leaves out."""
     if not isinstance(prices, dict):
         raise Unmappable("a price set is not an object")
@@ -210,7 +212,7 @@ def _entry(prices) -> tuple[dict, set[str]]:
             raise Unmappable(f"{' and '.join(k for k, _ in given)} disagree")
         key, value = given[0]
         base, tier = _tiered(key, value)
-        standard[dim] = plain(base)  # type: ignore[assignment]
+        standard[dim] = plain(base)
         if tier is not None:
             thresholds.add(tier[0])
             above[dim] = tier[1]
@@ -221,11 +223,11 @@ def _entry(prices) -> tuple[dict, set[str]]:
         raise Unmappable("no input and output token price (not a text model tokcli prices)")
     if len(thresholds) > 1:
         raise Unmappable(f"tiers start at different sizes ({sorted(thresholds)})")
-    entry: dict = dict(standard)
+    entry: Spec = dict(standard)
     if thresholds:
         # Above the threshold the whole request pays the tier prices; an untiered field keeps
         # its one price in both bands.
-        band: dict = {"above_input_tokens": thresholds.pop()}
+        band: Spec = {"above_input_tokens": thresholds.pop()}
         for dim, price in standard.items():
             band[dim] = plain(above[dim]) if dim in above else price
         entry["long_context"] = band
@@ -233,13 +235,15 @@ def _entry(prices) -> tuple[dict, set[str]]:
     return entry, left_out
 
 
-def _value(value) -> str:
+def _value(value: object) -> str:
     """A comparable form of a price: numbers compared as decimals (2.5 equals 2.50)."""
 
-    def number(x):
+    def number(x: object) -> str:
+        if isinstance(x, bool) or not isinstance(x, int | float | str | Decimal):
+            return repr(x)
         try:
-            return str(Decimal(x).normalize()) if not isinstance(x, bool) else repr(x)
-        except (TypeError, ValueError, ArithmeticError):
+            return str(Decimal(x).normalize())
+        except (ValueError, ArithmeticError):
             return repr(x)
 
     if isinstance(value, dict):
@@ -248,7 +252,7 @@ def _value(value) -> str:
     return number(value)
 
 
-def _tiered(key: str, value) -> tuple[Decimal, tuple[int, Decimal] | None]:
+def _tiered(key: str, value: object) -> tuple[Decimal, tuple[int, Decimal] | None]:
     if isinstance(value, dict):
         base = _price(key, value.get("base"))
         tiers = value.get("tiers") or []
@@ -263,7 +267,7 @@ def _tiered(key: str, value) -> tuple[Decimal, tuple[int, Decimal] | None]:
     return _price(key, value), None
 
 
-def _price(key: str, value) -> Decimal:
+def _price(key: str, value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise Unmappable(f"{key} {value!r} is not a number")
     price = Decimal(value)
@@ -272,6 +276,6 @@ def _price(key: str, value) -> Decimal:
     return price
 
 
-def read_text(text: str):
+def read_text(text: str) -> Any:
     """Parse genai-prices JSON with every number as Decimal (no float on the way)."""
     return json.loads(text, parse_float=Decimal)

@@ -32,6 +32,8 @@ TIER_SUFFIXES = {"_batches": "batch", "_flex": "flex", "_priority": "priority"}
 _ABOVE = re.compile(r"^(?P<base>.+)_above_(?P<k>\d+)k_tokens(?P<tier>_batches|_flex|_priority)?$")
 # A date for entries whose start LiteLLM does not record: "in force since an unknown date".
 UNDATED = "1970-01-01"
+# A JSON object of a price layer: the layer document, a model or a price entry.
+Spec = dict[str, Any]
 
 
 def per_million(value: object) -> Decimal | None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from tokcli.errors import InputError
 from tokcli.pricing.model import Model
@@ -28,7 +30,7 @@ def shipped_layer_path(pricing_dir: Path) -> Path:
     return pricing_dir / SHIPPED_LAYER
 
 
-def user_layer_path(environ=None) -> Path:
+def user_layer_path(environ: Mapping[str, str] | None = None) -> Path:
     environ = os.environ if environ is None else environ
     if environ.get("TOKCLI_PRICE_LAYER"):
         return Path(environ["TOKCLI_PRICE_LAYER"])
@@ -36,12 +38,12 @@ def user_layer_path(environ=None) -> Path:
     return Path(base) / "tokcli" / "pricing" / "generated.json"
 
 
-def read_layer(path: Path) -> dict:
+def read_layer(path: Path) -> dict[str, Any]:
     """The whole layer document (`pricing update` and tests; lookups use `_LazyLayer`)."""
     import json  # here, not at start-up: most commands read no layer file
 
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc: object = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("no such price layer file", path=str(path)) from None
     except json.JSONDecodeError as exc:
@@ -65,7 +67,7 @@ class _LayerFile:
         self.path = path
         text = path.read_text(encoding="utf-8")
         start = text.find(MODELS_START)
-        self.parsed: dict | None = None
+        self.parsed: dict[str, Any] | None = None
         if start < 0:
             doc = read_layer(path)
             self.head = {k: v for k, v in doc.items() if k != "models"}
@@ -97,18 +99,20 @@ class _LayerFile:
             return None
         return self.head_lines + 1 + self.text.count("\n", 0, start)
 
-    def spec(self, model_id: str) -> dict:
+    def spec(self, model_id: str) -> dict[str, Any]:
         import json
 
         if self.parsed is not None:
-            return self.parsed[model_id]
+            spec: dict[str, Any] = self.parsed[model_id]
+            return spec
         start = self.offset(model_id)
         if start is None:
             raise KeyError(model_id)
         end = self.text.find("\n", start)
         line = self.text[start : end if end >= 0 else None].rstrip().removesuffix(",")
         try:
-            return json.loads(line)
+            parsed: dict[str, Any] = json.loads(line)
+            return parsed
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"invalid JSON for {model_id}: {exc.msg}", path=str(self.path)
@@ -133,7 +137,7 @@ class GeneratedLayer:
         self.shipped_path = shipped
         self.user_path = user
         self.files: dict[str, _LayerFile] = {}
-        self.documents: dict[str, dict] = {}
+        self.documents: dict[str, dict[str, Any]] = {}
         self._models: dict[str, Model] = {}
         self._where: dict[str, str | None] = {}
         for layer, path in (("updated", user), ("generated", shipped)):
@@ -155,7 +159,7 @@ class GeneratedLayer:
     def __contains__(self, model_id: str) -> bool:
         return self.layer_of(model_id) is not None
 
-    def spec(self, model_id: str) -> dict:
+    def spec(self, model_id: str) -> dict[str, Any]:
         layer = self.layer_of(model_id)
         if layer is None:
             raise KeyError(model_id)

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from tokcli.errors import InputError, PriceNotAvailableError, TokcliError
+from tokcli.errors import InputError, PriceNotAvailableError
 from tokcli.pricing.generate import CHAT_MODES
 from tokcli.pricing.registry import Registry, _merge_entry
 
@@ -39,28 +36,9 @@ class Conversion:
 
 def read_litellm(location: str, timeout: float = 30.0) -> tuple[dict[str, Any], str]:
     """The parsed file (numbers as Decimal) and a label for its origin. URLs need the network."""
-    if re.match(r"^https?://", location):
-        import httpx
+    from tokcli.pricing.update import read_source
 
-        try:
-            response = httpx.get(location, timeout=timeout, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise TokcliError(f"{location}: cannot download: {exc}") from None
-        text = response.text
-    else:
-        try:
-            text = Path(location).read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError("no such file", path=location) from None
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc}", path=location) from None
-    try:
-        data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"invalid JSON: {exc.msg}", path=location, line=exc.lineno, column=exc.colno
-        ) from None
+    data = read_source(location, timeout)
     if not isinstance(data, dict):
         raise InputError("expected a JSON object of models", path=location)
     return data, location

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, NoReturn
 
 from tokcli.errors import InputError
 from tokcli.money import to_decimal
@@ -48,32 +50,38 @@ ENTRY_KEYS = {
 }
 TIER_KEYS = {"multiplier", *DIMENSIONS}
 LONG_CONTEXT_KEYS = {"above_input_tokens", "tiers", *DIMENSIONS}
+# A mapping read from a pricing file, once checked to be one.
+Node = dict[str, Any]
+
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
 class _Reader:
     """Validation helpers bound to one file, so every error names it."""
 
-    def __init__(self, path: Path, line_of_model=None):
+    def __init__(self, path: Path, line_of_model: Callable[[], int | None] | None = None):
         self.path = str(path)
         # A JSON price layer: gives the line of the model being read, asked only on an error.
         self.line_of_model = line_of_model
 
-    def fail(self, message: str, node: dict | None, key: str | None, where: str):
+    def fail(self, message: str, node: object, key: str | None, where: str) -> NoReturn:
         # YAML mappings know their lines (yamlfile.LocatedDict); a JSON layer model is one line.
-        line = node.line_of(key) if hasattr(node, "line_of") and key else None
-        if line is None and hasattr(node, "line_of"):
-            line = node.line
+        line_of = getattr(node, "line_of", None)
+        line = line_of(key) if line_of is not None and key else None
+        if line is None and line_of is not None:
+            line = getattr(node, "line", None)
         if line is None and self.line_of_model is not None:
             line = self.line_of_model()
         raise InputError(message, path=self.path, line=line, field=where)
 
-    def mapping(self, node, where: str, parent=None, key=None) -> dict:
+    def mapping(
+        self, node: object, where: str, parent: object = None, key: str | None = None
+    ) -> Node:
         if not isinstance(node, dict):
             self.fail("must be a mapping", parent, key, where)
         return node
 
-    def unknown_keys(self, node: dict, allowed: set[str], where: str):
+    def unknown_keys(self, node: Node, allowed: set[str], where: str) -> None:
         for key in node:
             if key not in allowed:
                 self.fail(
@@ -83,7 +91,7 @@ class _Reader:
                     f"{where}.{key}",
                 )
 
-    def price(self, node: dict, key: str, where: str) -> Decimal | None:
+    def price(self, node: Node, key: str, where: str) -> Decimal | None:
         value = node.get(key)
         if value is None:
             return None
@@ -102,7 +110,7 @@ class _Reader:
             self.fail("must not be negative", node, key, f"{where}.{key}")
         return amount
 
-    def integer(self, node: dict, key: str, where: str) -> int | None:
+    def integer(self, node: Node, key: str, where: str) -> int | None:
         value = node.get(key)
         if value is None:
             return None
@@ -110,17 +118,20 @@ class _Reader:
             self.fail("must be a whole number >= 0", node, key, f"{where}.{key}")
         return value
 
-    def text(self, node: dict, key: str, where: str, required=False) -> str | None:
+    def text(self, node: Node, key: str, where: str) -> str | None:
+        if node.get(key) is None:
+            return None
+        return self.required_text(node, key, where)
+
+    def required_text(self, node: Node, key: str, where: str) -> str:
         value = node.get(key)
         if value is None:
-            if required:
-                self.fail("is required", node, key, f"{where}.{key}")
-            return None
+            self.fail("is required", node, key, f"{where}.{key}")
         if not isinstance(value, str) or not value.strip():
             self.fail("must be a non-empty string", node, key, f"{where}.{key}")
         return value.strip()
 
-    def date(self, node: dict, key: str, where: str) -> dt.date | None:
+    def date(self, node: Node, key: str, where: str) -> dt.date | None:
         value = node.get(key)
         if value is None:
             return None
@@ -133,7 +144,7 @@ class _Reader:
         except ValueError:
             self.fail("must be a date YYYY-MM-DD", node, key, f"{where}.{key}")
 
-    def moment(self, node: dict, key: str, where: str) -> dt.datetime:
+    def moment(self, node: Node, key: str, where: str) -> dt.datetime:
         value = node.get(key)
         try:
             return parse_moment(value)
@@ -143,7 +154,7 @@ class _Reader:
             )
 
 
-def parse_moment(value) -> dt.datetime:
+def parse_moment(value: object) -> dt.datetime:
     """A date or 'YYYY-MM-DD HH:MM[:SS]' (UTC) as an aware datetime. Raises ValueError."""
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -156,10 +167,10 @@ def parse_moment(value) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _tiers(r: _Reader, node, where: str) -> dict[str, TierPricing]:
+def _tiers(r: _Reader, node: object, where: str) -> dict[str, TierPricing]:
     if node is None:
         return {}
-    r.mapping(node, where)
+    node = r.mapping(node, where)
     tiers = {}
     for name, spec in node.items():
         here = f"{where}.{name}"
@@ -175,12 +186,12 @@ def _tiers(r: _Reader, node, where: str) -> dict[str, TierPricing]:
     return tiers
 
 
-def _band(r: _Reader, node: dict, where: str) -> Band:
+def _band(r: _Reader, node: Node, where: str) -> Band:
     prices = {d: r.price(node, d, where) for d in DIMENSIONS}
     return Band(prices=prices, tiers=_tiers(r, node.get("tiers"), f"{where}.tiers"))
 
 
-def _time_of_day(r: _Reader, node, where: str) -> TimeOfDay | None:
+def _time_of_day(r: _Reader, node: object, where: str) -> TimeOfDay | None:
     if node is None:
         return None
     node = r.mapping(node, where)
@@ -204,7 +215,9 @@ def _time_of_day(r: _Reader, node, where: str) -> TimeOfDay | None:
     return TimeOfDay(peak_hours_utc=tuple(spans), off_peak_multiplier=multiplier)
 
 
-def _entry(r: _Reader, node, where: str, *, origin: str | None, partial=False) -> PriceEntry:
+def _entry(
+    r: _Reader, node: object, where: str, *, origin: str | None, partial: bool = False
+) -> PriceEntry:
     node = r.mapping(node, where)
     r.unknown_keys(node, ENTRY_KEYS, where)
     long_node = node.get("long_context")
@@ -228,7 +241,7 @@ def _entry(r: _Reader, node, where: str, *, origin: str | None, partial=False) -
     )
     return PriceEntry(
         effective_from=effective,  # type: ignore[arg-type]  # None only inside overrides
-        source=r.text(node, "source", where, required=True),  # type: ignore[arg-type]
+        source=r.required_text(node, "source", where),
         standard=_band(r, node, where),
         long_context=long_band,
         long_context_above=long_above,
@@ -243,12 +256,14 @@ def _entry(r: _Reader, node, where: str, *, origin: str | None, partial=False) -
     )
 
 
-def _model(r: _Reader, node, where: str, provider: str, *, origin: str | None, partial: bool):
+def _model(
+    r: _Reader, node: object, where: str, provider: str, *, origin: str | None, partial: bool
+) -> Model:
     node = r.mapping(node, where)
     r.unknown_keys(node, MODEL_KEYS, where)
-    model_id = r.text(node, "id", where, required=True).lower()  # type: ignore[union-attr]
+    model_id = r.required_text(node, "id", where).lower()
     where = f"{where}({model_id})"
-    tier = r.text(node, "tier", where, required=not partial)
+    tier = r.text(node, "tier", where) if partial else r.required_text(node, "tier", where)
     if tier is not None and tier not in TIERS:
         r.fail(f"must be one of {', '.join(TIERS)}", node, "tier", f"{where}.tier")
     aliases = node.get("aliases") or []
@@ -264,7 +279,7 @@ def _model(r: _Reader, node, where: str, provider: str, *, origin: str | None, p
         )
     if raw_prices is not None and not isinstance(raw_prices, list):
         r.fail("must be a list of price entries", node, "prices", f"{where}.prices")
-    entries = []
+    entries: list[PriceEntry] = []
     for index, entry_node in enumerate(raw_prices or []):
         entry = _entry(r, entry_node, f"{where}.prices[{index}]", origin=origin, partial=partial)
         previous = entries[-1].effective_from if entries else None
@@ -306,7 +321,11 @@ def load_pricing_file(
     doc = load_yaml(path, text)
     doc = r.mapping(doc, "(top level)")
     r.unknown_keys(doc, {"provider", "currency", "sources", "models", "unit"}, "(top level)")
-    provider = r.text(doc, "provider", "(top level)", required=not override) or ""
+    provider = (
+        r.text(doc, "provider", "(top level)")
+        if override
+        else r.required_text(doc, "provider", "(top level)")
+    ) or ""
     currency = doc.get("currency", "USD")
     if currency != "USD":
         r.fail("only USD prices are supported", doc, "currency", "currency")

@@ -16,7 +16,6 @@ TIERS = ("flagship", "mid", "cheap", "reasoning", "open-weight")
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 # Per-million-token price dimensions a band can carry.
 DIMENSIONS = ("input", "output", "reasoning", "cache_read", "cache_write_5m", "cache_write_1h")
-CACHE_DIMENSIONS = ("cache_read", "cache_write_5m", "cache_write_1h")
 
 # Every command that prices anything imports these classes, so they are built cheaply: as
 # dataclasses (fields, dataclasses.replace and fields() work as before) whose frozen-dataclass

@@ -15,7 +15,6 @@ Used by `estimate` over a folder; importers and audit can use it the same way:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass
@@ -49,9 +48,3 @@ class UnknownModels:
                 f"not priced, left out{closest}"
             )
         return lines
-
-    def to_list(self) -> list[dict[str, Any]]:
-        return [
-            {"model": e.name, "inputs": e.count, "first_seen": e.first_seen, "closest": e.closest}
-            for e in self.seen.values()
-        ]

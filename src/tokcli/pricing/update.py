@@ -26,11 +26,13 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tokcli.errors import InputError, TokcliError
 from tokcli.pricing.diff import FieldChange, diff_entries, effective_fields, entry_from_dict
-from tokcli.pricing.generate import dump_layer, models_from_litellm
+from tokcli.pricing.generate import Spec, dump_layer, models_from_litellm
 from tokcli.pricing.layers import GeneratedLayer
+from tokcli.pricing.model import PriceEntry
 
 PACKAGED_FILE = "model_prices_and_context_window_backup.json"
 LITELLM = "LiteLLM"
@@ -44,7 +46,7 @@ class NewPrices:
 
     family: str  # LITELLM or GENAI_PRICES
     source: str  # written into every new entry's `source`
-    models: dict[str, dict]
+    models: dict[str, Spec]
     unmapped: list[tuple[str, str]] = field(default_factory=list)  # (model, why), not priced
     partial: list[tuple[str, str]] = field(default_factory=list)  # (model, prices left out)
 
@@ -59,7 +61,7 @@ class UpdatePlan:
     removed: list[str] = field(default_factory=list)
     unmapped: list[tuple[str, str]] = field(default_factory=list)
     partial: list[tuple[str, str]] = field(default_factory=list)
-    layer: dict = field(default_factory=dict)  # the user layer document to write
+    layer: Spec = field(default_factory=dict)  # the user layer document to write
 
 
 def installed_litellm_file() -> Path:
@@ -76,7 +78,7 @@ def installed_litellm_file() -> Path:
     return path
 
 
-def read_source(location: str | Path, timeout: float = 30.0):
+def read_source(location: str | Path, timeout: float = 30.0) -> Any:
     """The parsed file (every number a Decimal, never a float). A URL needs the network."""
     import json
 
@@ -100,10 +102,12 @@ def read_source(location: str | Path, timeout: float = 30.0):
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", path=where, line=exc.lineno) from None
+        raise InputError(
+            f"invalid JSON: {exc.msg}", path=where, line=exc.lineno, column=exc.colno
+        ) from None
 
 
-def convert_source(data, origin: str, today: dt.date) -> NewPrices:
+def convert_source(data: object, origin: str, today: dt.date) -> NewPrices:
     """Which format `data` is (by its shape) and its models as layer models."""
     from tokcli.pricing import genai_prices
 
@@ -126,7 +130,7 @@ def convert_source(data, origin: str, today: dt.date) -> NewPrices:
     )
 
 
-def plan_update(layer: GeneratedLayer, data, origin: str, today: dt.date) -> UpdatePlan:
+def plan_update(layer: GeneratedLayer, data: object, origin: str, today: dt.date) -> UpdatePlan:
     return plan_from(layer, convert_source(data, origin, today), today)
 
 
@@ -139,7 +143,7 @@ def plan_from(layer: GeneratedLayer, newer: NewPrices, today: dt.date) -> Update
         partial=list(newer.partial),
     )
     mine = layer.files.get("updated")
-    updated: dict[str, dict] = {m: mine.spec(m) for m in mine.ids()} if mine else {}
+    updated: dict[str, Spec] = {m: mine.spec(m) for m in mine.ids()} if mine else {}
     for model_id in sorted(set(newer.models) | set(layer.ids())):
         new_spec = newer.models.get(model_id)
         old_spec = layer.spec(model_id) if model_id in layer else None
@@ -177,7 +181,13 @@ def plan_from(layer: GeneratedLayer, newer: NewPrices, today: dt.date) -> Update
     return plan
 
 
-def _merge_history(model_id, old_prices, new_prices, newer: NewPrices, today: dt.date):
+def _merge_history(
+    model_id: str,
+    old_prices: list[Spec],
+    new_prices: list[Spec],
+    newer: NewPrices,
+    today: dt.date,
+) -> tuple[list[Spec], list[FieldChange]]:
     """The model's new history and the changes it makes.
 
     The past stays as it is. If the price the newer file puts in force on `today` differs from
@@ -211,7 +221,7 @@ def _merge_history(model_id, old_prices, new_prices, newer: NewPrices, today: dt
     return history, changes + later_changes
 
 
-def _billing(entry) -> dict:
+def _billing(entry: PriceEntry) -> dict[str, Decimal | int]:
     """The standard-tier prices a call is billed at: a reasoning price that is absent is the
     output price, an absent cache price is the input price (pricing/SCHEMA.md, rule 4)."""
     fields = {k: v for k, v in effective_fields(entry).items() if not _SERVICE_TIER_FIELD.match(k)}
@@ -224,7 +234,7 @@ def _billing(entry) -> dict:
     return fields
 
 
-def _keep_unstated(new: dict, old: dict) -> dict:
+def _keep_unstated(new: Spec, old: Spec) -> Spec:
     """Keep what genai-prices cannot state from the old entry, where it still holds exactly.
 
     genai-prices lists no service tiers (batch, flex, priority) and, in v1 and for most v2
@@ -242,7 +252,7 @@ def _keep_unstated(new: dict, old: dict) -> dict:
     return new
 
 
-def _keep_one_hour_writes(new: dict, old: dict, kept: list[str]) -> dict:
+def _keep_one_hour_writes(new: Spec, old: Spec, kept: list[str]) -> Spec:
     new = dict(new)
     for band in ("standard", "long_context"):
         old_band = old if band == "standard" else old.get("long_context") or {}
@@ -259,13 +269,13 @@ def _keep_one_hour_writes(new: dict, old: dict, kept: list[str]) -> dict:
     return new
 
 
-def _same_price(old, new) -> bool:
+def _same_price(old: object, new: object) -> bool:
     if old is None or new is None:
         return old is None and new is None
     return Decimal(str(old)) == Decimal(str(new))
 
 
-def _keep_tiers(new: dict, old: dict, kept: list[str]) -> dict:
+def _keep_tiers(new: Spec, old: Spec, kept: list[str]) -> Spec:
     if "tiers" in new or not old.get("tiers"):
         return new
     fields = effective_fields(_entry(old))
@@ -285,13 +295,17 @@ def _keep_tiers(new: dict, old: dict, kept: list[str]) -> dict:
     return {**new, "tiers": tiers}
 
 
-def _history_changes(model_id: str, old, prices: list[dict], today: dt.date):
+def _history_changes(
+    model_id: str, old: PriceEntry | None, prices: list[Spec], today: dt.date
+) -> list[FieldChange]:
     now, later = _split(prices, today)
     changes = diff_entries(model_id, old, _entry(now)) if now else []
     return changes + _later_changes(model_id, now, later, [])
 
 
-def _later_changes(model_id, now, later: list[dict], old_later: list[dict]):
+def _later_changes(
+    model_id: str, now: Spec | None, later: list[Spec], old_later: list[Spec]
+) -> list[FieldChange]:
     """Changes the source schedules after the update's date, as `field (from DATE)`."""
     changes = []
     previous = _entry(now) if now else None
@@ -315,7 +329,7 @@ def _later_changes(model_id, now, later: list[dict], old_later: list[dict]):
     return changes
 
 
-def _split(prices: list[dict], today: dt.date) -> tuple[dict | None, list[dict]]:
+def _split(prices: list[Spec], today: dt.date) -> tuple[Spec | None, list[Spec]]:
     """The entry in force on `today` (None if the first starts later) and the later ones."""
     day = today.isoformat()
     now = None
@@ -328,15 +342,15 @@ def _split(prices: list[dict], today: dt.date) -> tuple[dict | None, list[dict]]
     return now, later
 
 
-def _fields(prices: list[dict]) -> list:
+def _fields(prices: list[Spec]) -> list[Any]:
     return [(str(p["effective_from"]), effective_fields(_entry(p))) for p in prices]
 
 
-def _same_family(prices: list[dict], family: str) -> bool:
+def _same_family(prices: list[Spec], family: str) -> bool:
     return str(prices[-1].get("source", "")).startswith(family)
 
 
-def _entry(spec: dict):
+def _entry(spec: Spec) -> PriceEntry:
     return entry_from_dict(dict(spec), "price layer")
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tokcli.errors import InputError
+from tokcli.errors import InputError, OptionError
 
 ROLE_SENTINEL = "\x00tokcli-role:{}\x00"
 ROLE_SPLIT = re.compile("\x00tokcli-role:(\\w+)\x00")
@@ -35,10 +35,13 @@ PARTIAL = re.compile(r"\{\{>\s*([\w.-]+)")
 
 CHARS_ENV, SECONDS_ENV = "TOKCLI_MAX_RENDERED_CHARS", "TOKCLI_MAX_RENDER_SECONDS"
 CHARS_KEY, SECONDS_KEY = "templates.max_rendered_chars", "templates.max_render_seconds"
-RAISE_HINT = (
-    "raise with --max-rendered-chars / --max-render-seconds, TOKCLI_MAX_RENDERED_CHARS / "
-    "TOKCLI_MAX_RENDER_SECONDS or [templates] max_rendered_chars / max_render_seconds"
+# How to fix an error, naming options as {option} (the command line shows its flags).
+RAISE_HINT = OptionError(
+    "raise with {max_rendered_chars} / {max_render_seconds}, TOKCLI_MAX_RENDERED_CHARS / "
+    "TOKCLI_MAX_RENDER_SECONDS or [templates] max_rendered_chars / max_render_seconds)"
 )
+GIVE_IT = OptionError(" (give it in front matter or {vars})")
+GIVE_IT_SK = OptionError(" (give it in config.json input_variables, front matter or {vars})")
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,13 @@ class RenderLimits:
         """Flag > environment > config > default. `config` is a tokcli Config (or None)."""
         default = cls()
         chars = _first_given(
-            _checked(chars_flag, "--max-rendered-chars", int),
+            _checked(chars_flag, "{max_rendered_chars}", int),
             _checked(environ.get(CHARS_ENV), CHARS_ENV, int),
             _checked(config.get(CHARS_KEY) if config else None, f"config: {CHARS_KEY}", int),
             default.max_chars,
         )
         seconds = _first_given(
-            _checked(seconds_flag, "--max-render-seconds", float),
+            _checked(seconds_flag, "{max_render_seconds}", float),
             _checked(environ.get(SECONDS_ENV), SECONDS_ENV, float),
             _checked(config.get(SECONDS_KEY) if config else None, f"config: {SECONDS_KEY}", float),
             default.seconds,
@@ -86,7 +89,9 @@ def _first_given(*values):
 
 
 def _checked(raw, name: str, kind):
-    """`raw` as a number > 0 (None when not given); anything else is an error naming `name`."""
+    """`raw` as a number > 0 (None when not given); anything else is an error naming `name`
+    (an option as `{option}`: the command line shows its flag; else an environment variable or
+    config key, as is)."""
     if raw is None:
         return None
     try:
@@ -96,10 +101,8 @@ def _checked(raw, name: str, kind):
     except (TypeError, ValueError):
         value = 0
     if not value > 0 or value == float("inf"):
-        from tokcli.errors import TokcliError
-
         what = "a whole number" if kind is int else "a number"
-        raise TokcliError(f"{name}: expected {what} > 0, got {raw!r}")
+        raise OptionError.at(name, f"expected {what} > 0, got {raw!r}")
     return value
 
 
@@ -110,8 +113,9 @@ class RenderBudgetExceeded(Exception):
 def budget_error(source, limits: RenderLimits, what: str) -> InputError:
     return InputError(
         f"template rendering stopped: {what} (limit: {limits.max_chars:,} characters, "
-        f"{limits.seconds:g} s; {RAISE_HINT})",
+        f"{limits.seconds:g} s; ",
         path=source.label,
+        hint=RAISE_HINT,
     )
 
 
@@ -314,10 +318,10 @@ def render_semantic_kernel(source, text: str, values: dict) -> str:
         if name.lower() not in folded:
             line = source.body_line + text.count("\n", 0, match.start())
             raise InputError(
-                f"undefined template variable {name!r} (give it in config.json "
-                "input_variables, front matter or --vars)",
+                f"undefined template variable {name!r}",
                 path=source.label,
                 line=line,
+                hint=GIVE_IT_SK,
             )
         return str(folded[name.lower()])
 

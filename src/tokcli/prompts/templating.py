@@ -14,6 +14,7 @@ from typing import Any
 
 from tokcli.errors import InputError, TokcliError
 from tokcli.prompts.renderers import (
+    GIVE_IT,
     ROLE_SPLIT,
     RenderBudgetExceeded,
     RenderLimits,
@@ -277,9 +278,10 @@ def _render_format(source: PromptSource, values: dict) -> str:
         if name not in values:
             line = source.body_line + body.count("\n", 0, match.start())
             raise InputError(
-                f"undefined template variable {name!r} (give it in front matter or --vars)",
+                f"undefined template variable {name!r}",
                 path=source.label,
                 line=line,
+                hint=GIVE_IT,
             )
         return str(values[name])
 
@@ -316,9 +318,10 @@ def _render_jinja(source: PromptSource, text: str, first_line: int, values: dict
     except jinja2.UndefinedError as exc:
         line = first_line + _template_line(exc) - 1
         raise InputError(
-            f"undefined template variable: {exc.message} (give it in front matter or --vars)",
+            f"undefined template variable: {exc.message}",
             path=source.label,
             line=line,
+            hint=GIVE_IT,
         ) from None
     except jinja2.exceptions.SecurityError as exc:
         line = first_line + _template_line(exc) - 1
@@ -344,10 +347,10 @@ def _render_bare_names(source: PromptSource, text: str, first_line: int, values:
         if name not in values:
             line = first_line + text.count("\n", 0, match.start())
             raise InputError(
-                f"undefined template variable: '{name}' is undefined "
-                "(give it in front matter or --vars)",
+                f"undefined template variable: '{name}' is undefined",
                 path=source.label,
                 line=line,
+                hint=GIVE_IT,
             )
         return str(values[name])
 

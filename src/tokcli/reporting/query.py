@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from tokcli.errors import TokcliError
 from tokcli.money import MONEY_CONTEXT
@@ -23,13 +25,19 @@ from tokcli.reporting.totals import (
 )
 from tokcli.store import reports as store
 from tokcli.store.connection import Connection
-from tokcli.store.reports import DIMENSIONS
+from tokcli.store.reports import DIMENSIONS as DIMENSIONS  # re-exported for the report
 
 TIME_KEYS = ("day", "week", "month")
 # Real exports carry tag keys such as "Cost department" or "ms:Department"; only the characters
 # the options use as separators (, and =) and control characters are refused.
 _TAG_KEY = re.compile(r"^[^,=\x00-\x1f]+$")
 _WIDTH = len(MEASURES)
+_T = TypeVar("_T")
+
+# The values of Selection.attribute_keys; None = untagged / unknown.
+Group = tuple[str | None, ...]
+# (day, model, tier, currency) as the store holds them ('' for no model or currency).
+Cell = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class Selection:
 
 @dataclass
 class FineRow:
-    group: tuple  # values of Selection.attribute_keys; None = untagged / unknown
+    group: Group
     day: str
     model: str | None
     tier: str
@@ -82,7 +90,7 @@ def fetch(
     *,
     use_rollups: bool = True,
     bad: list[BadValue] | None = None,
-):
+) -> list[FineRow]:
     """Fine rows for `selection`, exact. Reading usage rows directly (no rollups), unusable
     stored values are appended to `bad`; with rollups, `bad_values` lists them."""
     with decimal.localcontext(MONEY_CONTEXT):
@@ -98,15 +106,15 @@ def fetch(
         return _from_usage(conn, selection, bad)
 
 
-def _blank_to_none(value):
+def _blank_to_none(value: _T) -> _T | None:
     return None if value == "" else value
 
 
-def _rollup_totals(row, first: int) -> Totals:
+def _rollup_totals(row: Sequence[Any], first: int) -> Totals:
     return Totals.from_rollup(row[first : first + _WIDTH])
 
 
-def _from_rollup(conn, selection: Selection) -> list[FineRow]:
+def _from_rollup(conn: Connection, selection: Selection) -> list[FineRow]:
     positions = {"provider": 1, "model": 2, "tier": 3, "source": 4}
     wanted = [positions[k] for k in selection.attribute_keys]
     rows = []
@@ -117,18 +125,18 @@ def _from_rollup(conn, selection: Selection) -> list[FineRow]:
     return rows
 
 
-def _from_tag_rollup(conn, selection: Selection, tag_key: str) -> list[FineRow]:
+def _from_tag_rollup(conn: Connection, selection: Selection, tag_key: str) -> list[FineRow]:
     """One tag key, alone or with model and tier (the tag rollup keeps both)."""
     dimension_filters = [(k, v) for k, v in selection.where if k in DIMENSIONS]
     filtered = [value for key, value in selection.where if key == tag_key]
 
-    def group_of(value, model, tier) -> tuple:
+    def group_of(value: str | None, model: str, tier: str) -> Group:
         parts = {tag_key: value, "model": _blank_to_none(model), "tier": tier}
         return tuple(parts[k] for k in selection.attribute_keys)
 
     needs_untagged = tag_key in selection.attribute_keys and not filtered
     rows = []
-    tagged_by_cell: dict[tuple, Totals] = {}
+    tagged_by_cell: dict[Cell, Totals] = {}
     rows_of_tag = store.tag_rollup_rows(
         conn, tag_key, selection.since, selection.until, dimension_filters, filtered
     )
@@ -144,15 +152,20 @@ def _from_tag_rollup(conn, selection: Selection, tag_key: str) -> list[FineRow]:
     return rows
 
 
-def _fine(group: tuple, cell: tuple, totals: Totals) -> FineRow:
+def _fine(group: Group, cell: Sequence[Any], totals: Totals) -> FineRow:
     day, model, tier, currency = cell
     return FineRow(group, day, _blank_to_none(model), tier, _blank_to_none(currency), totals)
 
 
-def _untagged(conn, selection: Selection, dimension_filters: list, tagged_by_cell: dict):
+def _untagged(
+    conn: Connection,
+    selection: Selection,
+    dimension_filters: list[tuple[str, str]],
+    tagged_by_cell: dict[Cell, Totals],
+) -> Iterator[tuple[Cell, Totals]]:
     """Each usage row has at most one value per tag key, so what the key leaves untagged is
     the whole (from the base rollup) minus the tagged part, cell by cell."""
-    whole: dict[tuple, Totals] = {}
+    whole: dict[Cell, Totals] = {}
     for row in store.rollup_cells(conn, selection.since, selection.until, dimension_filters):
         whole.setdefault(row[:4], Totals()).add(_rollup_totals(row, 4))
     for cell, totals in whole.items():
@@ -162,7 +175,9 @@ def _untagged(conn, selection: Selection, dimension_filters: list, tagged_by_cel
             yield cell, totals
 
 
-def totals_by(conn: Connection, selection: Selection) -> dict:
+def totals_by(
+    conn: Connection, selection: Selection
+) -> dict[tuple[str | None, str | None], Totals]:
     """Totals per value of one key (no filters), summed inside the store from the rollups: the
     summary's top lists need neither days nor models, so they skip the fine rows."""
     (key,) = selection.group_by
@@ -194,11 +209,13 @@ def bad_values(conn: Connection, selection: Selection) -> list[BadValue]:
     return [BadValue(*row) for row in store.bad_value_rows(conn, selection.since, selection.until)]
 
 
-def _from_usage(conn, selection: Selection, bad: list[BadValue] | None = None) -> list[FineRow]:
+def _from_usage(
+    conn: Connection, selection: Selection, bad: list[BadValue] | None = None
+) -> list[FineRow]:
     """The general path: any mix of tag keys and dimensions, summed from the usage rows.
     Unusable stored values are counted as missing and appended to `bad` (when given)."""
 
-    def rows():
+    def rows() -> Iterator[tuple[Any, ...]]:
         return store.usage_rows(
             conn, selection.attribute_keys, selection.since, selection.until, selection.where
         )
@@ -216,9 +233,11 @@ def _from_usage(conn, selection: Selection, bad: list[BadValue] | None = None) -
     return [_fine(key[0], key[1:], totals) for key, totals in sums.items()]
 
 
-def _sum_usage(rows, width: int, bad: list[BadValue] | None) -> dict:
+def _sum_usage(
+    rows: Iterable[tuple[Any, ...]], width: int, bad: list[BadValue] | None
+) -> dict[tuple[Any, ...], Totals]:
     """Rows of store.usage_rows: 13 usage columns, then the group values."""
-    sums: dict[tuple, Totals] = {}
+    sums: dict[tuple[Any, ...], Totals] = {}
     for row in rows:
         group = tuple(_blank_to_none(v) for v in row[13 : 13 + width])
         key = (group, row[0], row[1], row[2], row[3])

@@ -12,9 +12,16 @@ import os
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from tokcli.errors import TokcliError
+from tokcli.store.connection import Connection
 from tokcli.store.postgres import StoreURL, is_url
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from tokcli.store.postgres import PgConnection
 
 BUSY_TIMEOUT_MS = 15_000
 STORE_ENV = "TOKCLI_STORE"
@@ -50,7 +57,7 @@ def location(target: Path | str | StoreURL) -> StoreLocation:
     return Path(target).expanduser()
 
 
-def is_postgresql(conn) -> bool:
+def is_postgresql(conn: Connection) -> TypeGuard[PgConnection]:
     return getattr(conn, "dialect", "sqlite") == "postgresql"
 
 
@@ -63,14 +70,14 @@ def default_store_path(environ: Mapping[str, str] | None = None) -> StoreLocatio
     return Path(base) / "tokcli" / "usage.db"
 
 
-def connect(path: Path | str | StoreURL, *, migrate_to: int | None = None):
+def connect(path: Path | str | StoreURL, *, migrate_to: int | None = None) -> Connection:
     """Open (creating if needed) and migrate the store. Autocommit mode: callers open their own
     transactions with `transaction(conn)` so that a failed import writes nothing."""
     target = location(path)
     if isinstance(target, StoreURL):
         from tokcli.store import postgres
 
-        conn = postgres.connect(target)
+        conn: Connection = postgres.connect(target)
         try:
             migrate(conn, target=migrate_to)
         except BaseException:
@@ -127,10 +134,10 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 class transaction:
     """`with transaction(conn):` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: Connection):
         self.conn = conn
 
-    def __enter__(self):
+    def __enter__(self) -> Connection:
         self.conn.execute("BEGIN IMMEDIATE")
         if is_postgresql(self.conn):
             # One writer at a time, as SQLite's BEGIN IMMEDIATE gives: an import replaces the
@@ -140,7 +147,12 @@ class transaction:
             self.conn.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
         return self.conn
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         if exc_type is None:
             self.conn.execute("COMMIT")
         elif self.conn.in_transaction:
@@ -150,15 +162,16 @@ class transaction:
         return False
 
 
-def schema_version(conn) -> int:
+def schema_version(conn: Connection) -> int:
     if is_postgresql(conn):
         if not has_table(conn, "schema_migrations"):
             return 0
-        return conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+        query = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"
+        return int(conn.execute(query).fetchone()[0])
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def has_table(conn, name: str) -> bool:
+def has_table(conn: Connection, name: str) -> bool:
     if is_postgresql(conn):
         # The catalog table, read with this statement's snapshot: to_regclass() may answer
         # from a stale cache just after another session created the table (migrations race).
@@ -180,7 +193,7 @@ def latest_version() -> int:
     return max(m.version for m in all_migrations())
 
 
-def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[str]:
+def migrate(conn: Connection, target: int | None = None) -> list[str]:
     """Apply every pending migration up to `target` (default: all). Returns the names applied."""
     from tokcli.store.migrations import all_migrations
 
@@ -220,7 +233,7 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[str]:
     return applied
 
 
-def _applied_versions(conn: sqlite3.Connection) -> set[int]:
+def _applied_versions(conn: Connection) -> set[int]:
     """Versions recorded as applied. A migration numbered below the store's version but never
     applied (two features merged in another order) still runs."""
     if not has_table(conn, "schema_migrations"):
@@ -228,44 +241,31 @@ def _applied_versions(conn: sqlite3.Connection) -> set[int]:
     return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
 
 
-def store_info(conn, path: StoreLocation) -> dict:
+def store_info(conn: Connection, path: StoreLocation) -> dict[str, Any]:
+    """What `tokcli store info` shows: backend, schema versions, size and rows per table."""
     if is_postgresql(conn):
-        return _postgresql_info(conn, path)
-    tables = [
-        row[0]
-        for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY name"
-        )
-    ]
-    counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
-    return {
-        "path": str(path),
-        "backend": "sqlite",
-        "schema_version": schema_version(conn),
-        "latest_schema_version": latest_version(),
-        "size_bytes": path.stat().st_size if path.exists() else 0,
-        "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
-        "tables": counts,
-    }
-
-
-def _postgresql_info(conn, url: StoreLocation) -> dict:
-    tables = [
-        row[0]
-        for row in conn.execute(
+        tables_sql = (
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
         )
-    ]
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        backend = journal_mode = "postgresql"
+    else:
+        tables_sql = (
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+        size = path.stat().st_size if isinstance(path, Path) and path.exists() else 0
+        backend, journal_mode = "sqlite", conn.execute("PRAGMA journal_mode").fetchone()[0]
+    tables = [row[0] for row in conn.execute(tables_sql)]
     counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
     return {
-        "path": str(url),  # redacted: never the password
-        "backend": "postgresql",
+        "path": str(path),  # a PostgreSQL URL redacted: never the password
+        "backend": backend,
         "schema_version": schema_version(conn),
         "latest_schema_version": latest_version(),
-        "size_bytes": conn.execute("SELECT pg_database_size(current_database())").fetchone()[0],
-        "journal_mode": "postgresql",
+        "size_bytes": size,
+        "journal_mode": journal_mode,
         "tables": counts,
     }
 

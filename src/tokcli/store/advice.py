@@ -4,12 +4,13 @@ each agent session in time order. Read-only; every figure exact."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from tokcli.money import MONEY_CONTEXT
+from tokcli.store.aggregates import define_decimal_sum
+from tokcli.store.connection import Connection
 
 # Columns the built-in dimensions are read from; any other key is a tag.
 _DIMENSION_SQL = {
@@ -48,7 +49,7 @@ class Tokens:
             + self.cache_write_1h_tokens
         )
 
-    def add(self, values) -> None:
+    def add(self, values: Iterable[Any]) -> None:
         (r, i, cr, w5, w1, o, re) = (int(v or 0) for v in values)
         self.requests += r
         self.input_tokens += i
@@ -87,7 +88,7 @@ class Call:
     tool_call: str | None
 
 
-def _tag_join(keys: list[str], params: list) -> tuple[str, dict[str, str]]:
+def _tag_join(keys: list[str], params: list[Any]) -> tuple[str, dict[str, str]]:
     joins, alias = [], {}
     for index, key in enumerate(keys):
         alias[key] = f"t{index}.value"
@@ -98,20 +99,32 @@ def _tag_join(keys: list[str], params: list) -> tuple[str, dict[str, str]]:
     return " ".join(joins), alias
 
 
-def _period_sql(since: dt.date, until: dt.date, params: list) -> str:
+def _where_sql(
+    since: dt.date,
+    until: dt.date,
+    where: tuple[tuple[str, str], ...],
+    tag_columns: dict[str, str],
+    params: list[Any],
+) -> str:
+    """Usage rows of the days [since, until] whose dimensions and tags (`tag_columns`, from
+    `_tag_join`) have the values `where` gives."""
     params += [since.isoformat(), (until + dt.timedelta(days=1)).isoformat()]
-    return "u.period_start >= ? AND u.period_start < ? AND u.charge_kind = 'usage'"
+    conditions = ["u.period_start >= ? AND u.period_start < ? AND u.charge_kind = 'usage'"]
+    for key, value in where:
+        conditions.append(f"{_DIMENSION_SQL.get(key) or tag_columns[key]} = ?")
+        params.append(value)
+    return " AND ".join(conditions)
 
 
 def usage_cells(
-    conn: sqlite3.Connection,
+    conn: Connection,
     group_by: tuple[str, ...],
     since: dt.date,
     until: dt.date,
     where: tuple[tuple[str, str], ...] = (),
 ) -> list[Cell]:
     """Usage per (group, model, provider, service tier), with its requests per hour of day."""
-    params: list = []
+    params: list[Any] = []
     tag_keys = [
         k for k in dict.fromkeys([*group_by, *(k for k, _ in where)]) if k not in _DIMENSION_SQL
     ]
@@ -121,18 +134,15 @@ def usage_cells(
         return _DIMENSION_SQL.get(key) or alias[key]
 
     groups = [expression(k) for k in group_by] or ["NULL"]
-    conditions = [_period_sql(since, until, params)]
-    for key, value in where:
-        conditions.append(f"{expression(key)} = ?")
-        params.append(value)
+    conditions = _where_sql(since, until, where, alias, params)
     sql = (
         f"SELECT {', '.join(groups)}, COALESCE(u.model, u.model_raw), u.provider, u.service_tier, "
         f"CASE WHEN {_SUB_DAY} THEN CAST(substr(u.period_start, 12, 2) AS INTEGER) END, "
-        f"COUNT(*), {_TOKEN_SUMS} FROM usage u {joins} WHERE {' AND '.join(conditions)} "
+        f"COUNT(*), {_TOKEN_SUMS} FROM usage u {joins} WHERE {conditions} "
         f"GROUP BY {', '.join(str(i + 1) for i in range(len(groups) + 4))}"
     )
     width = len(groups)
-    cells: dict[tuple, Cell] = {}
+    cells: dict[tuple[Any, ...], Cell] = {}
     cursor = conn.cursor()
     cursor.row_factory = None
     for row in cursor.execute(sql, params):
@@ -148,21 +158,18 @@ def usage_cells(
 
 
 def session_calls(
-    conn: sqlite3.Connection,
+    conn: Connection,
     since: dt.date,
     until: dt.date,
     where: tuple[tuple[str, str], ...] = (),
     session_key: str = "session",
 ) -> Iterator[Call]:
     """Every usage row that carries a session tag, ordered by session and start time."""
-    params: list = [session_key]
+    params: list[Any] = [session_key]
     extra_keys = [k for k, _ in where if k not in _DIMENSION_SQL]
     joins, alias = _tag_join(extra_keys, params)
     params.append("tool_call")
-    conditions = [_period_sql(since, until, params)]
-    for key, value in where:
-        conditions.append(f"{_DIMENSION_SQL.get(key) or alias[key]} = ?")
-        params.append(value)
+    conditions = _where_sql(since, until, where, alias, params)
     sql = (
         "SELECT s.value, u.period_start, COALESCE(u.model, u.model_raw), u.provider, "
         "u.service_tier, u.requests, u.input_tokens, u.cache_read_tokens, "
@@ -170,7 +177,7 @@ def session_calls(
         "u.list_cost, tc.value FROM usage u "
         "JOIN usage_tags s ON s.usage_id = u.id AND s.key = ? "
         f"{joins} LEFT JOIN usage_tags tc ON tc.usage_id = u.id AND tc.key = ? "
-        f"WHERE {' AND '.join(conditions)} ORDER BY s.value, u.period_start, u.id"
+        f"WHERE {conditions} ORDER BY s.value, u.period_start, u.id"
     )
     cursor = conn.cursor()
     cursor.row_factory = None
@@ -189,14 +196,13 @@ def session_calls(
         )
 
 
-def monthly_list_cost(conn: sqlite3.Connection, until: dt.date) -> dict[tuple[str, str], Decimal]:
+def monthly_list_cost(conn: Connection, until: dt.date) -> dict[tuple[str, str], Decimal]:
     """List cost per (provider, YYYY-MM) up to `until`, exact, for the commitment check."""
-    # typeshed types aggregate values as int; ours are decimal strings.
-    conn.create_aggregate("tokcli_exact_sum", 1, _ExactSum)  # type: ignore[arg-type]
+    decimal_sum = define_decimal_sum(conn)
     cursor = conn.cursor()
     cursor.row_factory = None
     sql = (
-        "SELECT COALESCE(provider, ''), substr(period_start, 1, 7), tokcli_exact_sum(list_cost) "
+        f"SELECT COALESCE(provider, ''), substr(period_start, 1, 7), {decimal_sum}(list_cost) "
         "FROM usage WHERE period_start < ? AND charge_kind = 'usage' AND list_cost IS NOT NULL "
         "GROUP BY 1, 2"
     )
@@ -204,19 +210,6 @@ def monthly_list_cost(conn: sqlite3.Connection, until: dt.date) -> dict[tuple[st
     return {(p, month): Decimal(total) for p, month, total in cursor.execute(sql, [end])}
 
 
-class _ExactSum:
-    """SQLite aggregate: the exact sum of decimal strings, as a decimal string."""
-
-    def __init__(self) -> None:
-        self.total = Decimal(0)
-
-    def step(self, value: str) -> None:
-        self.total = MONEY_CONTEXT.add(self.total, Decimal(value))
-
-    def finalize(self) -> str:
-        return str(self.total)
-
-
-def last_usage_day(conn: sqlite3.Connection) -> dt.date | None:
+def last_usage_day(conn: Connection) -> dt.date | None:
     row = conn.execute("SELECT MAX(period_start) FROM usage WHERE charge_kind = 'usage'").fetchone()
     return dt.date.fromisoformat(row[0][:10]) if row and row[0] else None

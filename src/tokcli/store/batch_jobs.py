@@ -51,7 +51,7 @@ def insert_job(
 
 
 @translates
-def insert_parts(conn: Connection, job_id: str, parts: Iterable[Sequence], stamp: str) -> None:
+def insert_parts(conn: Connection, job_id: str, parts: Iterable[Sequence[Any]], stamp: str) -> None:
     """The job's parts, each (part, first_line, start_offset, end_offset, request_count,
     token), at their first step."""
     conn.executemany(
@@ -62,7 +62,7 @@ def insert_parts(conn: Connection, job_id: str, parts: Iterable[Sequence], stamp
 
 
 @translates
-def job_row(conn: Connection, job_id: str):
+def job_row(conn: Connection, job_id: str) -> Any:
     """The job's row, or None."""
     return conn.execute("SELECT * FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
 
@@ -77,7 +77,7 @@ def job_id_of_batch(conn: Connection, batch_id: str) -> str | None:
 
 
 @translates
-def job_rows_by_prefix(conn: Connection, prefix: str, limit: int = 2) -> list:
+def job_rows_by_prefix(conn: Connection, prefix: str, limit: int = 2) -> list[Any]:
     """Up to `limit` jobs whose id starts with `prefix`."""
     return conn.execute(
         "SELECT * FROM batch_jobs WHERE id LIKE ? || '%' LIMIT ?", (prefix, limit)
@@ -85,7 +85,7 @@ def job_rows_by_prefix(conn: Connection, prefix: str, limit: int = 2) -> list:
 
 
 @translates
-def latest_job_row_by_fingerprint(conn: Connection, fingerprint: str):
+def latest_job_row_by_fingerprint(conn: Connection, fingerprint: str) -> Any:
     """The newest job with this fingerprint not superseded, or None."""
     return conn.execute(
         "SELECT * FROM batch_jobs WHERE fingerprint = ? AND superseded = 0 "
@@ -97,7 +97,7 @@ def latest_job_row_by_fingerprint(conn: Connection, fingerprint: str):
 @translates
 def job_rows(
     conn: Connection, *, states: Sequence[str] = (), unacked_in_state: str | None = None
-) -> list:
+) -> list[Any]:
     """Jobs in creation order: all of them, or (with `states`) those in one of `states`, plus
     (with `unacked_in_state`) those in that state nobody acknowledged that are not
     superseded."""
@@ -114,7 +114,7 @@ def job_rows(
 
 
 @translates
-def part_rows(conn: Connection, job_id: str) -> list:
+def part_rows(conn: Connection, job_id: str) -> list[Any]:
     """The job's parts in order."""
     return conn.execute(
         "SELECT * FROM batch_parts WHERE job_id = ? ORDER BY part", (job_id,)

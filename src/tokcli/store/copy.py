@@ -11,19 +11,16 @@ verification then compares the destination's rows for the source's record keys w
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from tokcli.errors import TokcliError
 from tokcli.store import transaction
+from tokcli.store.connection import Connection
+from tokcli.store.usage import USAGE_COLUMNS
 
-_USAGE_COLUMNS = (
-    "record_key", "import_id", "source", "period_start", "period_end", "provider", "model",
-    "model_raw", "service_tier", "requests", "input_tokens", "cache_read_tokens",
-    "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens",
-    "billed_cost", "currency", "list_cost", "charge_kind",
-)  # fmt: skip
 _IMPORT_COLUMNS = (
     "path", "sha256", "format", "started_at", "finished_at", "status", "rows_read",
     "rows_inserted", "source", "details", "part_set",
@@ -49,7 +46,7 @@ class Totals:
     tokens: int = 0
     money: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (column, currency)
 
-    def add(self, row) -> None:
+    def add(self, row: Sequence[Any]) -> None:
         self.rows += 1
         self.requests += int(row[9])
         self.tokens += sum(int(row[i]) for i in range(10, 16))
@@ -59,7 +56,7 @@ class Totals:
                 key = (column, currency)
                 self.money[key] = self.money.get(key, Decimal(0)) + Decimal(str(row[index]))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         money: dict[str, dict[str, str]] = {}
         for (column, currency), amount in sorted(self.money.items()):
             money.setdefault(column, {})[currency or "none"] = format(amount, "f")
@@ -81,7 +78,7 @@ class CopyResult:
         return self.source_totals == self.destination_totals
 
 
-def copy_store(src, dst) -> CopyResult:
+def copy_store(src: Connection, dst: Connection) -> CopyResult:
     """Copy every import, usage row (with tags) and batch job of `src` into `dst`."""
     result = CopyResult()
     with transaction(dst):
@@ -92,11 +89,10 @@ def copy_store(src, dst) -> CopyResult:
     return result
 
 
-def _copy_imports(src, dst, result: CopyResult) -> dict[int, int]:
+def _copy_imports(src: Connection, dst: Connection, result: CopyResult) -> dict[int, int]:
     """Import records keep their content and get the destination's ids."""
     mapping: dict[int, int] = {}
     columns = ", ".join(_IMPORT_COLUMNS)
-    marks = ", ".join("?" for _ in _IMPORT_COLUMNS)
     for row in src.execute(f"SELECT id, {columns} FROM imports ORDER BY id").fetchall():
         same = dst.execute(  # copied before: the same import, started at the same moment
             "SELECT id FROM imports WHERE format = ? AND started_at = ? "
@@ -107,16 +103,19 @@ def _copy_imports(src, dst, result: CopyResult) -> dict[int, int]:
             mapping[row[0]] = same[0]
             continue
         new = dst.execute(
-            f"INSERT INTO imports ({columns}) VALUES ({marks}) RETURNING id", tuple(row[1:])
+            f"INSERT INTO imports ({columns}) VALUES ({_marks(_IMPORT_COLUMNS)}) RETURNING id",
+            tuple(row[1:]),
         ).fetchone()[0]
         mapping[row[0]] = new
         result.imports += 1
     return mapping
 
 
-def _copy_usage(src, dst, import_ids: dict[int, int], result: CopyResult) -> None:
-    columns = ", ".join(_USAGE_COLUMNS)
-    insert = f"INSERT INTO usage ({columns}) VALUES ({', '.join('?' for _ in _USAGE_COLUMNS)})"
+def _copy_usage(
+    src: Connection, dst: Connection, import_ids: dict[int, int], result: CopyResult
+) -> None:
+    columns = ", ".join(USAGE_COLUMNS)
+    insert = f"INSERT INTO usage ({columns}) VALUES ({_marks(USAGE_COLUMNS)})"
     for chunk in _chunks(src, f"SELECT id, {columns} FROM usage ORDER BY id"):
         keys = [row[1] for row in chunk]
         present = {
@@ -142,13 +141,13 @@ def _copy_usage(src, dst, import_ids: dict[int, int], result: CopyResult) -> Non
         )
 
 
-def _money_as_text(values: tuple) -> tuple:
+def _money_as_text(values: tuple[Any, ...]) -> tuple[Any, ...]:
     # billed_cost and list_cost are exact decimal text on SQLite and NUMERIC on PostgreSQL;
     # both accept the text form, which keeps every digit.
     return tuple(str(v) if isinstance(v, Decimal) else v for v in values)
 
 
-def _copy_tags(src, dst, fresh: list) -> None:
+def _copy_tags(src: Connection, dst: Connection, fresh: list[Any]) -> None:
     by_old: dict[int, list[tuple[str, str]]] = {}
     for usage_id, key, value in src.execute(
         "SELECT t.usage_id, t.key, t.value FROM usage_tags t JOIN usage u ON u.id = t.usage_id "
@@ -171,7 +170,7 @@ def _copy_tags(src, dst, fresh: list) -> None:
     )
 
 
-def _copy_batch(src, dst, result: CopyResult) -> None:
+def _copy_batch(src: Connection, dst: Connection, result: CopyResult) -> None:
     jobs = ", ".join(_JOB_COLUMNS)
     parts = ", ".join(_PART_COLUMNS)
     steps = ", ".join(_STEP_COLUMNS)
@@ -205,9 +204,9 @@ def _marks(columns: tuple[str, ...]) -> str:
     return ", ".join("?" for _ in columns)
 
 
-def _verify(src, dst, result: CopyResult) -> None:
+def _verify(src: Connection, dst: Connection, result: CopyResult) -> None:
     """Totals of the source's rows against the destination's rows for the same record keys."""
-    columns = ", ".join(_USAGE_COLUMNS)
+    columns = ", ".join(USAGE_COLUMNS)
     for chunk in _chunks(src, f"SELECT id, {columns} FROM usage ORDER BY id"):
         for row in chunk:
             result.source_totals.add(row[1:])
@@ -225,7 +224,7 @@ def _verify(src, dst, result: CopyResult) -> None:
         )
 
 
-def _chunks(conn, sql: str) -> Iterator[list]:
+def _chunks(conn: Connection, sql: str) -> Iterator[list[Any]]:
     """Rows in chunks, read by key range so that memory stays flat on a large store."""
     last = -1
     while True:

@@ -66,14 +66,14 @@ def translates(function: F) -> F:
     if inspect.isgeneratorfunction(function):
 
         @functools.wraps(function)
-        def generator(*args, **kwargs):
+        def generator(*args: Any, **kwargs: Any) -> Iterator[Any]:
             with translated():
                 yield from function(*args, **kwargs)
 
         return generator  # type: ignore[return-value]
 
     @functools.wraps(function)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         with translated():
             return function(*args, **kwargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from tokcli.store.connection import Connection
 from tokcli.store.errors import translates
@@ -18,7 +19,7 @@ def usage_with_tags(
     until: dt.date | None = None,
     source: str | None = None,
     tags: Mapping[str, str] | None = None,
-) -> Iterator[dict]:
+) -> Iterator[dict[str, Any]]:
     """Usage rows whose period starts in the days [since, until] (None: open), of one source
     and carrying every tag key=value given, ordered by period_start then id; each a dict of
     the `usage` columns plus `tags` (a dict, empty when untagged)."""

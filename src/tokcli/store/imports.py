@@ -13,6 +13,7 @@ Times are the store's UTC text ("2026-10-01T00:00:00Z"), so text comparison orde
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from tokcli.store.connection import Connection
 from tokcli.store.errors import translates
@@ -119,7 +120,7 @@ def rows_in_window(
     start: str,
     end: str,
     part_set: str | None = None,
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """The rows `replace_window` would delete, as (id, period_start, period_end, model_raw,
     service_tier, charge_kind, tags) with tags a list of (key, value) pairs."""
     params: list[object] = [source, import_id, start, end]

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from tokcli.errors import TokcliError
+from tokcli.store.connection import Connection
 from tokcli.store.postgres import _scrub, redact
 
 TABLE = '"LiteLLM_SpendLogs"'
@@ -24,7 +25,7 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def newest_litellm_start(conn) -> str | None:
+def newest_litellm_start(conn: Connection) -> str | None:
     """The newest period_start of the store's LiteLLM rows: where the next read resumes."""
     row = conn.execute("SELECT MAX(period_start) FROM usage WHERE source = 'litellm'").fetchone()
     return row[0] if row else None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -137,12 +137,12 @@ def _load_numeric_as_text(raw: Any) -> None:
     raw.adapters.register_loader("numeric", NumericAsSQLiteReadsIt)
 
 
-class Row(tuple):
+class Row(tuple[Any, ...]):
     """A result row readable by position and by column name, like `sqlite3.Row`."""
 
     names: tuple[str, ...] = ()
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self.names.index(key))
         return tuple.__getitem__(self, key)
@@ -176,9 +176,10 @@ class PgCursor:
         return self._cursor.fetchone()
 
     def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
+        rows: list[Any] = self._cursor.fetchall()
+        return rows
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._cursor)
 
     @property
@@ -245,9 +246,6 @@ class PgConnection:
     def create_aggregate(self, name: str, arity: int, aggregate: Any) -> None:
         """tokcli's exact-sum aggregates are NUMERIC sums here (see `translate`)."""
 
-    def create_function(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("SQL functions defined in Python exist on SQLite only")
-
     def commit(self) -> None:
         """As sqlite3's: statements outside `transaction()` are already committed here."""
         if self.in_transaction:
@@ -257,7 +255,7 @@ class PgConnection:
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
+        return bool(self.raw.info.transaction_status != TransactionStatus.IDLE)
 
     def close(self) -> None:
         self.raw.close()
@@ -311,7 +309,7 @@ def translate(sql: str) -> str:
         text,
     )
     text = re.sub(
-        r"(?i)\btokcli_(?:decimal|exact)_sum\(([^()]*)\)",
+        r"(?i)\btokcli_decimal_sum\(([^()]*)\)",
         r"CAST(COALESCE(SUM(CAST(\1 AS NUMERIC)), 0) AS TEXT)",
         text,
     )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
+from typing import Any
 
-from tokcli.money import MONEY_CONTEXT, plain
+from tokcli.store.aggregates import define_decimal_sum
 from tokcli.store.connection import Connection
 from tokcli.store.errors import translates
 from tokcli.store.rollups import COUNT_COLUMNS, MEASURE_COLUMNS, MONEY_COLUMNS
@@ -36,7 +36,9 @@ def _dimension(key: str) -> str:
     return key
 
 
-def _day_range_sql(column: str, since: dt.date | None, until: dt.date | None, params: list) -> str:
+def _day_range_sql(
+    column: str, since: dt.date | None, until: dt.date | None, params: list[Any]
+) -> str:
     clauses = []
     if since is not None:
         clauses.append(f"{column} >= ?")
@@ -48,7 +50,7 @@ def _day_range_sql(column: str, since: dt.date | None, until: dt.date | None, pa
 
 
 @translates
-def _tuples(conn: Connection, sql: str, params: Sequence) -> Iterator[tuple]:
+def _tuples(conn: Connection, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
     """Rows as plain tuples, one at a time: sqlite3.Row lookups by name cost more than the
     sums, and the usage table may hold millions of rows."""
     cursor = conn.cursor()
@@ -73,10 +75,10 @@ def tag_keys(conn: Connection) -> list[str]:
 
 def rollup_rows(
     conn: Connection, since: dt.date | None, until: dt.date | None, where: Filters = ()
-) -> Iterator[tuple]:
+) -> Iterator[tuple[Any, ...]]:
     """`report_rollup` rows: (day, provider, model, tier, source, currency, *MEASURE_COLUMNS);
     `where` filters dimensions only."""
-    params: list = []
+    params: list[Any] = []
     sql = (
         f"SELECT day, provider, model, tier, source, currency, {_MEASURE_COLUMNS} "
         f"FROM report_rollup WHERE {_day_range_sql('day', since, until, params)}"
@@ -94,11 +96,11 @@ def tag_rollup_rows(
     until: dt.date | None,
     where: Filters = (),
     values: Sequence[str] = (),
-) -> Iterator[tuple]:
+) -> Iterator[tuple[Any, ...]]:
     """`report_tag_rollup` rows of one tag key: (day, value, model, tier, currency,
     *MEASURE_COLUMNS); `where` filters dimensions (model, tier), `values` the tag's value (each
     must match)."""
-    params: list = [tag_key]
+    params: list[Any] = [tag_key]
     sql = (
         f"SELECT day, value, model, tier, currency, {_MEASURE_COLUMNS} FROM report_tag_rollup "
         f"WHERE key = ? AND {_day_range_sql('day', since, until, params)}"
@@ -112,10 +114,10 @@ def tag_rollup_rows(
 
 def rollup_cells(
     conn: Connection, since: dt.date | None, until: dt.date | None, where: Filters = ()
-) -> Iterator[tuple]:
+) -> Iterator[tuple[Any, ...]]:
     """`report_rollup` rows reduced to the cells a tag rollup keeps:
     (day, model, tier, currency, *MEASURE_COLUMNS); `where` filters dimensions only."""
-    params: list = []
+    params: list[Any] = []
     sql = (
         f"SELECT day, model, tier, currency, {_MEASURE_COLUMNS} FROM report_rollup "
         f"WHERE {_day_range_sql('day', since, until, params)}"
@@ -125,25 +127,11 @@ def rollup_cells(
     return _tuples(conn, sql, params)
 
 
-class _DecimalSum:
-    """SQLite aggregate: the exact sum of decimal strings (NULLs skipped), as a decimal string."""
-
-    def __init__(self):
-        self.total = Decimal(0)
-
-    def step(self, value):
-        if value is not None:
-            self.total = MONEY_CONTEXT.add(self.total, Decimal(value))
-
-    def finalize(self):
-        return plain(self.total)
-
-
 def _sums(conn: Connection) -> str:
     """The select list of exact sums of every measure (money summed as decimals, not floats)."""
-    conn.create_aggregate("tokcli_decimal_sum", 1, _DecimalSum)
+    decimal_sum = define_decimal_sum(conn)
     return (
-        ", ".join(f"tokcli_decimal_sum({name})" for name in MONEY_COLUMNS)
+        ", ".join(f"{decimal_sum}({name})" for name in MONEY_COLUMNS)
         + ", "
         + ", ".join(f"SUM({name})" for name in COUNT_COLUMNS)
     )
@@ -151,10 +139,10 @@ def _sums(conn: Connection) -> str:
 
 def rollup_sums_by(
     conn: Connection, key: str, since: dt.date | None, until: dt.date | None
-) -> Iterator[tuple]:
+) -> Iterator[tuple[Any, ...]]:
     """Sums from `report_rollup` per dimension value and currency:
     (value, currency, *MEASURE_COLUMNS)."""
-    params: list = []
+    params: list[Any] = []
     day_range = _day_range_sql("day", since, until, params)
     sql = (
         f"SELECT {_dimension(key)}, currency, {_sums(conn)} FROM report_rollup "
@@ -165,10 +153,10 @@ def rollup_sums_by(
 
 def tag_rollup_sums_by(
     conn: Connection, tag_key: str, since: dt.date | None, until: dt.date | None
-) -> Iterator[tuple]:
+) -> Iterator[tuple[Any, ...]]:
     """Sums from `report_tag_rollup` per value of one tag key and currency:
     (value, currency, *MEASURE_COLUMNS)."""
-    params: list = []
+    params: list[Any] = []
     day_range = _day_range_sql("day", since, until, params)
     sql = (
         f"SELECT value, currency, {_sums(conn)} FROM report_tag_rollup WHERE key = ? "
@@ -179,9 +167,9 @@ def tag_rollup_sums_by(
 
 def rollup_sums_by_currency(
     conn: Connection, since: dt.date | None, until: dt.date | None
-) -> Iterator[tuple]:
+) -> Iterator[tuple[Any, ...]]:
     """Sums from `report_rollup` per currency: (currency, *MEASURE_COLUMNS)."""
-    params: list = []
+    params: list[Any] = []
     day_range = _day_range_sql("day", since, until, params)
     sql = f"SELECT currency, {_sums(conn)} FROM report_rollup WHERE {day_range} GROUP BY currency"
     return _tuples(conn, sql, params)
@@ -189,9 +177,9 @@ def rollup_sums_by_currency(
 
 def bad_value_rows(
     conn: Connection, since: dt.date | None, until: dt.date | None
-) -> Iterator[tuple]:
+) -> Iterator[tuple[Any, ...]]:
     """Unusable stored values the rollup rebuilds found: (day, usage_id, column, value)."""
-    params: list = []
+    params: list[Any] = []
     sql = (
         "SELECT day, usage_id, column_name, value FROM report_bad_values "
         f"WHERE {_day_range_sql('day', since, until, params)} ORDER BY day, usage_id, column_name"
@@ -212,10 +200,10 @@ def usage_rows(
     since: dt.date | None,
     until: dt.date | None,
     where: Filters = (),
-) -> Iterator[tuple]:
+) -> Iterator[tuple[Any, ...]]:
     """Usage rows one by one, as (*USAGE_COLUMNS, *values of group_keys), in the days
     [since, until]. Group and filter keys are dimensions or tag keys (None: no such tag)."""
-    params: list = []
+    params: list[Any] = []
     joins: list[str] = []
     tag_alias: dict[str, str] = {}
     keys = [*group_keys, *(k for k, _ in where)]

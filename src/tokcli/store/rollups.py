@@ -9,6 +9,7 @@ by tokcli.reporting.rollups; this module only reads and writes the tables.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from tokcli.store import transaction
 from tokcli.store.connection import Connection
@@ -74,7 +75,7 @@ def rebuild_dirty_days(conn: Connection, rebuild: Callable[[Connection, str], No
 
 
 @translates
-def usage_rows(conn: Connection, low: str, high: str) -> Iterator[tuple]:
+def usage_rows(conn: Connection, low: str, high: str) -> Iterator[tuple[Any, ...]]:
     """Usage rows with `low <= period_start < high`, one at a time, as plain tuples:
     (day, provider, model, tier, source, currency, billed_cost, list_cost, requests,
     input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
@@ -88,9 +89,9 @@ def usage_rows(conn: Connection, low: str, high: str) -> Iterator[tuple]:
 def replace_day(
     conn: Connection,
     day: str,
-    base_rows: Iterable[tuple],
-    tag_rows: Iterable[tuple],
-    bad_values: Iterable[tuple],
+    base_rows: Iterable[tuple[Any, ...]],
+    tag_rows: Iterable[tuple[Any, ...]],
+    bad_values: Iterable[tuple[Any, ...]],
 ) -> None:
     """Replace one day's rollup rows and mark it clean, in the caller's transaction.
     base_rows: (*BASE_KEY, *MEASURE_COLUMNS); tag_rows: (*TAG_KEY, *MEASURE_COLUMNS); bad_values:

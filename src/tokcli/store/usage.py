@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from tokcli.money import plain
-
-SERVICE_TIERS = ("standard", "batch", "flex", "priority")
-CHARGE_KINDS = ("usage", "credit", "refund", "adjustment", "tax", "fee", "commitment")
+from tokcli.store.connection import Connection
 
 
 @dataclass
@@ -53,13 +51,17 @@ class InsertStats:
     duplicate_keys: list[str] = field(default_factory=list)  # the keys counted in `duplicates`
 
 
-_COLUMNS = (
+# The columns of a `usage` row as the store writes it (store copy moves the same ones).
+USAGE_COLUMNS = (
     "record_key", "import_id", "source", "period_start", "period_end", "provider", "model",
     "model_raw", "service_tier", "requests", "input_tokens", "cache_read_tokens",
     "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens",
     "billed_cost", "currency", "list_cost", "charge_kind",
 )  # fmt: skip
-_INSERT = f"INSERT INTO usage ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+_INSERT = (
+    f"INSERT INTO usage ({', '.join(USAGE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in USAGE_COLUMNS)})"
+)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -71,7 +73,7 @@ def _utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _row(record: UsageRecord, import_id: int | None) -> tuple:
+def _row(record: UsageRecord, import_id: int | None) -> tuple[Any, ...]:
     return (
         record.record_key, import_id, record.source, _utc_text(record.period_start),
         _utc_text(record.period_end), record.provider, record.model, record.model_raw,
@@ -91,7 +93,7 @@ _IDS_OF_KEYS = (
 
 
 def insert_usage(
-    conn: sqlite3.Connection, records: Iterable[UsageRecord], import_id: int | None = None
+    conn: Connection, records: Iterable[UsageRecord], import_id: int | None = None
 ) -> InsertStats:
     """Insert records whose record_key is new; count (and list) the ones already present.
 
@@ -111,7 +113,7 @@ def insert_usage(
 
 
 def _insert_batch(
-    conn: sqlite3.Connection, batch: list[UsageRecord], import_id: int | None, stats: InsertStats
+    conn: Connection, batch: list[UsageRecord], import_id: int | None, stats: InsertStats
 ) -> None:
     keys = [record.record_key for record in batch]
     present = {row[0] for row in conn.execute(_KEYS_PRESENT, (json.dumps(keys),))}
@@ -128,7 +130,7 @@ def _insert_batch(
     rows = [_row(record, import_id) for record in fresh]
     bulk = getattr(conn, "copy_rows", None)  # PostgreSQL: COPY, many times faster per row
     if bulk is not None:
-        bulk("usage", _COLUMNS, rows)
+        bulk("usage", USAGE_COLUMNS, rows)
     else:
         conn.executemany(_INSERT, rows)
     stats.inserted += len(fresh)
@@ -154,7 +156,7 @@ def _insert_batch(
         )
 
 
-def _has_rollups(conn: sqlite3.Connection) -> bool:
+def _has_rollups(conn: Connection) -> bool:
     # A store opened at an older schema version (tests of upgrades) has no rollup tables yet.
     from tokcli.store import has_table
 
@@ -162,7 +164,7 @@ def _has_rollups(conn: sqlite3.Connection) -> bool:
 
 
 def begin_import(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     fmt: str,
     path: str | None = None,
@@ -181,13 +183,13 @@ def begin_import(
 
 
 def finish_import(
-    conn: sqlite3.Connection,
+    conn: Connection,
     import_id: int,
     *,
     status: str,
     rows_read: int,
     rows_inserted: int,
-    details: dict | None = None,
+    details: dict[str, Any] | None = None,
     finished_at: dt.datetime | None = None,
 ) -> None:
     conn.execute(

@@ -16,6 +16,12 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tokcli.store.connection import Connection
+
+if TYPE_CHECKING:
+    from tokcli.store.postgres import PgConnection
 
 _NAME = re.compile(r"^m(\d{4})_(\w+)$")
 
@@ -24,10 +30,10 @@ _NAME = re.compile(r"^m(\d{4})_(\w+)$")
 class Migration:
     version: int
     name: str
-    apply: Callable
+    apply: Callable[[Connection], None]
     postgresql: str = ""  # the same change in PostgreSQL's DDL
 
-    def apply_postgresql(self, conn) -> None:
+    def apply_postgresql(self, conn: PgConnection) -> None:
         # Run as one script on the raw connection: PL/pgSQL bodies hold semicolons, and DDL
         # needs none of the SQLite-dialect rewrite.
         conn.raw.execute(self.postgresql)
@@ -49,7 +55,7 @@ def all_migrations() -> list[Migration]:
     return found
 
 
-def execute_script(conn: sqlite3.Connection, script: str) -> None:
+def execute_script(conn: Connection, script: str) -> None:
     """Run several statements inside the caller's transaction.
 
     `sqlite3.Connection.executescript` would COMMIT the open transaction first, which would make

@@ -1,9 +1,10 @@
 """The first schema: imports, usage records and their tags."""
 
+from tokcli.store.connection import Connection
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn):
+def apply(conn: Connection) -> None:
     execute_script(
         conn,
         """

@@ -1,10 +1,11 @@
 """Disjoint token buckets and list cost: split cache writes by TTL, add reasoning tokens,
 the charge kind (usage, credit, refund, ...), the registry's list cost, and query indexes."""
 
+from tokcli.store.connection import Connection
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn):
+def apply(conn: Connection) -> None:
     execute_script(
         conn,
         """

@@ -6,10 +6,11 @@ leaves and as `done` (with what the provider answered) after; `resume` finds int
 an outcome and reconciles them with the provider instead of repeating them blindly.
 """
 
+from tokcli.store.connection import Connection
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn):
+def apply(conn: Connection) -> None:
     execute_script(
         conn,
         """

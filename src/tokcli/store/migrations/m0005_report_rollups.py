@@ -8,6 +8,7 @@ Money columns are exact decimal strings (sums computed with Decimal); '' stands 
 dimension value so the primary keys can cover every row (NULLs are never equal in SQLite keys).
 """
 
+from tokcli.store.connection import Connection
 from tokcli.store.migrations import execute_script
 
 _MEASURES = """
@@ -27,7 +28,7 @@ _MEASURES = """
 _DAY_OF_TAGGED_USAGE = "SELECT substr(period_start, 1, 10) FROM usage WHERE id = {row}.usage_id"
 
 
-def apply(conn):
+def apply(conn: Connection) -> None:
     execute_script(
         conn,
         f"""

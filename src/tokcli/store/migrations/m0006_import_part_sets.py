@@ -4,10 +4,11 @@ Rows of imports that share a part set never replace each other: parts of one bil
 imported in separate runs add up instead of the last part deleting the others.
 """
 
+from tokcli.store.connection import Connection
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn):
+def apply(conn: Connection) -> None:
     execute_script(
         conn,
         """

@@ -9,10 +9,11 @@
 Rollups are derived data: every day is marked dirty and rebuilt on the next report.
 """
 
+from tokcli.store.connection import Connection
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn):
+def apply(conn: Connection) -> None:
     execute_script(
         conn,
         """

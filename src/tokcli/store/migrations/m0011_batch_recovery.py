@@ -7,10 +7,11 @@
   then `poll --all` and `status` keep exiting 4.
 """
 
+from tokcli.store.connection import Connection
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn):
+def apply(conn: Connection) -> None:
     execute_script(
         conn,
         """

@@ -7,10 +7,11 @@ itself. The UPDATE and DELETE triggers stay: those paths are rare (replacement, 
 keeping them means any other writer's change still reaches the report.
 """
 
+from tokcli.store.connection import Connection
 from tokcli.store.migrations import execute_script
 
 
-def apply(conn):
+def apply(conn: Connection) -> None:
     execute_script(
         conn,
         """
