@@ -93,8 +93,7 @@ def test_option_error_keeps_given_text_as_written():
 
 # Modules whose messages still name flags: none. (Kept so a module can be listed, with why, while
 # its messages are being reworded.)
-NOT_YET: tuple[str, ...] = (
-)
+NOT_YET: tuple[str, ...] = ()
 COMMAND = re.compile(r"`tokcli [^`]*`")  # naming a command to run is no flag of the caller's
 
 

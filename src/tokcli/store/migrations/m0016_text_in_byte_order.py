@@ -11,9 +11,11 @@ migrations, is so.
 SQLite: nothing to do; its BINARY collation is byte order already.
 """
 
+from tokcli.store.connection import Connection
 
-def apply(conn):
-    pass
+
+def apply(conn: Connection) -> None:
+    """Nothing to change on SQLite."""
 
 
 POSTGRESQL = """
