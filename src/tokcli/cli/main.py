@@ -66,7 +66,10 @@ class LazyGroup(TyperGroup):
     def format_help(self, ctx, formatter):
         formatter.write(root_help())
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    # Click overloads main() on standalone_mode's literal value; this one always exits.
+    def main(  # type: ignore[override]
+        self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra
+    ):
         try:
             result = super().main(
                 args=args,
@@ -89,7 +92,7 @@ class LazyGroup(TyperGroup):
             sys.exit(ExitCode.OK)
         except Exception as exc:  # the one boundary: never a raw traceback for a user
             if _is_click_error(exc):
-                _fail(_one_line(exc), exc.exit_code)
+                _fail(_one_line(exc), getattr(exc, "exit_code", ExitCode.USAGE))
             _fail(*_unexpected(exc))
         sys.exit(result if isinstance(result, int) else ExitCode.OK)
 
