@@ -8,8 +8,13 @@ by tokcli.reporting.rollups; this module only reads and writes the tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import decimal
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
 
+from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import transaction
 from tokcli.store.connection import Connection
 from tokcli.store.errors import translated, translates
@@ -102,3 +107,164 @@ def replace_day(
     conn.executemany(_TAG_ROLLUP_INSERT, tag_rows)
     conn.executemany("INSERT OR REPLACE INTO report_bad_values VALUES (?, ?, ?, ?)", bad_values)
     conn.execute("DELETE FROM report_dirty_days WHERE day = ?", (day,))
+
+
+# --- upkeep at write time -------------------------------------------------------------------
+#
+# The one insert path (store.usage.insert_usage) adds the sums of each batch it writes to the
+# rollup rows of its days, in the same transaction, so the first report after an import has
+# nothing to rebuild. The sums are exact: Decimal in MONEY_CONTEXT, exactly as a rebuild sums
+# the same rows (tests/test_rollup_upkeep.py compares the two, text for text). A day already
+# marked dirty is left to its rebuild; a batch holding a value a rebuild would refuse (see
+# tokcli.reporting.totals) marks its day dirty instead, so the rebuild names that value.
+
+# A freshly written usage row as the upkeep reads it: (*BASE_KEY values, billed_cost, list_cost
+# as Decimal or None, requests, input, cache read, cache write, output, reasoning tokens, tags).
+WrittenRow = tuple[Any, ...]
+
+COST_BOUND = Decimal("1e30")  # as tokcli.reporting.totals.COST_BOUND (checked by a test)
+COUNT_BOUND = 10**18  # as tokcli.reporting.totals.accumulate_checked
+
+_DAYS_PARAM = "(SELECT value FROM json_each(?))"
+
+
+def _upsert(table: str, key: tuple[str, ...]) -> str:
+    return (
+        _insert(table, key)
+        + f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in MEASURE_COLUMNS)
+    )
+
+
+_ROLLUP_UPSERT = _upsert("report_rollup", BASE_KEY)
+_TAG_ROLLUP_UPSERT = _upsert("report_tag_rollup", TAG_KEY)
+
+
+@translates
+def add_written(conn: Connection, rows: Sequence[WrittenRow]) -> None:
+    """Add the sums of usage rows just written (in the caller's transaction) to the rollups of
+    their days; days already dirty wait for their rebuild."""
+    days = {row[0] for row in rows}
+    if not days:
+        return
+    days_json = json.dumps(sorted(days))
+    dirty = {
+        r[0]
+        for r in conn.execute(f"SELECT day FROM report_dirty_days WHERE day IN {_DAYS_PARAM}",
+                              (days_json,))
+    }  # fmt: skip
+    with decimal.localcontext(MONEY_CONTEXT):
+        base, tagged = group_sums(row for row in rows if row[0] not in dirty)
+        unusable = {key[0] for key, sums in base.items() if sums is None}
+        unusable |= {key[1] for key, sums in tagged.items() if sums is None}
+        base = {k: s for k, s in base.items() if k[0] not in unusable}
+        tagged = {k: s for k, s in tagged.items() if k[1] not in unusable}
+        clean_json = json.dumps(sorted(days - dirty - unusable))
+        base_rows = _merged(conn, "report_rollup", BASE_KEY, base, clean_json)
+        tag_rows = _merged(conn, "report_tag_rollup", TAG_KEY, tagged, clean_json)
+    conn.executemany(_ROLLUP_UPSERT, base_rows)
+    conn.executemany(_TAG_ROLLUP_UPSERT, tag_rows)
+    if unusable:
+        conn.executemany("INSERT OR IGNORE INTO report_dirty_days (day) VALUES (?)",
+                         [(day,) for day in sorted(unusable)])  # fmt: skip
+
+
+def _merged(
+    conn: Connection,
+    table: str,
+    key: tuple[str, ...],
+    sums: dict[tuple[Any, ...], list[Any] | None],
+    days_json: str,
+) -> list[tuple[Any, ...]]:
+    """The rollup rows `sums` touches, with the stored sums of the same keys added (exactly)."""
+    if not sums:
+        return []
+    stored = conn.execute(
+        f"SELECT {', '.join(key)}, {', '.join(MEASURE_COLUMNS)} FROM {table} "
+        f"WHERE day IN {_DAYS_PARAM}",
+        (days_json,),
+    )
+    width = len(key)
+    for row in stored:
+        added = sums.get(tuple(row[:width]))
+        if added is not None:
+            for i, value in enumerate(row[width:]):
+                added[i] += Decimal(value) if i < len(MONEY_COLUMNS) else value
+    return [
+        (*k, *(plain(v) for v in s[: len(MONEY_COLUMNS)]), *s[len(MONEY_COLUMNS) :])
+        for k, s in sums.items()
+        if s is not None
+    ]
+
+
+def group_sums(
+    rows: Iterable[WrittenRow],
+) -> tuple[dict[tuple[Any, ...], list[Any] | None], dict[tuple[Any, ...], list[Any] | None]]:
+    """Exact sums (MEASURE_COLUMNS order, money as Decimal) of rows by BASE_KEY and by TAG_KEY;
+    None for a group holding a value a rebuild would refuse. Call in MONEY_CONTEXT.
+
+    Rows are grouped first and each measure then summed over a group's column at once (`sum`,
+    `zip`): the per-row Python work is one dict look-up, which is what keeps the upkeep cheap."""
+    base: dict[tuple[Any, ...], list[WrittenRow]] = {}
+    tagged: dict[tuple[Any, ...], list[WrittenRow]] = {}
+    for row in rows:
+        key = row[:6]
+        group = base.get(key)
+        if group is None:
+            base[key] = [row]
+        else:
+            group.append(row)
+        tags = row[14]
+        if tags:
+            day, model, tier, currency = row[0], row[2], row[3], row[5]
+            for tag, value in tags.items():
+                tag_key = (tag, day, value, model, tier, currency)
+                group = tagged.get(tag_key)
+                if group is None:
+                    tagged[tag_key] = [row]
+                else:
+                    group.append(row)
+    return (
+        {key: _column_sums(group) for key, group in base.items()},
+        {key: _column_sums(group) for key, group in tagged.items()},
+    )
+
+
+def _column_sums(group: list[WrittenRow]) -> list[Any] | None:
+    columns = list(zip(*group, strict=True))
+    billed_column, list_column = columns[6], columns[7]
+    billed = [v for v in billed_column if v is not None]
+    listed = [v for v in list_column if v is not None]
+    if len(billed) == len(group):
+        unbilled: list[Decimal] = []
+    else:
+        unbilled = [v for b, v in zip(billed_column, list_column, strict=True)
+                    if b is None and v is not None]  # fmt: skip
+    counts = columns[8:14]
+    if not (_usable_money(billed) and _usable_money(listed) and all(map(_usable_counts, counts))):
+        return None
+    zero = Decimal(0)
+    return [
+        sum(billed, zero), sum(listed, zero), sum(unbilled, zero),
+        len(group), len(billed), len(listed), *map(sum, counts), len(unbilled),
+    ]  # fmt: skip
+
+
+def _usable_money(values: list[Decimal]) -> bool:
+    """Every value a finite Decimal within COST_BOUND (what a rebuild would sum as it is)."""
+    if not values:
+        return True
+    if not set(map(type, values)) <= {Decimal}:
+        return False
+    try:
+        return max(map(abs, values)) <= COST_BOUND  # NaN raises; infinity is above the bound
+    except decimal.InvalidOperation:
+        return False
+
+
+def _usable_counts(values: tuple[Any, ...]) -> bool:
+    return (
+        set(map(type, values)) <= {int}
+        and min(values) >= -COUNT_BOUND
+        and max(values) <= COUNT_BOUND
+    )
