@@ -36,7 +36,17 @@ def refresh(conn: Connection) -> int:
 
 
 def rebuild_day(conn: Connection, day: str) -> None:
-    """Replace one day's rollup rows with sums recomputed from `usage` (caller's transaction)."""
+    """Replace one day's rollup rows with sums recomputed from `usage` (caller's transaction):
+    by the database where it sums money exactly (PostgreSQL), else row by row here."""
+    if store.sums_in_database(conn) and _is_iso_day(day):
+        low, high = _day_range(day)
+        if store.rebuild_day_in_database(conn, day, low, high):
+            return
+    rebuild_day_in_python(conn, day)
+
+
+def rebuild_day_in_python(conn: Connection, day: str) -> None:
+    """`rebuild_day` summing every row in Python (exact Decimal), naming unusable values."""
     base, tagged, bad = sum_day(conn, day)
     store.replace_day(
         conn,
@@ -50,11 +60,7 @@ def rebuild_day(conn: Connection, day: str) -> None:
 def sum_day(conn: Connection, day: str) -> tuple[dict, dict, list[BadValue]]:
     """Exact sums of one day's usage by rollup key, for both rollup tables, and the stored
     values no sum can use (counted as missing)."""
-    start = dt.date.fromisoformat(day) if _is_iso_day(day) else None
-    if start is None:  # a malformed period_start: sum exactly what matches the text
-        low, high = day, day + "\uffff"
-    else:
-        low, high = day, (start + dt.timedelta(days=1)).isoformat()
+    low, high = _day_range(day)
 
     def rows():
         return store.usage_rows(conn, low, high)
@@ -103,6 +109,14 @@ def _cleaned(billed, listed, counts):
         return value if isinstance(value, int) and abs(value) <= 10**18 else 0
 
     return cost(billed), cost(listed), [count(v) for v in counts]
+
+
+def _day_range(day: str) -> tuple[str, str]:
+    """The period_start bounds of a day's rows: [day, next day), or for a malformed day
+    exactly the texts that start with it."""
+    if not _is_iso_day(day):
+        return day, day + "\uffff"
+    return day, (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
 
 
 def _is_iso_day(text: str) -> bool:

@@ -268,3 +268,70 @@ def _usable_counts(values: tuple[Any, ...]) -> bool:
         and min(values) >= -COUNT_BOUND
         and max(values) <= COUNT_BOUND
     )
+
+
+# --- rebuild inside the database (PostgreSQL) ----------------------------------------------
+#
+# PostgreSQL sums NUMERIC exactly (no precision limit short of 131,072 digits) and aggregates
+# with hashing, so a day is rebuilt by two INSERT ... SELECT ... GROUP BY statements on the
+# server instead of reading its rows into Python. SQLite stores money as text and has no exact
+# decimal sum; its days are rebuilt in Python (tokcli.reporting.rollups).
+
+_SUMS_SQL = """
+    COALESCE(SUM(u.billed_cost), 0), COALESCE(SUM(u.list_cost), 0),
+    COALESCE(SUM(CASE WHEN u.billed_cost IS NULL THEN u.list_cost END), 0),
+    COUNT(*), COUNT(u.billed_cost), COUNT(u.list_cost), SUM(u.requests), SUM(u.input_tokens),
+    SUM(u.cache_read_tokens), SUM(u.cache_write_5m_tokens + u.cache_write_1h_tokens),
+    SUM(u.output_tokens), SUM(u.reasoning_tokens),
+    COUNT(CASE WHEN u.billed_cost IS NULL THEN u.list_cost END)
+"""
+_DAY_RANGE_SQL = "u.period_start >= ? AND u.period_start < ?"
+_MEASURE_LIST = ", ".join(MEASURE_COLUMNS)
+_REBUILD_BASE_SQL = f"""
+    INSERT INTO report_rollup ({", ".join(BASE_KEY)}, {_MEASURE_LIST})
+    SELECT substr(u.period_start, 1, 10), COALESCE(u.provider, ''),
+           COALESCE(u.model, u.model_raw, ''), u.service_tier, u.source,
+           COALESCE(u.currency, ''), {_SUMS_SQL}
+      FROM usage u WHERE {_DAY_RANGE_SQL}
+     GROUP BY 1, 2, 3, 4, 5, 6
+"""
+_REBUILD_TAGS_SQL = f"""
+    INSERT INTO report_tag_rollup ({", ".join(TAG_KEY)}, {_MEASURE_LIST})
+    SELECT t.key, substr(u.period_start, 1, 10), t.value, COALESCE(u.model, u.model_raw, ''),
+           u.service_tier, COALESCE(u.currency, ''), {_SUMS_SQL}
+      FROM usage u JOIN usage_tags t ON t.usage_id = u.id WHERE {_DAY_RANGE_SQL}
+     GROUP BY 1, 2, 3, 4, 5, 6
+"""
+# A value a rebuild must name rather than sum (NaN sorts above every number in PostgreSQL, so
+# the bound catches NaN and infinity as well as the too large).
+_UNUSABLE_SQL = f"""
+    SELECT 1 FROM usage u WHERE {_DAY_RANGE_SQL} AND (
+        abs(u.billed_cost) > {COST_BOUND} OR abs(u.list_cost) > {COST_BOUND}
+        OR {" OR ".join(f"abs(u.{c}) > {COUNT_BOUND}" for c in (
+            "requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+            "cache_write_1h_tokens", "output_tokens", "reasoning_tokens"))}
+    ) LIMIT 1
+"""  # fmt: skip
+
+
+def sums_in_database(conn: Connection) -> bool:
+    """True when this store sums money exactly itself (PostgreSQL's NUMERIC)."""
+    from tokcli.store import is_postgresql
+
+    return is_postgresql(conn)
+
+
+@translates
+def rebuild_day_in_database(conn: Connection, day: str, low: str, high: str) -> bool:
+    """Replace one day's rollup rows with sums the database computes over `low <= period_start
+    < high` (caller's transaction). False, with nothing written, when the day holds a value no
+    sum may use: the caller's row-by-row path then names it."""
+    if conn.execute(_UNUSABLE_SQL, (low, high)).fetchone() is not None:
+        return False
+    conn.execute("DELETE FROM report_rollup WHERE day = ?", (day,))
+    conn.execute("DELETE FROM report_tag_rollup WHERE day = ?", (day,))
+    conn.execute("DELETE FROM report_bad_values WHERE day = ?", (day,))
+    conn.execute(_REBUILD_BASE_SQL, (low, high))
+    conn.execute(_REBUILD_TAGS_SQL, (low, high))
+    conn.execute("DELETE FROM report_dirty_days WHERE day = ?", (day,))
+    return True
