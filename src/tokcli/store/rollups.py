@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from tokcli.money import MONEY_CONTEXT, plain
-from tokcli.store import transaction
+from tokcli.store import has_table, transaction
 from tokcli.store.connection import Connection
 from tokcli.store.errors import translated, translates
 
@@ -49,6 +49,9 @@ MEASURE_COLUMNS = MONEY_COLUMNS + COUNT_COLUMNS
 
 BASE_KEY = ("day", "provider", "model", "tier", "source", "currency")
 TAG_KEY = ("key", "day", "value", "model", "tier", "currency")
+# Pairs of tag keys (key < other_key) on the rows that carry both (migration m0014).
+PAIR_KEY = ("key", "other_key", "day", "value", "other_value", "model", "tier", "currency")
+PAIR_TABLE = "report_tag_pair_rollup"
 
 
 def _insert(table: str, key: tuple[str, ...]) -> str:
@@ -58,6 +61,7 @@ def _insert(table: str, key: tuple[str, ...]) -> str:
 
 _ROLLUP_INSERT = _insert("report_rollup", BASE_KEY)
 _TAG_ROLLUP_INSERT = _insert("report_tag_rollup", TAG_KEY)
+_PAIR_ROLLUP_INSERT = _insert(PAIR_TABLE, PAIR_KEY)
 
 
 @translates
@@ -96,15 +100,18 @@ def replace_day(
     base_rows: Iterable[tuple],
     tag_rows: Iterable[tuple],
     bad_values: Iterable[tuple],
+    pair_rows: Iterable[tuple] = (),
 ) -> None:
     """Replace one day's rollup rows and mark it clean, in the caller's transaction.
     base_rows: (*BASE_KEY, *MEASURE_COLUMNS); tag_rows: (*TAG_KEY, *MEASURE_COLUMNS); bad_values:
-    (day, usage_id, column, value)."""
+    (day, usage_id, column, value); pair_rows: (*PAIR_KEY, *MEASURE_COLUMNS)."""
     conn.execute("DELETE FROM report_rollup WHERE day = ?", (day,))
     conn.execute("DELETE FROM report_tag_rollup WHERE day = ?", (day,))
+    conn.execute(f"DELETE FROM {PAIR_TABLE} WHERE day = ?", (day,))
     conn.execute("DELETE FROM report_bad_values WHERE day = ?", (day,))
     conn.executemany(_ROLLUP_INSERT, base_rows)
     conn.executemany(_TAG_ROLLUP_INSERT, tag_rows)
+    conn.executemany(_PAIR_ROLLUP_INSERT, pair_rows)
     conn.executemany("INSERT OR REPLACE INTO report_bad_values VALUES (?, ?, ?, ?)", bad_values)
     conn.execute("DELETE FROM report_dirty_days WHERE day = ?", (day,))
 
@@ -138,6 +145,7 @@ def _upsert(table: str, key: tuple[str, ...]) -> str:
 
 _ROLLUP_UPSERT = _upsert("report_rollup", BASE_KEY)
 _TAG_ROLLUP_UPSERT = _upsert("report_tag_rollup", TAG_KEY)
+_PAIR_ROLLUP_UPSERT = _upsert(PAIR_TABLE, PAIR_KEY)
 
 
 @translates
@@ -154,16 +162,22 @@ def add_written(conn: Connection, rows: Sequence[WrittenRow]) -> None:
                               (days_json,))
     }  # fmt: skip
     with decimal.localcontext(MONEY_CONTEXT):
-        base, tagged = group_sums(row for row in rows if row[0] not in dirty)
+        base, tagged, pairs = group_sums(row for row in rows if row[0] not in dirty)
         unusable = {key[0] for key, sums in base.items() if sums is None}
         unusable |= {key[1] for key, sums in tagged.items() if sums is None}
+        unusable |= {key[2] for key, sums in pairs.items() if sums is None}
         base = {k: s for k, s in base.items() if k[0] not in unusable}
         tagged = {k: s for k, s in tagged.items() if k[1] not in unusable}
+        pairs = {k: s for k, s in pairs.items() if k[2] not in unusable}
         clean_json = json.dumps(sorted(days - dirty - unusable))
         base_rows = _merged(conn, "report_rollup", BASE_KEY, base, clean_json)
         tag_rows = _merged(conn, "report_tag_rollup", TAG_KEY, tagged, clean_json)
+        if pairs and not has_table(conn, PAIR_TABLE):  # a store not yet at m0014 (its
+            pairs = {}  # migration marks the days with pairs dirty)
+        pair_rows = _merged(conn, PAIR_TABLE, PAIR_KEY, pairs, clean_json)
     conn.executemany(_ROLLUP_UPSERT, base_rows)
     conn.executemany(_TAG_ROLLUP_UPSERT, tag_rows)
+    conn.executemany(_PAIR_ROLLUP_UPSERT, pair_rows)
     if unusable:
         conn.executemany("INSERT OR IGNORE INTO report_dirty_days (day) VALUES (?)",
                          [(day,) for day in sorted(unusable)])  # fmt: skip
@@ -197,16 +211,18 @@ def _merged(
     ]
 
 
-def group_sums(
-    rows: Iterable[WrittenRow],
-) -> tuple[dict[tuple[Any, ...], list[Any] | None], dict[tuple[Any, ...], list[Any] | None]]:
-    """Exact sums (MEASURE_COLUMNS order, money as Decimal) of rows by BASE_KEY and by TAG_KEY;
-    None for a group holding a value a rebuild would refuse. Call in MONEY_CONTEXT.
+Sums = dict[tuple[Any, ...], list[Any] | None]
+
+
+def group_sums(rows: Iterable[WrittenRow]) -> tuple[Sums, Sums, Sums]:
+    """Exact sums (MEASURE_COLUMNS order, money as Decimal) of rows by BASE_KEY, TAG_KEY and
+    PAIR_KEY; None for a group holding a value a rebuild would refuse. Call in MONEY_CONTEXT.
 
     Rows are grouped first and each measure then summed over a group's column at once (`sum`,
     `zip`): the per-row Python work is one dict look-up, which is what keeps the upkeep cheap."""
     base: dict[tuple[Any, ...], list[WrittenRow]] = {}
     tagged: dict[tuple[Any, ...], list[WrittenRow]] = {}
+    pairs: dict[tuple[Any, ...], list[WrittenRow]] = {}
     for row in rows:
         key = row[:6]
         group = base.get(key)
@@ -224,10 +240,28 @@ def group_sums(
                     tagged[tag_key] = [row]
                 else:
                     group.append(row)
+            if len(tags) > 1:
+                for pair_key in tag_pairs(tags, day, model, tier, currency):
+                    group = pairs.get(pair_key)
+                    if group is None:
+                        pairs[pair_key] = [row]
+                    else:
+                        group.append(row)
     return (
         {key: _column_sums(group) for key, group in base.items()},
         {key: _column_sums(group) for key, group in tagged.items()},
+        {key: _column_sums(group) for key, group in pairs.items()},
     )
+
+
+def tag_pairs(
+    tags: dict[str, str], day: str, model: str, tier: str, currency: str
+) -> Iterator[tuple[str, ...]]:
+    """The PAIR_KEY of every pair of a row's tags, the smaller key first."""
+    ordered = sorted(tags.items())
+    for i, (key, value) in enumerate(ordered):
+        for other_key, other_value in ordered[i + 1 :]:
+            yield (key, other_key, day, value, other_value, model, tier, currency)
 
 
 def _column_sums(group: list[WrittenRow]) -> list[Any] | None:
@@ -302,6 +336,16 @@ _REBUILD_TAGS_SQL = f"""
       FROM usage u JOIN usage_tags t ON t.usage_id = u.id WHERE {_DAY_RANGE_SQL}
      GROUP BY 1, 2, 3, 4, 5, 6
 """
+_REBUILD_PAIRS_SQL = f"""
+    INSERT INTO {PAIR_TABLE} ({", ".join(PAIR_KEY)}, {_MEASURE_LIST})
+    SELECT t.key, o.key, substr(u.period_start, 1, 10), t.value, o.value,
+           COALESCE(u.model, u.model_raw, ''), u.service_tier, COALESCE(u.currency, ''),
+           {_SUMS_SQL}
+      FROM usage u JOIN usage_tags t ON t.usage_id = u.id
+      JOIN usage_tags o ON o.usage_id = u.id AND o.key > t.key COLLATE "C"
+     WHERE {_DAY_RANGE_SQL}
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+"""
 # A value a rebuild must name rather than sum (NaN sorts above every number in PostgreSQL, so
 # the bound catches NaN and infinity as well as the too large).
 _UNUSABLE_SQL = f"""
@@ -330,8 +374,10 @@ def rebuild_day_in_database(conn: Connection, day: str, low: str, high: str) -> 
         return False
     conn.execute("DELETE FROM report_rollup WHERE day = ?", (day,))
     conn.execute("DELETE FROM report_tag_rollup WHERE day = ?", (day,))
+    conn.execute(f"DELETE FROM {PAIR_TABLE} WHERE day = ?", (day,))
     conn.execute("DELETE FROM report_bad_values WHERE day = ?", (day,))
     conn.execute(_REBUILD_BASE_SQL, (low, high))
     conn.execute(_REBUILD_TAGS_SQL, (low, high))
+    conn.execute(_REBUILD_PAIRS_SQL, (low, high))
     conn.execute("DELETE FROM report_dirty_days WHERE day = ?", (day,))
     return True
