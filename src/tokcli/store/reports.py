@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Any
 
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store.connection import Connection
@@ -116,11 +117,11 @@ def tag_pair_rollup_rows(
     since: dt.date | None,
     until: dt.date | None,
     where: Filters = (),
-) -> Iterator[tuple]:
+) -> Iterator[tuple[Any, ...]]:
     """`report_tag_pair_rollup` rows of two tag keys (the smaller first, as stored): (day,
     value, other_value, model, tier, currency, *MEASURE_COLUMNS) over the usage rows that carry
     both; `where` filters dimensions (model, tier)."""
-    params: list = [*tag_keys]
+    params: list[Any] = [*tag_keys]
     sql = (
         f"SELECT day, value, other_value, model, tier, currency, {_MEASURE_COLUMNS} "
         f"FROM report_tag_pair_rollup WHERE key = ? AND other_key = ? "

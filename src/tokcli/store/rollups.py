@@ -100,7 +100,7 @@ def replace_day(
     base_rows: Iterable[tuple],
     tag_rows: Iterable[tuple],
     bad_values: Iterable[tuple],
-    pair_rows: Iterable[tuple] = (),
+    pair_rows: Iterable[tuple[Any, ...]] = (),
 ) -> None:
     """Replace one day's rollup rows and mark it clean, in the caller's transaction.
     base_rows: (*BASE_KEY, *MEASURE_COLUMNS); tag_rows: (*TAG_KEY, *MEASURE_COLUMNS); bad_values:

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from tokcli.money import plain
 
@@ -153,7 +154,7 @@ def _insert_batch(
         add_written(conn, [_written(record, row) for record, row in zip(fresh, rows, strict=True)])
 
 
-def _written(record: UsageRecord, row: tuple) -> tuple:
+def _written(record: UsageRecord, row: tuple[Any, ...]) -> tuple[Any, ...]:
     """The row as the rollup upkeep reads it (store.rollups.WrittenRow): keys as the rollup
     tables spell them (COALESCE of the SQL), money as Decimal, tags as stored (text)."""
     model = record.model if record.model is not None else record.model_raw
