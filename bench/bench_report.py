@@ -174,6 +174,11 @@ def main() -> None:
     parser.add_argument("--upkeep", choices=("write", "rebuild"), default="write",
                         help="Keep the rollups at write time (as imports do) or mark the days "
                              "dirty for the first report to rebuild.")  # fmt: skip
+    parser.add_argument(
+        "--duckdb-python",
+        help="A Python with duckdb installed: times DuckDB's "
+        "GROUP BY over the same rows as the anchor of the two-tag reports.",
+    )
     options = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     store = OUT / f"report-{options.rows}-{options.upkeep}.db"
@@ -203,11 +208,73 @@ def main() -> None:
         emit(name, seconds, "s", "< 1 s", seconds < 1)
         peak = max(r[1] for r in runs)
         emit(f"{name}_peak_rss", peak, "MiB", "< 200 MiB", peak < 200)
+    if options.duckdb_python:
+        duckdb_anchor(store, options.duckdb_python, options.runs, month)
     # Informational: a mix the rollups do not cover (a tag with provider) sums usage rows.
     raw_seconds, raw_rss = run_report(store, "--by", "team,provider", "--month", month)
     emit("report_by_team_provider_month_raw_scan", raw_seconds, "s", "informational", None)
     emit("report_by_team_provider_month_raw_scan_peak_rss", raw_rss, "MiB", "bounded", None)
     emit("report_by_day_after_one_day_changed", incremental(store), "s", "informational", None)
+
+
+_DUCKDB_BY_TEAM_ENV = """
+    SELECT team.value, env.value, u.currency, SUM(u.billed_cost), SUM(u.list_cost), COUNT(*),
+           SUM(u.input_tokens), SUM(u.output_tokens)
+      FROM usage u
+      LEFT JOIN usage_tags team ON team.usage_id = u.id AND team.key = 'team'
+      LEFT JOIN usage_tags env ON env.usage_id = u.id AND env.key = 'env'
+     WHERE {where} GROUP BY ALL
+"""
+
+
+def _duckdb_load(table: str, columns: dict[str, str]) -> str:
+    return (f"CREATE TABLE {table} AS SELECT * FROM read_csv('{OUT / (table + '.csv')}', "
+            f"header = false, columns = {columns!r})")  # fmt: skip
+
+
+def duckdb_anchor(store: Path, python: str, runs: int, month: str) -> None:
+    """DuckDB over the same usage and tag rows (exact DECIMAL sums), in fresh processes: the
+    anchor issue 17 names for reports by two tag keys. The DuckDB file is built once."""
+    import csv
+    import sqlite3
+
+    database = store.with_suffix(".duckdb")
+    if not database.exists():
+        conn = sqlite3.connect(store)
+        for table, columns in (
+            ("usage", "id, period_start, currency, billed_cost, list_cost, input_tokens, "
+                      "output_tokens"),
+            ("usage_tags", "usage_id, key, value"),
+        ):  # fmt: skip
+            with open(OUT / f"{table}.csv", "w", newline="") as out:
+                csv.writer(out).writerows(conn.execute(f"SELECT {columns} FROM {table}"))
+        conn.close()
+        usage_columns = {"id": "BIGINT", "period_start": "VARCHAR", "currency": "VARCHAR",
+                         "billed_cost": "DECIMAL(38,12)", "list_cost": "DECIMAL(38,12)",
+                         "input_tokens": "BIGINT", "output_tokens": "BIGINT"}  # fmt: skip
+        tag_columns = {"usage_id": "BIGINT", "key": "VARCHAR", "value": "VARCHAR"}
+        load = "; ".join([
+            "import duckdb",
+            f"c = duckdb.connect({str(database)!r})",
+            f"c.execute({_duckdb_load('usage', usage_columns)!r})",
+            f"c.execute({_duckdb_load('usage_tags', tag_columns)!r})",
+            "c.close()",
+        ])  # fmt: skip
+        subprocess.run([python, "-c", load], check=True)
+    low, high = f"{month}-01", f"{month[:5]}{int(month[5:]) + 1:02d}-01"
+    for name, where in (
+        ("duckdb_by_team_env_month", f"u.period_start >= '{low}' AND u.period_start < '{high}'"),
+        ("duckdb_by_team_env", "TRUE"),
+    ):
+        query = _DUCKDB_BY_TEAM_ENV.format(where=where)
+        code = (f"import duckdb; duckdb.connect({str(database)!r}, read_only=True)"
+                f".execute({query!r}).fetchall()")  # fmt: skip
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([python, "-c", code], check=True)
+            times.append(time.perf_counter() - started)
+        emit(name, statistics.median(times), "s", "anchor", None)
 
 
 def incremental(store: Path) -> float:
