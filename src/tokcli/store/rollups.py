@@ -12,6 +12,7 @@ import decimal
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
+from operator import add
 from typing import Any
 
 from tokcli.money import MONEY_CONTEXT, plain
@@ -198,12 +199,13 @@ def _merged(
         f"WHERE day IN {_DAYS_PARAM}",
         (days_json,),
     )
-    width = len(key)
+    width, money = len(key), len(key) + len(MONEY_COLUMNS)
     for row in stored:
-        added = sums.get(tuple(row[:width]))
-        if added is not None:
-            for i, value in enumerate(row[width:]):
-                added[i] += Decimal(value) if i < len(MONEY_COLUMNS) else value
+        row_key = tuple(row[:width])
+        added = sums.get(row_key)
+        if added is not None:  # a new list: group_sums shares lists between the tables
+            stored_sums = [*map(Decimal, row[width:money]), *row[money:]]
+            sums[row_key] = list(map(add, added, stored_sums))
     return [
         (*k, *(plain(v) for v in s[: len(MONEY_COLUMNS)]), *s[len(MONEY_COLUMNS) :])
         for k, s in sums.items()
@@ -218,40 +220,41 @@ def group_sums(rows: Iterable[WrittenRow]) -> tuple[Sums, Sums, Sums]:
     """Exact sums (MEASURE_COLUMNS order, money as Decimal) of rows by BASE_KEY, TAG_KEY and
     PAIR_KEY; None for a group holding a value a rebuild would refuse. Call in MONEY_CONTEXT.
 
-    Rows are grouped first and each measure then summed over a group's column at once (`sum`,
-    `zip`): the per-row Python work is one dict look-up, which is what keeps the upkeep cheap."""
-    base: dict[tuple[Any, ...], list[WrittenRow]] = {}
-    tagged: dict[tuple[Any, ...], list[WrittenRow]] = {}
-    pairs: dict[tuple[Any, ...], list[WrittenRow]] = {}
+    Rows are grouped by base key and tags together (rows of one batch share a few hundred such
+    signatures), each measure is summed over a group's column at once (`sum`, `zip`), and each
+    signature's sums are then added to its base, tag and pair groups: the per-row Python work is
+    one dict look-up, which is what keeps the upkeep cheap."""
+    signatures: dict[tuple[Any, ...], list[WrittenRow]] = {}
     for row in rows:
-        key = row[:6]
-        group = base.get(key)
+        tags = row[14]
+        signature = (row[:6], tuple(tags.items()) if tags else ())
+        group = signatures.get(signature)
         if group is None:
-            base[key] = [row]
+            signatures[signature] = [row]
         else:
             group.append(row)
-        tags = row[14]
-        if tags:
-            day, model, tier, currency = row[0], row[2], row[3], row[5]
-            for tag, value in tags.items():
-                tag_key = (tag, day, value, model, tier, currency)
-                group = tagged.get(tag_key)
-                if group is None:
-                    tagged[tag_key] = [row]
-                else:
-                    group.append(row)
-            if len(tags) > 1:
-                for pair_key in tag_pairs(tags, day, model, tier, currency):
-                    group = pairs.get(pair_key)
-                    if group is None:
-                        pairs[pair_key] = [row]
-                    else:
-                        group.append(row)
-    return (
-        {key: _column_sums(group) for key, group in base.items()},
-        {key: _column_sums(group) for key, group in tagged.items()},
-        {key: _column_sums(group) for key, group in pairs.items()},
-    )
+    base: Sums = {}
+    tagged: Sums = {}
+    pairs: Sums = {}
+    for (key, tag_items), group in signatures.items():
+        sums = _column_sums(group)
+        _add_sums(base, key, sums)
+        day, model, tier, currency = key[0], key[2], key[3], key[5]
+        for tag, value in tag_items:
+            _add_sums(tagged, (tag, day, value, model, tier, currency), sums)
+        if len(tag_items) > 1:
+            for pair_key in tag_pairs(dict(tag_items), day, model, tier, currency):
+                _add_sums(pairs, pair_key, sums)
+    return base, tagged, pairs
+
+
+def _add_sums(groups: Sums, key: tuple[Any, ...], sums: list[Any] | None) -> None:
+    """Add `sums` to `groups[key]`; None (a value no sum may use) stays None."""
+    if key not in groups:
+        groups[key] = sums
+    else:
+        have = groups[key]
+        groups[key] = None if have is None or sums is None else list(map(add, have, sums))
 
 
 def tag_pairs(
