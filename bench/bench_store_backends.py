@@ -159,6 +159,29 @@ def bench_reports(server: str, work: Path, rows: int, runs: int) -> None:
         for name, args in REPORTS:
             times = [tokcli(store, "report", *args, "--format", "json")[0] for _ in range(runs)]
             emit(f"{name}_{backend}", round(statistics.median(times), 3), "s", target="< 1 s")
+    rebuild_paths(stores["postgresql"])
+
+
+def rebuild_paths(url: str) -> None:
+    """Every day rebuilt twice in one process on PostgreSQL: row by row in Python (the path
+    SQLite takes, and PostgreSQL's before issue 17) and inside the server with NUMERIC sums."""
+    import tokcli.store.rollups as store_rollups
+    from tokcli.reporting.rollups import refresh
+    from tokcli.store import connect, transaction
+
+    conn = connect(url)
+    in_server = store_rollups.sums_in_database
+    for name, sums_in_database in (("python", lambda conn: False), ("sql", in_server)):
+        with transaction(conn):
+            conn.execute("INSERT OR IGNORE INTO report_dirty_days (day) "
+                         "SELECT DISTINCT substr(period_start, 1, 10) FROM usage")  # fmt: skip
+        store_rollups.sums_in_database = sums_in_database  # type: ignore[assignment]
+        started = time.perf_counter()
+        days = refresh(conn)
+        emit(f"rebuild_all_days_postgresql_{name}", round(time.perf_counter() - started, 2),
+             "s", days=days)  # fmt: skip
+    store_rollups.sums_in_database = in_server  # type: ignore[assignment]
+    conn.close()
 
 
 def main() -> None:
