@@ -267,8 +267,9 @@ def duckdb_anchor(store: Path, python: str, runs: int, month: str) -> None:
         ("duckdb_by_team_env", "TRUE"),
     ):
         query = _DUCKDB_BY_TEAM_ENV.format(where=where)
-        code = (f"import duckdb; duckdb.connect({str(database)!r}, read_only=True)"
-                f".execute({query!r}).fetchall()")  # fmt: skip
+        code = (f"import duckdb; c = duckdb.connect({str(database)!r}, read_only=True); "
+                "c.execute('SET enable_progress_bar = false'); "
+                f"c.execute({query!r}).fetchall()")  # fmt: skip
         times = []
         for _ in range(runs):
             started = time.perf_counter()
