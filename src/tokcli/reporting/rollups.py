@@ -4,7 +4,8 @@
 `report_tag_rollup` one per (tag key, day, value, model, tier, currency), each with exact sums.
 A report reads a few thousand rollup rows instead of millions of usage rows. Each day is rebuilt
 in its own short write transaction, so a concurrent import waits milliseconds, not minutes
-(the tables and their SQL: tokcli.store.rollups).
+(the tables and their SQL: tokcli.store.rollups). Imports keep the rollups current as they
+write, so the days rebuilt here are those changed otherwise (updates, deletes, copies, upgrades).
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 `report_rollup` holds one row per (day, provider, model, tier, source, currency) and
 `report_tag_rollup` one per (tag key, day, value, model, tier, currency), each with exact sums;
-`report_bad_values` names the stored values no sum could use. The sums themselves are computed
-by tokcli.reporting.rollups; this module only reads and writes the tables.
+`report_tag_pair_rollup` one per pair of tag keys and their values (m0014), each with exact
+sums; `report_bad_values` names the stored values no sum could use. The insert path keeps them
+current batch by batch (`add_written`); a dirty day is rebuilt by tokcli.reporting.rollups, in
+Python, or inside PostgreSQL (`rebuild_day_in_database`), whose NUMERIC sums are exact.
 """
 
 from __future__ import annotations
