@@ -177,7 +177,7 @@ def test_a_lower_numbered_migration_added_later_still_runs(tmp_path, monkeypatch
     assert schema_version(conn) == 9
 
 
-def test_batched_inserts_keep_each_rows_tags_and_mark_each_day_once(tmp_path, monkeypatch):
+def test_batched_inserts_keep_each_rows_tags_and_each_days_rollup(tmp_path, monkeypatch):
     import tokcli.store.usage as usage
 
     monkeypatch.setattr(usage, "BATCH_ROWS", 2)  # several batches, a duplicate across them
@@ -194,8 +194,14 @@ def test_batched_inserts_keep_each_rows_tags_and_mark_each_day_once(tmp_path, mo
         "SELECT u.record_key, t.value FROM usage u JOIN usage_tags t ON t.usage_id = u.id"
     ).fetchall()
     assert sorted(map(tuple, tags)) == sorted((f"k{i}", str(i)) for i in range(7))
-    # No per-row insert trigger is left (m0013); the writer marks the days itself.
+    # No per-row insert trigger is left (m0013); the writer keeps each day's rollup itself:
+    # no day waits for a rebuild, and each day's rollup counts its rows once.
     triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
     assert not {"report_usage_inserted", "report_tags_inserted"} & triggers
-    days = [r[0] for r in conn.execute("SELECT day FROM report_dirty_days ORDER BY day")]
-    assert days == ["2026-05-01", "2026-05-02", "2026-05-03"]
+    assert conn.execute("SELECT COUNT(*) FROM report_dirty_days").fetchone()[0] == 0
+    per_day = conn.execute(
+        "SELECT day, SUM(usage_rows) FROM report_rollup GROUP BY day ORDER BY day"
+    ).fetchall()
+    assert [tuple(r) for r in per_day] == [("2026-05-01", 3), ("2026-05-02", 2), ("2026-05-03", 2)]
+    per_tag = conn.execute("SELECT value, usage_rows FROM report_tag_rollup WHERE key = 'n'")
+    assert sorted(tuple(r) for r in per_tag) == [(str(i), 1) for i in range(7)]

@@ -103,6 +103,14 @@ def fetch(
             return _from_rollup(conn, selection)
         if use_rollups and len(tag_keys) == 1 and set(dimension_keys) <= {"model", "tier"}:
             return _from_tag_rollup(conn, selection, tag_keys[0])
+        tag_filtered = any(key in tag_keys for key, _ in selection.where)
+        if (
+            use_rollups
+            and len(tag_keys) == 2
+            and not tag_filtered
+            and set(dimension_keys) <= {"model", "tier"}
+        ):
+            return _from_tag_pair_rollup(conn, selection, (tag_keys[0], tag_keys[1]))
         return _from_usage(conn, selection, bad)
 
 
@@ -149,6 +157,55 @@ def _from_tag_rollup(conn: Connection, selection: Selection, tag_key: str) -> li
     if needs_untagged:
         for cell, totals in _untagged(conn, selection, dimension_filters, tagged_by_cell):
             rows.append(_fine(group_of(None, cell[1], cell[2]), cell, totals))
+    return rows
+
+
+def _from_tag_pair_rollup(
+    conn: Connection, selection: Selection, keys: tuple[str, str]
+) -> list[FineRow]:
+    """Two tag keys, alone or with model and tier, no tag filters. The pair rollup sums the
+    rows that carry both tags; the rest follows exactly, cell by cell (day, model, tier,
+    currency), since a row has at most one value per key:
+      key only    = tag rollup of key       - its pairs summed over the other value,
+      other only  = tag rollup of other key - its pairs summed over the first value,
+      neither     = base rollup - both tag rollups + all pairs."""
+    first, second = sorted(keys)
+    where = [(k, v) for k, v in selection.where if k in DIMENSIONS]
+    since, until = selection.since, selection.until
+    sums: dict[tuple[Any, ...], Totals] = {}  # (first value, second value, *cell) -> totals
+
+    def add(values: tuple[Any, ...], cell: tuple[Any, ...], totals: Totals, sign: int = 1) -> None:
+        key = (*values, *cell)
+        if key in sums:
+            sums[key].add(totals, sign)
+        elif sign > 0:
+            sums[key] = totals.copy()
+        else:
+            sums[key] = Totals()
+            sums[key].add(totals, sign)
+
+    for row in store.tag_pair_rollup_rows(conn, (first, second), since, until, where):
+        cell, totals = (row[0], *row[3:6]), _rollup_totals(row, 6)
+        add((row[1], row[2]), cell, totals)
+        add((row[1], None), cell, totals, -1)
+        add((None, row[2]), cell, totals, -1)
+        add((None, None), cell, totals)
+    for position, key in enumerate((first, second)):
+        for row in store.tag_rollup_rows(conn, key, since, until, where):
+            cell, totals = (row[0], *row[2:5]), _rollup_totals(row, 5)
+            add((row[1], None) if position == 0 else (None, row[1]), cell, totals)
+            add((None, None), cell, totals, -1)
+    for row in store.rollup_cells(conn, since, until, where):
+        add((None, None), row[:4], _rollup_totals(row, 4))
+
+    rows = []
+    for (value, other_value, *fine_cell), totals in sums.items():
+        if totals.is_empty():
+            continue
+        parts = {first: value, second: other_value, "model": _blank_to_none(fine_cell[1]),
+                 "tier": fine_cell[2]}  # fmt: skip
+        group = tuple(parts[k] for k in selection.attribute_keys)
+        rows.append(_fine(group, tuple(fine_cell), totals))
     return rows
 
 

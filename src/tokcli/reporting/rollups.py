@@ -4,7 +4,8 @@
 `report_tag_rollup` one per (tag key, day, value, model, tier, currency), each with exact sums.
 A report reads a few thousand rollup rows instead of millions of usage rows. Each day is rebuilt
 in its own short write transaction, so a concurrent import waits milliseconds, not minutes
-(the tables and their SQL: tokcli.store.rollups).
+(the tables and their SQL: tokcli.store.rollups). Imports keep the rollups current as they
+write, so the days rebuilt here are those changed otherwise (updates, deletes, copies, upgrades).
 """
 
 from __future__ import annotations
@@ -36,43 +37,51 @@ def refresh(conn: Connection) -> int:
 
 
 def rebuild_day(conn: Connection, day: str) -> None:
-    """Replace one day's rollup rows with sums recomputed from `usage` (caller's transaction)."""
-    base, tagged, bad = sum_day(conn, day)
+    """Replace one day's rollup rows with sums recomputed from `usage` (caller's transaction):
+    by the database where it sums money exactly (PostgreSQL), else row by row here."""
+    if store.sums_in_database(conn) and _is_iso_day(day):
+        low, high = _day_range(day)
+        if store.rebuild_day_in_database(conn, day, low, high):
+            return
+    rebuild_day_in_python(conn, day)
+
+
+def rebuild_day_in_python(conn: Connection, day: str) -> None:
+    """`rebuild_day` summing every row in Python (exact Decimal), naming unusable values."""
+    base, tagged, pairs, bad = sum_day(conn, day)
     store.replace_day(
         conn,
         day,
         [(*key, *t.rollup_values()) for key, t in base.items()],
         [(*key, *t.rollup_values()) for key, t in tagged.items()],
         [(b.day, b.usage_id, b.column, b.value) for b in bad],
+        [(*key, *t.rollup_values()) for key, t in pairs.items()],
     )
 
 
-def sum_day(conn: Connection, day: str) -> tuple[dict, dict, list[BadValue]]:
-    """Exact sums of one day's usage by rollup key, for both rollup tables, and the stored
-    values no sum can use (counted as missing)."""
-    start = dt.date.fromisoformat(day) if _is_iso_day(day) else None
-    if start is None:  # a malformed period_start: sum exactly what matches the text
-        low, high = day, day + "\uffff"
-    else:
-        low, high = day, (start + dt.timedelta(days=1)).isoformat()
+def sum_day(conn: Connection, day: str) -> tuple[dict, dict, dict, list[BadValue]]:
+    """Exact sums of one day's usage by rollup key, for the three rollup tables (base, tag,
+    tag pair), and the stored values no sum can use (counted as missing)."""
+    low, high = _day_range(day)
 
     def rows():
         return store.usage_rows(conn, low, high)
 
     try:
-        base, tagged = _sum_rows(rows(), None)
+        base, tagged, pairs = _sum_rows(rows(), None)
         if all(t.is_sane() for t in base.values()):
-            return base, tagged, []
+            return base, tagged, pairs, []
     except (decimal.InvalidOperation, TypeError, ValueError):
         pass
     bad: list[BadValue] = []  # the rare second pass: row by row, naming what cannot be used
-    base, tagged = _sum_rows(rows(), bad)
-    return base, tagged, bad
+    base, tagged, pairs = _sum_rows(rows(), bad)
+    return base, tagged, pairs, bad
 
 
-def _sum_rows(rows, bad: list[BadValue] | None) -> tuple[dict, dict]:
+def _sum_rows(rows, bad: list[BadValue] | None) -> tuple[dict, dict, dict]:
     base: dict[tuple, Totals] = {}
     tagged: dict[tuple, Totals] = {}
+    pairs: dict[tuple, Totals] = {}
     for row in rows:
         day_, provider, model, tier, source, currency, billed, listed = row[:8]
         counts = row[8:14]
@@ -85,11 +94,14 @@ def _sum_rows(rows, bad: list[BadValue] | None) -> tuple[dict, dict]:
             if len(bad) > found:  # the tag rollup sums the cleaned values too
                 billed, listed, counts = _cleaned(billed, listed, counts)
         if row[14]:
-            for pair in row[14].split("\x1e"):
-                key, _, value = pair.partition("\x1f")
+            tags = dict(pair.partition("\x1f")[::2] for pair in row[14].split("\x1e"))
+            for key, value in tags.items():
                 tag_key = (key, day_, value, model, tier, currency)
                 accumulate(tagged, tag_key, billed, listed, counts)
-    return base, tagged
+            if len(tags) > 1:
+                for pair_key in store.tag_pairs(tags, day_, model, tier, currency):
+                    accumulate(pairs, pair_key, billed, listed, counts)
+    return base, tagged, pairs
 
 
 def _cleaned(billed, listed, counts):
@@ -103,6 +115,14 @@ def _cleaned(billed, listed, counts):
         return value if isinstance(value, int) and abs(value) <= 10**18 else 0
 
     return cost(billed), cost(listed), [count(v) for v in counts]
+
+
+def _day_range(day: str) -> tuple[str, str]:
+    """The period_start bounds of a day's rows: [day, next day), or for a malformed day
+    exactly the texts that start with it."""
+    if not _is_iso_day(day):
+        return day, day + "\uffff"
+    return day, (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
 
 
 def _is_iso_day(text: str) -> bool:

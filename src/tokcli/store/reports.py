@@ -112,6 +112,27 @@ def tag_rollup_rows(
     return _tuples(conn, sql, params)
 
 
+def tag_pair_rollup_rows(
+    conn: Connection,
+    tag_keys: tuple[str, str],
+    since: dt.date | None,
+    until: dt.date | None,
+    where: Filters = (),
+) -> Iterator[tuple[Any, ...]]:
+    """`report_tag_pair_rollup` rows of two tag keys (the smaller first, as stored): (day,
+    value, other_value, model, tier, currency, *MEASURE_COLUMNS) over the usage rows that carry
+    both; `where` filters dimensions (model, tier)."""
+    params: list[Any] = [*tag_keys]
+    sql = (
+        f"SELECT day, value, other_value, model, tier, currency, {_MEASURE_COLUMNS} "
+        f"FROM report_tag_pair_rollup WHERE key = ? AND other_key = ? "
+        f"AND {_day_range_sql('day', since, until, params)}"
+    )
+    sql += "".join(f" AND {_dimension(key)} = ?" for key, _ in where)
+    params += [value for _, value in where]
+    return _tuples(conn, sql, params)
+
+
 def rollup_cells(
     conn: Connection, since: dt.date | None, until: dt.date | None, where: Filters = ()
 ) -> Iterator[tuple[Any, ...]]:

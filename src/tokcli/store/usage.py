@@ -98,8 +98,8 @@ def insert_usage(
     """Insert records whose record_key is new; count (and list) the ones already present.
 
     Rows go in batches: one executemany for the usage rows, one SELECT for their ids, one
-    executemany for their tags, and the batch's days marked for the report rollups
-    (report_dirty_days) in one statement (migration m0013 dropped the per-row triggers)."""
+    executemany for their tags, and the batch's sums added to the report rollups of its days
+    (store.rollups.add_written; migration m0013 dropped the per-row triggers that marked them)."""
     stats = InsertStats()
     batch: list[UsageRecord] = []
     for record in records:
@@ -149,11 +149,25 @@ def _insert_batch(
             conn.executemany(
                 "INSERT INTO usage_tags (usage_id, key, value) VALUES (?, ?, ?)", tag_rows
             )
-    days = {row[3][:10] for row in rows}
     if _has_rollups(conn):
-        conn.executemany(
-            "INSERT OR IGNORE INTO report_dirty_days (day) VALUES (?)", [(d,) for d in days]
-        )
+        from tokcli.store.rollups import add_written
+
+        add_written(conn, [_written(record, row) for record, row in zip(fresh, rows, strict=True)])
+
+
+def _written(record: UsageRecord, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The row as the rollup upkeep reads it (store.rollups.WrittenRow): keys as the rollup
+    tables spell them (COALESCE of the SQL), money as Decimal, tags as stored (text)."""
+    model = record.model if record.model is not None else record.model_raw
+    return (
+        row[3][:10], record.provider if record.provider is not None else "",
+        model if model is not None else "", record.service_tier, record.source,
+        record.currency if record.currency is not None else "",
+        record.billed_cost, record.list_cost, record.requests, record.input_tokens,
+        record.cache_read_tokens, record.cache_write_5m_tokens + record.cache_write_1h_tokens,
+        record.output_tokens, record.reasoning_tokens,
+        {key: str(value) for key, value in record.tags.items()} if record.tags else None,
+    )  # fmt: skip
 
 
 def _has_rollups(conn: Connection) -> bool:

@@ -1,0 +1,288 @@
+"""The report rollups kept at write time, and rebuilt inside PostgreSQL, stay exact (issue 17).
+
+Three ways produce a day's rollup rows: the insert path adds each batch's sums (the fast path
+of every import), PostgreSQL rebuilds a dirty day with NUMERIC sums in SQL, and the reference
+rebuilds it row by row in Python with Decimal. Each test crafts values that a plausible shortcut
+gets wrong (floats, int64 scaled sums, 28-digit contexts, currencies summed together, signs
+dropped, a batch counted twice) and checks the stored sums against totals the test computes
+itself, and against the reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections import defaultdict
+from decimal import Decimal as D
+
+import pytest
+
+import tokcli.reporting.rollups as report_rollups
+import tokcli.store.rollups as store_rollups
+import tokcli.store.usage as usage
+from tokcli.reporting.query import Selection, bad_values
+from tokcli.reporting.rollups import refresh
+from tokcli.reporting.totals import COST_BOUND
+from tokcli.store import connect, transaction
+from tokcli.store.rollups import BASE_KEY, MEASURE_COLUMNS, TAG_KEY
+from tokcli.store.usage import UsageRecord, insert_usage
+
+# Independent arithmetic for the expected totals: far more digits than any value here needs.
+EXACT = decimal.Context(prec=500, traps=[decimal.Inexact, decimal.InvalidOperation])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def conn(request, tmp_path):
+    if request.param == "postgresql":
+        location = request.getfixturevalue("postgresql_store")
+    else:
+        location = tmp_path / "usage.db"
+    connection = connect(location)
+    yield connection
+    connection.close()
+
+
+def record(key: str, day: int, billed: str | None, listed: str | None = None, **fields):
+    start = dt.datetime(2026, 3, day, 12, tzinfo=dt.UTC)
+    return UsageRecord(
+        record_key=key,
+        source=fields.pop("source", "test"),
+        period_start=start,
+        period_end=start + dt.timedelta(hours=1),
+        provider=fields.pop("provider", "openai"),
+        model=fields.pop("model", "gpt-5"),
+        billed_cost=None if billed is None else D(billed),
+        list_cost=None if listed is None else D(listed),
+        currency=fields.pop("currency", "USD"),
+        **fields,
+    )
+
+
+# Values no shortcut sums right: 30 fractional digits, 45 significant digits, amounts whose
+# micro-dollar (or 1e-12) scaled sums overflow int64, credits that cancel to an exact zero.
+THIRTY_PLACES = "0.123456789012345678901234567891"
+WIDE = "987654321098765.123456789012345678901234567890"  # 15 + 30 digits
+NEAR_IMPORT_LIMIT = "999999999999999.999999"  # x 1e6 = 1e21, far above int64's 9.2e18
+TINY = "0.000000000000000000000000000001"
+
+
+def crafted() -> list[UsageRecord]:
+    records = []
+    for i in range(12):
+        records.append(record(f"wide-{i}", 1, WIDE, THIRTY_PLACES, input_tokens=10**12 + i,
+                              tags={"team": "a" if i % 2 else "b"}))  # fmt: skip
+        records.append(record(f"huge-{i}", 1, NEAR_IMPORT_LIMIT, NEAR_IMPORT_LIMIT,
+                              tags={"team": "a", "env": "prod"}))  # fmt: skip
+        records.append(record(f"tiny-{i}", 2, TINY, None, model="claude-sonnet-4-6",
+                              provider="anthropic"))  # fmt: skip
+        # Credits: the same amounts negative, so day 2's list cost nets to zero exactly.
+        records.append(record(f"credit-{i}", 2, f"-{TINY}", "-0.5", charge_kind="credit",
+                              model="claude-sonnet-4-6", provider="anthropic"))  # fmt: skip
+        records.append(record(f"refund-{i}", 2, "0.5", "0.5", charge_kind="refund",
+                              model="claude-sonnet-4-6", provider="anthropic"))  # fmt: skip
+        # The same day, model and tier in euros: never added to the dollars.
+        records.append(record(f"eur-{i}", 1, "0.1", "0.3", currency="EUR",
+                              tags={"team": "a"}))  # fmt: skip
+        # Usage-only rows (no billed cost): the list cost is the unbilled list cost.
+        records.append(record(f"unbilled-{i}", 3, None, THIRTY_PLACES, output_tokens=7,
+                              tags={"team": "b"}))  # fmt: skip
+    return records
+
+
+def expected_base(records: list[UsageRecord]) -> dict[tuple, tuple]:
+    """(day, provider, model, tier, source, currency) -> (billed, list, unbilled list, rows,
+    input tokens, output tokens), summed here with a 500-digit context that traps rounding."""
+    sums: dict[tuple, list] = defaultdict(lambda: [D(0), D(0), D(0), 0, 0, 0])
+    for r in records:
+        key = (r.period_start.date().isoformat(), r.provider, r.model, r.service_tier, r.source,
+               r.currency)  # fmt: skip
+        totals = sums[key]
+        if r.billed_cost is not None:
+            totals[0] = EXACT.add(totals[0], r.billed_cost)
+        if r.list_cost is not None:
+            totals[1] = EXACT.add(totals[1], r.list_cost)
+            if r.billed_cost is None:
+                totals[2] = EXACT.add(totals[2], r.list_cost)
+        totals[3] += 1
+        totals[4] += r.input_tokens
+        totals[5] += r.output_tokens
+    return {key: tuple(v) for key, v in sums.items()}
+
+
+def stored_base(conn) -> dict[tuple, tuple]:
+    rows = conn.execute(
+        "SELECT day, provider, model, tier, source, currency, billed_cost, list_cost, "
+        "unbilled_list_cost, usage_rows, input_tokens, output_tokens FROM report_rollup"
+    ).fetchall()
+    return {tuple(r[:6]): (D(r[6]), D(r[7]), D(r[8]), r[9], r[10], r[11]) for r in rows}
+
+
+def stored_tables(conn) -> list[list[tuple]]:
+    """Both rollup tables, money as Decimal (PostgreSQL keeps NUMERIC's scale, SQLite text)."""
+    tables = []
+    for table, key in (("report_rollup", BASE_KEY), ("report_tag_rollup", TAG_KEY)):
+        rows = conn.execute(f"SELECT {', '.join(key)}, {', '.join(MEASURE_COLUMNS)} FROM {table}")
+        money = len(key) + 3  # the money measures come first
+        tables.append(sorted(
+            (*row[: len(key)], *map(D, row[len(key) : money]), *row[money:]) for row in rows
+        ))  # fmt: skip
+    return tables
+
+
+def rebuild_everything(conn) -> int:
+    with transaction(conn):
+        conn.execute("INSERT OR IGNORE INTO report_dirty_days (day) SELECT DISTINCT "
+                     "substr(period_start, 1, 10) FROM usage")  # fmt: skip
+    return refresh(conn)
+
+
+def test_written_rollups_are_exact_to_the_last_digit(conn, monkeypatch):
+    monkeypatch.setattr(usage, "BATCH_ROWS", 5)  # many batches: each merges into stored sums
+    records = crafted()
+    with transaction(conn):
+        insert_usage(conn, records[: len(records) // 2])
+    with transaction(conn):  # a second import into the same days
+        insert_usage(conn, records[len(records) // 2 :])
+    assert conn.execute("SELECT COUNT(*) FROM report_dirty_days").fetchone()[0] == 0
+    expected = expected_base(records)
+    assert stored_base(conn) == expected
+    # The figures the values were chosen for, spelled out.
+    dollars = expected[("2026-03-01", "openai", "gpt-5", "standard", "test", "USD")]
+    assert dollars[0] == EXACT.add(
+        EXACT.multiply(12, D(WIDE)), EXACT.multiply(12, D(NEAR_IMPORT_LIMIT))
+    )
+    assert dollars[0] == D("23851851853185181.481469468148148146814814814680")
+    assert dollars[4] == 12 * 10**12 + 66
+    euros = expected[("2026-03-01", "openai", "gpt-5", "standard", "test", "EUR")]
+    assert euros[:2] == (D("1.2"), D("3.6"))
+    credits = expected[("2026-03-02", "anthropic", "claude-sonnet-4-6", "standard", "test", "USD")]
+    assert credits[:3] == (D("6"), D("0"), D("0"))
+    unbilled = expected[("2026-03-03", "openai", "gpt-5", "standard", "test", "USD")]
+    assert unbilled[2] == unbilled[1] == D("1.481481468148148146814814814692")
+
+
+def test_written_tag_rollups_equal_the_row_by_row_rebuild(conn, monkeypatch):
+    monkeypatch.setattr(usage, "BATCH_ROWS", 7)
+    with transaction(conn):
+        insert_usage(conn, crafted())
+    written = stored_tables(conn)
+    team_a = [r for r in written[1] if r[0] == "team" and r[2] == "a" and r[5] == "USD"]
+    assert [r[6] for r in team_a] == [  # billed cost column of day 1's team a, dollars only
+        EXACT.add(EXACT.multiply(6, D(WIDE)), EXACT.multiply(12, D(NEAR_IMPORT_LIMIT)))
+    ]
+    monkeypatch.setattr(store_rollups, "sums_in_database", lambda conn: False)
+    assert rebuild_everything(conn) == 3
+    assert stored_tables(conn) == written
+
+
+def test_postgresql_rebuilds_with_numeric_sums_equal_to_the_python_rebuild(request, monkeypatch):
+    conn = connect(request.getfixturevalue("postgresql_store"))
+    with transaction(conn):
+        insert_usage(conn, crafted())
+    python_rebuild = report_rollups.rebuild_day_in_python
+    monkeypatch.setattr(store_rollups, "sums_in_database", lambda conn: False)
+    assert rebuild_everything(conn) == 3
+    by_python = stored_tables(conn)
+    monkeypatch.undo()
+
+    def refused(*args):
+        raise AssertionError("PostgreSQL days with usable values are summed by the server")
+
+    monkeypatch.setattr(report_rollups, "rebuild_day_in_python", refused)
+    assert rebuild_everything(conn) == 3
+    assert stored_tables(conn) == by_python
+    assert stored_base(conn) == expected_base(crafted())
+    monkeypatch.setattr(report_rollups, "rebuild_day_in_python", python_rebuild)
+    conn.close()
+
+
+def test_a_dirty_day_is_left_to_its_rebuild(conn):
+    with transaction(conn):
+        insert_usage(conn, [record("first", 4, "1.10", tags={"team": "a"})])
+    with transaction(conn):  # as an UPDATE trigger would: day 4 waits for a rebuild
+        conn.execute("INSERT INTO report_dirty_days (day) VALUES ('2026-03-04')")
+        conn.execute("UPDATE usage SET billed_cost = '2.20' WHERE record_key = 'first'")
+    with transaction(conn):
+        insert_usage(conn, [record("second", 4, "0.05", tags={"team": "a"}),
+                            record("other-day", 5, "0.07")])  # fmt: skip
+    day4 = ("2026-03-04", "openai", "gpt-5", "standard", "test", "USD")
+    day5 = ("2026-03-05", "openai", "gpt-5", "standard", "test", "USD")
+    assert stored_base(conn)[day4][0] == D("1.1")  # untouched: the rebuild will sum it
+    assert stored_base(conn)[day5][0] == D("0.07")  # a clean day kept current
+    assert refresh(conn) == 1
+    assert stored_base(conn)[day4][:4] == (D("2.25"), D(0), D(0), 2)
+
+
+def test_a_value_no_sum_may_use_marks_its_day_for_the_rebuild_that_names_it(conn):
+    with transaction(conn):
+        insert_usage(conn, [record("fine", 6, "1.5"), record("nan", 7, "NaN"),
+                            record("fine-too", 7, "2.5")])  # fmt: skip
+    dirty = [r[0] for r in conn.execute("SELECT day FROM report_dirty_days")]
+    assert dirty == ["2026-03-07"]
+    assert {k[0] for k in stored_base(conn)} == {"2026-03-06"}
+    assert refresh(conn) == 1
+    day7 = stored_base(conn)[("2026-03-07", "openai", "gpt-5", "standard", "test", "USD")]
+    assert day7[0] == D("2.5") and day7[3] == 2
+    named = bad_values(conn, Selection())
+    assert [(b.day, b.column, b.value) for b in named] == [("2026-03-07", "billed_cost", "NaN")]
+
+
+def test_the_store_and_the_report_refuse_the_same_costs():
+    assert store_rollups.COST_BOUND == COST_BOUND
+
+
+def mixed_tags() -> list[UsageRecord]:
+    """Rows with both keys, one of them, neither, and a third key; euros beside dollars;
+    two models and tiers; over three days."""
+    records = []
+    for i in range(60):
+        tags = {}
+        if i % 3:
+            tags["team"] = f"team-{i % 4}"
+        if i % 5:
+            tags["Env"] = ("dev", "prod")[i % 2]  # capital: sorts before "team" in code points
+        if i % 7 == 0:
+            tags["feature"] = "chat"
+        records.append(record(
+            f"mixed-{i}", 10 + i % 3, None if i % 11 == 0 else f"0.{i:02d}00000000000000000000001",
+            f"-{i}.5" if i % 13 == 0 else f"{i}.25", currency=("USD", "EUR")[i % 9 == 0],
+            model=("gpt-5", "gpt-5-mini")[i % 2], service_tier=("standard", "batch")[i % 4 == 0],
+            input_tokens=i, tags=tags,
+        ))  # fmt: skip
+    return records
+
+
+TWO_TAG_SELECTIONS = [
+    Selection(("team", "Env")),
+    Selection(("Env", "team", "model")),
+    Selection(("team", "day", "Env", "tier"), dt.date(2026, 3, 11), dt.date(2026, 3, 12)),
+    Selection(("feature", "team"), where=(("model", "gpt-5"),)),
+]
+
+
+@pytest.mark.parametrize("selection", TWO_TAG_SELECTIONS, ids=lambda s: ",".join(s.group_by))
+def test_two_tag_keys_read_the_pair_rollup_and_equal_the_row_sums(conn, selection, monkeypatch):
+    from tokcli.reporting import query
+    from tokcli.reporting.views import ReportOptions, build_report
+
+    monkeypatch.setattr(usage, "BATCH_ROWS", 8)
+    with transaction(conn):
+        insert_usage(conn, mixed_tags())
+
+    def folded(use_rollups: bool) -> list[dict]:
+        rows = query.fetch(conn, selection, use_rollups=use_rollups)
+        options = ReportOptions(selection, today=dt.date(2026, 3, 24))
+        return build_report(rows, options, None)["rows"]
+
+    from_rows = folded(False)
+    monkeypatch.setattr(query, "_from_usage", None)  # the rollups must answer alone
+    written = folded(True)
+    assert written == from_rows
+    assert len({tuple(r.get(k) for k in ("team", "Env", "feature")) for r in written}) > 4
+    monkeypatch.setattr(store_rollups, "sums_in_database", lambda conn: False)
+    assert rebuild_everything(conn) == 3  # the Python rebuild builds the same pairs
+    assert folded(True) == from_rows
+    monkeypatch.undo()
+    monkeypatch.setattr(query, "_from_usage", None)
+    assert rebuild_everything(conn) == 3  # and PostgreSQL's SQL rebuild (or SQLite's again)
+    assert folded(True) == from_rows
