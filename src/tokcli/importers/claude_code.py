@@ -224,7 +224,7 @@ def _utf8_lines(inner: Source) -> Iterator[tuple[int, bytes]]:
     limit = inner.limits.line_length
     number = 0
     with inner.open_binary() as handle:
-        block = _first_block(handle).removeprefix(_UTF8_BOM)
+        block = _first_block(handle)
         partial: list[bytes] = []  # the start of a line that goes on in the next block
         held = 0
         while block:
@@ -253,12 +253,12 @@ def _utf8_lines(inner: Source) -> Iterator[tuple[int, bytes]]:
 
 
 def _first_block(handle: BinaryIO) -> bytes:
-    """The first block, at least long enough to hold a BOM. (read1: a block from the reader's
-    buffer, not a second copy of it.)"""
+    """The first block without its BOM, empty only at the end of the file. (read1: a block from
+    the reader's buffer, not a second copy of it.)"""
     block = handle.read1(_BLOCK_BYTES)
     while 0 < len(block) < len(_UTF8_BOM) and (more := handle.read1(_BLOCK_BYTES)):
         block += more
-    return block
+    return block.removeprefix(_UTF8_BOM) or handle.read1(_BLOCK_BYTES)
 
 
 def _check_line(raw: bytes, number: int, inner: Source, limit: int) -> None:
