@@ -152,6 +152,7 @@ def _read_transcript(
     or stops being, the largest is a repeated line of that response. Lines that are no API
     response (most of a transcript) are counted, and reported as one outcome per file."""
     shown = str(path) if source.is_dir else None
+    where = str(path)
     inner = Source(path, source.limits)
     depth, most_rows = source.limits.json_depth, source.limits.rows
     fast = not inner.magic.startswith(_UTF16_BOMS)
@@ -162,7 +163,7 @@ def _read_transcript(
         if number > most_rows:
             check_row_count(number, inner, number)
         try:
-            entry = _entry_of(raw, fast, depth, str(path), number, next(order))
+            entry = _entry_of(raw, fast, depth, where, number, 0)
         except json.JSONDecodeError as exc:
             error = RowError(f"invalid JSON: {exc.msg} (column {exc.colno})")
             yield Parsed(number, error=error, raw=_text(raw).rstrip("\n"), path=shown)
@@ -177,6 +178,7 @@ def _read_transcript(
         if isinstance(entry, str):
             yield Parsed(number, skipped=entry, path=shown)
             continue
+        entry.order = next(order)
         key = entry.key()
         current = best.get(key)
         if current is not None and entry.total <= current.total:
@@ -241,9 +243,13 @@ def _utf8_lines(inner: Source) -> Iterator[tuple[int, bytes]]:
             lines = data.splitlines(keepends=True)
             partial = [] if lines[-1].endswith(b"\n") else [lines.pop()]
             held = len(partial[0]) if partial else 0
+            # One check of the block's text; a line is checked alone only when the block fails
+            # it (which may be a character cut at its end) or the line is long.
+            utf8 = data.isascii() or _is_utf8(data)
             for raw in lines:
                 number += 1
-                _check_line(raw, number, inner, limit)
+                if not utf8 or len(raw) > limit:
+                    _check_line(raw, number, inner, limit)
                 yield number, raw
             block = handle.read1(_BLOCK_BYTES)
         for raw in b"".join(partial).splitlines(keepends=True):
@@ -259,6 +265,14 @@ def _first_block(handle: BinaryIO) -> bytes:
     while 0 < len(block) < len(_UTF8_BOM) and (more := handle.read1(_BLOCK_BYTES)):
         block += more
     return block.removeprefix(_UTF8_BOM) or handle.read1(_BLOCK_BYTES)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _check_line(raw: bytes, number: int, inner: Source, limit: int) -> None:
