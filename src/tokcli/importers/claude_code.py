@@ -22,13 +22,15 @@ outcome: the fast path is only ever a shortcut to the same outcome
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 # msgspec decodes a line into the few fields a response needs without building the rest. It is
 # imported with this module, which only `--source claude-code` loads.
@@ -98,7 +100,7 @@ class _Pending:
     """What a record needs of its line beyond the counts, until `_record` has run."""
 
     model: str
-    moment: Any  # datetime, from utc_time
+    moment: dt.datetime
     counts: Counts
     tier: object
     fast: bool  # usage.speed == "fast"
@@ -226,7 +228,8 @@ def _utf8_lines(inner: Source) -> Iterator[tuple[int, bytes]]:
     limit = inner.limits.line_length
     number = 0
     with inner.open_binary() as handle:
-        block = _first_block(handle)
+        read = _block_reader(handle)
+        block = _first_block(read)
         partial: list[bytes] = []  # the start of a line that goes on in the next block
         held = 0
         while block:
@@ -235,7 +238,7 @@ def _utf8_lines(inner: Source) -> Iterator[tuple[int, bytes]]:
                 held += len(block)
                 if held > 4 * limit + 4:  # over `limit` characters, however encoded
                     _too_long(inner, number + 1, limit)
-                block = handle.read1(_BLOCK_BYTES)
+                block = read()
                 continue
             data = b"".join((*partial, block)) if partial else block
             # bytes split at LF, CR LF and CR only. A last line without its LF may go on in the
@@ -251,20 +254,28 @@ def _utf8_lines(inner: Source) -> Iterator[tuple[int, bytes]]:
                 if not utf8 or len(raw) > limit:
                     _check_line(raw, number, inner, limit)
                 yield number, raw
-            block = handle.read1(_BLOCK_BYTES)
+            block = read()
         for raw in b"".join(partial).splitlines(keepends=True):
             number += 1
             _check_line(raw, number, inner, limit)
             yield number, raw
 
 
-def _first_block(handle: BinaryIO) -> bytes:
-    """The first block without its BOM, empty only at the end of the file. (read1: a block from
-    the reader's buffer, not a second copy of it.)"""
-    block = handle.read1(_BLOCK_BYTES)
-    while 0 < len(block) < len(_UTF8_BOM) and (more := handle.read1(_BLOCK_BYTES)):
+def _block_reader(handle: BinaryIO) -> Callable[[], bytes]:
+    """The next block of the file, empty at its end: read1 where the reader has it (a block
+    from its buffer, not a second copy of it)."""
+    if isinstance(handle, io.BufferedIOBase):
+        buffered = handle
+        return lambda: buffered.read1(_BLOCK_BYTES)
+    return lambda: handle.read(_BLOCK_BYTES)
+
+
+def _first_block(read: Callable[[], bytes]) -> bytes:
+    """The first block without its BOM, empty only at the end of the file."""
+    block = read()
+    while 0 < len(block) < len(_UTF8_BOM) and (more := read()):
         block += more
-    return block.removeprefix(_UTF8_BOM) or handle.read1(_BLOCK_BYTES)
+    return block.removeprefix(_UTF8_BOM) or read()
 
 
 def _is_utf8(data: bytes) -> bool:
