@@ -206,6 +206,9 @@ def _entry_of(
         except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
             pass
         else:
+            message = line.message  # most lines are no API response: say so without a call
+            if message is None or message.usage is None:
+                return NOT_A_RESPONSE
             return _fast_entry(line, path, number, order)
     return _entry(_json_line(_text(raw), depth), path, number, order)
 
