@@ -9,9 +9,12 @@ its SOURCES.md), copied until the tree holds N MB: each copy is one session file
 project folders, with its own session id and every message id, request id and uuid made
 distinct, so that nothing de-duplicates across copies (the streaming snapshots inside a copy
 still do, as in a real transcript). ccusage comes from npm and is not a dependency of tokcli:
-install it once in a folder outside the repository and pass its binary:
+install it once in a folder outside the repository and pass its binary. Releases 19 and later
+are a native binary in a per-platform package that npm may leave out (the command then says
+"native binary is not available"): name both at the same version, e.g. 20.0.24 on Linux x64:
 
-    (mkdir -p /tmp/ccusage && cd /tmp/ccusage && npm install ccusage)
+    (mkdir -p /tmp/ccusage && cd /tmp/ccusage &&
+        npm install ccusage@20.0.24 @ccusage/ccusage-linux-x64@20.0.24)
     .venv/bin/python bench/bench_claude_code.py --megabytes 500 \
         --ccusage /tmp/ccusage/node_modules/.bin/ccusage
 

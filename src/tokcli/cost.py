@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -186,6 +187,44 @@ def layer_note(model: Model, entry: PriceEntry) -> str:
     return f"{model.id}: price from {what}; source: {entry.source}"
 
 
+def input_per_request(usage: Usage) -> float:
+    """What chooses the long-context band: the input tokens of one request, on average."""
+    return usage.total_input / max(usage.requests, 1)
+
+
+def needed_dimensions(usage: Usage) -> set[str]:
+    """The price dimensions `usage` has tokens in (`resolved_prices(needed=...)`)."""
+    return {dim for bucket, dim in BUCKETS if getattr(usage, bucket)}
+
+
+def total_cost(usage: Usage, resolved: ResolvedPrices) -> Decimal:
+    """`compute_cost(...).total` from prices already resolved for this usage's model, day, tier,
+    band and needed dimensions: the same products, summed in the same order. For callers that
+    price many rows sharing those (an import resolves each combination once)."""
+    return _sum(cost for *_, cost in _priced_buckets(usage, resolved))
+
+
+def _priced_buckets(
+    usage: Usage, resolved: ResolvedPrices
+) -> Iterator[tuple[str, str, int, Decimal, Decimal]]:
+    """(bucket, dimension, tokens, price, cost) of each bucket billed: any with tokens, and
+    input and output always when they have a price."""
+    for bucket, dim in BUCKETS:
+        tokens = getattr(usage, bucket)
+        if tokens == 0 and (dim not in ("input", "output") or dim not in resolved.prices):
+            continue
+        price = resolved.prices[dim]
+        yield bucket, dim, tokens, price, per_million(tokens, price)
+
+
+def _sum(costs: Iterable[Decimal]) -> Decimal:
+    total = ZERO
+    with decimal.localcontext(MONEY_CONTEXT):
+        for cost in costs:
+            total += cost
+    return total
+
+
 def compute_cost(
     usage: Usage,
     model: Model,
@@ -194,23 +233,16 @@ def compute_cost(
 ) -> CostBreakdown:
     """Price `usage` exactly. Long-context bands are chosen per request (total input / requests),
     and apply to every bucket of the request, as the providers bill them."""
-    per_request = usage.total_input / max(usage.requests, 1)
-    needed = {dim for bucket, dim in BUCKETS if getattr(usage, bucket)}
-    resolved = resolved_prices(model, at, service_tier, per_request, needed)
+    resolved = resolved_prices(
+        model, at, service_tier, input_per_request(usage), needed_dimensions(usage)
+    )
     lines = []
-    total = ZERO
-    for bucket, dim in BUCKETS:
-        tokens = getattr(usage, bucket)
-        if tokens == 0 and (dim not in ("input", "output") or dim not in resolved.prices):
-            continue
-        price = resolved.prices[dim]
-        cost = per_million(tokens, price)
+    for bucket, dim, tokens, price, cost in _priced_buckets(usage, resolved):
         note = None
         if dim in resolved.fallbacks:
             note = f"no separate {dim} price: billed as {resolved.fallbacks[dim]}"
         lines.append(CostLine(bucket.removesuffix("_tokens"), tokens, price, cost, note))
-        with decimal.localcontext(MONEY_CONTEXT):
-            total += cost
+    total = _sum(line.cost for line in lines)
     notes = []
     if model.layer != "curated":
         notes.append(layer_note(model, resolved.entry))

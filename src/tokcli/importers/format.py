@@ -48,6 +48,9 @@ class Parsed:
     skipped: str | None = None
     billing_period: BillingPeriod | None = None
     path: str | None = None  # the file, when the input is a folder of files
+    # How many input rows this outcome stands for: a format may report many skipped lines as
+    # one (Claude Code: the lines that are no API response), from `line` on.
+    lines: int = 1
 
 
 @dataclass

@@ -9,9 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from tokcli.cost import Usage, compute_cost
+from tokcli.cost import (
+    ResolvedPrices,
+    Usage,
+    input_per_request,
+    needed_dimensions,
+    resolved_prices,
+    total_cost,
+)
 from tokcli.errors import PriceNotAvailableError
-from tokcli.pricing.model import Model
+from tokcli.pricing.model import Model, as_moment
 from tokcli.pricing.registry import Registry
 from tokcli.store.usage import UsageRecord
 
@@ -21,6 +28,7 @@ class Pricer:
         self.registry = registry
         self._models: dict[str, Model | None] = {}
         self.warnings: dict[str, str] = {}  # one warning per unpriced model/tier
+        self._prices: dict[tuple[object, ...], ResolvedPrices] = {}
 
     def model_for(self, raw: str) -> Model | None:
         if raw not in self._models:
@@ -57,10 +65,27 @@ class Pricer:
         )
         at = record.period_start.astimezone(dt.UTC).date()
         try:
-            return compute_cost(usage, model, at, record.service_tier).total
+            resolved = self._resolved(model, at, record.service_tier, usage)
         except PriceNotAvailableError as exc:
             self.warnings.setdefault(f"{model.id}|{record.service_tier}", f"no list cost: {exc}")
             return None
+        return total_cost(usage, resolved)
+
+    def _resolved(self, model: Model, at: dt.date, tier: str, usage: Usage) -> ResolvedPrices:
+        """`resolved_prices` for one row, resolved once per model, day, tier, band and needed
+        dimensions: an import prices many rows that share them (issue 17)."""
+        per_request = input_per_request(usage)
+        needed = needed_dimensions(usage)
+        try:
+            band = model.entry_at(as_moment(at)).band_for(per_request)[0]
+        except PriceNotAvailableError:  # no entry at that day: resolved_prices says so
+            return resolved_prices(model, at, tier, per_request, needed)
+        key = (model.id, model.layer, at, tier, band, frozenset(needed))
+        resolved = self._prices.get(key)
+        if resolved is None:
+            resolved = resolved_prices(model, at, tier, per_request, needed)
+            self._prices[key] = resolved
+        return resolved
 
 
 def _has_tokens(record: UsageRecord) -> bool:

@@ -272,15 +272,17 @@ class _Writer:
 
     def write_all(self, parsed_rows: Iterable[Parsed], source: Source) -> None:
         progress = self.settings.progress
-        for rows, parsed in enumerate(parsed_rows, start=1):
-            self.result.rows_read += 1
+        rows = 0
+        for parsed in parsed_rows:
+            rows += parsed.lines
+            self.result.rows_read += parsed.lines
             check_row_count(rows, source, parsed.line)
             if parsed.error is not None:
                 self._bad_row(parsed, source)
             elif parsed.skipped is not None:
-                self.result.skipped += 1
+                self.result.skipped += parsed.lines
                 reasons = self.result.skip_reasons
-                reasons[parsed.skipped] = reasons.get(parsed.skipped, 0) + 1
+                reasons[parsed.skipped] = reasons.get(parsed.skipped, 0) + parsed.lines
             elif (problem := _out_of_bounds(parsed.records)) is not None:
                 parsed.error = problem
                 self._bad_row(parsed, source)
@@ -289,7 +291,7 @@ class _Writer:
                     self.billing_periods.add(parsed.billing_period)
                 for record in parsed.records:
                     self._store(record, parsed.billing_period)
-            if progress is not None and self.result.rows_read % PROGRESS_EVERY == 0:
+            if progress is not None and self.result.rows_read % PROGRESS_EVERY < parsed.lines:
                 progress(self.bytes_before + source.bytes_done(), self.bytes_total)
         self.bytes_before += source.size
         if progress is not None:
