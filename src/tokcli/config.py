@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,14 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 PATH_LIST_KEYS = ("pricing",)
 
 
-@dataclass
 class Config:
-    data: dict[str, Any] = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)  # lowest precedence first
+    """The merged settings (`data`) and the files they came from, lowest precedence first.
+    A plain class, not a dataclass: every command builds one, and a dataclass compiles its
+    methods at import (start-up, issue 17)."""
+
+    def __init__(self, data: dict[str, Any] | None = None, files: list[Path] | None = None):
+        self.data: dict[str, Any] = {} if data is None else data
+        self.files: list[Path] = [] if files is None else files
 
     def get(self, dotted: str, default: Any = None) -> Any:
         node: Any = self.data

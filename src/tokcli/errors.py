@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable
 from enum import IntEnum
 from typing import TypedDict
@@ -46,6 +45,8 @@ class OptionError(TokcliError):
     """
 
     def __init__(self, template: str, /, **values: object):
+        import string  # here, not at import: its Template class compiles a pattern (start-up)
+
         self.template, self.values = template, values
         fields = (name for _, name, _, _ in string.Formatter().parse(template) if name)
         self.options = tuple(dict.fromkeys(name for name in fields if name not in values))
