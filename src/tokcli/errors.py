@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from enum import IntEnum
 from typing import TypedDict
+
+from tokcli.lazyre import lazy
 
 
 class ExitCode(IntEnum):
@@ -73,7 +74,7 @@ def _literal(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-_OPTION_MARKER = re.compile(r"\{[a-z][a-z0-9_]*\}")
+_OPTION_MARKER = lazy(r"\{[a-z][a-z0-9_]*\}")
 
 
 class Location(TypedDict, total=False):

@@ -21,16 +21,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from tokcli.lazyre import lazy
 from tokcli.money import display, plain
 
 FORMATS = ("table", "json", "csv", "markdown")
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ANSI = lazy(r"\x1b\[[0-9;]*m")
 
 
 # Column and Output are plain classes, not dataclasses: every command builds them, and a

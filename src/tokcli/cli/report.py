@@ -4,7 +4,6 @@ anomalies, shared-cost allocation, and `report budgets`."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +24,7 @@ from tokcli.cli.common import (
     runtime,
 )
 from tokcli.errors import TokcliError
+from tokcli.lazyre import lazy
 from tokcli.render import Column, Output
 
 app = command_app(
@@ -33,7 +33,7 @@ app = command_app(
     no_args_is_help=False,
 )
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = lazy(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class ReportFormat(StrEnum):
@@ -252,9 +252,7 @@ def _positive(value: str, option: str):
     return number
 
 
-_AMOUNT = re.compile(
-    r"^(?P<pre>[A-Za-z]{3})?\s*(?P<dollar>\$)?(?P<n>[0-9.,]+)\s*(?P<post>[A-Za-z]{3})?$"
-)
+_AMOUNT = lazy(r"^(?P<pre>[A-Za-z]{3})?\s*(?P<dollar>\$)?(?P<n>[0-9.,]+)\s*(?P<post>[A-Za-z]{3})?$")
 
 
 def _money_option(value: str | None, option: str):

@@ -102,7 +102,7 @@ class Registry:
         use_cache: bool = True,
     ) -> Registry:
         directory = directory or shipped_pricing_dir()
-        files = sorted(directory.glob("*.yaml"))
+        files = _yaml_files(directory)
         if not files:
             raise InputError("no pricing files found", path=str(directory))
         registry = _read_cache(files) if use_cache else None
@@ -297,6 +297,16 @@ class Registry:
 # Parsing a dozen YAML files costs ~35 ms; `tokcli pricing show` must answer in well under
 # 150 ms. The parsed registry is pickled in the user's cache folder, keyed by tokcli's version
 # and every file's name, size and modification time, so any edit invalidates it.
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    """The folder's *.yaml files, sorted. Not `directory.glob("*.yaml")`: that compiles a
+    pattern on every command (start-up)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return sorted(directory / name for name in names if name.endswith(".yaml"))
 
 
 def _cache_path(files: list[Path]) -> Path | None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import re
 from dataclasses import dataclass
 
 from tokcli.errors import TokcliError
+from tokcli.lazyre import lazy
 from tokcli.money import MONEY_CONTEXT
 from tokcli.reporting.totals import (
     MEASURES,
@@ -28,7 +28,7 @@ from tokcli.store.reports import DIMENSIONS
 TIME_KEYS = ("day", "week", "month")
 # Real exports carry tag keys such as "Cost department" or "ms:Department"; only the characters
 # the options use as separators (, and =) and control characters are refused.
-_TAG_KEY = re.compile(r"^[^,=\x00-\x1f]+$")
+_TAG_KEY = lazy(r"^[^,=\x00-\x1f]+$")
 _WIDTH = len(MEASURES)
 
 

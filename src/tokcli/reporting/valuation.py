@@ -12,12 +12,12 @@ Cost bases (docs/concepts/cost-basis.md):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from tokcli.errors import OptionError, TokcliError
+from tokcli.lazyre import lazy
 from tokcli.money import display
 from tokcli.reporting.totals import Totals
 
@@ -26,7 +26,7 @@ LIST_CURRENCY = "USD"  # the pricing registry's prices are USD
 # A billed cost whose source states no currency is taken as USD, as the importers default
 # to; the report says how many rows that is (docs/concepts/currencies.md).
 UNSTATED_CURRENCY = "USD"
-_CODE = re.compile(r"^[A-Z]{3}$")
+_CODE = lazy(r"^[A-Z]{3}$")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "INR": "₹"}
 # Currencies without minor units are shown whole (¥5,000, not ¥5,000.00).
 _NO_MINOR_UNITS = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"}
