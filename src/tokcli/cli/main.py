@@ -4,7 +4,9 @@ Command modules are imported only when their command runs (pip's registry does t
 `tokcli --help` and `tokcli --version` import neither pandas, httpx nor tiktoken.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads the command signatures and would
+# evaluate each string annotation twice (inspect.signature, then get_type_hints), a fifth of
+# `estimate`'s start-up (issue 17). Written annotations are evaluated once, at import.
 
 import copy
 import importlib

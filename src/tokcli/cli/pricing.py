@@ -1,6 +1,8 @@
 """`tokcli pricing`: list, show, validate and override model prices."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads the command signatures and would
+# evaluate each string annotation twice (inspect.signature, then get_type_hints), a fifth of
+# `estimate`'s start-up (issue 17). Written annotations are evaluated once, at import.
 
 import datetime as dt
 from pathlib import Path

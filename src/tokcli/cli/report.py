@@ -1,7 +1,9 @@
 """`tokcli report`: spend by any tag or dimension, time series with charts, month-end forecasts,
 anomalies, shared-cost allocation, and `report budgets`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads the command signatures and would
+# evaluate each string annotation twice (inspect.signature, then get_type_hints), a fifth of
+# `estimate`'s start-up (issue 17). Written annotations are evaluated once, at import.
 
 import datetime as dt
 from enum import StrEnum
