@@ -212,9 +212,9 @@ def _selection(by, since, until, month, where):
 
 
 def _date_range(since, until, month):
-    from tokcli.reporting.forecast import month_bounds
-
     if month is not None:
+        from tokcli.reporting.forecast import month_bounds  # here: start-up of a plain report
+
         if since is not None or until is not None:
             raise TokcliError("--month cannot be combined with --since/--until")
         return month_range(month, month_bounds)
