@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from tokcli.errors import PriceNotAvailableError
+from tokcli.frozen import Frozen
 from tokcli.money import MONEY_CONTEXT, ZERO, per_million, plain
 from tokcli.pricing.model import SERVICE_TIERS, Model, PriceEntry, as_moment
-from tokcli.pricing.model import _Frozen as Frozen
 
 # Usage bucket -> the price dimension it is billed at.
 BUCKETS = (
@@ -28,10 +28,8 @@ BUCKETS = (
 )
 
 
-# The classes below behave as @dataclass(frozen=True) (fields, replace, equality, hashing,
-# immutability) but write their __init__ by hand over pricing.model's frozen methods: a frozen
-# dataclass compiles five methods at import, 3.6M instructions a class on every command that
-# prices (start-up, issue 17).
+# The classes below behave as @dataclass(frozen=True) but write their __init__ over the shared
+# methods of tokcli.frozen: start-up (issue 17).
 
 
 @dataclass(init=False, repr=False, eq=False)

@@ -12,6 +12,7 @@ import decimal
 from dataclasses import dataclass
 
 from tokcli.errors import TokcliError
+from tokcli.frozen import Frozen
 from tokcli.lazyre import lazy
 from tokcli.money import MONEY_CONTEXT
 from tokcli.reporting.totals import (
@@ -32,14 +33,24 @@ _TAG_KEY = lazy(r"^[^,=\x00-\x1f]+$")
 _WIDTH = len(MEASURES)
 
 
-@dataclass(frozen=True)
-class Selection:
+# As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Selection(Frozen):
     """What to sum: grouping keys, an inclusive day range and key=value filters (ANDed)."""
 
     group_by: tuple[str, ...] = ()
     since: dt.date | None = None
     until: dt.date | None = None
     where: tuple[tuple[str, str], ...] = ()
+
+    def __init__(
+        self,
+        group_by: tuple[str, ...] = (),
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        where: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.__dict__.update(group_by=group_by, since=since, until=until, where=where)
 
     @property
     def attribute_keys(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from tokcli.errors import OptionError, TokcliError
+from tokcli.frozen import Frozen
 from tokcli.lazyre import lazy
 from tokcli.money import display
 from tokcli.reporting.totals import Totals
@@ -53,13 +54,19 @@ def currency_code(text: str, *, where: str) -> str:
     return code
 
 
-@dataclass(frozen=True)
-class Fx:
+# As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Fx(Frozen):
     """Exchange rates into one target currency: 1 unit of `currency` = rates[currency] target."""
 
     target: str
     rates: dict[str, Decimal] = field(default_factory=dict)
     source: str = "--fx"
+
+    def __init__(
+        self, target: str, rates: dict[str, Decimal] | None = None, source: str = "--fx"
+    ) -> None:
+        self.__dict__.update(target=target, rates={} if rates is None else rates, source=source)
 
     def rate(self, currency: str) -> Decimal:
         if currency == self.target:
