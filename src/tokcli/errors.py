@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import IntEnum
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from tokcli.lazyre import lazy
 
@@ -77,11 +77,16 @@ def _literal(text: str) -> str:
 _OPTION_MARKER = lazy(r"\{[a-z][a-z0-9_]*\}")
 
 
-class Location(TypedDict, total=False):
-    """Where in an input a problem is, passed on as `InputError(message, **where)`."""
+if TYPE_CHECKING:
 
-    path: str
-    line: int
+    class Location(TypedDict, total=False):
+        """Where in an input a problem is, passed on as `InputError(message, **where)`."""
+
+        path: str
+        line: int
+
+else:
+    Location = dict  # at run time a plain dict: creating a TypedDict costs start-up
 
 
 class InputError(TokcliError):

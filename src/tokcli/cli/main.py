@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from tokcli import __version__
-from tokcli.cli.registry import COMMANDS, available, module_exists, root_help
+from tokcli.cli.registry import COMMANDS, available, root_help
 from tokcli.errors import ExitCode, TokcliError
 
 
@@ -39,9 +39,14 @@ class LazyGroup(TyperGroup):
     @staticmethod
     def _load(cmd_name):
         entry = COMMANDS.get(cmd_name)
-        if entry is None or not module_exists(entry[0]):  # not all of available(): start-up
+        if entry is None:
             return None
-        module = importlib.import_module(entry[0])
+        try:  # not available() nor find_spec first: one import is the check (start-up)
+            module = importlib.import_module(entry[0])
+        except ModuleNotFoundError as exc:
+            if exc.name != entry[0]:
+                raise
+            return None
         command = _command_of(module.app)
         command.name = cmd_name
         return command

@@ -15,25 +15,17 @@ validated with the YAML loader's rules) only for the ids actually looked up.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 from tokcli.errors import InputError
 from tokcli.pricing.model import Model
+from tokcli.pricing.registry import user_layer_path  # noqa: F401 (imported from here too)
 
 SHIPPED_LAYER = "generated/litellm.json"
 
 
 def shipped_layer_path(pricing_dir: Path) -> Path:
     return pricing_dir / SHIPPED_LAYER
-
-
-def user_layer_path(environ=None) -> Path:
-    environ = os.environ if environ is None else environ
-    if environ.get("TOKCLI_PRICE_LAYER"):
-        return Path(environ["TOKCLI_PRICE_LAYER"])
-    base = environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "tokcli" / "pricing" / "generated.json"
 
 
 def read_layer(path: Path) -> dict:

@@ -472,9 +472,17 @@ def _scaled(entry: PriceEntry, factor: Decimal) -> PriceEntry:
 
 
 def _default_user_layer() -> Path:
-    from tokcli.pricing.layers import user_layer_path
-
     return user_layer_path()
+
+
+def user_layer_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where `pricing update` keeps the user's generated layer (TOKCLI_PRICE_LAYER, else in
+    XDG_DATA_HOME). Here rather than in layers.py, which a curated lookup never imports."""
+    environ = os.environ if environ is None else environ
+    if environ.get("TOKCLI_PRICE_LAYER"):
+        return Path(environ["TOKCLI_PRICE_LAYER"])
+    base = environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "tokcli" / "pricing" / "generated.json"
 
 
 def _merge_model(base: Model, override: Model, origin: str) -> Model:
