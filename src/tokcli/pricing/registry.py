@@ -66,11 +66,12 @@ _DOTTED_VERSION = lazy(r"(?<=\d)\.(?=\d)")
 
 def shipped_pricing_dir() -> Path:
     """The registry inside the installed wheel, or pricing/ at the repository root in a checkout."""
-    package = Path(__file__).resolve().parents[1]
+    package = Path(os.path.dirname(os.path.dirname(__file__)))  # not resolve(): start-up
     packaged = package / "_pricing"
     if packaged.is_dir():
         return packaged
-    return package.parents[1] / "pricing"
+    checkout = package.parents[1] / "pricing"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parents[3] / "pricing"
 
 
 class Registry:
@@ -318,7 +319,8 @@ def _cache_path(files: list[Path]) -> Path | None:
         return None
     fingerprint = __version__
     # The classes pickled are part of the key too: a changed model.py must not unpickle stale.
-    code = [Path(__file__), Path(__file__).with_name("model.py")]
+    here = os.path.dirname(__file__)
+    code = [__file__, os.path.join(here, "model.py"), os.path.join(here, "..", "frozen.py")]
     for path in [*files, *code]:
         # The file's device and inode name it as its resolved path would, without a system
         # call per folder of the path (start-up).
@@ -331,7 +333,12 @@ def _cache_path(files: list[Path]) -> Path | None:
 
 def _read_cache(files: list[Path]) -> Registry | None:
     path = _cache_path(files)
-    if path is None or not path.is_file():
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:  # no cache yet
         return None
     try:  # the C unpickler itself: pickle.py in front of it costs more than the unpickling
         from _pickle import loads
@@ -339,7 +346,7 @@ def _read_cache(files: list[Path]) -> Registry | None:
         from pickle import loads
 
     try:
-        registry = loads(path.read_bytes())
+        registry = loads(data)
     except Exception:  # a stale or damaged cache is only a lost shortcut
         return None
     return registry if isinstance(registry, Registry) else None
