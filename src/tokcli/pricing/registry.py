@@ -361,10 +361,26 @@ def _write_cache(files: list[Path], registry: Registry) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        _share_prices(registry)
         temp.write_bytes(pickle.dumps(registry, protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(temp, path)
     except OSError:
         pass
+
+
+def _share_prices(registry: Registry) -> None:
+    """Make equal prices (same digits) one Decimal object in the price tables, so the cache
+    pickles each once and unpickling builds each once: most of reading the cache is building
+    Decimals (start-up). Equal digits are the same value, so no price changes."""
+    shared: dict[str, Decimal] = {}
+    for model in registry.models.values():
+        for entry in model.prices:
+            for band in (entry.standard, entry.long_context):
+                tables = [band.prices, *(t.prices for t in band.tiers.values())] if band else []
+                for table in tables:
+                    for key, price in table.items():
+                        if price is not None:
+                            table[key] = shared.setdefault(str(price), price)
 
 
 def _keys_of(model: Model) -> list[str]:
