@@ -320,7 +320,8 @@ def _cache_path(files: list[Path]) -> Path | None:
     fingerprint = __version__
     # The classes pickled are part of the key too: a changed model.py must not unpickle stale.
     here = os.path.dirname(__file__)
-    code = [__file__, os.path.join(here, "model.py"), os.path.join(here, "..", "frozen.py")]
+    code: list[str | Path] = [__file__, os.path.join(here, "model.py")]
+    code.append(os.path.join(here, "..", "frozen.py"))
     for path in [*files, *code]:
         # The file's device and inode name it as its resolved path would, without a system
         # call per folder of the path (start-up).
@@ -376,7 +377,9 @@ def _share_prices(registry: Registry) -> None:
     for model in registry.models.values():
         for entry in model.prices:
             for band in (entry.standard, entry.long_context):
-                tables = [band.prices, *(t.prices for t in band.tiers.values())] if band else []
+                tables: list[dict[str, Any]] = []
+                if band is not None:
+                    tables = [band.prices, *(t.prices for t in band.tiers.values())]
                 for table in tables:
                     for key, price in table.items():
                         if price is not None:
