@@ -29,6 +29,14 @@ NEVER = {
     "tempfile",
     "gzip",
     "hashlib",
+    "string",  # its Template class compiles a pattern at import (errors.py parses lazily)
+    "encodings.utf_8_sig",  # a project's pyproject.toml is tested as bytes, not decoded
+    "pkgutil",  # store migrations are found from their file names
+    "tokcli.store.migrations.m0001_initial",  # ... and imported only when they run
+    "tokcli.store.migrations.m0013_mark_days_per_batch",
+    "tokcli.pricing.layers",  # a curated model is found without the generated layer
+    "tokcli.reporting.forecast",  # only for --month and --forecast
+    "tokcli.reporting.allocation",  # only for --allocate-shared
 }
 COMMANDS = {
     "pricing show": (
@@ -38,7 +46,8 @@ COMMANDS = {
     "estimate --input-tokens": (
         ["estimate", "--input-tokens", "1000", "--output-tokens", "200",
          "--model", "claude-sonnet-4-6"],
-        {"sqlite3", "tokcli.reporting", "tokcli.store", "tokcli.prompts.files"},
+        {"sqlite3", "tokcli.reporting", "tokcli.store", "tokcli.prompts.files",
+         "json", "tokcli.estimate.gate", "tokcli.tokens"},
     ),
     "report on an empty store": (
         ["report"],
@@ -113,3 +122,111 @@ def test_price_classes_keep_frozen_dataclass_behaviour():
         "TierPricing(multiplier=Decimal('0.5'), prices={})"
     )
     assert pickle.loads(pickle.dumps(model)) == model
+
+
+def test_estimate_quick_path_creates_no_dataclass_methods():
+    """The value classes on the quick paths share tokcli.frozen's methods instead of having
+    @dataclass compile them at import: creating one costs 2M to 3.6M instructions."""
+    from tokcli import cost
+    from tokcli.estimate import call, prompt, volume
+    from tokcli.frozen import Frozen
+    from tokcli.prompts import settings
+    from tokcli.reporting import anomalies, query, totals, valuation
+
+    classes = [cost.Usage, cost.CostLine, cost.CostBreakdown, cost.ResolvedPrices,
+               call.CallShape, call.CostItem, call.CallCost, prompt.CallOptions,
+               settings.PromptSettings, volume.Volume, query.Selection, totals.BadValue,
+               anomalies.Anomaly, valuation.Fx]  # fmt: skip
+    for cls in classes:
+        assert issubclass(cls, Frozen), cls
+        assert "__eq__" not in vars(cls) and "__setattr__" not in vars(cls), cls
+
+
+def test_frozen_value_classes_behave_as_frozen_dataclasses():
+    import dataclasses
+    import pickle
+    from decimal import Decimal
+
+    from tokcli.cost import Usage
+    from tokcli.estimate.call import CallShape
+    from tokcli.reporting.valuation import Fx
+
+    usage = Usage(input_tokens=10, output_tokens=5)
+    assert usage == Usage(10, 0, 0, 0, 5) and hash(usage) == hash(Usage(10, 0, 0, 0, 5))
+    assert usage != Usage(input_tokens=11, output_tokens=5)
+    with pytest.raises(ValueError, match="input_tokens"):  # __post_init__ still runs
+        Usage(input_tokens=-1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        usage.input_tokens = 3  # type: ignore[misc]
+    assert dataclasses.replace(usage, requests=4).requests == 4
+    with pytest.raises(ValueError, match="requests"):
+        dataclasses.replace(usage, requests=-4)
+    assert dataclasses.asdict(usage)["output_tokens"] == 5
+    assert pickle.loads(pickle.dumps(usage)) == usage
+    assert repr(CallShape(100, 20)).startswith("CallShape(input_tokens=100, output_tokens=20, ")
+    assert Fx("EUR").rates == {} and Fx("EUR").rates is not Fx("EUR").rates
+    assert Fx("EUR", {"USD": Decimal("0.9")}) == Fx("EUR", {"USD": Decimal("0.9")})
+
+
+def test_migrations_are_found_from_file_names_and_imported_when_they_run(tmp_path):
+    """Opening a migrated store imports no migration module; a new store imports each as it
+    runs. Versions and names come from the mNNNN_name.py file names."""
+    probe = """
+import sys
+from tokcli.store import connect
+from tokcli.store.migrations import _version_and_name, all_migrations
+assert _version_and_name("m0005_report_rollups.py") == (5, "report_rollups")
+assert _version_and_name("m0005_report_rollups.pyc") == (5, "report_rollups")
+assert _version_and_name("__init__.py") is None and _version_and_name("m05_x.py") is None
+assert _version_and_name("m0005_.py") is None and _version_and_name("mabcd_x.py") is None
+loaded = lambda: sorted(m for m in sys.modules if m.startswith("tokcli.store.migrations.m"))
+found = all_migrations()
+assert loaded() == [], loaded()
+connect(sys.argv[1]).close()
+print(len(found), len(loaded()))
+"""
+    store = tmp_path / "usage.db"
+    runs = [
+        subprocess.run([sys.executable, "-c", probe, str(store)], capture_output=True,
+                       text=True, timeout=120)
+        for _ in range(2)
+    ]  # fmt: skip
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    count = int(runs[0].stdout.split()[0])
+    assert count >= 8
+    assert runs[0].stdout.split() == [str(count), str(count)]  # a new store: each one ran
+    assert runs[1].stdout.split() == [str(count), "0"]  # migrated: none imported
+
+
+def test_every_written_out_init_takes_exactly_its_dataclass_fields():
+    """A Frozen class writes its __init__ out by hand (start-up): its parameters must be the
+    dataclass fields, in order, with the same defaults, so adding a field without its parameter
+    (or the reverse) fails here rather than in a user's run."""
+    import dataclasses
+    import importlib
+    import inspect
+
+    from tokcli.frozen import Frozen
+
+    modules = ["tokcli.cost", "tokcli.estimate.call", "tokcli.estimate.prompt",
+               "tokcli.estimate.volume", "tokcli.prompts.settings", "tokcli.pricing.model",
+               "tokcli.reporting.anomalies", "tokcli.reporting.query", "tokcli.reporting.totals",
+               "tokcli.reporting.valuation"]  # fmt: skip
+    for name in modules:
+        importlib.import_module(name)
+    pending, classes = list(Frozen.__subclasses__()), []
+    while pending:
+        cls = pending.pop()
+        classes.append(cls)
+        pending += cls.__subclasses__()
+    assert len(classes) >= 15
+    for cls in classes:
+        fields = dataclasses.fields(cls)
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        assert [p.name for p in parameters] == [f.name for f in fields], cls
+        for parameter, field in zip(parameters, fields, strict=True):
+            if field.default is not dataclasses.MISSING:
+                assert parameter.default == field.default, (cls, field.name)
+            elif field.default_factory is dataclasses.MISSING:
+                assert parameter.default is inspect.Parameter.empty, (cls, field.name)

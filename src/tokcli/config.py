@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,14 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 PATH_LIST_KEYS = ("pricing",)
 
 
-@dataclass
 class Config:
-    data: dict[str, Any] = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)  # lowest precedence first
+    """The merged settings (`data`) and the files they came from, lowest precedence first.
+    A plain class, not a dataclass: every command builds one, and a dataclass compiles its
+    methods at import (start-up, issue 17)."""
+
+    def __init__(self, data: dict[str, Any] | None = None, files: list[Path] | None = None):
+        self.data: dict[str, Any] = {} if data is None else data
+        self.files: list[Path] = [] if files is None else files
 
     def get(self, dotted: str, default: Any = None) -> Any:
         node: Any = self.data
@@ -49,20 +52,34 @@ def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def find_project_files(start: Path) -> tuple[Path | None, Path | None]:
-    """The nearest tokcli.toml and the nearest pyproject.toml with [tool.tokcli], walking up."""
+    """The nearest tokcli.toml and the nearest pyproject.toml with [tool.tokcli], walking up.
+    Every command walks this, so with os.path on strings rather than pathlib (start-up)."""
     tokcli_file = pyproject = None
-    for folder in [start, *start.parents]:
+    folder = os.fspath(start)
+    while True:
         if tokcli_file is None:
             for name in PROJECT_FILES:
-                if (folder / name).is_file():
-                    tokcli_file = folder / name
+                if os.path.isfile(os.path.join(folder, name)):
+                    tokcli_file = Path(folder, name)
                     break
-        candidate = folder / "pyproject.toml"
-        if pyproject is None and candidate.is_file() and "tool.tokcli" in _read(candidate):
-            pyproject = candidate
-        if tokcli_file and pyproject:
+        candidate = os.path.join(folder, "pyproject.toml")
+        if pyproject is None and os.path.isfile(candidate) and _mentions_tokcli(candidate):
+            pyproject = Path(candidate)
+        parent = os.path.dirname(folder)
+        if (tokcli_file and pyproject) or parent == folder:
             break
+        folder = parent
     return tokcli_file, pyproject
+
+
+def _mentions_tokcli(pyproject: str) -> bool:
+    """Whether a pyproject.toml names tool.tokcli: a test on its bytes, so that a project's
+    pyproject.toml is neither decoded nor parsed on every command (start-up)."""
+    try:
+        with open(pyproject, "rb") as file:
+            return b"tool.tokcli" in file.read()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc}", path=pyproject) from None
 
 
 def load_config(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

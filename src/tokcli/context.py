@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,13 +21,22 @@ if TYPE_CHECKING:  # the store is imported when one is opened (start-up)
     from tokcli.store.connection import Connection
 
 
-@dataclass
 class Context:
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    cwd: Path = field(default_factory=Path.cwd)
-    # An explicit store (the --store flag, or the caller's): a SQLite path or a postgresql:// URL.
-    store_flag: Path | str | None = None
-    pricing_flags: list[Path] = field(default_factory=list)
+    # A plain class, not a dataclass: every command builds one, and a dataclass compiles its
+    # methods at import (start-up, issue 17).
+    def __init__(
+        self,
+        environ: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        store_flag: Path | str | None = None,
+        pricing_flags: list[Path] | None = None,
+    ) -> None:
+        self.environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
+        self.cwd: Path = Path.cwd() if cwd is None else cwd
+        # An explicit store (the --store flag, or the caller's): a SQLite path or a
+        # postgresql:// URL.
+        self.store_flag = store_flag
+        self.pricing_flags: list[Path] = [] if pricing_flags is None else pricing_flags
 
     @cached_property
     def config(self) -> Config:

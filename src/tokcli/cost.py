@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from tokcli.errors import PriceNotAvailableError
+from tokcli.frozen import Frozen
 from tokcli.money import MONEY_CONTEXT, ZERO, per_million, plain
 from tokcli.pricing.model import SERVICE_TIERS, Model, PriceEntry, as_moment
 
@@ -28,8 +29,12 @@ BUCKETS = (
 )
 
 
-@dataclass(frozen=True)
-class Usage:
+# The classes below behave as @dataclass(frozen=True) but write their __init__ over the shared
+# methods of tokcli.frozen: start-up (issue 17).
+
+
+@dataclass(init=False, repr=False, eq=False)
+class Usage(Frozen):
     """Token buckets, disjoint: `input_tokens` excludes cached and cache-written tokens, and
     `output_tokens` excludes reasoning tokens. `requests` is how many calls the buckets add up."""
 
@@ -40,6 +45,27 @@ class Usage:
     output_tokens: int = 0
     reasoning_tokens: int = 0
     requests: int = 1
+
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_5m_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
+        output_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        requests: int = 1,
+    ) -> None:
+        self.__dict__.update(
+            input_tokens=input_tokens,
+            cache_read_tokens=cache_read_tokens,
+            cache_write_5m_tokens=cache_write_5m_tokens,
+            cache_write_1h_tokens=cache_write_1h_tokens,
+            output_tokens=output_tokens,
+            reasoning_tokens=reasoning_tokens,
+            requests=requests,
+        )
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         for name in (*(b for b, _ in BUCKETS), "requests"):
@@ -57,17 +83,29 @@ class Usage:
         )
 
 
-@dataclass(frozen=True)
-class CostLine:
+@dataclass(init=False, repr=False, eq=False)
+class CostLine(Frozen):
     bucket: str
     tokens: int
     price_per_mtok: Decimal
     cost: Decimal
     note: str | None = None
 
+    def __init__(
+        self,
+        bucket: str,
+        tokens: int,
+        price_per_mtok: Decimal,
+        cost: Decimal,
+        note: str | None = None,
+    ) -> None:
+        self.__dict__.update(
+            bucket=bucket, tokens=tokens, price_per_mtok=price_per_mtok, cost=cost, note=note
+        )
 
-@dataclass(frozen=True)
-class CostBreakdown:
+
+@dataclass(init=False, repr=False, eq=False)
+class CostBreakdown(Frozen):
     model: str
     provider: str
     service_tier: str
@@ -80,6 +118,36 @@ class CostBreakdown:
     total: Decimal
     notes: tuple[str, ...] = field(default=())
     layer: str = "curated"  # the price layer the model came from (see pricing/layers.py)
+
+    def __init__(
+        self,
+        model: str,
+        provider: str,
+        service_tier: str,
+        at: dt.datetime,
+        effective_from: dt.datetime,
+        source: str,
+        band: str,
+        off_peak: bool,
+        lines: tuple[CostLine, ...],
+        total: Decimal,
+        notes: tuple[str, ...] = (),
+        layer: str = "curated",
+    ) -> None:
+        self.__dict__.update(
+            model=model,
+            provider=provider,
+            service_tier=service_tier,
+            at=at,
+            effective_from=effective_from,
+            source=source,
+            band=band,
+            off_peak=off_peak,
+            lines=lines,
+            total=total,
+            notes=notes,
+            layer=layer,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,8 +176,8 @@ class CostBreakdown:
         }
 
 
-@dataclass(frozen=True)
-class ResolvedPrices:
+@dataclass(init=False, repr=False, eq=False)
+class ResolvedPrices(Frozen):
     """Per-MTok prices after band, tier, fallback and time-of-day rules: what each bucket costs."""
 
     entry: PriceEntry
@@ -117,6 +185,18 @@ class ResolvedPrices:
     off_peak: bool
     prices: dict[str, Decimal]
     fallbacks: dict[str, str]  # dimension -> the dimension whose price it borrowed
+
+    def __init__(
+        self,
+        entry: PriceEntry,
+        band: str,
+        off_peak: bool,
+        prices: dict[str, Decimal],
+        fallbacks: dict[str, str],
+    ) -> None:
+        self.__dict__.update(
+            entry=entry, band=band, off_peak=off_peak, prices=prices, fallbacks=fallbacks
+        )
 
 
 def resolved_prices(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import string
 from collections.abc import Callable
 from enum import IntEnum
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
+
+from tokcli.lazyre import lazy
 
 
 class ExitCode(IntEnum):
@@ -51,6 +51,8 @@ class OptionError(TokcliError):
     """
 
     def __init__(self, template: str, /, **values: object):
+        import string  # here, not at import: its Template class compiles a pattern (start-up)
+
         self.template, self.values = template, values
         fields = (name for _, name, _, _ in string.Formatter().parse(template) if name)
         self.options = tuple(dict.fromkeys(name for name in fields if name not in values))
@@ -77,14 +79,19 @@ def _literal(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-_OPTION_MARKER = re.compile(r"\{[a-z][a-z0-9_]*\}")
+_OPTION_MARKER = lazy(r"\{[a-z][a-z0-9_]*\}")
 
 
-class Location(TypedDict, total=False):
-    """Where in an input a problem is, passed on as `InputError(message, **where)`."""
+if TYPE_CHECKING:
 
-    path: str
-    line: int
+    class Location(TypedDict, total=False):
+        """Where in an input a problem is, passed on as `InputError(message, **where)`."""
+
+        path: str
+        line: int
+
+else:
+    Location = dict  # at run time a plain dict: creating a TypedDict costs start-up
 
 
 class InputError(TokcliError):

@@ -8,7 +8,7 @@ runs use none of them. `lazy(r"...")` stands where `re.compile(r"...")` stood.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 
 class LazyPattern:
@@ -27,6 +27,7 @@ class LazyPattern:
         return re.compile(self.pattern, self.flags)  # re keeps its own cache of compiled patterns
 
 
-def lazy(pattern: str, flags: int = 0) -> Any:
-    """A pattern that behaves as `re.compile(pattern, flags)` but compiles on first use."""
-    return LazyPattern(pattern, flags)
+def lazy(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """A pattern that behaves as `re.compile(pattern, flags)` but compiles on first use (typed
+    as the compiled pattern it stands for)."""
+    return cast("re.Pattern[str]", LazyPattern(pattern, flags))

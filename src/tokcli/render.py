@@ -21,35 +21,60 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import re
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from tokcli.lazyre import lazy
 from tokcli.money import display, plain
 
 FORMATS = ("table", "json", "csv", "markdown")
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ANSI = lazy(r"\x1b\[[0-9;]*m")
 
 
-@dataclass
+# Column and Output are plain classes, not dataclasses: every command builds them, and a
+# dataclass compiles its methods at import (start-up, issue 17).
+
+
 class Column:
-    key: str
-    header: str
-    kind: str = "text"  # text | int | money | price | ratio | percent | bool | bar
+    __slots__ = ("header", "key", "kind")
+
+    def __init__(self, key: str, header: str, kind: str = "text") -> None:
+        self.key = key
+        self.header = header
+        self.kind = kind  # text | int | money | price | ratio | percent | bool | bar
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Column):
+            return NotImplemented
+        return (self.key, self.header, self.kind) == (other.key, other.header, other.kind)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return f"Column(key={self.key!r}, header={self.header!r}, kind={self.kind!r})"
 
 
-@dataclass
 class Output:
-    data: dict[str, Any]  # the JSON document, versioned; the contract scripts rely on
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    columns: list[Column] = field(default_factory=list)
-    title: str | None = None
-    notes: list[str] = field(default_factory=list)
-    # Extra blocks for table/markdown output: (heading, rows, columns).
-    sections: list[tuple[str, list[dict[str, Any]], list[Column]]] = field(default_factory=list)
+    def __init__(
+        self,
+        data: dict[str, Any],
+        rows: list[dict[str, Any]] | None = None,
+        columns: list[Column] | None = None,
+        title: str | None = None,
+        notes: list[str] | None = None,
+        sections: list[tuple[str, list[dict[str, Any]], list[Column]]] | None = None,
+    ) -> None:
+        self.data = data  # the JSON document, versioned; the contract scripts rely on
+        self.rows: list[dict[str, Any]] = [] if rows is None else rows
+        self.columns: list[Column] = [] if columns is None else columns
+        self.title = title
+        self.notes: list[str] = [] if notes is None else notes
+        # Extra blocks for table/markdown output: (heading, rows, columns).
+        self.sections: list[tuple[str, list[dict[str, Any]], list[Column]]] = (
+            [] if sections is None else sections
+        )
 
 
 def use_color(stream: TextIO, environ=None) -> bool:

@@ -11,11 +11,12 @@ provider is data, never a formula, markup or a terminal command.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 
+from tokcli.lazyre import lazy
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = lazy(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def csv_cell(text: str) -> str:
@@ -34,6 +35,8 @@ def markdown_text(text: str) -> str:
 
 
 def terminal_text(text: str) -> str:
+    if text.isprintable():  # no control character: most cells, with no pattern compiled
+        return text
     return _CONTROL.sub("", text)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -96,12 +95,15 @@ AtOpt = Annotated[
 ]
 
 
-@dataclass
 class Runtime(Context):
     """A command's surroundings: the library `Context` plus the output streams."""
 
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    def __init__(
+        self, *, stdout: TextIO | None = None, stderr: TextIO | None = None, **context
+    ) -> None:
+        super().__init__(**context)
+        self.stdout = sys.stdout if stdout is None else stdout
+        self.stderr = sys.stderr if stderr is None else stderr
 
     def format(self, flag: Format | None) -> str:
         if flag is not None:

@@ -4,7 +4,9 @@ Command modules are imported only when their command runs (pip's registry does t
 `tokcli --help` and `tokcli --version` import neither pandas, httpx nor tiktoken.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads the command signatures and would
+# evaluate each string annotation twice (inspect.signature, then get_type_hints), a fifth of
+# `estimate`'s start-up (issue 17). Written annotations are evaluated once, at import.
 
 import copy
 import importlib
@@ -17,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from tokcli import __version__
-from tokcli.cli.registry import COMMANDS, available, module_exists, root_help
+from tokcli.cli.registry import COMMANDS, available, root_help
 from tokcli.errors import ExitCode, TokcliError
 
 
@@ -37,9 +39,14 @@ class LazyGroup(TyperGroup):
     @staticmethod
     def _load(cmd_name):
         entry = COMMANDS.get(cmd_name)
-        if entry is None or not module_exists(entry[0]):  # not all of available(): start-up
+        if entry is None:
             return None
-        module = importlib.import_module(entry[0])
+        try:  # not available() nor find_spec first: one import is the check (start-up)
+            module = importlib.import_module(entry[0])
+        except ModuleNotFoundError as exc:
+            if exc.name != entry[0]:
+                raise
+            return None
         command = _command_of(module.app)
         command.name = cmd_name
         return command

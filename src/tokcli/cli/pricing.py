@@ -1,6 +1,8 @@
 """`tokcli pricing`: list, show, validate and override model prices."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads the command signatures and would
+# evaluate each string annotation twice (inspect.signature, then get_type_hints), a fifth of
+# `estimate`'s start-up (issue 17). Written annotations are evaluated once, at import.
 
 import datetime as dt
 from pathlib import Path
@@ -388,7 +390,7 @@ def update(
         tokcli pricing update ~/Downloads/model_prices_and_context_window.json
         tokcli pricing update
     """
-    from tokcli.pricing.layers import user_layer_path
+    from tokcli.pricing.registry import user_layer_path
     from tokcli.pricing.update import installed_litellm_file, plan_update, read_source, write_layer
 
     rt = runtime()

@@ -6,7 +6,6 @@ is loaded; every other command goes through Typer.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 # name -> (module defining `app`, one-line summary shown by `tokcli --help`)
@@ -39,6 +38,8 @@ ABOUT = (
 
 
 def module_exists(module: str) -> bool:
+    import importlib.util  # here: a command that runs imports its module without asking
+
     try:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:

@@ -1,10 +1,11 @@
 """`tokcli report`: spend by any tag or dimension, time series with charts, month-end forecasts,
 anomalies, shared-cost allocation, and `report budgets`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads the command signatures and would
+# evaluate each string annotation twice (inspect.signature, then get_type_hints), a fifth of
+# `estimate`'s start-up (issue 17). Written annotations are evaluated once, at import.
 
 import datetime as dt
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,7 @@ from tokcli.cli.common import (
     runtime,
 )
 from tokcli.errors import TokcliError
+from tokcli.lazyre import lazy
 from tokcli.render import Column, Output
 
 app = command_app(
@@ -33,7 +35,7 @@ app = command_app(
     no_args_is_help=False,
 )
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = lazy(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class ReportFormat(StrEnum):
@@ -210,9 +212,9 @@ def _selection(by, since, until, month, where):
 
 
 def _date_range(since, until, month):
-    from tokcli.reporting.forecast import month_bounds
-
     if month is not None:
+        from tokcli.reporting.forecast import month_bounds  # here: start-up of a plain report
+
         if since is not None or until is not None:
             raise TokcliError("--month cannot be combined with --since/--until")
         return month_range(month, month_bounds)
@@ -252,9 +254,7 @@ def _positive(value: str, option: str):
     return number
 
 
-_AMOUNT = re.compile(
-    r"^(?P<pre>[A-Za-z]{3})?\s*(?P<dollar>\$)?(?P<n>[0-9.,]+)\s*(?P<post>[A-Za-z]{3})?$"
-)
+_AMOUNT = lazy(r"^(?P<pre>[A-Za-z]{3})?\s*(?P<dollar>\$)?(?P<n>[0-9.,]+)\s*(?P<post>[A-Za-z]{3})?$")
 
 
 def _money_option(value: str | None, option: str):

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from tokcli.cost import CostBreakdown, Usage, compute_cost
 from tokcli.errors import OptionError, TokcliError
+from tokcli.frozen import Frozen
 from tokcli.money import MONEY_CONTEXT, ZERO, plain
 from tokcli.pricing.model import Model, as_moment
 
@@ -23,8 +24,9 @@ CACHE_TTLS = ("5m", "1h")
 ONE = Decimal(1)
 
 
-@dataclass(frozen=True)
-class CallShape:
+# As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class CallShape(Frozen):
     """What one call sends and receives, in tokens."""
 
     input_tokens: int  # all input, the cached prefix included
@@ -37,19 +39,48 @@ class CallShape:
     # rate of 0 with caching on means every call writes the prefix and pays the write price.
     caching: bool | None = None
 
+    def __init__(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        reasoning_tokens: int = 0,
+        prefix_tokens: int = 0,
+        cache_hit_rate: Decimal = ZERO,
+        cache_ttl: str = "5m",
+        caching: bool | None = None,
+    ) -> None:
+        self.__dict__.update(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            reasoning_tokens=reasoning_tokens,
+            prefix_tokens=prefix_tokens,
+            cache_hit_rate=cache_hit_rate,
+            cache_ttl=cache_ttl,
+            caching=caching,
+        )
+
     @property
     def caches(self) -> bool:
         return self.caching if self.caching is not None else self.cache_hit_rate > 0
 
 
-@dataclass(frozen=True)
-class CostItem:
+@dataclass(init=False, repr=False, eq=False)
+class CostItem(Frozen):
     """One bucket of the expected cost per call (tokens may be fractional: an expectation)."""
 
     bucket: str
     tokens: Decimal
     price_per_mtok: Decimal
     cost: Decimal
+
+    def __init__(
+        self,
+        bucket: str,
+        tokens: Decimal,
+        price_per_mtok: Decimal,
+        cost: Decimal,
+    ) -> None:
+        self.__dict__.update(bucket=bucket, tokens=tokens, price_per_mtok=price_per_mtok, cost=cost)
 
     def to_dict(self) -> dict:
         return {
@@ -60,8 +91,8 @@ class CostItem:
         }
 
 
-@dataclass(frozen=True)
-class CallCost:
+@dataclass(init=False, repr=False, eq=False)
+class CallCost(Frozen):
     model: Model
     shape: CallShape
     service_tier: str
@@ -71,6 +102,30 @@ class CallCost:
     effective_from: dt.datetime
     source: str
     notes: tuple[str, ...] = field(default=())
+
+    def __init__(
+        self,
+        model: Model,
+        shape: CallShape,
+        service_tier: str,
+        cached_prefix_tokens: int,
+        cost_per_call: Decimal,
+        items: tuple[CostItem, ...],
+        effective_from: dt.datetime,
+        source: str,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.__dict__.update(
+            model=model,
+            shape=shape,
+            service_tier=service_tier,
+            cached_prefix_tokens=cached_prefix_tokens,
+            cost_per_call=cost_per_call,
+            items=items,
+            effective_from=effective_from,
+            source=source,
+            notes=notes,
+        )
 
 
 def parse_at(value: str | None, today: dt.date) -> dt.date | dt.datetime:

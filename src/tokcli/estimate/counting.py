@@ -10,16 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tokcli.tokens import (
-    APPROXIMATION_FACTORS,
-    TokenCount,
-    count_tokens,
-    encoding_for,
-    get_encoding,
-)
-
 if TYPE_CHECKING:
     from tiktoken import Encoding
+
+    from tokcli.tokens import TokenCount
 
 
 class TokenCounter:
@@ -32,6 +26,9 @@ class TokenCounter:
         self._max_texts = max_texts
 
     def __call__(self, text: str, model) -> TokenCount:
+        # tokcli.tokens is imported by the first count: `estimate --input-tokens` counts nothing.
+        from tokcli.tokens import APPROXIMATION_FACTORS, TokenCount, count_tokens, encoding_for
+
         if model.id in APPROXIMATION_FACTORS:
             return count_tokens(text, model.id, model.provider)
         profile = self._profiles.get(model.id)
@@ -48,6 +45,8 @@ class TokenCounter:
                 self._counts.clear()  # bounded: memory stays flat over thousands of files
             encoding = self._encodings.get(encoding_name)
             if encoding is None:
+                from tokcli.tokens import get_encoding
+
                 encoding = self._encodings[encoding_name] = get_encoding(encoding_name)
             count = self._counts[key] = len(encoding.encode_ordinary(text))
         return count

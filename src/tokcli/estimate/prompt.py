@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tokcli.estimate.call import DEFAULT_OUTPUT_TOKENS, CallCost, CallShape, price_call
+from tokcli.frozen import Frozen
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.pricing.model import Model
 from tokcli.prompts.settings import PromptSettings
@@ -43,8 +44,9 @@ class MeasuredPrompt:
     fixed_input_tokens: int | None = None  # --input-tokens: no text to count
 
 
-@dataclass(frozen=True)
-class CallOptions:
+# As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class CallOptions(Frozen):
     """What the command line says about every call (None: take it from the prompt)."""
 
     output_tokens: int | None = None
@@ -54,6 +56,26 @@ class CallOptions:
     cached_tokens: int | None = None
     cache_ttl: str = "5m"
     service_tier: str = "standard"
+
+    def __init__(
+        self,
+        output_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        reasoning_multiplier: Decimal | None = None,
+        cache_hit_rate: Decimal | None = None,
+        cached_tokens: int | None = None,
+        cache_ttl: str = "5m",
+        service_tier: str = "standard",
+    ) -> None:
+        self.__dict__.update(
+            output_tokens=output_tokens,
+            reasoning_tokens=reasoning_tokens,
+            reasoning_multiplier=reasoning_multiplier,
+            cache_hit_rate=cache_hit_rate,
+            cached_tokens=cached_tokens,
+            cache_ttl=cache_ttl,
+            service_tier=service_tier,
+        )
 
 
 @dataclass

@@ -4,9 +4,12 @@ and the markdown a CI job posts as a pull-request comment."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from tokcli.estimate.gate import Comparison, GateResult
 from tokcli.render import Column, Output
+
+if TYPE_CHECKING:  # the gate (and json with it) is imported only when a run compares: start-up
+    from tokcli.estimate.gate import Comparison, GateResult
 
 PROMPT_COLUMNS = [
     Column("path", "prompt"),

@@ -5,17 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tokcli.errors import OptionError
+from tokcli.frozen import Frozen
 
 PERIODS = ("day", "month")
 DEFAULT_DAYS_PER_MONTH = 30
 
 
-@dataclass(frozen=True)
-class Volume:
+# As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Volume(Frozen):
     requests: int
     per: str  # "day" | "month"
     days_per_month: int = DEFAULT_DAYS_PER_MONTH
     origin: str = "--requests"
+
+    def __init__(
+        self,
+        requests: int,
+        per: str,
+        days_per_month: int = DEFAULT_DAYS_PER_MONTH,
+        origin: str = "--requests",
+    ) -> None:
+        self.__dict__.update(
+            requests=requests, per=per, days_per_month=days_per_month, origin=origin
+        )
+        self.__post_init__()
 
     def __post_init__(self):
         if self.per not in PERIODS:

@@ -15,8 +15,6 @@ validated with the YAML loader's rules) only for the ids actually looked up.
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +26,6 @@ SHIPPED_LAYER = "generated/litellm.json"
 
 def shipped_layer_path(pricing_dir: Path) -> Path:
     return pricing_dir / SHIPPED_LAYER
-
-
-def user_layer_path(environ: Mapping[str, str] | None = None) -> Path:
-    environ = os.environ if environ is None else environ
-    if environ.get("TOKCLI_PRICE_LAYER"):
-        return Path(environ["TOKCLI_PRICE_LAYER"])
-    base = environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "tokcli" / "pricing" / "generated.json"
 
 
 def read_layer(path: Path) -> dict[str, Any]:

@@ -6,11 +6,11 @@ pricing/SCHEMA.md is the contract for the data; this module is its executable fo
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import FrozenInstanceError, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from tokcli.errors import PriceNotAvailableError
+from tokcli.frozen import Frozen as _Frozen
 
 TIERS = ("flagship", "mid", "cheap", "reasoning", "open-weight")
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
@@ -18,37 +18,8 @@ SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 DIMENSIONS = ("input", "output", "reasoning", "cache_read", "cache_write_5m", "cache_write_1h")
 
 # Every command that prices anything imports these classes, so they are built cheaply: as
-# dataclasses (fields, dataclasses.replace and fields() work as before) whose frozen-dataclass
-# methods are written once in _Frozen instead of compiled per class at import (that cost a
-# tenth of `tokcli pricing show`'s start-up). Each class writes its own __init__.
-
-
-class _Frozen:
-    """Immutable value object: equal and hashed by its fields, as dataclass(frozen=True)."""
-
-    __slots__ = ()
-
-    def _values(self) -> tuple[object, ...]:
-        state = self.__dict__
-        return tuple(state[name] for name in self.__dataclass_fields__)  # type: ignore[attr-defined]
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, _Frozen) and other.__class__ is self.__class__:
-            return self._values() == other._values()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
-        return f"{type(self).__qualname__}({fields})"
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
+# dataclasses over tokcli.frozen's shared frozen-dataclass methods (see there). Each class
+# writes its own __init__.
 
 
 @dataclass(init=False, repr=False, eq=False)

@@ -66,11 +66,12 @@ _DOTTED_VERSION = lazy(r"(?<=\d)\.(?=\d)")
 
 def shipped_pricing_dir() -> Path:
     """The registry inside the installed wheel, or pricing/ at the repository root in a checkout."""
-    package = Path(__file__).resolve().parents[1]
+    package = Path(os.path.dirname(os.path.dirname(__file__)))  # not resolve(): start-up
     packaged = package / "_pricing"
     if packaged.is_dir():
         return packaged
-    return package.parents[1] / "pricing"
+    checkout = package.parents[1] / "pricing"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parents[3] / "pricing"
 
 
 class Registry:
@@ -102,7 +103,7 @@ class Registry:
         use_cache: bool = True,
     ) -> Registry:
         directory = directory or shipped_pricing_dir()
-        files = sorted(directory.glob("*.yaml"))
+        files = _yaml_files(directory)
         if not files:
             raise InputError("no pricing files found", path=str(directory))
         registry = _read_cache(files) if use_cache else None
@@ -299,6 +300,16 @@ class Registry:
 # and every file's name, size and modification time, so any edit invalidates it.
 
 
+def _yaml_files(directory: Path) -> list[Path]:
+    """The folder's *.yaml files, sorted. Not `directory.glob("*.yaml")`: that compiles a
+    pattern on every command (start-up)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return sorted(directory / name for name in names if name.endswith(".yaml"))
+
+
 def _cache_path(files: list[Path]) -> Path | None:
     # crc32, not sha256: importing hashlib alone costs ~8 ms, and this key only has to change
     # when a file does (it names a cache file, it guards nothing).
@@ -308,10 +319,14 @@ def _cache_path(files: list[Path]) -> Path | None:
         return None
     fingerprint = __version__
     # The classes pickled are part of the key too: a changed model.py must not unpickle stale.
-    code = [Path(__file__), Path(__file__).with_name("model.py")]
+    here = os.path.dirname(__file__)
+    code: list[str | Path] = [__file__, os.path.join(here, "model.py")]
+    code.append(os.path.join(here, "..", "frozen.py"))
     for path in [*files, *code]:
-        stat = path.stat()
-        fingerprint += f"|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        # The file's device and inode name it as its resolved path would, without a system
+        # call per folder of the path (start-up).
+        stat = os.stat(path)
+        fingerprint += f"|{stat.st_dev}:{stat.st_ino}|{stat.st_size}|{stat.st_mtime_ns}"
     key = f"{zlib.crc32(fingerprint.encode()):08x}{len(fingerprint):x}"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "tokcli" / f"registry-{key}.pickle"
@@ -319,7 +334,12 @@ def _cache_path(files: list[Path]) -> Path | None:
 
 def _read_cache(files: list[Path]) -> Registry | None:
     path = _cache_path(files)
-    if path is None or not path.is_file():
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:  # no cache yet
         return None
     try:  # the C unpickler itself: pickle.py in front of it costs more than the unpickling
         from _pickle import loads
@@ -327,7 +347,7 @@ def _read_cache(files: list[Path]) -> Registry | None:
         from pickle import loads
 
     try:
-        registry = loads(path.read_bytes())
+        registry = loads(data)
     except Exception:  # a stale or damaged cache is only a lost shortcut
         return None
     return registry if isinstance(registry, Registry) else None
@@ -342,10 +362,28 @@ def _write_cache(files: list[Path], registry: Registry) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        _share_prices(registry)
         temp.write_bytes(pickle.dumps(registry, protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(temp, path)
     except OSError:
         pass
+
+
+def _share_prices(registry: Registry) -> None:
+    """Make equal prices (same digits) one Decimal object in the price tables, so the cache
+    pickles each once and unpickling builds each once: most of reading the cache is building
+    Decimals (start-up). Equal digits are the same value, so no price changes."""
+    shared: dict[str, Decimal] = {}
+    for model in registry.models.values():
+        for entry in model.prices:
+            for band in (entry.standard, entry.long_context):
+                tables: list[dict[str, Any]] = []
+                if band is not None:
+                    tables = [band.prices, *(t.prices for t in band.tiers.values())]
+                for table in tables:
+                    for key, price in table.items():
+                        if price is not None:
+                            table[key] = shared.setdefault(str(price), price)
 
 
 def _keys_of(model: Model) -> list[str]:
@@ -460,9 +498,17 @@ def _scaled(entry: PriceEntry, factor: Decimal) -> PriceEntry:
 
 
 def _default_user_layer() -> Path:
-    from tokcli.pricing.layers import user_layer_path
-
     return user_layer_path()
+
+
+def user_layer_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where `pricing update` keeps the user's generated layer (TOKCLI_PRICE_LAYER, else in
+    XDG_DATA_HOME). Here rather than in layers.py, which a curated lookup never imports."""
+    environ = os.environ if environ is None else environ
+    if environ.get("TOKCLI_PRICE_LAYER"):
+        return Path(environ["TOKCLI_PRICE_LAYER"])
+    base = environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "tokcli" / "pricing" / "generated.json"
 
 
 def _merge_model(base: Model, override: Model, origin: str) -> Model:

@@ -13,7 +13,7 @@ or, from genai-prices, with the dated history the source records. Every price-ch
 reported (tiers, long-context bands and removals included) before anything is written, and so
 is every model the source lists that tokcli cannot price exactly.
 
-The result is the user's layer (layers.user_layer_path()): only the models that differ from the
+The result is the user's layer (registry.user_layer_path()): only the models that differ from the
 shipped layer, each with its whole history; per model it replaces the shipped one.
 """
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import InputError
+from tokcli.frozen import Frozen
 
 if TYPE_CHECKING:  # a type only: reading prompts (YAML) is not needed to hold their settings
     from tokcli.prompts.source import PromptSource
@@ -18,12 +19,22 @@ _MAX_TOKEN_KEYS = ("max_tokens", "max_output_tokens", "max_completion_tokens", "
 PERIODS = ("day", "month")
 
 
-@dataclass(frozen=True)
-class PromptSettings:
+# As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class PromptSettings(Frozen):
     model: str | None = None
     max_tokens: int | None = None
     requests: int | None = None
     per: str | None = None  # "day" | "month"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        requests: int | None = None,
+        per: str | None = None,
+    ) -> None:
+        self.__dict__.update(model=model, max_tokens=max_tokens, requests=requests, per=per)
 
 
 def _table(value: object) -> dict[str, Any]:

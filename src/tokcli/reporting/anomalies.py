@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tokcli.frozen import Frozen
 from tokcli.money import MONEY_CONTEXT, ZERO
 
 DEFAULT_K = Decimal(3)
@@ -23,14 +24,28 @@ DEFAULT_WOW_PERCENT = Decimal(50)
 TRAILING_DAYS = 7
 
 
-@dataclass(frozen=True)
-class Anomaly:
+# As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Anomaly(Frozen):
     group: tuple
     kind: str  # "spike" or "week-over-week"
     period: str  # the day (YYYY-MM-DD) or the week (YYYY-Www)
     value: Decimal
     baseline: Decimal  # trailing 7-day mean, or the previous week's spend
     jump: Decimal  # value - baseline
+
+    def __init__(
+        self,
+        group: tuple,
+        kind: str,
+        period: str,
+        value: Decimal,
+        baseline: Decimal,
+        jump: Decimal,
+    ) -> None:
+        self.__dict__.update(
+            group=group, kind=kind, period=period, value=value, baseline=baseline, jump=jump
+        )
 
     @property
     def ratio(self) -> Decimal:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tokcli.errors import TokcliError
+from tokcli.frozen import Frozen
+from tokcli.lazyre import lazy
 from tokcli.money import MONEY_CONTEXT
 from tokcli.reporting.totals import (
     MEASURES,
@@ -30,7 +31,7 @@ from tokcli.store.reports import DIMENSIONS as DIMENSIONS  # re-exported for the
 TIME_KEYS = ("day", "week", "month")
 # Real exports carry tag keys such as "Cost department" or "ms:Department"; only the characters
 # the options use as separators (, and =) and control characters are refused.
-_TAG_KEY = re.compile(r"^[^,=\x00-\x1f]+$")
+_TAG_KEY = lazy(r"^[^,=\x00-\x1f]+$")
 _WIDTH = len(MEASURES)
 _T = TypeVar("_T")
 
@@ -40,14 +41,24 @@ Group = tuple[str | None, ...]
 Cell = tuple[str, str, str, str]
 
 
-@dataclass(frozen=True)
-class Selection:
+# As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Selection(Frozen):
     """What to sum: grouping keys, an inclusive day range and key=value filters (ANDed)."""
 
     group_by: tuple[str, ...] = ()
     since: dt.date | None = None
     until: dt.date | None = None
     where: tuple[tuple[str, str], ...] = ()
+
+    def __init__(
+        self,
+        group_by: tuple[str, ...] = (),
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        where: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.__dict__.update(group_by=group_by, since=since, until=until, where=where)
 
     @property
     def attribute_keys(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from tokcli.frozen import Frozen
 from tokcli.money import ZERO, plain
 
 # The money measures and the integer measures, in the order the rollup tables and the SQL list
@@ -165,14 +166,24 @@ def accumulate(buckets: dict, key, billed: str | None, listed: str | None, count
     totals.reasoning_tokens += reasoning
 
 
-@dataclass(frozen=True)
-class BadValue:
+# As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class BadValue(Frozen):
     """A stored value no report can use, and where it is."""
 
     day: str
     usage_id: int
     column: str
     value: str
+
+    def __init__(
+        self,
+        day: str,
+        usage_id: int,
+        column: str,
+        value: str,
+    ) -> None:
+        self.__dict__.update(day=day, usage_id=usage_id, column=column, value=value)
 
     def warning(self) -> str:
         return (

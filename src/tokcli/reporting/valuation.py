@@ -12,12 +12,13 @@ Cost bases (docs/concepts/cost-basis.md):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from tokcli.errors import OptionError, TokcliError
+from tokcli.frozen import Frozen
+from tokcli.lazyre import lazy
 from tokcli.money import display
 from tokcli.reporting.totals import Totals
 
@@ -26,7 +27,7 @@ LIST_CURRENCY = "USD"  # the pricing registry's prices are USD
 # A billed cost whose source states no currency is taken as USD, as the importers default
 # to; the report says how many rows that is (docs/concepts/currencies.md).
 UNSTATED_CURRENCY = "USD"
-_CODE = re.compile(r"^[A-Z]{3}$")
+_CODE = lazy(r"^[A-Z]{3}$")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "INR": "₹"}
 # Currencies without minor units are shown whole (¥5,000, not ¥5,000.00).
 _NO_MINOR_UNITS = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"}
@@ -53,13 +54,19 @@ def currency_code(text: str, *, where: str) -> str:
     return code
 
 
-@dataclass(frozen=True)
-class Fx:
+# As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Fx(Frozen):
     """Exchange rates into one target currency: 1 unit of `currency` = rates[currency] target."""
 
     target: str
     rates: dict[str, Decimal] = field(default_factory=dict)
     source: str = "--fx"
+
+    def __init__(
+        self, target: str, rates: dict[str, Decimal] | None = None, source: str = "--fx"
+    ) -> None:
+        self.__dict__.update(target=target, rates={} if rates is None else rates, source=source)
 
     def rate(self, currency: str) -> Decimal:
         if currency == self.target:

@@ -13,14 +13,16 @@ import decimal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from tokcli.money import MILLION, MONEY_CONTEXT, ZERO
 from tokcli.reporting import anomalies as anomaly_rules
-from tokcli.reporting.allocation import allocate
-from tokcli.reporting.forecast import DEFAULT_METHOD, Forecast, forecast
 from tokcli.reporting.query import TIME_KEYS, FineRow, Selection
 from tokcli.reporting.totals import Totals
 from tokcli.reporting.valuation import LIST_CURRENCY, Fx, Part, basis_label, value
+
+if TYPE_CHECKING:  # forecasts are made only when asked for: imported then (start-up)
+    from tokcli.reporting.forecast import Forecast
 
 COST_BASES = ("auto", "billed", "list")
 RATIO_QUANTUM = Decimal("0.0001")
@@ -449,6 +451,8 @@ def _overall_daily(series, selection, fine_rows, currencies: list[str]) -> list[
 
 
 def _forecasts(series, rows: list[dict], selection, options: ReportOptions, currencies) -> dict:
+    from tokcli.reporting.forecast import DEFAULT_METHOD, forecast
+
     start, end = options.forecast_period  # type: ignore[misc]
     overall: dict[str, dict[dt.date, Decimal]] = {c: {} for c in currencies}
     for (currency, *_), days in series.items():
@@ -480,6 +484,8 @@ def _forecasts(series, rows: list[dict], selection, options: ReportOptions, curr
 
 
 def _sum_forecasts(parts: list[Forecast], start, end, today) -> Forecast:
+    from tokcli.reporting.forecast import Forecast, forecast
+
     if not parts:
         return forecast({}, start, end, today)
     linear = sum((p.linear for p in parts), ZERO)
@@ -523,6 +529,7 @@ def _anomalies(series, selection: Selection, options: ReportOptions, fine_rows) 
 def _allocate(rows: list[dict], shared: tuple[Decimal, str | None], selection) -> dict:
     """Spread the shared cost over the rows of its own currency (named, or the only one)."""
     from tokcli.errors import OptionError
+    from tokcli.reporting.allocation import allocate
 
     amount, currency = shared
     currencies = sorted({row["currency"] for row in rows})

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tokcli.errors import TokcliError
+from tokcli.lazyre import lazy
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -339,7 +340,7 @@ def _placeholders(sql: str) -> str:
     return "".join(out)
 
 
-_INSERT_OR = re.compile(r"(?is)^\s*INSERT\s+OR\s+(IGNORE|REPLACE)\s+INTO\s+(\S+)")
+_INSERT_OR = lazy(r"(?is)^\s*INSERT\s+OR\s+(IGNORE|REPLACE)\s+INTO\s+(\S+)")
 
 
 def _insert_or(text: str) -> str:
