@@ -230,3 +230,21 @@ def test_every_written_out_init_takes_exactly_its_dataclass_fields():
                 assert parameter.default == field.default, (cls, field.name)
             elif field.default_factory is dataclasses.MISSING:
                 assert parameter.default is inspect.Parameter.empty, (cls, field.name)
+
+
+def test_the_cached_registry_builds_only_the_models_looked_up(tmp_path, monkeypatch):
+    """From the parsed-registry cache each model stays pickled until it is looked up (start-up:
+    `pricing show` uses one model), and every model it builds equals the parsed one."""
+    from tokcli.pricing.registry import Registry
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("TOKCLI_NO_CACHE", raising=False)
+    parsed = Registry.load(use_cache=False)
+    Registry.load()  # writes the cache
+    assert list((tmp_path / "tokcli").glob("registry-*.pickle"))
+    cached = Registry.load()
+    assert cached.get("claude-sonnet-4-6") == parsed.get("claude-sonnet-4-6")
+    built = [model_id for model_id in cached.models if model_id in cached.models._built_ids()]
+    assert built == ["claude-sonnet-4-6"]
+    assert list(cached.models) == list(parsed.models)
+    assert all(cached.models[m] == parsed.models[m] for m in parsed.models)

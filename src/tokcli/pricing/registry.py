@@ -6,7 +6,7 @@ import builtins
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -74,9 +74,67 @@ def shipped_pricing_dir() -> Path:
     return checkout if checkout.is_dir() else Path(__file__).resolve().parents[3] / "pricing"
 
 
+class Models(MutableMapping[str, Model]):
+    """The curated models by id, in the order they were added. In the parsed-registry cache
+    each model is pickled on its own and stays bytes until it is first looked up: `pricing
+    show` and `estimate --model X` use one model of sixty, and building every model was most
+    of reading the cache (start-up)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Model | bytes] = {}
+
+    def __getitem__(self, model_id: str) -> Model:
+        entry = self._entries[model_id]
+        if isinstance(entry, bytes):
+            entry = self._entries[model_id] = _unpickle(entry)
+        return entry
+
+    def __setitem__(self, model_id: str, model: Model) -> None:
+        self._entries[model_id] = model
+
+    def __delitem__(self, model_id: str) -> None:
+        del self._entries[model_id]
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self._entries  # without building the model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _built_ids(self) -> list[str]:
+        """The ids of the models built so far (the rest are still pickled)."""
+        return [
+            model_id for model_id, entry in self._entries.items() if not isinstance(entry, bytes)
+        ]
+
+    def __getstate__(self) -> dict[str, bytes]:
+        import pickle
+
+        return {
+            model_id: entry if isinstance(entry, bytes) else pickle.dumps(entry, protocol=5)
+            for model_id, entry in self._entries.items()
+        }
+
+    def __setstate__(self, state: dict[str, bytes]) -> None:
+        self._entries = dict(state)
+
+
+def _unpickle(data: bytes) -> Model:
+    try:  # the C unpickler itself: pickle.py in front of it costs more than the unpickling
+        from _pickle import loads
+    except ImportError:  # not CPython
+        from pickle import loads
+    model = loads(data)
+    assert isinstance(model, Model)
+    return model
+
+
 class Registry:
     def __init__(self, models: Iterable[Model], sources: dict[str, str] | None = None):
-        self.models: dict[str, Model] = {}
+        self.models = Models()
         self.sources = dict(sources or {})
         self._index: dict[str, str] = {}
         self.pricing_dir: Path | None = None
