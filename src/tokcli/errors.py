@@ -35,6 +35,11 @@ class TokcliError(Exception):
         same as str() unless the error names options (OptionError, an HttpError's hint)."""
         return str(self)
 
+    def followed_by(self, text: str) -> TokcliError:
+        """This error with literal `text` after its message, with the same exit code; the
+        options it names still render as the caller's (the command line's flags)."""
+        return _Followed(self, text)
+
 
 class OptionError(TokcliError):
     """A bad option the caller passed, named in the library's terms, never as a CLI flag.
@@ -151,3 +156,14 @@ def _locate(message, path, line, column, field) -> str:
     if field:
         message = f"{field}: {message}"
     return where + message
+
+
+class _Followed(TokcliError):
+    """An error with more text after its message (see TokcliError.followed_by)."""
+
+    def __init__(self, error: TokcliError, text: str):
+        self.error, self.text = error, text
+        super().__init__(str(error) + text, code=error.code)
+
+    def render(self, name_of: Callable[[str], str]) -> str:
+        return self.error.render(name_of) + self.text

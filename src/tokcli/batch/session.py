@@ -237,10 +237,9 @@ class BatchSession:
             try:
                 engine.send_parts(ctx, job, verify_input=not fresh)
             except TokcliError as exc:
-                raise with_hint(
-                    exc,
+                raise exc.followed_by(
                     f"; job {job.id} is recorded: `tokcli batch resume {job.id}` continues it "
-                    "without a second batch",
+                    "without a second batch"
                 ) from None
 
     # -- poll --------------------------------------------------------------------------------
@@ -353,15 +352,3 @@ class BatchSession:
                         raise
                     errors.append((target.id, exc))  # one in doubt does not stop the rest
             return ResumeOutcome([jobs.load_job(self.conn, t.id) for t in targets], errors)
-
-
-def with_hint(error: TokcliError, hint: str) -> TokcliError:
-    """`error` with `hint` appended, of the same kind (an option error keeps its options, so
-    the command line still shows them as flags) and the same exit code."""
-    if isinstance(error, OptionError):
-        literal = hint.replace("{", "{{").replace("}", "}}")
-        extended: TokcliError = OptionError(error.template + literal, **error.values)
-    else:
-        extended = TokcliError(str(error) + hint)
-    extended.code = error.code
-    return extended

@@ -122,12 +122,16 @@ class Models(MutableMapping[str, Model]):
         self._entries = dict(state)
 
 
-def _unpickle(data: bytes) -> Model:
+def _loads(data: bytes) -> object:
     try:  # the C unpickler itself: pickle.py in front of it costs more than the unpickling
         from _pickle import loads
     except ImportError:  # not CPython
         from pickle import loads
-    model = loads(data)
+    return loads(data)
+
+
+def _unpickle(data: bytes) -> Model:
+    model = _loads(data)
     assert isinstance(model, Model)
     return model
 
@@ -399,13 +403,8 @@ def _read_cache(files: list[Path]) -> Registry | None:
             data = file.read()
     except OSError:  # no cache yet
         return None
-    try:  # the C unpickler itself: pickle.py in front of it costs more than the unpickling
-        from _pickle import loads
-    except ImportError:  # not CPython
-        from pickle import loads
-
     try:
-        registry = loads(data)
+        registry = _loads(data)
     except Exception:  # a stale or damaged cache is only a lost shortcut
         return None
     return registry if isinstance(registry, Registry) else None
