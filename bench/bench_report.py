@@ -91,12 +91,12 @@ def written_rows(conn, first: int, last: int) -> list[tuple]:
     read back from the database (not timed: an import holds them in memory already)."""
     from decimal import Decimal
 
-    tags: dict[int, dict[str, str]] = {}
+    tags: dict[int, list[tuple[str, str]]] = {}
     for usage_id, key, value in conn.execute(
         "SELECT usage_id, key, value FROM usage_tags WHERE usage_id > ? AND usage_id <= ?",
         (first, last + 1),
     ):
-        tags.setdefault(usage_id, {})[key] = value
+        tags.setdefault(usage_id, []).append((key, value))
     rows = conn.execute(
         "SELECT id, substr(period_start, 1, 10), COALESCE(provider, ''), "
         "COALESCE(model, model_raw, ''), service_tier, source, COALESCE(currency, ''), "
@@ -107,20 +107,26 @@ def written_rows(conn, first: int, last: int) -> list[tuple]:
     )
     return [
         (*r[1:7], None if r[7] is None else Decimal(r[7]), None if r[8] is None else Decimal(r[8]),
-         *r[9:15], tags.get(r[0]))
+         *r[9:15], tuple(tags.get(r[0], ())))
         for r in rows
     ]  # fmt: skip
 
 
 def _keep_rollups(conn, first: int, last: int) -> float:
-    """What insert_usage does for each batch it writes, timed in CPU seconds."""
-    from tokcli.store.rollups import add_written
+    """What an import's insert path does for the rows of one transaction (the chunk): each
+    batch's sums added to the transaction's upkeep, flushed once before the commit; timed in CPU
+    seconds."""
+    from tokcli.store.rollups import RollupUpkeep
     from tokcli.store.usage import BATCH_ROWS
 
     rows = written_rows(conn, first, last)
     started = time.process_time()
+    upkeep = RollupUpkeep()
     for start in range(0, len(rows), BATCH_ROWS):
-        add_written(conn, rows[start : start + BATCH_ROWS])
+        upkeep.add(rows[start : start + BATCH_ROWS])
+        if upkeep.pending_keys() > upkeep.FLUSH_KEYS:
+            upkeep.flush(conn)
+    upkeep.flush(conn)
     return time.process_time() - started
 
 

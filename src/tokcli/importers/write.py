@@ -47,7 +47,14 @@ from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import imports as store
 from tokcli.store import transaction
 from tokcli.store.imports import BILLING_ACCOUNT_TAG
-from tokcli.store.usage import UsageRecord, begin_import, finish_import, insert_usage
+from tokcli.store.rollups import RollupUpkeep
+from tokcli.store.usage import (
+    UsageRecord,
+    begin_import,
+    finish_import,
+    insert_usage,
+    keeping_rollups,
+)
 from tokcli.tags import TagMap
 
 if TYPE_CHECKING:
@@ -196,7 +203,7 @@ def import_set(
     if len(parts.sources) > 1:
         result.parts = [source.name for source in parts.sources]
     digest = _sha256(parts.sources[0].path) if len(parts.sources) == 1 else None
-    with transaction(conn):
+    with transaction(conn), keeping_rollups(conn) as upkeep:
         import_id = begin_import(
             conn,
             fmt=fmt.name,
@@ -207,6 +214,7 @@ def import_set(
         )
         store.prepare_kept_keys(conn)
         writer = _Writer(conn, import_id, settings, result)
+        writer.upkeep = upkeep  # the report rollups' sums, added once before the commit
         writer.bytes_total = sum(source.size for source in parts.sources)
         writer.keeps_slots = fmt.replace == BY_WINDOW
         options = replace(settings.options, occurrences=Occurrences())
@@ -266,6 +274,7 @@ class _Writer:
         self.unrestated = 0  # earlier rows in this file's window that it does not restate
         self.bytes_total = 0
         self.pending: list[UsageRecord] = []  # parsed and checked, not yet written (flush)
+        self.upkeep: RollupUpkeep | None = None
         # Only a window import compares slots (_replace_window); a billing export would only
         # grow memory with one slot per row.
         self.keeps_slots = True
@@ -335,7 +344,7 @@ class _Writer:
         """Write the rows waiting in `pending` (one batch: see store.usage.insert_usage)."""
         if not self.pending:
             return
-        stats = insert_usage(self.conn, self.pending, self.import_id)
+        stats = insert_usage(self.conn, self.pending, self.import_id, self.upkeep)
         self.pending = []
         self.result.inserted += stats.inserted
         self.result.duplicates += stats.duplicates

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from tokcli.errors import TokcliError
@@ -19,6 +21,7 @@ from tokcli.lazyre import lazy
 from tokcli.money import MONEY_CONTEXT
 from tokcli.reporting.totals import (
     MEASURES,
+    MONEY,
     BadValue,
     Totals,
     accumulate,
@@ -183,41 +186,55 @@ def _from_tag_pair_rollup(
     first, second = sorted(keys)
     where = [(k, v) for k, v in selection.where if k in DIMENSIONS]
     since, until = selection.since, selection.until
-    sums: dict[tuple[Any, ...], Totals] = {}  # (first value, second value, *cell) -> totals
+    # (first value, second value, *cell) -> the measures (MEASURES order) as a list: a year of
+    # pair rollup rows is tens of thousands, and adding lists in C (`map`) is what keeps it
+    # under a second (a Totals per addition took several).
+    sums: dict[tuple[Any, ...], list[Any]] = {}
 
-    def add(values: tuple[Any, ...], cell: tuple[Any, ...], totals: Totals, sign: int = 1) -> None:
-        key = (*values, *cell)
-        if key in sums:
-            sums[key].add(totals, sign)
-        elif sign > 0:
-            sums[key] = totals.copy()
+    def plus(key: tuple[Any, ...], measures: list[Any]) -> None:
+        have = sums.get(key)
+        sums[key] = measures if have is None else list(map(operator.add, have, measures))
+
+    def minus(key: tuple[Any, ...], measures: list[Any]) -> None:
+        have = sums.get(key)
+        if have is None:
+            sums[key] = list(map(operator.neg, measures))
         else:
-            sums[key] = Totals()
-            sums[key].add(totals, sign)
+            sums[key] = list(map(operator.sub, have, measures))
 
     for row in store.tag_pair_rollup_rows(conn, (first, second), since, until, where):
-        cell, totals = (row[0], *row[3:6]), _rollup_totals(row, 6)
-        add((row[1], row[2]), cell, totals)
-        add((row[1], None), cell, totals, -1)
-        add((None, row[2]), cell, totals, -1)
-        add((None, None), cell, totals)
+        cell, measures = (row[0], *row[3:6]), _measures(row, 6)
+        plus((row[1], row[2], *cell), measures)
+        minus((row[1], None, *cell), measures)
+        minus((None, row[2], *cell), measures)
+        plus((None, None, *cell), measures)
     for position, key in enumerate((first, second)):
         for row in store.tag_rollup_rows(conn, key, since, until, where):
-            cell, totals = (row[0], *row[2:5]), _rollup_totals(row, 5)
-            add((row[1], None) if position == 0 else (None, row[1]), cell, totals)
-            add((None, None), cell, totals, -1)
+            cell, measures = (row[0], *row[2:5]), _measures(row, 5)
+            plus((row[1], None, *cell) if position == 0 else (None, row[1], *cell), measures)
+            minus((None, None, *cell), measures)
     for row in store.rollup_cells(conn, since, until, where):
-        add((None, None), row[:4], _rollup_totals(row, 4))
+        plus((None, None, *row[:4]), _measures(row, 4))
 
+    attribute_keys = selection.attribute_keys
     rows = []
-    for (value, other_value, *fine_cell), totals in sums.items():
-        if totals.is_empty():
+    usage_rows = len(MONEY)
+    for (value, other_value, day, model, tier, currency), measures in sums.items():
+        if measures[usage_rows] == 0:
             continue
-        parts = {first: value, second: other_value, "model": _blank_to_none(fine_cell[1]),
-                 "tier": fine_cell[2]}  # fmt: skip
-        group = tuple(parts[k] for k in selection.attribute_keys)
-        rows.append(_fine(group, tuple(fine_cell), totals))
+        parts = {first: value, second: other_value, "model": model or None, "tier": tier}
+        group = tuple([parts[k] for k in attribute_keys])
+        totals = Totals.from_rollup(measures)
+        rows.append(FineRow(group, day, model or None, tier, currency or None, totals))
     return rows
+
+
+def _measures(row: Sequence[Any], first: int) -> list[Any]:
+    """A rollup row's measures from column `first` on, money as Decimal."""
+    return [
+        Decimal(row[first]), Decimal(row[first + 1]), Decimal(row[first + 2]),
+        *row[first + 3 : first + _WIDTH],
+    ]  # fmt: skip
 
 
 def _fine(group: Group, cell: Sequence[Any], totals: Totals) -> FineRow:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import decimal
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from operator import add
+from operator import add, itemgetter
 from typing import Any
 
 from tokcli.money import MONEY_CONTEXT, plain
@@ -129,7 +130,8 @@ def replace_day(
 # tokcli.reporting.totals) marks its day dirty instead, so the rebuild names that value.
 
 # A freshly written usage row as the upkeep reads it: (*BASE_KEY values, billed_cost, list_cost
-# as Decimal or None, requests, input, cache read, cache write, output, reasoning tokens, tags).
+# as Decimal or None, requests, input, cache read, cache write, output, reasoning tokens, tags
+# as a tuple of (key, value) pairs, empty when untagged).
 WrittenRow = tuple[Any, ...]
 
 COST_BOUND = Decimal("1e30")  # as tokcli.reporting.totals.COST_BOUND (checked by a test)
@@ -151,39 +153,82 @@ _TAG_ROLLUP_UPSERT = _upsert("report_tag_rollup", TAG_KEY)
 _PAIR_ROLLUP_UPSERT = _upsert(PAIR_TABLE, PAIR_KEY)
 
 
-@translates
-def add_written(conn: Connection, rows: Sequence[WrittenRow]) -> None:
-    """Add the sums of usage rows just written (in the caller's transaction) to the rollups of
-    their days; days already dirty wait for their rebuild."""
-    days = {row[0] for row in rows}
-    if not days:
-        return
-    days_json = json.dumps(sorted(days))
-    dirty = {
-        r[0]
-        for r in conn.execute(f"SELECT day FROM report_dirty_days WHERE day IN {_DAYS_PARAM}",
-                              (days_json,))
-    }  # fmt: skip
-    with decimal.localcontext(MONEY_CONTEXT):
-        base, tagged, pairs = group_sums(row for row in rows if row[0] not in dirty)
+class RollupUpkeep:
+    """The sums of the rows one transaction writes, by rollup key, held in memory and added to
+    the stored rollups by `flush` (the caller flushes before its commit: `keeping_rollups`).
+
+    A bulk import writes the same few thousand keys (day, model, tags, ...) batch after batch;
+    summing them in memory and merging each key with its stored row once per transaction,
+    instead of once per batch, is what keeps the upkeep a small part of an import. Memory stays
+    bounded: past FLUSH_KEYS keys the sums so far are flushed."""
+
+    FLUSH_KEYS = 100_000
+
+    def __init__(self) -> None:
+        # (*BASE_KEY, tags) -> sums: what the rows written so far add, not yet split into the
+        # base, tag and pair rollups (that is done once, by flush).
+        self.signatures: Sums = {}
+
+    def add(self, rows: Sequence[WrittenRow]) -> None:
+        """Add the sums of usage rows just written (WrittenRow tuples)."""
+        with decimal.localcontext(MONEY_CONTEXT):
+            held = self.signatures
+            for signature, sums in _signature_sums(rows).items():
+                _add_sums(held, signature, sums)
+
+    def pending_keys(self) -> int:
+        return len(self.signatures)
+
+    @translates
+    def flush(self, conn: Connection) -> None:
+        """Add the sums held to the stored rollups of their days (in the caller's transaction);
+        days already dirty wait for their rebuild, and a day holding a value no sum may use is
+        marked dirty instead, so its rebuild names that value."""
+        signatures, self.signatures = self.signatures, {}
+        base: Sums = {}
+        tagged: Sums = {}
+        pairs: Sums = {}
+        with decimal.localcontext(MONEY_CONTEXT):
+            _split(signatures, base, tagged, pairs)
+        days = {key[0] for key in base}
+        if not days:
+            return
+        dirty = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT day FROM report_dirty_days WHERE day IN {_DAYS_PARAM}",
+                (json.dumps(sorted(days)),),
+            )
+        }
         unusable = {key[0] for key, sums in base.items() if sums is None}
         unusable |= {key[1] for key, sums in tagged.items() if sums is None}
         unusable |= {key[2] for key, sums in pairs.items() if sums is None}
-        base = {k: s for k, s in base.items() if k[0] not in unusable}
-        tagged = {k: s for k, s in tagged.items() if k[1] not in unusable}
-        pairs = {k: s for k, s in pairs.items() if k[2] not in unusable}
-        clean_json = json.dumps(sorted(days - dirty - unusable))
-        base_rows = _merged(conn, "report_rollup", BASE_KEY, base, clean_json)
-        tag_rows = _merged(conn, "report_tag_rollup", TAG_KEY, tagged, clean_json)
-        if pairs and not has_table(conn, PAIR_TABLE):  # a store not yet at m0014 (its
-            pairs = {}  # migration marks the days with pairs dirty)
-        pair_rows = _merged(conn, PAIR_TABLE, PAIR_KEY, pairs, clean_json)
-    conn.executemany(_ROLLUP_UPSERT, base_rows)
-    conn.executemany(_TAG_ROLLUP_UPSERT, tag_rows)
-    conn.executemany(_PAIR_ROLLUP_UPSERT, pair_rows)
-    if unusable:
-        conn.executemany("INSERT OR IGNORE INTO report_dirty_days (day) VALUES (?)",
-                         [(day,) for day in sorted(unusable)])  # fmt: skip
+        skipped = dirty | unusable
+        if skipped:
+            base = {k: s for k, s in base.items() if k[0] not in skipped}
+            tagged = {k: s for k, s in tagged.items() if k[1] not in skipped}
+            pairs = {k: s for k, s in pairs.items() if k[2] not in skipped}
+        clean_json = json.dumps(sorted(days - skipped))
+        with decimal.localcontext(MONEY_CONTEXT):
+            base_rows = _merged(conn, "report_rollup", BASE_KEY, base, clean_json)
+            tag_rows = _merged(conn, "report_tag_rollup", TAG_KEY, tagged, clean_json)
+            if pairs and not has_table(conn, PAIR_TABLE):  # a store not yet at m0014 (its
+                pairs = {}  # migration marks the days with pairs dirty)
+            pair_rows = _merged(conn, PAIR_TABLE, PAIR_KEY, pairs, clean_json)
+        conn.executemany(_ROLLUP_UPSERT, base_rows)
+        conn.executemany(_TAG_ROLLUP_UPSERT, tag_rows)
+        conn.executemany(_PAIR_ROLLUP_UPSERT, pair_rows)
+        if unusable - dirty:
+            conn.executemany("INSERT OR IGNORE INTO report_dirty_days (day) VALUES (?)",
+                             [(day,) for day in sorted(unusable - dirty)])  # fmt: skip
+
+
+def add_written(conn: Connection, rows: Sequence[WrittenRow]) -> None:
+    """Add the sums of usage rows just written (in the caller's transaction) to the rollups of
+    their days at once; days already dirty wait for their rebuild."""
+    upkeep = RollupUpkeep()
+    upkeep.add(rows)
+    upkeep.flush(conn)
 
 
 def _merged(
@@ -217,46 +262,55 @@ def _merged(
 
 Sums = dict[tuple[Any, ...], list[Any] | None]
 
+# A written row's signature: its base key and its tags (a tuple of (key, value) pairs).
+_SIGNATURE = itemgetter(0, 1, 2, 3, 4, 5, 14)
 
-def group_sums(rows: Iterable[WrittenRow]) -> tuple[Sums, Sums, Sums]:
+
+def group_sums(rows: Sequence[WrittenRow]) -> tuple[Sums, Sums, Sums]:
     """Exact sums (MEASURE_COLUMNS order, money as Decimal) of rows by BASE_KEY, TAG_KEY and
-    PAIR_KEY; None for a group holding a value a rebuild would refuse. Call in MONEY_CONTEXT.
-
-    Rows are grouped by base key and tags together (rows of one batch share a few hundred such
-    signatures), each measure is summed over a group's column at once (`sum`, `zip`), and each
-    signature's sums are then added to its base, tag and pair groups: the per-row Python work is
-    one dict look-up, which is what keeps the upkeep cheap."""
-    signatures: dict[tuple[Any, ...], list[WrittenRow]] = {}
-    for row in rows:
-        tags = row[14]
-        signature = (row[:6], tuple(tags.items()) if tags else ())
-        group = signatures.get(signature)
-        if group is None:
-            signatures[signature] = [row]
-        else:
-            group.append(row)
+    PAIR_KEY; None for a group holding a value a rebuild would refuse. Call in MONEY_CONTEXT."""
     base: Sums = {}
     tagged: Sums = {}
     pairs: Sums = {}
-    for (key, tag_items), group in signatures.items():
-        sums = _column_sums(group)
+    _split(_signature_sums(rows), base, tagged, pairs)
+    return base, tagged, pairs
+
+
+def _signature_sums(rows: Sequence[WrittenRow]) -> Sums:
+    """The sums of rows by signature: base key and tags together (the rows of a batch share a
+    few hundred). The per-row Python work is one dict look-up and an append; each measure is
+    then summed over a group's column at once, in C (`_column_sums`)."""
+    groups: defaultdict[tuple[Any, ...], list[WrittenRow]] = defaultdict(list)
+    for signature, row in zip(map(_SIGNATURE, rows), rows, strict=True):
+        groups[signature].append(row)
+    return {signature: _column_sums(group) for signature, group in groups.items()}
+
+
+def _split(signatures: Sums, base: Sums, tagged: Sums, pairs: Sums) -> None:
+    """Add each signature's sums to its base, tag and pair groups."""
+    for signature, sums in signatures.items():
+        key, tag_items = signature[:6], signature[6]
         _add_sums(base, key, sums)
+        if not tag_items:
+            continue
         day, model, tier, currency = key[0], key[2], key[3], key[5]
         for tag, value in tag_items:
             _add_sums(tagged, (tag, day, value, model, tier, currency), sums)
         if len(tag_items) > 1:
             for pair_key in tag_pairs(dict(tag_items), day, model, tier, currency):
                 _add_sums(pairs, pair_key, sums)
-    return base, tagged, pairs
 
 
 def _add_sums(groups: Sums, key: tuple[Any, ...], sums: list[Any] | None) -> None:
     """Add `sums` to `groups[key]`; None (a value no sum may use) stays None."""
-    if key not in groups:
+    have = groups.get(key, _ABSENT)
+    if have is _ABSENT:
         groups[key] = sums
     else:
-        have = groups[key]
         groups[key] = None if have is None or sums is None else list(map(add, have, sums))
+
+
+_ABSENT: Any = object()
 
 
 def tag_pairs(
@@ -269,44 +323,73 @@ def tag_pairs(
             yield (key, other_key, day, value, other_value, model, tier, currency)
 
 
+_ZERO = Decimal(0)
+_MEASURES = itemgetter(6, 7, 8, 9, 10, 11, 12, 13)
+
+
 def _column_sums(group: list[WrittenRow]) -> list[Any] | None:
-    columns = list(zip(*group, strict=True))
-    billed_column, list_column = columns[6], columns[7]
-    billed = [v for v in billed_column if v is not None]
-    listed = [v for v in list_column if v is not None]
-    if len(billed) == len(group):
-        unbilled: list[Decimal] = []
-    else:
-        unbilled = [v for b, v in zip(billed_column, list_column, strict=True)
-                    if b is None and v is not None]  # fmt: skip
-    counts = columns[8:14]
-    if not (_usable_money(billed) and _usable_money(listed) and all(map(_usable_counts, counts))):
+    """A group's measures (MEASURE_COLUMNS order), or None when a value is one a rebuild would
+    refuse: money not a finite Decimal within COST_BOUND, a count not an int within
+    COUNT_BOUND. Each check is a pass over a column in C (`sum`, `min`, `map(type)`)."""
+    billed_column, list_column, *counts = zip(*map(_MEASURES, group), strict=True)
+    try:
+        billed_sum = _money_sum(billed_column)
+        list_sum = _money_sum(list_column)
+        unbilled: Sequence[Decimal] = ()
+        billed_rows, list_rows = len(group), len(group)
+        if billed_sum is None or list_sum is None:  # a row without a billed or a list cost
+            billed = [v for v in billed_column if v is not None]
+            listed = [v for v in list_column if v is not None]
+            unbilled = [v for b, v in zip(billed_column, list_column, strict=True)
+                        if b is None and v is not None]  # fmt: skip
+            billed_sum, list_sum = _money_sum(billed), _money_sum(listed)
+            if billed_sum is None or list_sum is None:
+                return None
+            billed_rows, list_rows = len(billed), len(listed)
+        count_sums = _count_sums(counts)
+    except (ArithmeticError, TypeError):  # NaN, infinity, a value of another type
         return None
-    zero = Decimal(0)
+    if count_sums is None or not (billed_sum.is_finite() and list_sum.is_finite()):
+        return None
     return [
-        sum(billed, zero), sum(listed, zero), sum(unbilled, zero),
-        len(group), len(billed), len(listed), *map(sum, counts), len(unbilled),
+        billed_sum, list_sum, sum(unbilled, _ZERO), len(group), billed_rows, list_rows,
+        *count_sums, len(unbilled),
     ]  # fmt: skip
 
 
-def _usable_money(values: list[Decimal]) -> bool:
-    """Every value a finite Decimal within COST_BOUND (what a rebuild would sum as it is)."""
+def _money_sum(values: Sequence[Any]) -> Decimal | None:
+    """The exact sum of Decimals each finite and within COST_BOUND; None when a value is None
+    (the caller leaves those out). ArithmeticError or TypeError for a value no sum may use."""
     if not values:
-        return True
-    if not set(map(type, values)) <= {Decimal}:
-        return False
+        return _ZERO
     try:
-        return max(map(abs, values)) <= COST_BOUND  # NaN raises; infinity is above the bound
-    except decimal.InvalidOperation:
-        return False
+        total = sum(values, _ZERO)  # NaN and infinity trap or fail the bounds below
+    except TypeError:
+        if any(value is None for value in values):
+            return None
+        raise
+    if not set(map(type, values)) <= {Decimal}:
+        raise TypeError("not a Decimal")
+    lowest = min(values)  # comparing a NaN raises (MONEY_CONTEXT traps InvalidOperation)
+    # Values all >= 0 whose sum is within the bound are each within it; else check each.
+    if lowest >= 0 and total <= COST_BOUND:
+        return total
+    if lowest < -COST_BOUND or max(values) > COST_BOUND:
+        raise ArithmeticError("beyond the bound")
+    return total
 
 
-def _usable_counts(values: tuple[Any, ...]) -> bool:
-    return (
-        set(map(type, values)) <= {int}
-        and min(values) >= -COUNT_BOUND
-        and max(values) <= COUNT_BOUND
-    )
+def _count_sums(columns: list[tuple[Any, ...]]) -> list[int] | None:
+    """The sum of each column, ints each within COUNT_BOUND, else None."""
+    totals = list(map(sum, columns))  # TypeError on a text; a float or Decimal sums to its type
+    if not set(map(type, totals)) <= {int}:
+        return None
+    # Values all >= 0 whose sums are within the bound are each within it; else check each.
+    if min(map(min, columns)) >= 0 and max(totals) <= COUNT_BOUND:
+        return totals
+    if min(map(min, columns)) < -COUNT_BOUND or max(map(max, columns)) > COUNT_BOUND:
+        return None
+    return totals
 
 
 # --- rebuild inside the database (PostgreSQL) ----------------------------------------------

@@ -6,16 +6,20 @@ at all; these functions never commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokcli.money import plain
 from tokcli.store.connection import Connection
+
+if TYPE_CHECKING:
+    from tokcli.store.rollups import RollupUpkeep
 
 
 @dataclass
@@ -93,27 +97,58 @@ _IDS_OF_KEYS = (
 
 
 def insert_usage(
-    conn: Connection, records: Iterable[UsageRecord], import_id: int | None = None
+    conn: Connection,
+    records: Iterable[UsageRecord],
+    import_id: int | None = None,
+    upkeep: RollupUpkeep | None = None,
 ) -> InsertStats:
     """Insert records whose record_key is new; count (and list) the ones already present.
 
     Rows go in batches: one executemany for the usage rows, one SELECT for their ids, one
     executemany for their tags, and the batch's sums added to the report rollups of its days
-    (store.rollups.add_written; migration m0013 dropped the per-row triggers that marked them)."""
+    (migration m0013 dropped the per-row triggers that marked them). The sums go to `upkeep`
+    when the caller keeps one for its whole transaction (see `keeping_rollups`), and it flushes
+    them before it commits; else they are added to the stored rollups before this returns."""
     stats = InsertStats()
+    own_upkeep = upkeep is None and _has_rollups(conn)
+    if own_upkeep:
+        from tokcli.store.rollups import RollupUpkeep
+
+        upkeep = RollupUpkeep()
     batch: list[UsageRecord] = []
     for record in records:
         batch.append(record)
         if len(batch) >= BATCH_ROWS:
-            _insert_batch(conn, batch, import_id, stats)
+            _insert_batch(conn, batch, import_id, stats, upkeep)
             batch = []
     if batch:
-        _insert_batch(conn, batch, import_id, stats)
+        _insert_batch(conn, batch, import_id, stats, upkeep)
+    if own_upkeep and upkeep is not None:
+        upkeep.flush(conn)
     return stats
 
 
+@contextlib.contextmanager
+def keeping_rollups(conn: Connection) -> Iterator[RollupUpkeep | None]:
+    """An upkeep for every insert_usage call of one transaction, flushed when the block ends
+    without an error (an error rolls the transaction back, rows and sums alike). None on a store
+    not yet at the rollup schema."""
+    if not _has_rollups(conn):
+        yield None
+        return
+    from tokcli.store.rollups import RollupUpkeep
+
+    upkeep = RollupUpkeep()
+    yield upkeep
+    upkeep.flush(conn)
+
+
 def _insert_batch(
-    conn: Connection, batch: list[UsageRecord], import_id: int | None, stats: InsertStats
+    conn: Connection,
+    batch: list[UsageRecord],
+    import_id: int | None,
+    stats: InsertStats,
+    upkeep: RollupUpkeep | None,
 ) -> None:
     keys = [record.record_key for record in batch]
     present = {row[0] for row in conn.execute(_KEYS_PRESENT, (json.dumps(keys),))}
@@ -149,15 +184,16 @@ def _insert_batch(
             conn.executemany(
                 "INSERT INTO usage_tags (usage_id, key, value) VALUES (?, ?, ?)", tag_rows
             )
-    if _has_rollups(conn):
-        from tokcli.store.rollups import add_written
-
-        add_written(conn, [_written(record, row) for record, row in zip(fresh, rows, strict=True)])
+    if upkeep is not None:
+        upkeep.add([_written(record, row) for record, row in zip(fresh, rows, strict=True)])
+        if upkeep.pending_keys() > upkeep.FLUSH_KEYS:  # memory stays flat in the row count
+            upkeep.flush(conn)
 
 
 def _written(record: UsageRecord, row: tuple[Any, ...]) -> tuple[Any, ...]:
     """The row as the rollup upkeep reads it (store.rollups.WrittenRow): keys as the rollup
-    tables spell them (COALESCE of the SQL), money as Decimal, tags as stored (text)."""
+    tables spell them (COALESCE of the SQL), money as Decimal, tags as stored (text), as a tuple
+    of (key, value) pairs."""
     model = record.model if record.model is not None else record.model_raw
     return (
         row[3][:10], record.provider if record.provider is not None else "",
@@ -166,7 +202,7 @@ def _written(record: UsageRecord, row: tuple[Any, ...]) -> tuple[Any, ...]:
         record.billed_cost, record.list_cost, record.requests, record.input_tokens,
         record.cache_read_tokens, record.cache_write_5m_tokens + record.cache_write_1h_tokens,
         record.output_tokens, record.reasoning_tokens,
-        {key: str(value) for key, value in record.tags.items()} if record.tags else None,
+        tuple([(key, str(value)) for key, value in record.tags.items()]) if record.tags else (),
     )  # fmt: skip
 
 
