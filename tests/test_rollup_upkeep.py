@@ -10,16 +10,19 @@ itself, and against the reference.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import decimal
 from collections import defaultdict
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
 import tokcli.reporting.rollups as report_rollups
 import tokcli.store.rollups as store_rollups
 import tokcli.store.usage as usage
+from conftest import SAMPLES
 from tokcli.reporting.query import Selection, bad_values
 from tokcli.reporting.rollups import refresh
 from tokcli.reporting.totals import COST_BOUND
@@ -286,3 +289,102 @@ def test_two_tag_keys_read_the_pair_rollup_and_equal_the_row_sums(conn, selectio
     monkeypatch.setattr(query, "_from_usage", None)
     assert rebuild_everything(conn) == 3  # and PostgreSQL's SQL rebuild (or SQLite's again)
     assert folded(True) == from_rows
+
+
+# --- one upkeep per transaction (issue 17: the upkeep is part of "the first report in 10 s") --
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "billing" / "demo_focus_2026-10.csv"
+# Two real files of different accounts and months (neither replaces the other's rows).
+REAL_FOCUS = [DEMO, SAMPLES / "focus-ai" / "ai_model_identity_a.csv"]
+
+
+def _count_flushes(monkeypatch) -> list[int]:
+    flushes: list[int] = []
+    real_flush = store_rollups.RollupUpkeep.flush
+
+    def counted(self, conn):
+        flushes.append(self.pending_keys())
+        return real_flush(self, conn)
+
+    monkeypatch.setattr(store_rollups.RollupUpkeep, "flush", counted)
+    return flushes
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request, tmp_path) -> str:
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgresql_store")
+    return str(tmp_path / "usage.db")
+
+
+def test_an_import_merges_its_sums_into_the_stored_rollups_once_per_file(
+    cli, monkeypatch, location
+):
+    """Many small batches, one merge: the sums of every batch are held and added to the stored
+    rollups once, before the commit; what is stored equals a rebuild from the usage rows."""
+    from tokcli.importers import write
+
+    monkeypatch.setattr(write, "INSERT_BATCH_ROWS", 7)
+    monkeypatch.setattr(usage, "BATCH_ROWS", 7)
+    flushes = _count_flushes(monkeypatch)
+    for path in REAL_FOCUS:
+        result = cli("import", path, "--store", location)
+        assert result.exit_code == 0, result.stderr
+    assert len(flushes) == len(REAL_FOCUS)  # one per file, not one per batch of 7 rows
+    assert flushes[0] > 0
+    conn = connect(location)
+    assert conn.execute("SELECT COUNT(*) FROM usage").fetchone()[0] > 7 * 20
+    assert conn.execute("SELECT COUNT(*) FROM report_dirty_days").fetchone()[0] == 0
+    written = stored_tables(conn)
+    assert len(written[1]) > 10  # the demo's team tags made tag rollup rows
+    assert rebuild_everything(conn) > 0
+    assert stored_tables(conn) == written
+    conn.close()
+
+
+def test_an_upkeep_past_its_key_limit_flushes_early_and_sums_the_same(conn, monkeypatch):
+    """Memory stays flat in the row count: past FLUSH_KEYS held keys the sums so far are
+    merged mid-transaction, with the same result as one merge at the end."""
+    monkeypatch.setattr(usage, "BATCH_ROWS", 5)
+    monkeypatch.setattr(store_rollups.RollupUpkeep, "FLUSH_KEYS", 3)
+    flushes = _count_flushes(monkeypatch)
+    records = mixed_tags()
+    with transaction(conn), usage.keeping_rollups(conn) as upkeep:
+        insert_usage(conn, records, upkeep=upkeep)
+    assert len(flushes) > 3
+    assert max(flushes) <= 3 + 5  # never more than the limit and one batch's signatures
+    written = stored_tables(conn)
+    assert rebuild_everything(conn) == 3
+    assert stored_tables(conn) == written
+    assert stored_base(conn) == expected_base(records)
+
+
+def test_a_failed_import_leaves_the_rollups_as_they_were(cli, monkeypatch, tmp_path):
+    """The sums held for a file are never merged when the file fails: the transaction rolls
+    back rows and rollups together."""
+    store = tmp_path / "usage.db"
+    assert cli("import", DEMO, "--store", store).exit_code == 0
+    conn = connect(store)
+    before = stored_tables(conn)
+    conn.close()
+    with DEMO.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:  # the same usage a year earlier, so every row is new...
+        for column in ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart",
+                       "BillingPeriodEnd"):  # fmt: skip
+            row[column] = row[column].replace("2026-", "2025-")
+    rows[-2]["BilledCost"] = "not-a-cost"  # ...and one bad cost near the end
+    broken = tmp_path / "demo_focus_late.csv"
+    with broken.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    flushes = _count_flushes(monkeypatch)
+    result = cli("import", broken, "--store", store)
+    assert result.exit_code == 2
+    assert "BilledCost" in result.stderr
+    assert flushes == []
+    conn = connect(store)
+    assert stored_tables(conn) == before
+    assert conn.execute("SELECT COUNT(*) FROM report_dirty_days").fetchone()[0] == 0
+    conn.close()
