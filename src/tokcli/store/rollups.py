@@ -162,7 +162,7 @@ class RollupUpkeep:
     instead of once per batch, is what keeps the upkeep a small part of an import. Memory stays
     bounded: past FLUSH_KEYS keys the sums so far are flushed."""
 
-    FLUSH_KEYS = 100_000
+    FLUSH_KEYS = 20_000  # about 20 MB of sums (a key, its tags and 13 measures: ~1 kB)
 
     def __init__(self) -> None:
         # (*BASE_KEY, tags) -> sums: what the rows written so far add, not yet split into the
