@@ -169,8 +169,9 @@ def test_written_tag_rollups_equal_the_row_by_row_rebuild(conn, monkeypatch):
     with transaction(conn):
         insert_usage(conn, crafted())
     written = stored_tables(conn)
-    team_a = [r for r in written[1] if r[0] == "team" and r[2] == "a" and r[5] == "USD"]
-    assert [r[6] for r in team_a] == [  # billed cost column of day 1's team a, dollars only
+    currency, billed = TAG_KEY.index("currency"), len(TAG_KEY)  # money first after the key
+    team_a = [r for r in written[1] if r[0] == "team" and r[2] == "a" and r[currency] == "USD"]
+    assert [r[billed] for r in team_a] == [  # billed cost column of day 1's team a, dollars only
         EXACT.add(EXACT.multiply(6, D(WIDE)), EXACT.multiply(12, D(NEAR_IMPORT_LIMIT)))
     ]
     monkeypatch.setattr(store_rollups, "sums_in_database", lambda conn: False)
@@ -250,6 +251,7 @@ def mixed_tags() -> list[UsageRecord]:
             f"mixed-{i}", 10 + i % 3, None if i % 11 == 0 else f"0.{i:02d}00000000000000000000001",
             f"-{i}.5" if i % 13 == 0 else f"{i}.25", currency=("USD", "EUR")[i % 9 == 0],
             model=("gpt-5", "gpt-5-mini")[i % 2], service_tier=("standard", "batch")[i % 4 == 0],
+            provider=("openai", "azure")[i % 3 != 2], source=("test", "focus")[i % 5 == 1],
             input_tokens=i, tags=tags,
         ))  # fmt: skip
     return records
@@ -260,6 +262,11 @@ TWO_TAG_SELECTIONS = [
     Selection(("Env", "team", "model")),
     Selection(("team", "day", "Env", "tier"), dt.date(2026, 3, 11), dt.date(2026, 3, 12)),
     Selection(("feature", "team"), where=(("model", "gpt-5"),)),
+    # Any dimension beside the tags (m0017): provider and source too, grouped or filtered.
+    Selection(("team", "provider")),
+    Selection(("Env", "team", "source", "provider")),
+    Selection(("team", "provider", "source"), where=(("provider", "azure"),)),
+    Selection(("Env", "team"), where=(("source", "focus"),)),
 ]
 
 

@@ -40,8 +40,9 @@ _T = TypeVar("_T")
 
 # The values of Selection.attribute_keys; None = untagged / unknown.
 Group = tuple[str | None, ...]
-# (day, model, tier, currency) as the store holds them ('' for no model or currency).
-Cell = tuple[str, str, str, str]
+# (day, provider, model, tier, source, currency), the base rollup's key, as the store holds it
+# ('' for no provider, model or currency): a tag rollup row sums the rows of one cell.
+Cell = tuple[str, str, str, str, str, str]
 
 
 # As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
@@ -109,23 +110,37 @@ def fetch(
     stored values are appended to `bad`; with rollups, `bad_values` lists them."""
     with decimal.localcontext(MONEY_CONTEXT):
         tag_keys = selection.tag_keys
-        dimension_keys = [
-            k for k in (*selection.attribute_keys, *(k for k, _ in selection.where))
-            if k in DIMENSIONS
-        ]  # fmt: skip
-        if use_rollups and not tag_keys:
-            return _from_rollup(conn, selection)
-        if use_rollups and len(tag_keys) == 1 and set(dimension_keys) <= {"model", "tier"}:
-            return _from_tag_rollup(conn, selection, tag_keys[0])
         tag_filtered = any(key in tag_keys for key, _ in selection.where)
-        if (
-            use_rollups
-            and len(tag_keys) == 2
-            and not tag_filtered
-            and set(dimension_keys) <= {"model", "tier"}
-        ):
-            return _from_tag_pair_rollup(conn, selection, (tag_keys[0], tag_keys[1]))
-        return _from_usage(conn, selection, bad)
+        if not use_rollups or len(tag_keys) > 2 or (len(tag_keys) == 2 and tag_filtered):
+            return _from_usage(conn, selection, bad)
+        # The tag rollups keep every dimension of a cell (m0017): one tag key with any
+        # dimensions and filters, two without a filter on a tag, read rollups.
+        if not tag_keys:
+            cells = _from_rollup(conn, selection)
+        elif len(tag_keys) == 1:
+            cells = _from_tag_rollup(conn, selection, tag_keys[0])
+        else:
+            cells = _from_tag_pair_rollup(conn, selection, (tag_keys[0], tag_keys[1]))
+        return _merged_fine(cells)
+
+
+def _merged_fine(rows: Iterable[FineRow]) -> list[FineRow]:
+    """Rollup rows are per cell (provider and source included); a fine row is per group, day,
+    model, tier and currency, as the usage path sums it. Valuation places a fine row's counts
+    and list cost by its parts, so both paths must hand it the same rows."""
+    merged: dict[tuple[Any, ...], FineRow] = {}
+    copied: set[tuple[Any, ...]] = set()
+    for row in rows:
+        key = (row.group, row.day, row.model, row.tier, row.currency)
+        have = merged.get(key)
+        if have is None:
+            merged[key] = row
+            continue
+        if key not in copied:  # never add into a Totals the caller may still hold
+            have = merged[key] = FineRow(*key, have.totals.copy())
+            copied.add(key)
+        have.totals.add(row.totals)
+    return list(merged.values())
 
 
 def _blank_to_none(value: _T) -> _T | None:
@@ -147,39 +162,46 @@ def _from_rollup(conn: Connection, selection: Selection) -> list[FineRow]:
     return rows
 
 
+def _dimension_values(cell: Sequence[str]) -> dict[str, str | None]:
+    """The report dimensions of a cell, as a group names them (None for no provider or model)."""
+    return {"provider": cell[1] or None, "model": cell[2] or None, "tier": cell[3] or None,
+            "source": cell[4] or None}  # fmt: skip
+
+
 def _from_tag_rollup(conn: Connection, selection: Selection, tag_key: str) -> list[FineRow]:
-    """One tag key, alone or with model and tier (the tag rollup keeps both)."""
+    """One tag key, with any dimensions (the tag rollup keeps every dimension of a cell)."""
     dimension_filters = [(k, v) for k, v in selection.where if k in DIMENSIONS]
     filtered = [value for key, value in selection.where if key == tag_key]
+    attribute_keys = selection.attribute_keys
 
-    def group_of(value: str | None, model: str, tier: str) -> Group:
-        parts = {tag_key: value, "model": _blank_to_none(model), "tier": tier}
-        return tuple(parts[k] for k in selection.attribute_keys)
+    def group_of(value: str | None, cell: Cell) -> Group:
+        parts = {tag_key: value, **_dimension_values(cell)}
+        return tuple([parts[k] for k in attribute_keys])
 
-    needs_untagged = tag_key in selection.attribute_keys and not filtered
+    needs_untagged = tag_key in attribute_keys and not filtered
     rows = []
     tagged_by_cell: dict[Cell, Totals] = {}
     rows_of_tag = store.tag_rollup_rows(
         conn, tag_key, selection.since, selection.until, dimension_filters, filtered
     )
     for row in rows_of_tag:
-        cell = (row[0], row[2], row[3], row[4])
-        totals = _rollup_totals(row, 5)
+        cell: Cell = (row[0], *row[2:7])
+        totals = _rollup_totals(row, 7)
         if needs_untagged:
             tagged_by_cell.setdefault(cell, Totals()).add(totals)
-        rows.append(_fine(group_of(row[1], row[2], row[3]), cell, totals))
+        rows.append(_fine_of_cell(group_of(row[1], cell), cell, totals))
     if needs_untagged:
         for cell, totals in _untagged(conn, selection, dimension_filters, tagged_by_cell):
-            rows.append(_fine(group_of(None, cell[1], cell[2]), cell, totals))
+            rows.append(_fine_of_cell(group_of(None, cell), cell, totals))
     return rows
 
 
 def _from_tag_pair_rollup(
     conn: Connection, selection: Selection, keys: tuple[str, str]
 ) -> list[FineRow]:
-    """Two tag keys, alone or with model and tier, no tag filters. The pair rollup sums the
-    rows that carry both tags; the rest follows exactly, cell by cell (day, model, tier,
-    currency), since a row has at most one value per key:
+    """Two tag keys, with any dimensions, no tag filters. The pair rollup sums the rows that
+    carry both tags; the rest follows exactly, cell by cell, since a row has at most one value
+    per key:
       key only    = tag rollup of key       - its pairs summed over the other value,
       other only  = tag rollup of other key - its pairs summed over the first value,
       neither     = base rollup - both tag rollups + all pairs."""
@@ -203,29 +225,28 @@ def _from_tag_pair_rollup(
             sums[key] = list(map(operator.sub, have, measures))
 
     for row in store.tag_pair_rollup_rows(conn, (first, second), since, until, where):
-        cell, measures = (row[0], *row[3:6]), _measures(row, 6)
+        cell, measures = (row[0], *row[3:8]), _measures(row, 8)
         plus((row[1], row[2], *cell), measures)
         minus((row[1], None, *cell), measures)
         minus((None, row[2], *cell), measures)
         plus((None, None, *cell), measures)
     for position, key in enumerate((first, second)):
         for row in store.tag_rollup_rows(conn, key, since, until, where):
-            cell, measures = (row[0], *row[2:5]), _measures(row, 5)
+            cell, measures = (row[0], *row[2:7]), _measures(row, 7)
             plus((row[1], None, *cell) if position == 0 else (None, row[1], *cell), measures)
             minus((None, None, *cell), measures)
-    for row in store.rollup_cells(conn, since, until, where):
-        plus((None, None, *row[:4]), _measures(row, 4))
+    for row in store.rollup_rows(conn, since, until, where):
+        plus((None, None, *row[:6]), _measures(row, 6))
 
     attribute_keys = selection.attribute_keys
     rows = []
     usage_rows = len(MONEY)
-    for (value, other_value, day, model, tier, currency), measures in sums.items():
+    for (value, other_value, *fine_cell), measures in sums.items():
         if measures[usage_rows] == 0:
             continue
-        parts = {first: value, second: other_value, "model": model or None, "tier": tier}
+        parts = {first: value, second: other_value, **_dimension_values(fine_cell)}
         group = tuple([parts[k] for k in attribute_keys])
-        totals = Totals.from_rollup(measures)
-        rows.append(FineRow(group, day, model or None, tier, currency or None, totals))
+        rows.append(_fine_of_cell(group, fine_cell, Totals.from_rollup(measures)))
     return rows
 
 
@@ -237,9 +258,16 @@ def _measures(row: Sequence[Any], first: int) -> list[Any]:
     ]  # fmt: skip
 
 
-def _fine(group: Group, cell: Sequence[Any], totals: Totals) -> FineRow:
-    day, model, tier, currency = cell
+def _fine(group: Group, fine_cell: Sequence[Any], totals: Totals) -> FineRow:
+    """A fine row of (day, model, tier, currency), what valuation and pricing need."""
+    day, model, tier, currency = fine_cell
     return FineRow(group, day, _blank_to_none(model), tier, _blank_to_none(currency), totals)
+
+
+def _fine_of_cell(group: Group, cell: Sequence[Any], totals: Totals) -> FineRow:
+    """A fine row of a rollup cell (day, provider, model, tier, source, currency)."""
+    day, _provider, model, tier, _source, currency = cell
+    return FineRow(group, day, model or None, tier, currency or None, totals)
 
 
 def _untagged(
@@ -251,8 +279,8 @@ def _untagged(
     """Each usage row has at most one value per tag key, so what the key leaves untagged is
     the whole (from the base rollup) minus the tagged part, cell by cell."""
     whole: dict[Cell, Totals] = {}
-    for row in store.rollup_cells(conn, selection.since, selection.until, dimension_filters):
-        whole.setdefault(row[:4], Totals()).add(_rollup_totals(row, 4))
+    for row in store.rollup_rows(conn, selection.since, selection.until, dimension_filters):
+        whole.setdefault(row[:6], Totals()).add(_rollup_totals(row, 6))
     for cell, totals in whole.items():
         if cell in tagged_by_cell:
             totals.add(tagged_by_cell[cell], sign=-1)

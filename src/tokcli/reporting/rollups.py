@@ -1,7 +1,8 @@
 """Keep the report rollups exact: rebuild the days the store marked dirty.
 
 `report_rollup` holds one row per (day, provider, model, tier, source, currency) and
-`report_tag_rollup` one per (tag key, day, value, model, tier, currency), each with exact sums.
+`report_tag_rollup` one per (tag key, value, day, provider, model, tier, source, currency), each
+with exact sums.
 A report reads a few thousand rollup rows instead of millions of usage rows. Each day is rebuilt
 in its own short write transaction, so a concurrent import waits milliseconds, not minutes
 (the tables and their SQL: tokcli.store.rollups). Imports keep the rollups current as they
@@ -95,11 +96,12 @@ def _sum_rows(rows, bad: list[BadValue] | None) -> tuple[dict, dict, dict]:
                 billed, listed, counts = _cleaned(billed, listed, counts)
         if row[14]:
             tags = dict(pair.partition("\x1f")[::2] for pair in row[14].split("\x1e"))
+            dimensions = base_key[1:]
             for key, value in tags.items():
-                tag_key = (key, day_, value, model, tier, currency)
+                tag_key = (key, day_, value, *dimensions)
                 accumulate(tagged, tag_key, billed, listed, counts)
             if len(tags) > 1:
-                for pair_key in store.tag_pairs(tags, day_, model, tier, currency):
+                for pair_key in store.tag_pairs(tags, day_, dimensions):
                     accumulate(pairs, pair_key, billed, listed, counts)
     return base, tagged, pairs
 

@@ -14,7 +14,7 @@ from typing import Any
 from tokcli.store.aggregates import define_decimal_sum
 from tokcli.store.connection import Connection
 from tokcli.store.errors import translates
-from tokcli.store.rollups import COUNT_COLUMNS, MEASURE_COLUMNS, MONEY_COLUMNS
+from tokcli.store.rollups import CELL_DIMENSIONS, COUNT_COLUMNS, MEASURE_COLUMNS, MONEY_COLUMNS
 
 DIMENSIONS = ("model", "provider", "tier", "source")
 # Column of each dimension in the raw `usage` table (the rollup tables name them as is).
@@ -25,6 +25,7 @@ _RAW_DIMENSION = {
     "source": "u.source",
 }
 _MEASURE_COLUMNS = ", ".join(MEASURE_COLUMNS)
+_CELL_DIMENSIONS = ", ".join(CELL_DIMENSIONS)
 
 Filters = Sequence[tuple[str, str]]  # (dimension or tag key, value), ANDed
 
@@ -97,12 +98,12 @@ def tag_rollup_rows(
     where: Filters = (),
     values: Sequence[str] = (),
 ) -> Iterator[tuple[Any, ...]]:
-    """`report_tag_rollup` rows of one tag key: (day, value, model, tier, currency,
-    *MEASURE_COLUMNS); `where` filters dimensions (model, tier), `values` the tag's value (each
-    must match)."""
+    """`report_tag_rollup` rows of one tag key: (day, value, provider, model, tier, source,
+    currency, *MEASURE_COLUMNS); `where` filters dimensions, `values` the tag's value (each must
+    match)."""
     params: list[Any] = [tag_key]
     sql = (
-        f"SELECT day, value, model, tier, currency, {_MEASURE_COLUMNS} FROM report_tag_rollup "
+        f"SELECT day, value, {_CELL_DIMENSIONS}, {_MEASURE_COLUMNS} FROM report_tag_rollup "
         f"WHERE key = ? AND {_day_range_sql('day', since, until, params)}"
     )
     sql += "".join(f" AND {_dimension(key)} = ?" for key, _ in where)
@@ -120,28 +121,13 @@ def tag_pair_rollup_rows(
     where: Filters = (),
 ) -> Iterator[tuple[Any, ...]]:
     """`report_tag_pair_rollup` rows of two tag keys (the smaller first, as stored): (day,
-    value, other_value, model, tier, currency, *MEASURE_COLUMNS) over the usage rows that carry
-    both; `where` filters dimensions (model, tier)."""
+    value, other_value, provider, model, tier, source, currency, *MEASURE_COLUMNS) over the
+    usage rows that carry both; `where` filters dimensions."""
     params: list[Any] = [*tag_keys]
     sql = (
-        f"SELECT day, value, other_value, model, tier, currency, {_MEASURE_COLUMNS} "
+        f"SELECT day, value, other_value, {_CELL_DIMENSIONS}, {_MEASURE_COLUMNS} "
         f"FROM report_tag_pair_rollup WHERE key = ? AND other_key = ? "
         f"AND {_day_range_sql('day', since, until, params)}"
-    )
-    sql += "".join(f" AND {_dimension(key)} = ?" for key, _ in where)
-    params += [value for _, value in where]
-    return _tuples(conn, sql, params)
-
-
-def rollup_cells(
-    conn: Connection, since: dt.date | None, until: dt.date | None, where: Filters = ()
-) -> Iterator[tuple[Any, ...]]:
-    """`report_rollup` rows reduced to the cells a tag rollup keeps:
-    (day, model, tier, currency, *MEASURE_COLUMNS); `where` filters dimensions only."""
-    params: list[Any] = []
-    sql = (
-        f"SELECT day, model, tier, currency, {_MEASURE_COLUMNS} FROM report_rollup "
-        f"WHERE {_day_range_sql('day', since, until, params)}"
     )
     sql += "".join(f" AND {_dimension(key)} = ?" for key, _ in where)
     params += [value for _, value in where]

@@ -1,10 +1,10 @@
 """The report rollup tables: which days are dirty, the usage rows of a day, a day's rows replaced.
 
-`report_rollup` holds one row per (day, provider, model, tier, source, currency) and
-`report_tag_rollup` one per (tag key, day, value, model, tier, currency), each with exact sums;
-`report_tag_pair_rollup` one per pair of tag keys and their values (m0014), each with exact
-sums; `report_bad_values` names the stored values no sum could use. The insert path keeps them
-current batch by batch (`add_written`); a dirty day is rebuilt by tokcli.reporting.rollups, in
+`report_rollup` holds one row per cell, (day, provider, model, tier, source, currency), and
+`report_tag_rollup` one per (tag key, value, cell), each with exact sums;
+`report_tag_pair_rollup` one per pair of tag keys, their values and a cell (m0014, m0017), each
+with exact sums; `report_bad_values` names the stored values no sum could use. The insert path
+keeps them current (`RollupUpkeep`); a dirty day is rebuilt by tokcli.reporting.rollups, in
 Python, or inside PostgreSQL (`rebuild_day_in_database`), whose NUMERIC sums are exact.
 """
 
@@ -52,9 +52,12 @@ COUNT_COLUMNS = (
 MEASURE_COLUMNS = MONEY_COLUMNS + COUNT_COLUMNS
 
 BASE_KEY = ("day", "provider", "model", "tier", "source", "currency")
-TAG_KEY = ("key", "day", "value", "model", "tier", "currency")
+# The dimensions of a cell after its day (a tag rollup keeps them all since m0017, so a report by
+# tag keys and any dimension reads rollups).
+CELL_DIMENSIONS = ("provider", "model", "tier", "source", "currency")
+TAG_KEY = ("key", "day", "value", *CELL_DIMENSIONS)
 # Pairs of tag keys (key < other_key) on the rows that carry both (migration m0014).
-PAIR_KEY = ("key", "other_key", "day", "value", "other_value", "model", "tier", "currency")
+PAIR_KEY = ("key", "other_key", "day", "value", "other_value", *CELL_DIMENSIONS)
 PAIR_TABLE = "report_tag_pair_rollup"
 
 
@@ -293,11 +296,11 @@ def _split(signatures: Sums, base: Sums, tagged: Sums, pairs: Sums) -> None:
         _add_sums(base, key, sums)
         if not tag_items:
             continue
-        day, model, tier, currency = key[0], key[2], key[3], key[5]
+        day, dimensions = key[0], key[1:]
         for tag, value in tag_items:
-            _add_sums(tagged, (tag, day, value, model, tier, currency), sums)
+            _add_sums(tagged, (tag, day, value, *dimensions), sums)
         if len(tag_items) > 1:
-            for pair_key in tag_pairs(dict(tag_items), day, model, tier, currency):
+            for pair_key in tag_pairs(dict(tag_items), day, dimensions):
                 _add_sums(pairs, pair_key, sums)
 
 
@@ -314,13 +317,14 @@ _ABSENT: Any = object()
 
 
 def tag_pairs(
-    tags: dict[str, str], day: str, model: str, tier: str, currency: str
+    tags: dict[str, str], day: str, dimensions: tuple[str, ...]
 ) -> Iterator[tuple[str, ...]]:
-    """The PAIR_KEY of every pair of a row's tags, the smaller key first."""
+    """The PAIR_KEY of every pair of a row's tags, the smaller key first; `dimensions` are the
+    cell's CELL_DIMENSIONS values."""
     ordered = sorted(tags.items())
     for i, (key, value) in enumerate(ordered):
         for other_key, other_value in ordered[i + 1 :]:
-            yield (key, other_key, day, value, other_value, model, tier, currency)
+            yield (key, other_key, day, value, other_value, *dimensions)
 
 
 _ZERO = Decimal(0)
@@ -409,30 +413,29 @@ _SUMS_SQL = """
 """
 _DAY_RANGE_SQL = "u.period_start >= ? AND u.period_start < ?"
 _MEASURE_LIST = ", ".join(MEASURE_COLUMNS)
+# The cell's CELL_DIMENSIONS as the rollup tables spell them.
+_CELL_SQL = """COALESCE(u.provider, ''), COALESCE(u.model, u.model_raw, ''), u.service_tier,
+           u.source, COALESCE(u.currency, '')"""
 _REBUILD_BASE_SQL = f"""
     INSERT INTO report_rollup ({", ".join(BASE_KEY)}, {_MEASURE_LIST})
-    SELECT substr(u.period_start, 1, 10), COALESCE(u.provider, ''),
-           COALESCE(u.model, u.model_raw, ''), u.service_tier, u.source,
-           COALESCE(u.currency, ''), {_SUMS_SQL}
+    SELECT substr(u.period_start, 1, 10), {_CELL_SQL}, {_SUMS_SQL}
       FROM usage u WHERE {_DAY_RANGE_SQL}
      GROUP BY 1, 2, 3, 4, 5, 6
 """
 _REBUILD_TAGS_SQL = f"""
     INSERT INTO report_tag_rollup ({", ".join(TAG_KEY)}, {_MEASURE_LIST})
-    SELECT t.key, substr(u.period_start, 1, 10), t.value, COALESCE(u.model, u.model_raw, ''),
-           u.service_tier, COALESCE(u.currency, ''), {_SUMS_SQL}
+    SELECT t.key, substr(u.period_start, 1, 10), t.value, {_CELL_SQL}, {_SUMS_SQL}
       FROM usage u JOIN usage_tags t ON t.usage_id = u.id WHERE {_DAY_RANGE_SQL}
-     GROUP BY 1, 2, 3, 4, 5, 6
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 """
 _REBUILD_PAIRS_SQL = f"""
     INSERT INTO {PAIR_TABLE} ({", ".join(PAIR_KEY)}, {_MEASURE_LIST})
-    SELECT t.key, o.key, substr(u.period_start, 1, 10), t.value, o.value,
-           COALESCE(u.model, u.model_raw, ''), u.service_tier, COALESCE(u.currency, ''),
+    SELECT t.key, o.key, substr(u.period_start, 1, 10), t.value, o.value, {_CELL_SQL},
            {_SUMS_SQL}
       FROM usage u JOIN usage_tags t ON t.usage_id = u.id
       JOIN usage_tags o ON o.usage_id = u.id AND o.key > t.key COLLATE "C"
      WHERE {_DAY_RANGE_SQL}
-     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
 """
 # A value a rebuild must name rather than sum (NaN sorts above every number in PostgreSQL, so
 # the bound catches NaN and infinity as well as the too large).
