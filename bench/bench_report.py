@@ -2,7 +2,7 @@
 
 Builds the store once inside SQLite (one INSERT ... SELECT over a recursive CTE per chunk),
 caches it under bench/out/, and keeps the rollups as an import does: each chunk's rows are read
-back and handed to the insert path's upkeep (store.rollups.add_written), timed apart
+back and handed to the insert path's upkeep (store.rollups.RollupUpkeep), timed apart
 ("upkeep"). With --upkeep rebuild the chunks' days are only marked dirty instead, as imports
 did before issue 17, so the first report rebuilds every day. Then times the real command line
 in fresh processes.

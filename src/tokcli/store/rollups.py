@@ -226,14 +226,6 @@ class RollupUpkeep:
                              [(day,) for day in sorted(unusable - dirty)])  # fmt: skip
 
 
-def add_written(conn: Connection, rows: Sequence[WrittenRow]) -> None:
-    """Add the sums of usage rows just written (in the caller's transaction) to the rollups of
-    their days at once; days already dirty wait for their rebuild."""
-    upkeep = RollupUpkeep()
-    upkeep.add(rows)
-    upkeep.flush(conn)
-
-
 def _merged(
     conn: Connection,
     table: str,
