@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from tokcli.frozen import Record
 from tokcli.money import MILLION, MONEY_CONTEXT, ZERO
 from tokcli.reporting import anomalies as anomaly_rules
 from tokcli.reporting.query import TIME_KEYS, FineRow, Selection
@@ -29,8 +30,9 @@ RATIO_QUANTUM = Decimal("0.0001")
 OTHER = "(other)"
 
 
-@dataclass
-class ReportOptions:
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class ReportOptions(Record):
     selection: Selection
     today: dt.date
     cost_basis: str = "auto"
@@ -42,9 +44,27 @@ class ReportOptions:
     wow_percent: Decimal = anomaly_rules.DEFAULT_WOW_PERCENT
     allocate_shared: tuple[Decimal, str | None] | None = None  # amount, currency if named
 
+    def __init__(
+        self,
+        selection: Selection,
+        today: dt.date,
+        cost_basis: str = "auto",
+        fx: Fx | None = None,
+        top: int | None = None,
+        forecast_period: tuple[dt.date, dt.date] | None = None,
+        anomalies: bool = False,
+        k: Decimal = anomaly_rules.DEFAULT_K,
+        wow_percent: Decimal = anomaly_rules.DEFAULT_WOW_PERCENT,
+        allocate_shared: tuple[Decimal, str | None] | None = None,
+    ) -> None:
+        self.selection, self.today, self.cost_basis, self.fx = selection, today, cost_basis, fx
+        self.top, self.forecast_period, self.anomalies = top, forecast_period, anomalies
+        self.k, self.wow_percent, self.allocate_shared = k, wow_percent, allocate_shared
 
-@dataclass
-class Group:
+
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Group(Record):
     """One output row while it is being built: key = (currency, *values of --by)."""
 
     key: tuple
@@ -57,6 +77,27 @@ class Group:
     list_rows: int = 0
     output_cost: Decimal = ZERO
     output_priced: bool = True  # every output token of the group had a list price here
+
+    def __init__(
+        self,
+        key: tuple,
+        totals: Totals | None = None,
+        spend: Decimal = ZERO,
+        bases: set[str] | None = None,
+        billed: Decimal = ZERO,
+        billed_rows: int = 0,
+        listed: Decimal = ZERO,
+        list_rows: int = 0,
+        output_cost: Decimal = ZERO,
+        output_priced: bool = True,
+    ) -> None:
+        self.key, self.spend = key, spend
+        self.totals = Totals() if totals is None else totals
+        self.bases = set() if bases is None else bases
+        self.billed, self.billed_rows, self.listed, self.list_rows = (
+            billed, billed_rows, listed, list_rows,
+        )  # fmt: skip
+        self.output_cost, self.output_priced = output_cost, output_priced
 
     @property
     def currency(self) -> str:
@@ -159,12 +200,16 @@ class OutputPricer:
         return prices["output"], prices["reasoning"]
 
 
-@dataclass
-class Valued:
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Valued(Record):
     """A fine row's part in one currency."""
 
     fine: FineRow
     part: Part
+
+    def __init__(self, fine: FineRow, part: Part) -> None:
+        self.fine, self.part = fine, part
 
     @property
     def currency(self) -> str:
