@@ -96,6 +96,9 @@ class CallOptions(Frozen):
 # As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
 @dataclass(init=False, repr=False, eq=False)
 class PromptEstimate(Record):
+    """One measured prompt priced on one model: tokens, where the output size came from, the
+    cost per call and, with a volume, the calls per month."""
+
     prompt: MeasuredPrompt
     model: Model
     input_tokens: int

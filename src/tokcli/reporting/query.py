@@ -74,6 +74,8 @@ class Selection(Frozen):
 # As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
 @dataclass(init=False, repr=False, eq=False)
 class FineRow(Record):
+    """The sums of the usage rows of one group, day, model, tier and currency."""
+
     group: Group
     day: str
     model: str | None

@@ -17,22 +17,25 @@ from typing import TYPE_CHECKING
 
 from tokcli.frozen import Record
 from tokcli.money import MILLION, MONEY_CONTEXT, ZERO
-from tokcli.reporting import anomalies as anomaly_rules
 from tokcli.reporting.query import TIME_KEYS, FineRow, Selection
 from tokcli.reporting.totals import Totals
 from tokcli.reporting.valuation import LIST_CURRENCY, Fx, Part, basis_label, value
 
-if TYPE_CHECKING:  # forecasts are made only when asked for: imported then (start-up)
+if TYPE_CHECKING:  # forecasts and anomalies are found only when asked for: imported then
     from tokcli.reporting.forecast import Forecast
 
 COST_BASES = ("auto", "billed", "list")
 RATIO_QUANTUM = Decimal("0.0001")
 OTHER = "(other)"
+DEFAULT_K = Decimal(3)  # --k: a spike is a day above k times its trailing 7-day mean
+DEFAULT_WOW_PERCENT = Decimal(50)  # --wow: week-over-week growth that is an anomaly
 
 
 # As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
 @dataclass(init=False, repr=False, eq=False)
 class ReportOptions(Record):
+    """What the report is asked for: the selection, cost basis, currency rates and extras."""
+
     selection: Selection
     today: dt.date
     cost_basis: str = "auto"
@@ -40,8 +43,8 @@ class ReportOptions(Record):
     top: int | None = None
     forecast_period: tuple[dt.date, dt.date] | None = None
     anomalies: bool = False
-    k: Decimal = anomaly_rules.DEFAULT_K
-    wow_percent: Decimal = anomaly_rules.DEFAULT_WOW_PERCENT
+    k: Decimal = DEFAULT_K
+    wow_percent: Decimal = DEFAULT_WOW_PERCENT
     allocate_shared: tuple[Decimal, str | None] | None = None  # amount, currency if named
 
     def __init__(
@@ -53,8 +56,8 @@ class ReportOptions(Record):
         top: int | None = None,
         forecast_period: tuple[dt.date, dt.date] | None = None,
         anomalies: bool = False,
-        k: Decimal = anomaly_rules.DEFAULT_K,
-        wow_percent: Decimal = anomaly_rules.DEFAULT_WOW_PERCENT,
+        k: Decimal = DEFAULT_K,
+        wow_percent: Decimal = DEFAULT_WOW_PERCENT,
         allocate_shared: tuple[Decimal, str | None] | None = None,
     ) -> None:
         self.selection, self.today, self.cost_basis, self.fx = selection, today, cost_basis, fx
@@ -541,6 +544,8 @@ def _sum_forecasts(parts: list[Forecast], start, end, today) -> Forecast:
 
 
 def _anomalies(series, selection: Selection, options: ReportOptions, fine_rows) -> dict:
+    from tokcli.reporting import anomalies as anomaly_rules
+
     days = _day_span(selection, fine_rows)
     found: list[anomaly_rules.Anomaly] = []
     for group in sorted(series, key=lambda g: (g[0], tuple(_sort_text(v) for v in g[1:]))):
