@@ -37,6 +37,8 @@ NEVER = {
     "tokcli.pricing.layers",  # a curated model is found without the generated layer
     "tokcli.reporting.forecast",  # only for --month and --forecast
     "tokcli.reporting.allocation",  # only for --allocate-shared
+    "tokcli.outputs",  # only to write a file (--output)
+    "tokcli.suggest",  # only to suggest a name for a misspelt one
 }
 COMMANDS = {
     "pricing show": (
