@@ -54,7 +54,8 @@ COMMANDS = {
     "report on an empty store": (
         ["report"],
         {"csv", "fractions", "random", "tokcli.prompts",
-         "tokcli.reporting.anomalies"},  # only for --anomalies
+         "tokcli.reporting.anomalies",  # only for --anomalies
+         "tokcli.reporting.additions"},  # only for --forecast, --anomalies, --allocate-shared
     ),
 }  # fmt: skip
 
