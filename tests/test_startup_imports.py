@@ -37,6 +37,8 @@ NEVER = {
     "tokcli.pricing.layers",  # a curated model is found without the generated layer
     "tokcli.reporting.forecast",  # only for --month and --forecast
     "tokcli.reporting.allocation",  # only for --allocate-shared
+    "tokcli.outputs",  # only to write a file (--output)
+    "tokcli.suggest",  # only to suggest a name for a misspelt one
 }
 COMMANDS = {
     "pricing show": (
@@ -51,7 +53,9 @@ COMMANDS = {
     ),
     "report on an empty store": (
         ["report"],
-        {"csv", "fractions", "random", "tokcli.prompts"},
+        {"csv", "fractions", "random", "tokcli.prompts",
+         "tokcli.reporting.anomalies",  # only for --anomalies
+         "tokcli.reporting.additions"},  # only for --forecast, --anomalies, --allocate-shared
     ),
 }  # fmt: skip
 
@@ -126,12 +130,13 @@ def test_price_classes_keep_frozen_dataclass_behaviour():
 
 def test_estimate_quick_path_creates_no_dataclass_methods():
     """The value classes on the quick paths share tokcli.frozen's methods instead of having
-    @dataclass compile them at import: creating one costs 2M to 3.6M instructions."""
+    @dataclass compile them at import: creating one costs 2M to 3.6M instructions. Frozen for
+    the immutable ones, Record for the mutable ones (estimate's and the report's)."""
     from tokcli import cost
-    from tokcli.estimate import call, prompt, volume
-    from tokcli.frozen import Frozen
+    from tokcli.estimate import call, prompt, run, volume
+    from tokcli.frozen import Frozen, Record
     from tokcli.prompts import settings
-    from tokcli.reporting import anomalies, query, totals, valuation
+    from tokcli.reporting import anomalies, query, totals, valuation, views
 
     classes = [cost.Usage, cost.CostLine, cost.CostBreakdown, cost.ResolvedPrices,
                call.CallShape, call.CostItem, call.CallCost, prompt.CallOptions,
@@ -140,6 +145,13 @@ def test_estimate_quick_path_creates_no_dataclass_methods():
     for cls in classes:
         assert issubclass(cls, Frozen), cls
         assert "__eq__" not in vars(cls) and "__setattr__" not in vars(cls), cls
+    mutable = [prompt.MeasuredPrompt, prompt.PromptEstimate, run.PromptRequest, query.FineRow,
+               valuation.Part, views.ReportOptions, views.Group, views.Valued]  # fmt: skip
+    for cls in mutable:
+        assert issubclass(cls, Record), cls
+        assert "__eq__" not in vars(cls) and "__repr__" not in vars(cls), cls
+    for cls in classes + mutable:  # else @dataclass builds one with inspect.signature
+        assert cls.__doc__ and not cls.__doc__.startswith(cls.__name__ + "("), cls
 
 
 def test_frozen_value_classes_behave_as_frozen_dataclasses():
@@ -200,27 +212,32 @@ print(len(found), len(loaded()))
 
 
 def test_every_written_out_init_takes_exactly_its_dataclass_fields():
-    """A Frozen class writes its __init__ out by hand (start-up): its parameters must be the
-    dataclass fields, in order, with the same defaults, so adding a field without its parameter
-    (or the reverse) fails here rather than in a user's run."""
+    """A Frozen or Record class writes its __init__ out by hand (start-up): its parameters must
+    be the dataclass fields, in order, with the same defaults (None for a default_factory), so
+    adding a field without its parameter (or the reverse) fails here rather than in a user's
+    run."""
     import dataclasses
     import importlib
     import inspect
 
-    from tokcli.frozen import Frozen
+    from tokcli.frozen import Frozen, Record
 
     modules = ["tokcli.cost", "tokcli.estimate.call", "tokcli.estimate.prompt",
-               "tokcli.estimate.volume", "tokcli.prompts.settings", "tokcli.pricing.model",
-               "tokcli.reporting.anomalies", "tokcli.reporting.query", "tokcli.reporting.totals",
-               "tokcli.reporting.valuation"]  # fmt: skip
+               "tokcli.estimate.run", "tokcli.estimate.volume", "tokcli.prompts.settings",
+               "tokcli.pricing.model", "tokcli.reporting.anomalies", "tokcli.reporting.query",
+               "tokcli.reporting.totals", "tokcli.reporting.valuation",
+               "tokcli.reporting.views"]  # fmt: skip
     for name in modules:
         importlib.import_module(name)
-    pending, classes = list(Frozen.__subclasses__()), []
+    pending, classes = [*Frozen.__subclasses__(), *Record.__subclasses__()], []
     while pending:
         cls = pending.pop()
         classes.append(cls)
         pending += cls.__subclasses__()
-    assert len(classes) >= 15
+    assert len(classes) >= 23
+    assert {"PromptRequest", "ReportOptions", "Group", "FineRow", "Part"} <= {
+        cls.__name__ for cls in classes
+    }
     for cls in classes:
         fields = dataclasses.fields(cls)
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
@@ -230,6 +247,8 @@ def test_every_written_out_init_takes_exactly_its_dataclass_fields():
                 assert parameter.default == field.default, (cls, field.name)
             elif field.default_factory is dataclasses.MISSING:
                 assert parameter.default is inspect.Parameter.empty, (cls, field.name)
+            else:  # None stands for a new default_factory() value
+                assert parameter.default is None, (cls, field.name)
 
 
 def test_the_cached_registry_builds_only_the_models_looked_up(tmp_path, monkeypatch):
@@ -248,3 +267,94 @@ def test_the_cached_registry_builds_only_the_models_looked_up(tmp_path, monkeypa
     assert built == ["claude-sonnet-4-6"]
     assert list(cached.models) == list(parsed.models)
     assert all(cached.models[m] == parsed.models[m] for m in parsed.models)
+
+
+def test_record_classes_behave_as_mutable_dataclasses():
+    """tokcli.frozen.Record gives the mutable value classes @dataclass()'s equality, repr and
+    unhashability without compiling them per class; replace/asdict/fields still work, and a
+    default_factory field gets a new value per instance."""
+    import dataclasses
+    import datetime as dt
+    from decimal import Decimal
+
+    from tokcli.estimate.prompt import CallOptions
+    from tokcli.estimate.run import PromptRequest
+    from tokcli.reporting.query import Selection
+    from tokcli.reporting.totals import Totals
+    from tokcli.reporting.valuation import Part
+    from tokcli.reporting.views import DEFAULT_K, DEFAULT_WOW_PERCENT, Group, ReportOptions
+
+    day = dt.date(2026, 1, 5)
+    request = PromptRequest(day, CallOptions())
+    assert request == PromptRequest(day, CallOptions(), [], None, 30, {}, [], None)
+    assert request != PromptRequest(day, CallOptions(), ["gpt-5"])
+    assert (
+        request.model_names == []
+        and request.model_names is not PromptRequest(day, CallOptions()).model_names
+    )
+    request.days_per_month = 31  # mutable, as a plain dataclass
+    assert request.days_per_month == 31
+    with pytest.raises(TypeError):
+        hash(request)
+    assert repr(request).startswith("PromptRequest(at=datetime.date(2026, 1, 5), options=")
+    assert dataclasses.replace(request, volume=None) == request
+    assert dataclasses.asdict(request)["days_per_month"] == 31
+
+    options = ReportOptions(Selection(), day)
+    assert (options.k, options.wow_percent) == (DEFAULT_K, DEFAULT_WOW_PERCENT) == (3, 50)
+    wider = dataclasses.replace(options, top=3)
+    assert wider.top == 3 and wider != options and wider.selection is options.selection
+    group = Group(("USD",))
+    assert group.totals is not Group(("USD",)).totals and group.bases == set()
+    sums = Totals()  # compared by identity, as before
+    assert Group(("USD",), sums) == Group(("USD",), sums) != Group(("EUR",), sums)
+    assert Group(("USD",), sums) != Group(("USD",), Totals())
+    part = Part("USD", Decimal("1.50"), frozenset({"list"}), sums)
+    assert part.list_rate == 1 and part.billed is None
+    assert part == Part("USD", Decimal("1.5"), frozenset({"list"}), sums)
+    assert part != Part("EUR", Decimal("1.5"), frozenset({"list"}), sums)
+
+
+def test_typer_reads_each_signature_once_and_builds_the_same_commands():
+    """cli/main.py has Typer share one reading of a command's signature between its
+    parameters and its callback (start-up): every command and sub-command comes out with the
+    parameters Typer builds on its own, and Typer's reader is put back afterwards."""
+    import importlib
+
+    import typer
+
+    from tokcli.cli.main import _command_of, _read_once
+    from tokcli.cli.registry import COMMANDS
+
+    def described(command) -> list:
+        params = [
+            (p.name, p.opts, p.secondary_opts, type(p.type).__name__, repr(p.default),
+             p.required, p.multiple, getattr(p, "help", None), getattr(p, "is_flag", None),
+             p.metavar, p.nargs)
+            for p in command.params
+        ]  # fmt: skip
+        subcommands = getattr(command, "commands", {})
+        return [command.help, params, {n: described(subcommands[n]) for n in sorted(subcommands)}]
+
+    reader = typer.main.get_params_from_function
+    for module_name, _ in COMMANDS.values():
+        app = importlib.import_module(module_name).app
+        shared = _read_once(_command_of, app)
+        assert typer.main.get_params_from_function is reader
+        assert described(shared) == described(typer.main.get_command(app)), module_name
+
+
+def test_the_entry_point_collects_garbage_after_start_up():
+    """The entry point imports the CLI with the cyclic collector paused and freezes what it
+    imported (start-up): the collector is on again while the command runs."""
+    probe = """
+import atexit, gc, sys
+atexit.register(lambda: print(gc.isenabled(), gc.get_freeze_count() > 10000))
+sys.argv = ["tokcli", "pricing", "show", "claude-sonnet-4-6"]
+from tokcli.cli.entry import main
+main()
+"""
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["True", "True"]

@@ -85,6 +85,8 @@ class Usage(Frozen):
 
 @dataclass(init=False, repr=False, eq=False)
 class CostLine(Frozen):
+    """One usage bucket of a breakdown: its tokens, the price per million and the cost."""
+
     bucket: str
     tokens: int
     price_per_mtok: Decimal
@@ -106,6 +108,9 @@ class CostLine(Frozen):
 
 @dataclass(init=False, repr=False, eq=False)
 class CostBreakdown(Frozen):
+    """The cost of some usage on one model at one moment and tier, line by line, with the
+    price entry it was priced at."""
+
     model: str
     provider: str
     service_tier: str

@@ -14,6 +14,9 @@ dataclasses (`dataclasses.fields`, `replace` and `asdict` work) declared with
 
         def __init__(self, name: str, cost: Decimal = ZERO) -> None:
             self.__dict__.update(name=name, cost=cost)
+
+`Record` is the same for the mutable ones (@dataclass() with its default eq: equal by fields,
+unhashable, fields assignable); their __init__ assigns the fields as usual.
 """
 
 from __future__ import annotations
@@ -48,3 +51,23 @@ class Frozen:
 
     def __delattr__(self, name: str) -> None:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+class Record:
+    """Mutable value object: equal by its fields and unhashable, as @dataclass() (eq=True)."""
+
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]  # as a dataclass with eq and not frozen
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__dataclass_fields__)  # type: ignore[attr-defined]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._values() == other._values()  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        names = self.__dataclass_fields__  # type: ignore[attr-defined]
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__qualname__}({fields})"

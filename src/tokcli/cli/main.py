@@ -47,7 +47,7 @@ class LazyGroup(TyperGroup):
             if exc.name != entry[0]:
                 raise
             return None
-        command = _command_of(module.app)
+        command = _read_once(_command_of, module.app)
         command.name = cmd_name
         return command
 
@@ -138,7 +138,8 @@ class _LazyCommands(MutableMapping):
     def __getitem__(self, name):
         if name not in self._built:
             info = self._pending[name]  # KeyError: no such command
-            self._built[name] = typer.main.get_command_from_info(
+            self._built[name] = _read_once(
+                typer.main.get_command_from_info,
                 info,
                 pretty_exceptions_short=self._app.pretty_exceptions_short,
                 rich_markup_mode=self._app.rich_markup_mode,
@@ -163,6 +164,28 @@ class _LazyCommands(MutableMapping):
 
     def __contains__(self, name):
         return name in self._pending or name in self._built
+
+
+def _read_once(convert, *args, **kwargs):
+    """`convert(*args, **kwargs)` with each function's signature read once: Typer reads a
+    command's signature (inspect.signature, get_type_hints, a copy of every option) for its
+    parameters and again for its callback, which wants only the names (start-up, issue 17).
+    Typer never changes what it read, so the second reader can share the first one's."""
+    read = getattr(typer.main, "get_params_from_function", None)
+    if read is None:  # a Typer that no longer reads signatures this way
+        return convert(*args, **kwargs)
+    found: dict = {}
+
+    def read_once(function):
+        if function not in found:
+            found[function] = read(function)
+        return found[function]
+
+    typer.main.get_params_from_function = read_once
+    try:
+        return convert(*args, **kwargs)
+    finally:
+        typer.main.get_params_from_function = read
 
 
 def _is_click_error(exc: BaseException) -> bool:

@@ -600,9 +600,6 @@ def _title(doc: dict) -> str:
 
 
 def _emit(rt, output: Output, fmt: str, path: Path | None, *, title: str, extras=None) -> None:
-    from tokcli.outputs import atomic_output, write_text
-    from tokcli.render import render
-
     if fmt == "html":
         from tokcli.reporting.html import render_page
 
@@ -610,11 +607,16 @@ def _emit(rt, output: Output, fmt: str, path: Path | None, *, title: str, extras
         if path is None:
             rt.stdout.write(text)
         else:
+            from tokcli.outputs import write_text
+
             write_text(path, text)
         return
     if path is None:
         rt.emit(output, fmt)
         return
+    from tokcli.outputs import atomic_output  # here: most reports go to stdout (start-up)
+    from tokcli.render import render
+
     with atomic_output(path, newline="") as stream:
         render(output, fmt, stream)
 

@@ -93,6 +93,8 @@ class CostItem(Frozen):
 
 @dataclass(init=False, repr=False, eq=False)
 class CallCost(Frozen):
+    """The price of one call of a given shape on one model: the cost per call and its items."""
+
     model: Model
     shape: CallShape
     service_tier: str

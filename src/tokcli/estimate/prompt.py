@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tokcli.estimate.call import DEFAULT_OUTPUT_TOKENS, CallCost, CallShape, price_call
-from tokcli.frozen import Frozen
+from tokcli.frozen import Frozen, Record
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.pricing.model import Model
 from tokcli.prompts.settings import PromptSettings
@@ -31,8 +31,9 @@ MESSAGE_KINDS = ("chat", "prompty", "dotprompt")
 _NO_NOTES: tuple[str, ...] = ()  # shared by every result without notes
 
 
-@dataclass
-class MeasuredPrompt:
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class MeasuredPrompt(Record):
     """A prompt ready to price: its rendered text and stable prefix, independent of model."""
 
     path: str | None  # None for --text / --input-tokens
@@ -42,6 +43,20 @@ class MeasuredPrompt:
     source: PromptSource | None = None
     framed_messages: int = 0  # messages that carry per-message framing tokens
     fixed_input_tokens: int | None = None  # --input-tokens: no text to count
+
+    def __init__(
+        self,
+        path: str | None,
+        rendered: RenderedPrompt | None,
+        prefix_text: str,
+        settings: PromptSettings,
+        source: PromptSource | None = None,
+        framed_messages: int = 0,
+        fixed_input_tokens: int | None = None,
+    ) -> None:
+        self.path, self.rendered, self.prefix_text = path, rendered, prefix_text
+        self.settings, self.source, self.framed_messages = settings, source, framed_messages
+        self.fixed_input_tokens = fixed_input_tokens
 
 
 # As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
@@ -78,8 +93,12 @@ class CallOptions(Frozen):
         )
 
 
-@dataclass
-class PromptEstimate:
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class PromptEstimate(Record):
+    """One measured prompt priced on one model: tokens, where the output size came from, the
+    cost per call and, with a volume, the calls per month."""
+
     prompt: MeasuredPrompt
     model: Model
     input_tokens: int
@@ -90,6 +109,24 @@ class PromptEstimate:
     call: CallCost
     monthly_requests: int | None = None
     notes: list[str] = field(default_factory=list)
+
+    def __init__(
+        self,
+        prompt: MeasuredPrompt,
+        model: Model,
+        input_tokens: int,
+        exact: bool,
+        method: str,
+        output_tokens: int,
+        output_source: str,
+        call: CallCost,
+        monthly_requests: int | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        self.prompt, self.model, self.input_tokens, self.exact = prompt, model, input_tokens, exact
+        self.method, self.output_tokens, self.output_source = method, output_tokens, output_source
+        self.call, self.monthly_requests = call, monthly_requests
+        self.notes = [] if notes is None else notes
 
     @property
     def monthly_cost(self) -> Decimal | None:

@@ -25,13 +25,15 @@ from tokcli.estimate.prompt import (
     result_dict,
 )
 from tokcli.estimate.volume import Volume
+from tokcli.frozen import Record
 from tokcli.money import MONEY_CONTEXT, plain
 
 RATIO_PLACES = Decimal("0.0001")
 
 
-@dataclass
-class PromptRequest:
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class PromptRequest(Record):
     """Everything the command line and config say about a prompt-mode run."""
 
     at: dt.date
@@ -42,6 +44,23 @@ class PromptRequest:
     variables: dict = field(default_factory=dict)
     config_prompts: list[dict] = field(default_factory=list)  # [[prompts]] entries
     limits: Any = None  # RenderLimits: how much and how long a template may render
+
+    def __init__(
+        self,
+        at: dt.date,
+        options: CallOptions,
+        model_names: list[str] | None = None,
+        volume: Volume | None = None,
+        days_per_month: int = 30,
+        variables: dict | None = None,
+        config_prompts: list[dict] | None = None,
+        limits: Any = None,
+    ) -> None:
+        self.at, self.options, self.volume, self.limits = at, options, volume, limits
+        self.model_names = [] if model_names is None else model_names
+        self.days_per_month = days_per_month
+        self.variables = {} if variables is None else variables
+        self.config_prompts = [] if config_prompts is None else config_prompts
 
 
 def local_files(paths: list[str], exclude: list[str]) -> Iterator[tuple[Path, str | None]]:

@@ -14,6 +14,8 @@ DEFAULT_DAYS_PER_MONTH = 30
 # As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
 @dataclass(init=False, repr=False, eq=False)
 class Volume(Frozen):
+    """How many calls a prompt gets: `requests` per day or per month, and where that came from."""
+
     requests: int
     per: str  # "day" | "month"
     days_per_month: int = DEFAULT_DAYS_PER_MONTH

@@ -22,6 +22,9 @@ PERIODS = ("day", "month")
 # As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
 @dataclass(init=False, repr=False, eq=False)
 class PromptSettings(Frozen):
+    """What a prompt file says about its own calls (front matter or config): model, output
+    size and volume."""
+
     model: str | None = None
     max_tokens: int | None = None
     requests: int | None = None

@@ -19,14 +19,14 @@ from decimal import Decimal
 from tokcli.frozen import Frozen
 from tokcli.money import MONEY_CONTEXT, ZERO
 
-DEFAULT_K = Decimal(3)
-DEFAULT_WOW_PERCENT = Decimal(50)
 TRAILING_DAYS = 7
 
 
 # As @dataclass(frozen=True), with __init__ written out: see tokcli.frozen (start-up).
 @dataclass(init=False, repr=False, eq=False)
 class Anomaly(Frozen):
+    """A spike or week-over-week jump in one group's daily spend."""
+
     group: tuple
     kind: str  # "spike" or "week-over-week"
     period: str  # the day (YYYY-MM-DD) or the week (YYYY-Www)

@@ -41,11 +41,12 @@ def refresh_rollups(conn: Any, warn: Warn) -> bool:
 def check_tag_keys(conn: Any, selection: Selection) -> None:
     """A tag key no usage row has is a typo far more often than an empty group: say so."""
     from tokcli.reporting.query import DIMENSIONS, TIME_KEYS, known_tag_keys
-    from tokcli.suggest import did_you_mean
 
     wanted = selection.tag_keys
     if not wanted:
         return
+    from tokcli.suggest import did_you_mean
+
     known = known_tag_keys(conn)
     for key in wanted:
         if key not in known:

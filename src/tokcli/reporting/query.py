@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from tokcli.errors import TokcliError
-from tokcli.frozen import Frozen
+from tokcli.frozen import Frozen, Record
 from tokcli.lazyre import lazy
 from tokcli.money import MONEY_CONTEXT
 from tokcli.reporting.totals import (
@@ -75,14 +75,24 @@ class Selection(Frozen):
         return list(dict.fromkeys(k for k in keys if k not in DIMENSIONS))
 
 
-@dataclass
-class FineRow:
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class FineRow(Record):
+    """The sums of the usage rows of one group, day, model, tier and currency."""
+
     group: Group
     day: str
     model: str | None
     tier: str
     currency: str | None
     totals: Totals
+
+    def __init__(
+        self, group: Group, day: str, model: str | None, tier: str, currency: str | None,
+        totals: Totals,
+    ) -> None:  # fmt: skip
+        self.group, self.day, self.model, self.tier = group, day, model, tier
+        self.currency, self.totals = currency, totals
 
 
 def validate_key(key: str, *, option: str) -> None:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from tokcli.errors import OptionError, TokcliError
-from tokcli.frozen import Frozen
+from tokcli.frozen import Frozen, Record
 from tokcli.lazyre import lazy
 from tokcli.money import display
 from tokcli.reporting.totals import Totals
@@ -185,8 +185,9 @@ def _rates_csv(path: Path, text: str) -> dict[str, Decimal]:
     return rates
 
 
-@dataclass
-class Part:
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Part(Record):
     """The money of some usage rows in one currency.
 
     `spend` is valued by the cost basis. `billed` and `listed` are (currency, amount, rows) of
@@ -200,6 +201,19 @@ class Part:
     billed: tuple[str, Decimal, int] | None = None
     listed: tuple[str, Decimal, int] | None = None
     list_rate: Decimal = Decimal(1)  # converts list-price figures (USD) into `listed`'s currency
+
+    def __init__(
+        self,
+        currency: str | None,
+        spend: Decimal,
+        bases: frozenset[str],
+        totals: Totals | None,
+        billed: tuple[str, Decimal, int] | None = None,
+        listed: tuple[str, Decimal, int] | None = None,
+        list_rate: Decimal = Decimal(1),
+    ) -> None:
+        self.currency, self.spend, self.bases, self.totals = currency, spend, bases, totals
+        self.billed, self.listed, self.list_rate = billed, listed, list_rate
 
 
 def value(totals: Totals, currency: str | None, basis: str, fx: Fx | None) -> list[Part]:

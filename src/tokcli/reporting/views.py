@@ -1,5 +1,6 @@
-"""Fold fine rows into the report the user asked for: groups, totals, shares, output share,
-time series, forecasts, anomalies and shared-cost allocation, as one JSON-ready document.
+"""Fold fine rows into the report the user asked for: groups, totals, shares, output share
+and time series, as one JSON-ready document (forecasts, anomalies and shared-cost allocation,
+made only when asked for, are in tokcli.reporting.additions).
 
 Money is never added across currencies: every group, total, share, forecast, anomaly baseline
 and allocation is per currency (the currency is the first part of every group key), unless the
@@ -13,24 +14,25 @@ import decimal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from tokcli.frozen import Record
 from tokcli.money import MILLION, MONEY_CONTEXT, ZERO
-from tokcli.reporting import anomalies as anomaly_rules
 from tokcli.reporting.query import TIME_KEYS, FineRow, Selection
 from tokcli.reporting.totals import Totals
 from tokcli.reporting.valuation import LIST_CURRENCY, Fx, Part, basis_label, value
 
-if TYPE_CHECKING:  # forecasts are made only when asked for: imported then (start-up)
-    from tokcli.reporting.forecast import Forecast
-
 COST_BASES = ("auto", "billed", "list")
 RATIO_QUANTUM = Decimal("0.0001")
 OTHER = "(other)"
+DEFAULT_K = Decimal(3)  # --k: a spike is a day above k times its trailing 7-day mean
+DEFAULT_WOW_PERCENT = Decimal(50)  # --wow: week-over-week growth that is an anomaly
 
 
-@dataclass
-class ReportOptions:
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class ReportOptions(Record):
+    """What the report is asked for: the selection, cost basis, currency rates and extras."""
+
     selection: Selection
     today: dt.date
     cost_basis: str = "auto"
@@ -38,13 +40,31 @@ class ReportOptions:
     top: int | None = None
     forecast_period: tuple[dt.date, dt.date] | None = None
     anomalies: bool = False
-    k: Decimal = anomaly_rules.DEFAULT_K
-    wow_percent: Decimal = anomaly_rules.DEFAULT_WOW_PERCENT
+    k: Decimal = DEFAULT_K
+    wow_percent: Decimal = DEFAULT_WOW_PERCENT
     allocate_shared: tuple[Decimal, str | None] | None = None  # amount, currency if named
 
+    def __init__(
+        self,
+        selection: Selection,
+        today: dt.date,
+        cost_basis: str = "auto",
+        fx: Fx | None = None,
+        top: int | None = None,
+        forecast_period: tuple[dt.date, dt.date] | None = None,
+        anomalies: bool = False,
+        k: Decimal = DEFAULT_K,
+        wow_percent: Decimal = DEFAULT_WOW_PERCENT,
+        allocate_shared: tuple[Decimal, str | None] | None = None,
+    ) -> None:
+        self.selection, self.today, self.cost_basis, self.fx = selection, today, cost_basis, fx
+        self.top, self.forecast_period, self.anomalies = top, forecast_period, anomalies
+        self.k, self.wow_percent, self.allocate_shared = k, wow_percent, allocate_shared
 
-@dataclass
-class Group:
+
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Group(Record):
     """One output row while it is being built: key = (currency, *values of --by)."""
 
     key: tuple
@@ -57,6 +77,27 @@ class Group:
     list_rows: int = 0
     output_cost: Decimal = ZERO
     output_priced: bool = True  # every output token of the group had a list price here
+
+    def __init__(
+        self,
+        key: tuple,
+        totals: Totals | None = None,
+        spend: Decimal = ZERO,
+        bases: set[str] | None = None,
+        billed: Decimal = ZERO,
+        billed_rows: int = 0,
+        listed: Decimal = ZERO,
+        list_rows: int = 0,
+        output_cost: Decimal = ZERO,
+        output_priced: bool = True,
+    ) -> None:
+        self.key, self.spend = key, spend
+        self.totals = Totals() if totals is None else totals
+        self.bases = set() if bases is None else bases
+        self.billed, self.billed_rows, self.listed, self.list_rows = (
+            billed, billed_rows, listed, list_rows,
+        )  # fmt: skip
+        self.output_cost, self.output_priced = output_cost, output_priced
 
     @property
     def currency(self) -> str:
@@ -159,12 +200,16 @@ class OutputPricer:
         return prices["output"], prices["reasoning"]
 
 
-@dataclass
-class Valued:
+# As @dataclass(), with __init__ written out: see tokcli.frozen (start-up).
+@dataclass(init=False, repr=False, eq=False)
+class Valued(Record):
     """A fine row's part in one currency."""
 
     fine: FineRow
     part: Part
+
+    def __init__(self, fine: FineRow, part: Part) -> None:
+        self.fine, self.part = fine, part
 
     @property
     def currency(self) -> str:
@@ -233,7 +278,7 @@ def stacked_series(fine_rows: list[FineRow], options: ReportOptions, limit: int)
         for currency in {g[0] for g in series}:
             mine = sorted(
                 (g for g in series if g[0] == currency),
-                key=lambda g: (-spend[g], tuple(_sort_text(v) for v in g[1:])),
+                key=lambda g: (-spend[g], tuple(sort_text(v) for v in g[1:])),
             )
             kept |= set(mine[:limit])  # fmt: skip
         points: dict[tuple, Decimal] = {}
@@ -300,11 +345,17 @@ def _build(fine_rows: list[FineRow], options: ReportOptions, registry) -> dict:
     series = daily_spend(valued)
     doc["daily"] = _overall_daily(series, selection, fine_rows, currencies)
     if options.forecast_period is not None:
-        doc["forecast"] = _forecasts(series, rows, selection, options, currencies)
+        from tokcli.reporting.additions import forecasts
+
+        doc["forecast"] = forecasts(series, rows, selection, options, currencies)
     if options.anomalies:
-        doc["anomalies"] = _anomalies(series, selection, options, fine_rows)
+        from tokcli.reporting.additions import anomalies
+
+        doc["anomalies"] = anomalies(series, selection, options, fine_rows)
     if options.allocate_shared is not None:
-        doc["allocation"] = _allocate(rows, options.allocate_shared, selection)
+        from tokcli.reporting.additions import allocation
+
+        doc["allocation"] = allocation(rows, options.allocate_shared, selection)
     return doc
 
 
@@ -343,7 +394,7 @@ def _row(group: Group, selection: Selection, currency_total: Decimal) -> dict:
     return {**keys, **_measures(group, currency_total)}
 
 
-def _sort_text(value) -> tuple:
+def sort_text(value) -> tuple:
     # Untagged (None) and (other) sort after real values.
     return (value is None or value == OTHER, "" if value is None else str(value))
 
@@ -365,7 +416,7 @@ def _order(groups: dict[tuple, Group], selection: Selection) -> list[Group]:
         return (
             tuple(group.key[i] for i in time_positions),  # time series read in time order
             -attribute_spend[attrs],  # then the biggest spenders first
-            tuple(_sort_text(v) for v in attrs[1:]),
+            tuple(sort_text(v) for v in attrs[1:]),
         )
 
     return sorted(groups.values(), key=sort_key)
@@ -387,7 +438,7 @@ def _keep_top(ordered: list[Group], selection: Selection, top: int | None):
     for group in ordered:
         attrs = _attributes(group.key, time_positions)
         ranking[attrs] = ranking.get(attrs, ZERO) + group.spend
-    ranked = sorted(ranking, key=lambda a: (-ranking[a], tuple(_sort_text(v) for v in a[1:])))
+    ranked = sorted(ranking, key=lambda a: (-ranking[a], tuple(sort_text(v) for v in a[1:])))
     if len(ranked) <= top:
         return ordered
     kept = set(ranked[:top])
@@ -411,13 +462,13 @@ def _keep_top(ordered: list[Group], selection: Selection, top: int | None):
         tuple(g.key[i] for i in time_positions),
         _attributes(g.key, time_positions) not in kept,
         -ranking.get(_attributes(g.key, time_positions), ZERO),
-        tuple(_sort_text(v) for v in _attributes(g.key, time_positions)[1:]),
+        tuple(sort_text(v) for v in _attributes(g.key, time_positions)[1:]),
     ))  # fmt: skip
 
 
 def _fill_time_gaps(groups: dict[tuple, Group], selection: Selection, fine_rows, currencies):
     """A time series shows empty days/weeks/months as zero rows, so a chart has no holes."""
-    days = _day_span(selection, fine_rows)
+    days = day_span(selection, fine_rows)
     key = selection.group_by[0]
     for currency in currencies:
         for day in days:
@@ -426,7 +477,7 @@ def _fill_time_gaps(groups: dict[tuple, Group], selection: Selection, fine_rows,
                 groups[bucket] = Group(bucket)
 
 
-def _day_span(selection: Selection, fine_rows) -> list[dt.date]:
+def day_span(selection: Selection, fine_rows) -> list[dt.date]:
     seen = [f.day for f in fine_rows]
     if selection.since is None and not seen:
         return []
@@ -446,125 +497,8 @@ def _overall_daily(series, selection, fine_rows, currencies: list[str]) -> list[
     return [
         {"day": d, "currency": c, "spend": totals.get((c, d), ZERO)}
         for c in currencies
-        for d in _day_span(selection, fine_rows)
+        for d in day_span(selection, fine_rows)
     ]
-
-
-def _forecasts(series, rows: list[dict], selection, options: ReportOptions, currencies) -> dict:
-    from tokcli.reporting.forecast import DEFAULT_METHOD, forecast
-
-    start, end = options.forecast_period  # type: ignore[misc]
-    overall: dict[str, dict[dt.date, Decimal]] = {c: {} for c in currencies}
-    for (currency, *_), days in series.items():
-        mine = overall.setdefault(currency, {})
-        for day, amount in days.items():
-            mine[day] = mine.get(day, ZERO) + amount
-    by_group = {group: forecast(days, start, end, options.today) for group, days in series.items()}
-    shown = {(row["currency"], *(row[k] for k in selection.attribute_keys)) for row in rows}
-    for row in rows:
-        group = (row["currency"], *(row[k] for k in selection.attribute_keys))
-        result: Forecast | None = by_group.get(group)
-        if result is None and len(group) > 1 and all(v == OTHER for v in group[1:]):
-            result = _sum_forecasts(
-                [f for g, f in by_group.items() if g[0] == group[0] and g not in shown],
-                start, end, options.today,
-            )  # fmt: skip
-        result = result or forecast({}, start, end, options.today)
-        row["forecast_linear"] = result.linear
-        row["forecast_weighted"] = result.weighted
-    per_currency = []
-    for currency in currencies:
-        total = forecast(overall[currency], start, end, options.today)
-        per_currency.append({"currency": currency, **total.as_dict()})
-    doc: dict[str, object] = {"method": DEFAULT_METHOD, "methods": ["weighted", "linear"]}
-    if len(per_currency) == 1:
-        doc.update(per_currency[0])
-    doc["by_currency"] = per_currency
-    return doc
-
-
-def _sum_forecasts(parts: list[Forecast], start, end, today) -> Forecast:
-    from tokcli.reporting.forecast import Forecast, forecast
-
-    if not parts:
-        return forecast({}, start, end, today)
-    linear = sum((p.linear for p in parts), ZERO)
-    weighted = sum((p.weighted for p in parts), ZERO)
-    actual = sum((p.actual for p in parts), ZERO)
-    first = parts[0]
-    return Forecast(start, end, today, actual, first.complete_days, first.days, linear, weighted)
-
-
-def _anomalies(series, selection: Selection, options: ReportOptions, fine_rows) -> dict:
-    days = _day_span(selection, fine_rows)
-    found: list[anomaly_rules.Anomaly] = []
-    for group in sorted(series, key=lambda g: (g[0], tuple(_sort_text(v) for v in g[1:]))):
-        found += anomaly_rules.spikes(group, series[group], days, options.k)
-        found += anomaly_rules.week_over_week(group, series[group], days, options.wow_percent)
-    keys = selection.attribute_keys
-    listed = [
-        {
-            **dict(zip(keys, a.group[1:], strict=True)),
-            "currency": a.group[0],
-            "kind": a.kind,
-            "period": a.period,
-            "spend": a.value,
-            "baseline": a.baseline,
-            "jump": a.jump,
-            "ratio": a.ratio,
-        }
-        for a in sorted(
-            found,
-            key=lambda a: (a.period, a.kind, a.group[0], tuple(_sort_text(v) for v in a.group[1:])),
-        )
-    ]
-    return {
-        "k": options.k,
-        "trailing_days": anomaly_rules.TRAILING_DAYS,
-        "week_over_week_percent": options.wow_percent,
-        "items": listed,
-    }
-
-
-def _allocate(rows: list[dict], shared: tuple[Decimal, str | None], selection) -> dict:
-    """Spread the shared cost over the rows of its own currency (named, or the only one)."""
-    from tokcli.errors import OptionError
-    from tokcli.reporting.allocation import allocate
-
-    amount, currency = shared
-    currencies = sorted({row["currency"] for row in rows})
-    if currency is None:
-        if len(currencies) > 1:
-            raise OptionError(
-                "{allocate_shared}: spend is in several currencies ({currencies}); name the "
-                "shared cost's currency (e.g. {amount} {currency}) or convert with {fx}",
-                currencies=", ".join(currencies),
-                amount=amount,
-                currency=currencies[0],
-            )
-        currency = currencies[0] if currencies else LIST_CURRENCY
-    mine = [index for index, row in enumerate(rows) if row["currency"] == currency]
-    if not mine:
-        raise OptionError(
-            "{allocate_shared}: no spend in {currency} to allocate over (spend is in {spent})",
-            currency=currency,
-            spent=", ".join(currencies) or "no currency",
-        )
-    parts = allocate(amount, {index: rows[index]["spend"] for index in mine})
-    untagged = ZERO
-    for index in mine:
-        row = rows[index]
-        row["shared_cost"] = parts[index]
-        row["spend_with_shared"] = row["spend"] + parts[index]
-        if any(row.get(k) is None for k in selection.attribute_keys):
-            untagged += parts[index]
-    return {
-        "shared": amount,
-        "currency": currency,
-        "method": "proportional to spend, to the cent, largest remainder",
-        "allocated": sum(parts.values(), ZERO),
-        "untagged_share": untagged,
-    }
 
 
 SUMMARY_TOP = 5
