@@ -497,3 +497,13 @@ def test_summary_with_a_filter(cli, store):
         ("search", "230"), ("ads", "115"),
     ]  # fmt: skip
     assert summary["batch_share"] == "0.3333"  # 115 / 345
+
+
+def test_a_missing_pricing_override_is_an_error_even_on_an_empty_store(cli, tmp_path):
+    """The registry is loaded only when there are rows to price (start-up, issue 17), but a
+    named override file that does not exist is still refused."""
+    missing = tmp_path / "negotiated.yaml"
+    result = cli("--pricing", missing, "report", "--store", tmp_path / "empty.db")
+    assert result.exit_code == 2
+    assert f"{missing}: pricing override file not found" in result.stderr
+    assert cli("report", "--store", tmp_path / "empty.db").exit_code == 0

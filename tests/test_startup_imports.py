@@ -55,7 +55,9 @@ COMMANDS = {
         ["report"],
         {"csv", "fractions", "random", "tokcli.prompts",
          "tokcli.reporting.anomalies",  # only for --anomalies
-         "tokcli.reporting.additions"},  # only for --forecast, --anomalies, --allocate-shared
+         "tokcli.reporting.additions",  # only for --forecast, --anomalies, --allocate-shared
+         "tokcli.pricing",  # no row to price: the registry is not loaded
+         "json"},  # the rollup upkeep's JSON is for writes
     ),
 }  # fmt: skip
 

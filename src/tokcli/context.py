@@ -48,14 +48,20 @@ class Context:
 
         return configured_overrides(self.config) + [Path(p) for p in self.pricing_flags]
 
+    def check_pricing_overrides(self) -> None:
+        """A named override file that is missing is an error, even where no price is read."""
+        if not self.pricing_flags and self.config.get("pricing") is None:
+            return  # nothing named (and the pricing package stays unimported)
+        for path in self.pricing_overrides:
+            if not path.is_file():
+                raise TokcliError(f"{path}: pricing override file not found")
+
     @cached_property
     def registry(self):
         from tokcli.pricing import Registry
         from tokcli.pricing.aliases import apply_config_aliases
 
-        for path in self.pricing_overrides:
-            if not path.is_file():
-                raise TokcliError(f"{path}: pricing override file not found")
+        self.check_pricing_overrides()
         registry = Registry.load(overrides=self.pricing_overrides)
         apply_config_aliases(registry, self.config)
         return registry

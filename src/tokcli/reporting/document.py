@@ -66,9 +66,16 @@ def warn_bad_values(warn: Warn, bad: list[Any]) -> None:
 
 
 def build_document(
-    conn: Any, options: ReportOptions, registry: Registry, warn: Warn, *, use_rollups: bool
+    conn: Any,
+    options: ReportOptions,
+    registry: Callable[[], Registry],
+    warn: Warn,
+    *,
+    use_rollups: bool,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The report document and, without a grouping, its summary (also under doc["summary"])."""
+    """The report document and, without a grouping, its summary (also under doc["summary"]).
+    `registry` is called only when there are rows to price (start-up of a report on an empty
+    store: loading the registry is a tenth of it)."""
     from tokcli.reporting.query import bad_values, fetch
     from tokcli.reporting.views import build_report
 
@@ -77,7 +84,7 @@ def build_document(
     if use_rollups:
         bad = bad_values(conn, options.selection)
     warn_bad_values(warn, bad)
-    doc = build_report(rows, options, registry)
+    doc = build_report(rows, options, registry() if rows else None)
     summary = None
     if not options.selection.group_by:
         summary = _summary(conn, options, doc, use_rollups)
@@ -90,12 +97,13 @@ def report_document(
 ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
     """The report on the context's store: rollups refreshed, tag keys checked, the document,
     its summary (without a grouping) and, with `page`, what only the HTML page draws."""
+    context.check_pricing_overrides()
     conn = context.open_store()
     try:
         use_rollups = refresh_rollups(conn, context.warn)
         check_tag_keys(conn, options.selection)
         doc, summary = build_document(
-            conn, options, context.registry, context.warn, use_rollups=use_rollups
+            conn, options, lambda: context.registry, context.warn, use_rollups=use_rollups
         )
         extras = None
         if page:

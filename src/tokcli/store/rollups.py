@@ -11,7 +11,6 @@ Python, or inside PostgreSQL (`rebuild_day_in_database`), whose NUMERIC sums are
 from __future__ import annotations
 
 import decimal
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -187,6 +186,8 @@ class RollupUpkeep:
         """Add the sums held to the stored rollups of their days (in the caller's transaction);
         days already dirty wait for their rebuild, and a day holding a value no sum may use is
         marked dirty instead, so its rebuild names that value."""
+        import json  # here, not at the top: a report on an empty store never gets here
+
         signatures, self.signatures = self.signatures, {}
         base: Sums = {}
         tagged: Sums = {}
