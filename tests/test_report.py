@@ -499,11 +499,14 @@ def test_summary_with_a_filter(cli, store):
     assert summary["batch_share"] == "0.3333"  # 115 / 345
 
 
-def test_a_missing_pricing_override_is_an_error_even_on_an_empty_store(cli, tmp_path):
+def test_a_missing_pricing_override_is_an_error_even_on_an_empty_store(
+    cli, tmp_path, isolated_env
+):
     """The registry is loaded only when there are rows to price (start-up, issue 17), but a
     named override file that does not exist is still refused."""
-    missing = tmp_path / "negotiated.yaml"
-    result = cli("--pricing", missing, "report", "--store", tmp_path / "empty.db")
+    store = tmp_path / "empty.db"
+    assert cli("report", "--store", store).exit_code == 0
+    (isolated_env / "tokcli.toml").write_text('[pricing]\noverrides = ["negotiated.yaml"]\n')
+    result = cli("report", "--store", store)
     assert result.exit_code == 2
-    assert f"{missing}: pricing override file not found" in result.stderr
-    assert cli("report", "--store", tmp_path / "empty.db").exit_code == 0
+    assert "negotiated.yaml: pricing override file not found" in result.stderr
