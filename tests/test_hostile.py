@@ -315,6 +315,9 @@ def test_ctrl_c_prints_one_line_and_exits_130():
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # As at a terminal: a suite started in the background of a non-interactive shell
+        # inherits SIGINT ignored, and Python then installs no handler for it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdin is not None
     proc.stdin.write(b"hello " * 1000)
