@@ -94,11 +94,11 @@ def test_an_import_killed_mid_file_leaves_nothing_of_that_file(cli, tmp_path, mo
     real_insert = write.insert_usage
     calls = []
 
-    def dies_on_the_third_batch(conn, records, import_id=None):
+    def dies_on_the_third_batch(conn, records, import_id=None, upkeep=None):
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("killed")
-        return real_insert(conn, records, import_id)
+        return real_insert(conn, records, import_id, upkeep)
 
     monkeypatch.setattr(write, "INSERT_BATCH_ROWS", 2)  # rows are written in batches
     monkeypatch.setattr(write, "insert_usage", dies_on_the_third_batch)

@@ -499,9 +499,7 @@ def test_summary_with_a_filter(cli, store):
     assert summary["batch_share"] == "0.3333"  # 115 / 345
 
 
-def test_a_missing_pricing_override_is_an_error_even_on_an_empty_store(
-    cli, tmp_path, isolated_env
-):
+def test_a_missing_pricing_override_is_an_error_even_on_an_empty_store(cli, tmp_path, isolated_env):
     """The registry is loaded only when there are rows to price (start-up, issue 17), but a
     named override file that does not exist is still refused."""
     store = tmp_path / "empty.db"
