@@ -12,6 +12,9 @@ real ones in tests/fixtures/samples/claude-code-jsonl (see its SOURCES.md), copi
 from __future__ import annotations
 
 import json
+import os
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,7 +56,7 @@ def _expected_rows(lines: list[bytes]) -> int:
     return sum(1 for key, side in keys.items() if not (side and key[0] in main_chain))
 
 
-def _outcomes(path: Path) -> list[tuple]:
+def _outcomes(path: Path, limits: Limits | None = None) -> list[tuple]:
     """Every outcome of parsing `path`, in order, with everything it says."""
     return [
         (
@@ -66,7 +69,7 @@ def _outcomes(path: Path) -> list[tuple]:
             p.lines,
             [vars(record) for record in p.records],
         )
-        for p in claude_code.parse(Source(path), Options())
+        for p in claude_code.parse(Source(path, limits), Options())
     ]
 
 
@@ -156,7 +159,7 @@ def _folder(tmp_path: Path, copies: int = 3) -> Path:
     return folder
 
 
-def _in_workers(folder: Path, monkeypatch) -> list[tuple]:
+def _in_workers(folder: Path, monkeypatch, limits: Limits | None = None) -> list[tuple]:
     """The outcomes with the files read in two worker processes (none read here)."""
     read_here = []
     original = claude_code._read_file
@@ -168,15 +171,15 @@ def _in_workers(folder: Path, monkeypatch) -> list[tuple]:
     with monkeypatch.context() as patch:
         patch.setattr(claude_code, "_read_file", spy)
         patch.setattr(claude_code, "_worker_count", lambda files: 2)
-        outcomes = _outcomes(folder)
+        outcomes = _outcomes(folder, limits)
     assert read_here == []  # every file was read by a worker
     return outcomes
 
 
-def _in_this_process(folder: Path, monkeypatch) -> list[tuple]:
+def _in_this_process(folder: Path, monkeypatch, limits: Limits | None = None) -> list[tuple]:
     with monkeypatch.context() as patch:
         patch.setattr(claude_code, "_worker_count", lambda files: 1)
-        return _outcomes(folder)
+        return _outcomes(folder, limits)
 
 
 def test_worker_processes_give_the_same_outcomes_and_rows(tmp_path, monkeypatch):
@@ -204,18 +207,67 @@ def test_a_bad_line_in_one_file_is_reported_with_its_file_and_line(tmp_path, mon
     assert message.startswith("invalid JSON: ")
 
 
-def test_a_file_that_stops_the_import_stops_it_the_same_way(tmp_path, monkeypatch):
+@pytest.mark.parametrize("problem", ["not UTF-8", "a line longer than"])
+def test_a_file_that_stops_the_import_stops_it_the_same_way(tmp_path, monkeypatch, problem):
     folder = _folder(tmp_path)
     bad_file = folder / "-home-dev-p2" / "tool_heavy.jsonl"
-    bad_file.write_bytes(bad_file.read_bytes() + b'{"a":"caf\xe9"}\n')
+    limits = Limits()
+    if problem == "not UTF-8":
+        bad_file.write_bytes(bad_file.read_bytes() + b'{"a":"caf\xe9"}\n')
+    else:  # the longest line of the samples is over the limit
+        longest = max(len(line.decode()) for line in _real_lines())
+        limits = Limits(line_length=longest // 2)
     with pytest.raises(InputError) as here:
-        _in_this_process(folder, monkeypatch)
+        _in_this_process(folder, monkeypatch, limits)
     with pytest.raises(InputError) as workers:
-        _in_workers(folder, monkeypatch)
+        _in_workers(folder, monkeypatch, limits)
     assert str(workers.value) == str(here.value)
-    assert "not UTF-8" in str(here.value)
-    expected_line = len(bad_file.read_bytes().splitlines())
-    assert (workers.value.path, workers.value.line) == (str(bad_file), expected_line)
+    assert problem in str(here.value)
+    assert workers.value.path == here.value.path
+    assert workers.value.line == here.value.line
+    if problem == "not UTF-8":
+        expected_line = len(bad_file.read_bytes().splitlines())
+        assert (workers.value.path, workers.value.line) == (str(bad_file), expected_line)
+    else:  # the option that raises the limit, named as the command line names it
+        assert "--limit" in workers.value.render(lambda name: "--limit")
+
+
+_VICTIM: list[str] = []  # the file whose worker dies (set before the workers are forked)
+
+
+def _dies_on_the_victim(job: tuple[str, Limits]) -> object:
+    if job[0] in _VICTIM:
+        os._exit(1)  # killed, out of memory
+    return claude_code._read_file(*job)
+
+
+def test_a_worker_that_dies_leaves_its_files_to_this_process(tmp_path, monkeypatch):
+    folder = _folder(tmp_path)
+    here = _in_this_process(folder, monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(claude_code, "_read_file_job", _dies_on_the_victim)
+        patch.setattr(claude_code, "_worker_count", lambda files: 2)
+        patch.setattr(claude_code, "_process_context", _fork_context)
+        patch.setattr(sys.modules[__name__], "_VICTIM", [str(sorted(folder.rglob("*.jsonl"))[5])])
+        assert _outcomes(folder) == here
+
+
+def _fork_context():
+    import multiprocessing
+
+    return multiprocessing.get_context("fork")
+
+
+def test_workers_started_by_a_fork_server_give_the_same_outcomes(tmp_path, monkeypatch):
+    # While another thread runs (a progress bar), the workers come from a fork server.
+    folder = _folder(tmp_path)
+    here = _in_this_process(folder, monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(threading, "active_count", lambda: 2)
+        context = claude_code._process_context()
+        assert context.get_start_method() == "forkserver"
+        patch.setattr(claude_code, "_process_context", lambda: context)
+        assert _in_workers(folder, monkeypatch) == here
 
 
 def test_an_import_in_workers_stores_what_one_in_this_process_does(cli, tmp_path, monkeypatch):

@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 import msgspec
 
 from tokcli.errors import InputError
-from tokcli.importers.fields import RowError, stable_key, text_or_none, tokens, utc_time
+from tokcli.importers.fields import NULLS, RowError, stable_key, text_or_none, tokens, utc_time
 from tokcli.importers.format import APPEND_ONLY, Format, Options, Parsed
 from tokcli.importers.input_files import (
     Limits,
@@ -206,12 +206,19 @@ def _file_results(files: list[Path], source: Source) -> Iterator[_FileResult]:
             yield _read_file(*job)
         return
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(workers, mp_context=_process_context())
+    done = 0
     try:
         # Chunks of files per task: a task costs a round trip, a small transcript less.
         chunk = max(1, min(64, len(jobs) // (workers * 8)))
-        yield from pool.map(_read_file_job, jobs, chunksize=chunk)
+        for result in pool.map(_read_file_job, jobs, chunksize=chunk):
+            yield result
+            done += 1
+    except BrokenProcessPool:  # a worker died (killed, out of memory): read the rest here
+        for job in jobs[done:]:
+            yield _read_file(*job)
     finally:
         # A file that stops the import stops the reading of the rest.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -389,6 +396,8 @@ class _FileReader:
 
 
 _CLOSED = (b"}\n", b"}\r\n", b"}\r", b"}")  # how a line that is one JSON object ends
+# Every byte but `{` and `[`: deleting them leaves a line's brackets, counted in one pass.
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"{[")))
 
 
 def _decoded_block(lines: list[bytes], depth: int) -> list[_Line] | None:
@@ -400,7 +409,7 @@ def _decoded_block(lines: list[bytes], depth: int) -> list[_Line] | None:
     for raw in lines:
         if raw[:1] != b"{" or not raw.endswith(_CLOSED):
             return None
-        if raw.count(b"{") + raw.count(b"[") > depth:
+        if len(raw.translate(None, _NOT_BRACKETS)) > depth:
             return None
     try:
         values = _FAST_DECODER.decode_lines(b"".join(lines))
@@ -604,13 +613,13 @@ def _fast_entry(line: _Line, number: int) -> _Entry | str:
     usage = message.usage if message is not None else None
     if message is None or usage is None:
         return NOT_A_RESPONSE
-    model = text_or_none(message.model)
+    model = _text_or_none(message.model)
     if model is None or model == SYNTHETIC_MODEL:
         return "synthetic or model-less message"
     if line.isApiErrorMessage is True:
         return "API error message"
-    message_id = text_or_none(message.id) or ""
-    request_id = text_or_none(line.requestId) or ""
+    message_id = _text_or_none(message.id) or ""
+    request_id = _text_or_none(line.requestId) or ""
     moment = utc_time(line.timestamp, "timestamp")
     counts = _fast_token_counts(usage)
     sidechain = line.isSidechain is True
@@ -619,6 +628,14 @@ def _fast_entry(line: _Line, number: int) -> _Entry | str:
     content = message.content
     pending = _Pending(model, moment, counts, usage.service_tier, fast, tag_values, None, content)
     return _Entry(number, message_id, request_id, sidechain, sum(counts), pending)
+
+
+def _text_or_none(value: str | None) -> str | None:
+    """`text_or_none` of a decoded string (the fast path's fields are str or None)."""
+    if value is None:
+        return None
+    text = value.strip()
+    return None if text in NULLS else text
 
 
 def _record_parts(entry: _Entry, path: str) -> RecordParts:
