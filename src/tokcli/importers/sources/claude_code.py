@@ -17,7 +17,16 @@ the fast path cannot take as it is (not starting with `{`, more brackets than th
 a count written `3.0`, a NaN, a lone surrogate, a string where an object belongs, a UTF-16
 file) goes through the standard json decoder and the checks on plain dicts, which define the
 outcome: the fast path is only ever a shortcut to the same outcome
-(tests/test_claude_code_fast.py compares the two line by line).
+(tests/test_claude_code_fast.py compares the two line by line). A block of lines that are each
+one JSON object is decoded by one msgspec call (`_decoded_block`; tests/test_claude_code_parallel
+holds it to the line-by-line outcome).
+
+Each file is read to a compact result (`_read_file`: the outcome of each line in order, the
+record of each response's largest line within the file), which the main process replays in
+file order against the responses of earlier files, so the outcomes and rows do not depend on
+where a file was read. A folder of 8 MB and more is read in worker processes (one per core, at
+most four) while the main process replays; the store is written by the main process alone, in
+the import's one transaction.
 """
 
 from __future__ import annotations
