@@ -49,16 +49,15 @@ def _assistant() -> dict:
 def _outcome(raw: bytes, fast: bool) -> object:
     """What one line comes to: the skip reason, the error, or the entry with its record."""
     try:
-        entry = claude_code._entry_of(raw, fast, DEPTH, "t.jsonl", 7, 0)
+        entry = claude_code._entry_of(raw, fast, DEPTH, 7)
     except json.JSONDecodeError as exc:
         return ("invalid JSON", exc.msg, exc.colno)
     except claude_code.RowError as exc:
         return ("row error", str(exc), exc.field)
     if isinstance(entry, str):
         return entry
-    record = claude_code._record(entry)
-    fields = (entry.message_id, entry.request_id, entry.sidechain, entry.total, entry.key())
-    return fields, record
+    fields = (entry.message_id, entry.request_id, entry.sidechain, entry.total, entry.key("t"))
+    return fields, claude_code._usage_record(claude_code._record_parts(entry, "t.jsonl"))
 
 
 def _same_both_ways(raw: bytes) -> object:
@@ -326,6 +325,7 @@ def test_a_line_over_the_length_limit_stops_the_file_at_its_line(tmp_path, text)
 def _rows(path: Path, *, fast: bool, monkeypatch) -> list:
     if not fast:
         monkeypatch.setattr(claude_code, "_entry_of", _slow_entry_of)
+        monkeypatch.setattr(claude_code, "_decoded_block", lambda lines, depth: None)
     try:
         return list(claude_code.parse(Source(path), Options()))
     finally:
@@ -335,8 +335,8 @@ def _rows(path: Path, *, fast: bool, monkeypatch) -> list:
 _ENTRY_OF = claude_code._entry_of
 
 
-def _slow_entry_of(raw, fast, depth, path, number, order):
-    return _ENTRY_OF(raw, False, depth, path, number, order)
+def _slow_entry_of(raw, fast, depth, number):
+    return _ENTRY_OF(raw, False, depth, number)
 
 
 def _summary(rows: list) -> tuple:

@@ -17,29 +17,45 @@ the fast path cannot take as it is (not starting with `{`, more brackets than th
 a count written `3.0`, a NaN, a lone surrogate, a string where an object belongs, a UTF-16
 file) goes through the standard json decoder and the checks on plain dicts, which define the
 outcome: the fast path is only ever a shortcut to the same outcome
-(tests/test_claude_code_fast.py compares the two line by line).
+(tests/test_claude_code_fast.py compares the two line by line). A block of lines that are each
+one JSON object is decoded by one msgspec call (`_decoded_block`; tests/test_claude_code_parallel
+holds it to the line-by-line outcome).
+
+Each file is read to a compact result (`_read_file`: the outcome of each line in order, the
+record of each response's largest line within the file), which the main process replays in
+file order against the responses of earlier files, so the outcomes and rows do not depend on
+where a file was read. A folder of 8 MB and more is read in worker processes (one per core, at
+most four) while the main process replays; the store is written by the main process alone, in
+the import's one transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import itertools
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 # msgspec decodes a line into the few fields a response needs without building the rest. It is
 # imported with this module, which only `--source claude-code` loads.
 import msgspec
 
 from tokcli.errors import InputError
-from tokcli.importers.fields import RowError, stable_key, text_or_none, tokens, utc_time
+from tokcli.importers.fields import NULLS, RowError, stable_key, text_or_none, tokens, utc_time
 from tokcli.importers.format import APPEND_ONLY, Format, Options, Parsed
-from tokcli.importers.input_files import Source, check_row_count, deeper_than, limit_hint
+from tokcli.importers.input_files import (
+    Limits,
+    Source,
+    check_row_count,
+    deeper_than,
+    limit_hint,
+)
 from tokcli.importers.normalise import service_tier
 from tokcli.store.usage import UsageRecord
 
@@ -91,13 +107,23 @@ class _Line(msgspec.Struct, gc=False):
 
 
 _FAST_DECODER = msgspec.json.Decoder(_Line)
+
+
+# One block of message.content, as `_tool_call_fingerprint` reads it (a kept line's only).
+class _ContentBlock(msgspec.Struct, gc=False):
+    type: str | None = None
+    name: str | None = None
+    input: msgspec.Raw = msgspec.Raw()
+
+
+_CONTENT_DECODER = msgspec.json.Decoder(list[_ContentBlock] | str | None)
 # The slow path's decoder, one for every line (json.loads with parse_float builds one per call).
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
 @dataclass(slots=True)
 class _Pending:
-    """What a record needs of its line beyond the counts, until `_record` has run."""
+    """What a record needs of its line beyond the counts, until `_record_parts` has run."""
 
     model: str
     moment: dt.datetime
@@ -111,29 +137,65 @@ class _Pending:
 
 @dataclass(slots=True)
 class _Entry:
-    """What de-duplication needs of one API-response line: its record and where it is. The
-    parsed line itself (message text, tool output) is not kept: memory grows with the number
-    of responses, not with the size of the transcripts."""
+    """What de-duplication needs of one API-response line. The parsed line itself (message
+    text, tool output) is not kept: memory grows with the number of responses, not with the
+    size of the transcripts."""
 
-    path: str
     line: int
-    order: int  # position among the lines read: rows keep the order of their lines
-    record: UsageRecord | None  # built once the line is the largest of its response
     message_id: str
     request_id: str
     sidechain: bool
-    total: int = 0
-    pending: _Pending | None = None  # what `_record` needs, until it has run
+    total: int
+    pending: _Pending | None  # what `_record_parts` needs, until it has run
 
-    def key(self) -> tuple[str, str] | tuple[str, int]:
-        return (self.message_id, self.request_id) if self.message_id else (self.path, self.line)
+    def key(self, path: str) -> Key:
+        return (self.message_id, self.request_id) if self.message_id else (path, self.line)
+
+
+Key = tuple[str, str] | tuple[str, int]
+# A record as plain values (cheap to send from a worker process): record key, time, model,
+# service tier, counts, tags.
+RecordParts = tuple[str, dt.datetime, str, str, Counts, dict[str, str]]
+
+# What reading one transcript file comes to, in line order (see `_read_file`):
+_RESPONSE, _SKIPPED, _BAD = 0, 1, 2
+Event = tuple[Any, ...]  # (_RESPONSE, line, message id, request id, total, sidechain),
+# (_SKIPPED, line, reason) or (_BAD, line, RowError, line text)
+
+
+@dataclass(slots=True)
+class _FileResult:
+    events: list[Event]
+    # The record of each line that is the largest of its response within the file.
+    records: dict[int, RecordParts]
+    not_responses: int = 0
+    first_not_response: int = 0
+    failure: InputError | None = None  # what stopped the file, after its events
+
+
+@dataclass(slots=True)
+class _Best:
+    """The largest line of one response so far, over all files."""
+
+    order: tuple[int, int]  # (file, line): rows keep the order of their lines
+    line: int
+    path: str
+    total: int
+    sidechain: bool
+    message_id: str
+    record: RecordParts | None  # None only until a later line of the same file replaces it
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
-    best: dict[tuple[str, str] | tuple[str, int], _Entry] = {}  # the largest line so far
-    order = itertools.count()
-    for path in _transcripts(source):
-        yield from _read_transcript(path, source, best, order)
+    """Each line's outcome, file by file, then one row per API response (`_deduplicated`).
+    The files are read in worker processes when there are enough of them (`_file_results`);
+    the outcomes, and the rows, are the same either way."""
+    files = _transcripts(source)
+    best: dict[Key, _Best] = {}  # the largest line of each response so far
+    results = _file_results(files, source)
+    for index, (path, result) in enumerate(zip(files, results, strict=True)):
+        shown = str(path) if source.is_dir else None
+        yield from _replay(result, index, str(path), shown, best)
     yield from _deduplicated(best)
 
 
@@ -143,64 +205,232 @@ def _transcripts(source: Source) -> list[Path]:
     return [source.path]
 
 
-def _read_transcript(
-    path: Path,
-    source: Source,
-    best: dict[tuple[str, str] | tuple[str, int], _Entry],
-    order: Iterator[int],
+def _file_results(files: list[Path], source: Source) -> Iterator[_FileResult]:
+    """`_read_file` of each file, in order: in worker processes when it pays (several files,
+    several cores, enough bytes), in this process otherwise."""
+    jobs = [(str(path), source.limits) for path in files]
+    workers = _worker_count(files)
+    if workers < 2:
+        for job in jobs:
+            yield _read_file(*job)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(workers, mp_context=_process_context())
+    done = 0
+    try:
+        # Chunks of files per task: a task costs a round trip, a small transcript less.
+        chunk = max(1, min(64, len(jobs) // (workers * 8)))
+        for result in pool.map(_read_file_job, jobs, chunksize=chunk):
+            yield result
+            done += 1
+    except BrokenProcessPool:  # a worker died (killed, out of memory): read the rest here
+        for job in jobs[done:]:
+            yield _read_file(*job)
+    finally:
+        # A file that stops the import stops the reading of the rest.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# Worker processes pay off from this many bytes of transcripts on (below it, starting them
+# costs about what they save).
+POOL_MIN_BYTES = 8 * 1024 * 1024
+MAX_WORKERS = 4
+
+
+def _worker_count(files: list[Path]) -> int:
+    if len(files) < 2 or _process_context() is None:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    if cores < 2:
+        return 1
+    size = 0
+    for path in files:
+        size += path.stat().st_size
+        if size >= POOL_MIN_BYTES:
+            return min(cores, MAX_WORKERS, len(files))
+    return 1
+
+
+def _process_context() -> Any:
+    """fork where it is safe (Linux, no other thread running: a progress bar's thread would
+    leave its locks held in the children), forkserver where fork is not; None elsewhere."""
+    import multiprocessing
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        return multiprocessing.get_context("forkserver")
+    return None
+
+
+def _read_file_job(job: tuple[str, Limits]) -> _FileResult:
+    return _read_file(*job)
+
+
+def _replay(
+    result: _FileResult, index: int, where: str, shown: str | None, best: dict[Key, _Best]
 ) -> Iterator[Parsed]:
-    """Each line's outcome as it is read, except an API response's: the largest line of each
-    response waits in `best` (counts only grow while a response streams); a line that is not,
-    or stops being, the largest is a repeated line of that response. Lines that are no API
-    response (most of a transcript) are counted, and reported as one outcome per file."""
-    shown = str(path) if source.is_dir else None
-    where = str(path)
-    inner = Source(path, source.limits)
-    depth, most_rows = source.limits.json_depth, source.limits.rows
-    fast = not inner.magic.startswith(_UTF16_BOMS)
-    not_responses, first_not_response = 0, 0
-    for number, raw in _utf8_lines(inner) if fast else _utf16_lines(inner):
-        if not raw.startswith(b"{") and _blank(raw):
-            continue
-        if number > most_rows:
-            check_row_count(number, inner, number)
-        try:
-            entry = _entry_of(raw, fast, depth, where, number, 0)
-        except json.JSONDecodeError as exc:
-            error = RowError(f"invalid JSON: {exc.msg} (column {exc.colno})")
-            yield Parsed(number, error=error, raw=_text(raw).rstrip("\n"), path=shown)
-            continue
-        except RowError as error:
-            yield Parsed(number, error=error, raw=_text(raw).rstrip("\n"), path=shown)
-            continue
-        if entry is NOT_A_RESPONSE:
-            not_responses += 1
-            first_not_response = first_not_response or number
-            continue
+    """The outcome of each line of one file, as it is read, except an API response's: the
+    largest line of each response waits in `best` (counts only grow while a response
+    streams); a line that is not, or stops being, the largest is a repeated line of that
+    response. Lines that are no API response (most of a transcript) are counted, and reported
+    as one outcome per file."""
+    records = result.records
+    for event in result.events:
+        kind, number = event[0], event[1]
+        if kind == _RESPONSE:
+            _, _, message_id, request_id, total, sidechain = event
+            key = (message_id, request_id) if message_id else (where, number)
+            current = best.get(key)
+            if current is not None and total <= current.total:
+                yield Parsed(number, skipped=REPEATED, path=where)
+                continue
+            record = records.get(number)
+            order = (index, number)
+            best[key] = _Best(order, number, where, total, sidechain, message_id, record)
+            if current is not None:
+                yield Parsed(current.line, skipped=REPEATED, path=current.path)
+        elif kind == _SKIPPED:
+            yield Parsed(number, skipped=event[2], path=shown)
+        else:
+            yield Parsed(number, error=event[2], raw=event[3], path=shown)
+    if result.failure is not None:
+        raise result.failure
+    if result.not_responses:
+        first = result.first_not_response
+        yield Parsed(first, skipped=NOT_A_RESPONSE, path=shown, lines=result.not_responses)
+
+
+def _read_file(path: str, limits: Limits) -> _FileResult:
+    """Every line of one transcript read and checked: the events in line order, the record of
+    the largest line of each response within the file, the lines that are no API response
+    counted. An error that stops the file (not UTF-8, a line too long, too many rows) is kept
+    with the events before it. A pure function of the file: it runs in a worker process."""
+    inner = Source(Path(path), limits)
+    reader = _FileReader(path, inner)
+    try:
+        reader.read_all()
+    except InputError as error:
+        reader.result.failure = error
+    return reader.result
+
+
+class _FileReader:
+    def __init__(self, path: str, inner: Source):
+        self.path = path
+        self.inner = inner
+        self.result = _FileResult([], {})
+        self.largest: dict[Key, tuple[int, int]] = {}  # (total, line) within this file
+
+    def read_all(self) -> None:
+        inner = self.inner
+        depth, most_rows = inner.limits.json_depth, inner.limits.rows
+        fast = not inner.magic.startswith(_UTF16_BOMS)
+        blocks = _utf8_blocks(inner) if fast else _utf16_blocks(inner)
+        for first, lines in blocks:
+            lines_read = first + len(lines) - 1
+            values = _decoded_block(lines, depth) if fast and lines_read <= most_rows else None
+            if values is None:
+                self._lines(first, lines, fast)
+            else:
+                self._values(first, lines, values)
+
+    def _values(self, first: int, lines: list[bytes], values: list[_Line]) -> None:
+        """A block decoded whole: the same outcome per line as `_lines`, without a call per
+        line that is no API response."""
+        result = self.result
+        for number, line in enumerate(values, first):
+            message = line.message
+            if message is None or message.usage is None:
+                result.not_responses += 1
+                result.first_not_response = result.first_not_response or number
+                continue
+            try:
+                entry = _fast_entry(line, number)
+            except RowError as error:
+                raw = lines[number - first]
+                result.events.append((_BAD, number, error, _text(raw).rstrip("\n")))
+                continue
+            self._take(entry, number)
+
+    def _lines(self, first: int, lines: list[bytes], fast: bool) -> None:
+        result, inner = self.result, self.inner
+        depth, most_rows = inner.limits.json_depth, inner.limits.rows
+        for number, raw in enumerate(lines, first):
+            if not raw.startswith(b"{") and _blank(raw):
+                continue
+            if number > most_rows:
+                check_row_count(number, inner, number)
+            try:
+                entry = _entry_of(raw, fast, depth, number)
+            except json.JSONDecodeError as exc:
+                error = RowError(f"invalid JSON: {exc.msg} (column {exc.colno})")
+                result.events.append((_BAD, number, error, _text(raw).rstrip("\n")))
+                continue
+            except RowError as error:
+                result.events.append((_BAD, number, error, _text(raw).rstrip("\n")))
+                continue
+            if entry is NOT_A_RESPONSE:
+                result.not_responses += 1
+                result.first_not_response = result.first_not_response or number
+                continue
+            self._take(entry, number)
+
+    def _take(self, entry: _Entry | str, number: int) -> None:
+        """An API response's line (or why it is skipped); its record is built when it is the
+        largest line of its response so far in this file."""
+        result = self.result
         if isinstance(entry, str):
-            yield Parsed(number, skipped=entry, path=shown)
-            continue
-        entry.order = next(order)
-        key = entry.key()
-        current = best.get(key)
-        if current is not None and entry.total <= current.total:
+            result.events.append((_SKIPPED, number, entry))
+            return
+        total = entry.total
+        event = (_RESPONSE, number, entry.message_id, entry.request_id, total, entry.sidechain)
+        result.events.append(event)
+        key = entry.key(self.path)
+        current = self.largest.get(key)
+        if current is not None and total <= current[0]:
             entry.pending = None
-            yield Parsed(number, skipped=REPEATED, path=entry.path)
-            continue
-        entry.record = _record(entry)
-        best[key] = entry
+            return
+        self.largest[key] = (total, number)
+        result.records[number] = _record_parts(entry, self.path)
         if current is not None:
-            yield Parsed(current.line, skipped=REPEATED, path=current.path)
-    if not_responses:
-        yield Parsed(first_not_response, skipped=NOT_A_RESPONSE, path=shown, lines=not_responses)
+            del result.records[current[1]]
 
 
-def _entry_of(
-    raw: bytes, fast: bool, depth: int, path: str, number: int, order: int
-) -> _Entry | str:
+_CLOSED = (b"}\n", b"}\r\n", b"}\r", b"}")  # how a line that is one JSON object ends
+# Every byte but `{` and `[`: deleting them leaves a line's brackets, counted in one pass.
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"{[")))
+
+
+def _decoded_block(lines: list[bytes], depth: int) -> list[_Line] | None:
+    """The lines of a block decoded by msgspec in one call, or None when one of them needs a
+    line-by-line look (`_entry_of`). Each line starts with `{` and ends with `}` (before its
+    line end): a `}` line end `{` cannot be inside a JSON value (a comma would have to be
+    there; a string cannot hold a raw line end), so each value is within one line, and as
+    many values as lines means one per line, each decoded as `_entry_of` decodes it alone."""
+    for raw in lines:
+        if raw[:1] != b"{" or not raw.endswith(_CLOSED):
+            return None
+        if len(raw.translate(None, _NOT_BRACKETS)) > depth:
+            return None
+    try:
+        values = _FAST_DECODER.decode_lines(b"".join(lines))
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    return values if len(values) == len(lines) else None
+
+
+def _entry_of(raw: bytes, fast: bool, depth: int, number: int) -> _Entry | str:
     """The line's entry (or why it is none): through msgspec when the line allows it, through
     the standard decoder otherwise (see the module docstring)."""
-    if fast and raw.startswith(b"{") and len(raw) - len(raw.translate(None, b"{[")) <= depth:
+    if fast and raw.startswith(b"{") and raw.count(b"{") + raw.count(b"[") <= depth:
         try:
             line = _FAST_DECODER.decode(raw)
         except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
@@ -209,8 +439,8 @@ def _entry_of(
             message = line.message  # most lines are no API response: say so without a call
             if message is None or message.usage is None:
                 return NOT_A_RESPONSE
-            return _fast_entry(line, path, number, order)
-    return _entry(_json_line(_text(raw), depth), path, number, order)
+            return _fast_entry(line, number)
+    return _entry(_json_line(_text(raw), depth), number)
 
 
 def _text(raw: bytes) -> str:
@@ -224,10 +454,18 @@ def _blank(raw: bytes) -> bool:
 
 
 def _utf8_lines(inner: Source) -> Iterator[tuple[int, bytes]]:
-    """(number, line with its line end) for each line of a UTF-8 file, numbered and checked as
-    `Source.lines` does: a line ends at LF, CR LF or a lone CR; a leading BOM is dropped; a
-    line longer than the limit or holding a byte that is not UTF-8 stops the file when reached.
-    Read in blocks: a line is a slice of a block, never a decoded string."""
+    """(number, line with its line end) for each line of a UTF-8 file: `_utf8_blocks` a line
+    at a time."""
+    for first, lines in _utf8_blocks(inner):
+        yield from enumerate(lines, first)
+
+
+def _utf8_blocks(inner: Source) -> Iterator[tuple[int, list[bytes]]]:
+    """(number of the first line, lines with their line ends) for each block of a UTF-8 file,
+    numbered and checked as `Source.lines` does: a line ends at LF, CR LF or a lone CR; a
+    leading BOM is dropped; a line longer than the limit or holding a byte that is not UTF-8
+    stops the file when reached (the lines before it come first). Read in blocks: a line is a
+    slice of a block, never a decoded string."""
     limit = inner.limits.line_length
     number = 0
     with inner.open_binary() as handle:
@@ -249,19 +487,34 @@ def _utf8_lines(inner: Source) -> Iterator[tuple[int, bytes]]:
             lines = data.splitlines(keepends=True)
             partial = [] if lines[-1].endswith(b"\n") else [lines.pop()]
             held = len(partial[0]) if partial else 0
-            # One check of the block's text; a line is checked alone only when the block fails
-            # it (which may be a character cut at its end) or the line is long.
-            utf8 = data.isascii() or _is_utf8(data)
-            for raw in lines:
-                number += 1
-                if not utf8 or len(raw) > limit:
-                    _check_line(raw, number, inner, limit)
-                yield number, raw
+            if lines:
+                # One check of the block's text; a line is checked alone only when the block
+                # fails it (which may be a character cut at its end) or the line is long.
+                utf8 = data.isascii() or _is_utf8(data)
+                yield from _checked(lines, number, inner, utf8)
+                number += len(lines)
             block = read()
-        for raw in b"".join(partial).splitlines(keepends=True):
-            number += 1
-            _check_line(raw, number, inner, limit)
-            yield number, raw
+        tail = b"".join(partial).splitlines(keepends=True)
+        if tail:
+            yield from _checked(tail, number, inner, False)
+
+
+def _checked(
+    lines: list[bytes], number: int, inner: Source, utf8: bool
+) -> Iterator[tuple[int, list[bytes]]]:
+    """The lines after line `number`, as one block when they pass; up to the first that fails,
+    then its error, when one does not."""
+    limit = inner.limits.line_length
+    if not utf8 or max(map(len, lines)) > limit:
+        for index, raw in enumerate(lines):
+            if not utf8 or len(raw) > limit:
+                try:
+                    _check_line(raw, number + index + 1, inner, limit)
+                except InputError:
+                    if index:
+                        yield number + 1, lines[:index]
+                    raise
+    yield number + 1, lines
 
 
 def _block_reader(handle: BinaryIO) -> Callable[[], bytes]:
@@ -313,10 +566,11 @@ def _too_long(inner: Source, number: int, limit: int) -> None:
     )
 
 
-def _utf16_lines(inner: Source) -> Iterator[tuple[int, bytes]]:
-    """A UTF-16 file's lines (read as text, as every importer reads one), as UTF-8 bytes."""
+def _utf16_blocks(inner: Source) -> Iterator[tuple[int, list[bytes]]]:
+    """A UTF-16 file's lines (read as text, as every importer reads one), as UTF-8 bytes, one
+    line a block."""
     for number, line in enumerate(inner.lines(), start=1):
-        yield number, line.encode("utf-8", "surrogatepass")
+        yield number, [line.encode("utf-8", "surrogatepass")]
 
 
 def _json_line(raw: str, max_depth: int) -> object:
@@ -336,7 +590,7 @@ def _too_deep(max_depth: int) -> RowError:
     return RowError(f"JSON nested deeper than {max_depth} levels", hint=limit_hint("json_depth"))
 
 
-def _entry(line: object, path: str, number: int, order: int) -> _Entry | str:
+def _entry(line: object, number: int) -> _Entry | str:
     """The line checked (a bad timestamp or count is a row error on every line, kept or not)
     and what de-duplication compares; the record is built by `_record` only for a line that
     is the largest of its response so far. `_fast_entry` is the same on a decoded `_Line`."""
@@ -356,58 +610,69 @@ def _entry(line: object, path: str, number: int, order: int) -> _Entry | str:
     moment = utc_time(line.get("timestamp"), "timestamp")
     counts = _token_counts(usage)
     sidechain = line.get("isSidechain") is True
-    entry = _Entry(path, number, order, None, message_id, request_id, sidechain, sum(counts))
     tag_values = (line.get("cwd"), line.get("sessionId"), line.get("gitBranch"))
     fast = usage.get("speed") == "fast"
     content = message.get("content")
-    entry.pending = _Pending(
-        model, moment, counts, usage.get("service_tier"), fast, tag_values, content
-    )
-    return entry
+    pending = _Pending(model, moment, counts, usage.get("service_tier"), fast, tag_values, content)
+    return _Entry(number, message_id, request_id, sidechain, sum(counts), pending)
 
 
-def _fast_entry(line: _Line, path: str, number: int, order: int) -> _Entry | str:
+def _fast_entry(line: _Line, number: int) -> _Entry | str:
     message = line.message
     usage = message.usage if message is not None else None
     if message is None or usage is None:
         return NOT_A_RESPONSE
-    model = text_or_none(message.model)
+    model = _text_or_none(message.model)
     if model is None or model == SYNTHETIC_MODEL:
         return "synthetic or model-less message"
     if line.isApiErrorMessage is True:
         return "API error message"
-    message_id = text_or_none(message.id) or ""
-    request_id = text_or_none(line.requestId) or ""
+    message_id = _text_or_none(message.id) or ""
+    request_id = _text_or_none(line.requestId) or ""
     moment = utc_time(line.timestamp, "timestamp")
     counts = _fast_token_counts(usage)
     sidechain = line.isSidechain is True
-    entry = _Entry(path, number, order, None, message_id, request_id, sidechain, sum(counts))
     tag_values = (line.cwd, line.sessionId, line.gitBranch)
     fast = usage.speed == "fast"
     content = message.content
-    entry.pending = _Pending(
-        model, moment, counts, usage.service_tier, fast, tag_values, None, content
-    )
-    return entry
+    pending = _Pending(model, moment, counts, usage.service_tier, fast, tag_values, None, content)
+    return _Entry(number, message_id, request_id, sidechain, sum(counts), pending)
 
 
-def _record(entry: _Entry) -> UsageRecord:
+def _text_or_none(value: str | None) -> str | None:
+    """`text_or_none` of a decoded string (the fast path's fields are str or None)."""
+    if value is None:
+        return None
+    text = value.strip()
+    return None if text in NULLS else text
+
+
+def _record_parts(entry: _Entry, path: str) -> RecordParts:
     pending = entry.pending
     assert pending is not None, "set by _entry"
     entry.pending = None  # what the line held is not kept
-    message_id, request_id = entry.message_id, entry.request_id
-    record = UsageRecord(
-        record_key=stable_key(NAME, message_id, request_id)
+    message_id = entry.message_id
+    record_key = (
+        stable_key(NAME, message_id, entry.request_id)
         if message_id
-        else stable_key(NAME, entry.path, entry.line),
+        else stable_key(NAME, path, entry.line)
+    )
+    tier = service_tier(pending.tier)
+    return record_key, pending.moment, pending.model, tier, pending.counts, _tags(pending)
+
+
+def _usage_record(parts: RecordParts) -> UsageRecord:
+    record_key, moment, model, tier, counts, tags = parts
+    record = UsageRecord(
+        record_key=record_key,
         source=NAME,
-        period_start=pending.moment,
-        period_end=pending.moment,
+        period_start=moment,
+        period_end=moment,
         provider="anthropic",
-        model_raw=pending.model,
-        service_tier=service_tier(pending.tier),
+        model_raw=model,
+        service_tier=tier,
         requests=1,
-        tags=_tags(pending),
+        tags=tags,
     )
     (
         record.input_tokens,
@@ -415,7 +680,7 @@ def _record(entry: _Entry) -> UsageRecord:
         record.output_tokens,
         record.cache_write_5m_tokens,
         record.cache_write_1h_tokens,
-    ) = pending.counts
+    ) = counts
     return record
 
 
@@ -484,12 +749,30 @@ def _tags(pending: _Pending) -> dict[str, str]:
 
 
 def _decoded_content(raw: msgspec.Raw) -> object:
-    """message.content as the slow path decodes it (exact decimals), or None when it cannot hold
-    a tool call: `tool_use` is spelled out, or escaped (\\u), in any block that is one."""
+    """message.content as the slow path decodes it, as far as `_tool_call_fingerprint` reads it
+    (the tool-use blocks; their input with exact decimals), or None when it cannot hold a tool
+    call: `tool_use` is spelled out, or escaped (\\u), in any block that is one. The text of
+    the other blocks is checked and skipped by msgspec; content it cannot take as
+    `_ContentBlock`s (a name that is no string, a NaN) goes through the standard decoder."""
     text = bytes(raw)
     if b"tool_use" not in text and b"\\u" not in text:
         return None
-    return _DECODER.decode(_text(text))
+    try:
+        blocks = _CONTENT_DECODER.decode(text)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return _DECODER.decode(_text(text))
+    if not isinstance(blocks, list):
+        return None
+    return [
+        {"type": block.type, "name": block.name, "input": _decoded_input(block.input)}
+        for block in blocks
+        if block.type == "tool_use"
+    ]
+
+
+def _decoded_input(raw: msgspec.Raw) -> object:
+    """A tool call's input as the standard decoder reads it (None when there is none)."""
+    return _DECODER.decode(_text(bytes(raw))) if raw else None
 
 
 def _tool_call_fingerprint(content: object) -> str | None:
@@ -508,7 +791,7 @@ def _tool_call_fingerprint(content: object) -> str | None:
     return "+".join(sorted(calls)) or None
 
 
-def _deduplicated(best: dict[tuple[str, str] | tuple[str, int], _Entry]) -> Iterator[Parsed]:
+def _deduplicated(best: dict[Key, _Best]) -> Iterator[Parsed]:
     """One row per API response, in the order of the lines kept; a sidechain replay of a
     message a main-chain line already has is dropped."""
     main_chain = {e.message_id for e in best.values() if not e.sidechain and e.message_id}
@@ -516,8 +799,9 @@ def _deduplicated(best: dict[tuple[str, str] | tuple[str, int], _Entry]) -> Iter
         if entry.sidechain and entry.message_id in main_chain:
             yield Parsed(entry.line, skipped=REPEATED, path=entry.path)
         else:
-            assert entry.record is not None, "built when it entered `best`"
-            yield Parsed(entry.line, records=[entry.record], path=entry.path)
+            # The largest line of a response over all files is the largest within its file.
+            assert entry.record is not None, "read with its file"
+            yield Parsed(entry.line, records=[_usage_record(entry.record)], path=entry.path)
 
 
 FORMAT = Format(NAME, "Claude Code transcripts (JSONL)", parse, APPEND_ONLY, "anthropic")
