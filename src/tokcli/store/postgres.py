@@ -247,6 +247,11 @@ class PgConnection:
     def create_aggregate(self, name: str, arity: int, aggregate: Any) -> None:
         """tokcli's exact-sum aggregates are NUMERIC sums here (see `translate`)."""
 
+    def create_function(
+        self, name: str, arity: int, function: Any, /, *, deterministic: bool = False
+    ) -> None:
+        """tokcli's SQL functions (exact decimal addition) are NUMERIC arithmetic here."""
+
     def commit(self) -> None:
         """As sqlite3's: statements outside `transaction()` are already committed here."""
         if self.in_transaction:

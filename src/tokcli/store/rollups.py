@@ -142,17 +142,30 @@ COUNT_BOUND = 10**18  # as tokcli.reporting.totals.accumulate_checked
 _DAYS_PARAM = "(SELECT value FROM json_each(?))"
 
 
-def _upsert(table: str, key: tuple[str, ...]) -> str:
+# SQLite has no exact decimal addition: the upkeep adds a stored sum (decimal text) and a new
+# one with this function, in Python, only for the rows that exist already.
+DECIMAL_ADD = "tokcli_decimal_add"
+
+
+def _decimal_add(stored: str, added: str) -> str:
+    return plain(MONEY_CONTEXT.add(Decimal(stored), Decimal(added)))
+
+
+def _adding_upsert(table: str, key: tuple[str, ...], on_postgresql: bool) -> str:
+    """Insert a rollup row, or add its sums to the stored row of the same key: the database
+    finds that row by its primary key, so the upkeep never reads what is stored (PostgreSQL
+    adds NUMERIC exactly; SQLite calls DECIMAL_ADD)."""
+
+    def added(name: str) -> str:
+        if name in MONEY_COLUMNS and not on_postgresql:
+            return f"{DECIMAL_ADD}({table}.{name}, excluded.{name})"
+        return f"{table}.{name} + excluded.{name}"
+
     return (
         _insert(table, key)
         + f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
-        + ", ".join(f"{name} = excluded.{name}" for name in MEASURE_COLUMNS)
+        + ", ".join(f"{name} = {added(name)}" for name in MEASURE_COLUMNS)
     )
-
-
-_ROLLUP_UPSERT = _upsert("report_rollup", BASE_KEY)
-_TAG_ROLLUP_UPSERT = _upsert("report_tag_rollup", TAG_KEY)
-_PAIR_ROLLUP_UPSERT = _upsert(PAIR_TABLE, PAIR_KEY)
 
 
 class RollupUpkeep:
@@ -212,48 +225,28 @@ class RollupUpkeep:
             base = {k: s for k, s in base.items() if k[0] not in skipped}
             tagged = {k: s for k, s in tagged.items() if k[1] not in skipped}
             pairs = {k: s for k, s in pairs.items() if k[2] not in skipped}
-        clean_json = json.dumps(sorted(days - skipped))
-        with decimal.localcontext(MONEY_CONTEXT):
-            base_rows = _merged(conn, "report_rollup", BASE_KEY, base, clean_json)
-            tag_rows = _merged(conn, "report_tag_rollup", TAG_KEY, tagged, clean_json)
-            if pairs and not has_table(conn, PAIR_TABLE):  # a store not yet at m0014 (its
-                pairs = {}  # migration marks the days with pairs dirty)
-            pair_rows = _merged(conn, PAIR_TABLE, PAIR_KEY, pairs, clean_json)
-        conn.executemany(_ROLLUP_UPSERT, base_rows)
-        conn.executemany(_TAG_ROLLUP_UPSERT, tag_rows)
-        conn.executemany(_PAIR_ROLLUP_UPSERT, pair_rows)
+        if pairs and not has_table(conn, PAIR_TABLE):  # a store not yet at m0014 (its
+            pairs = {}  # migration marks the days with pairs dirty)
+        from tokcli.store import is_postgresql
+
+        on_postgresql = is_postgresql(conn)
+        if not on_postgresql:
+            conn.create_function(DECIMAL_ADD, 2, _decimal_add, deterministic=True)
+        for table, key, sums in (
+            ("report_rollup", BASE_KEY, base),
+            ("report_tag_rollup", TAG_KEY, tagged),
+            (PAIR_TABLE, PAIR_KEY, pairs),
+        ):
+            conn.executemany(_adding_upsert(table, key, on_postgresql), _rollup_rows(sums))
         if unusable - dirty:
             conn.executemany("INSERT OR IGNORE INTO report_dirty_days (day) VALUES (?)",
                              [(day,) for day in sorted(unusable - dirty)])  # fmt: skip
 
 
-def _merged(
-    conn: Connection,
-    table: str,
-    key: tuple[str, ...],
-    sums: dict[tuple[Any, ...], list[Any] | None],
-    days_json: str,
-) -> list[tuple[Any, ...]]:
-    """The rollup rows `sums` touches, with the stored sums of the same keys added (exactly)."""
-    if not sums:
-        return []
-    stored = conn.execute(
-        f"SELECT {', '.join(key)}, {', '.join(MEASURE_COLUMNS)} FROM {table} "
-        f"WHERE day IN {_DAYS_PARAM}",
-        (days_json,),
-    )
-    width, money = len(key), len(key) + len(MONEY_COLUMNS)
-    for row in stored:
-        row_key = tuple(row[:width])
-        added = sums.get(row_key)
-        if added is not None:  # a new list: group_sums shares lists between the tables
-            stored_sums = [*map(Decimal, row[width:money]), *row[money:]]
-            sums[row_key] = list(map(add, added, stored_sums))
-    return [
-        (*k, *(plain(v) for v in s[: len(MONEY_COLUMNS)]), *s[len(MONEY_COLUMNS) :])
-        for k, s in sums.items()
-        if s is not None
-    ]
+def _rollup_rows(sums: Sums) -> list[tuple[Any, ...]]:
+    """Rows to write: (*key, *MEASURE_COLUMNS), money as exact decimal text."""
+    money = len(MONEY_COLUMNS)
+    return [(*k, *map(plain, s[:money]), *s[money:]) for k, s in sums.items() if s is not None]
 
 
 Sums = dict[tuple[Any, ...], list[Any] | None]
