@@ -450,6 +450,9 @@ def _write_rejects(settings: ImportSettings, source: Source, rejects: list[Rejec
 def _raw_text(raw: object) -> str:
     if isinstance(raw, str):
         return raw
+    as_dict = getattr(raw, "as_dict", None)  # a row kept as cells (sources/focus.py, CsvRow)
+    if as_dict is not None:
+        raw = as_dict()
     return json.dumps(raw, default=str, ensure_ascii=False)
 
 
