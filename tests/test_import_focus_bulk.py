@@ -283,9 +283,7 @@ def test_a_store_filled_row_by_row_takes_a_bulk_reimport_as_duplicates(cli, tmp_
 def test_reject_file_shows_the_row_by_its_header_names(cli, tmp_path):
     path = write_csv(tmp_path / "bill.csv", [GOOD, {**GOOD, "BilledCost": "twelve"}])
     rejects = tmp_path / "rejects.csv"
-    import_json(
-        cli, path, "--skip-bad-rows", "--rejects", rejects, "--store", tmp_path / "s.db"
-    )
+    import_json(cli, path, "--skip-bad-rows", "--rejects", rejects, "--store", tmp_path / "s.db")
     (reject,) = list(csv.DictReader(rejects.open(encoding="utf-8")))
     assert reject["line"] == "3" and reject["field"] == "BilledCost"
     assert json.loads(reject["row"])["BilledCost"] == "twelve"

@@ -162,6 +162,7 @@ class Source:
         self.limits = limits or Limits()
         self.label = label  # how errors name the file (a folder import names it relative)
         self.counter: CountingReader | None = None
+        self.bytes_reported = 0  # bytes done as another process reports them (parse_worker)
         try:
             if path.is_dir():  # a folder of transcripts, read by the format that accepts one
                 self.size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -265,7 +266,7 @@ class Source:
                 yield line
 
     def bytes_done(self) -> int:
-        return self.counter.bytes_read if self.counter else 0
+        return self.counter.bytes_read if self.counter else self.bytes_reported
 
 
 def _not_utf8_message(text: str, index: int) -> str:

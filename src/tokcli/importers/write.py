@@ -31,17 +31,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from tokcli.errors import InputError, TokcliError
-from tokcli.importers.fields import MAX_MAGNITUDE, Occurrences, RowError
+from tokcli.importers.fields import Occurrences
 from tokcli.importers.format import (
     BY_BILLING_PERIOD,
     BY_WINDOW,
     TOKEN_BUCKETS,
+    TOKEN_FIELDS,
     BillingPeriod,
     Format,
     Options,
     Parsed,
+    out_of_bounds,
 )
 from tokcli.importers.input_files import Limits, Source, check_row_count
+from tokcli.importers.parse_worker import ParseWorker, worth_a_worker
 from tokcli.importers.pricer import Pricer
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import imports as store
@@ -107,9 +110,6 @@ class Totals:
             "billed_minus_list": plain(difference),
             "tokens": self.tokens,
         }
-
-
-TOKEN_FIELDS = ("requests", *TOKEN_BUCKETS)  # the counts a summary adds up
 
 
 @dataclass
@@ -210,8 +210,7 @@ def import_set(
         writer.bytes_total = sum(source.size for source in parts.sources)
         writer.keeps_slots = fmt.replace == BY_WINDOW
         options = replace(settings.options, occurrences=Occurrences())
-        for source in parts.sources:
-            writer.write_all(fmt.parse(source, options), source)
+        _write_sources(writer, fmt, parts.sources, options)
         if parts.complete:
             result.replaced = _replace_older(conn, fmt, import_id, writer, parts.key)
         if writer.unrestated:
@@ -245,6 +244,18 @@ def import_set(
                 finished_at=settings.now,
             )
     return result
+
+
+def _write_sources(writer: _Writer, fmt: Format, sources: list[Source], options: Options) -> None:
+    """Parse and write every source of a set, in order; a large input of a format that allows
+    it is parsed in a second process while this one writes (parse_worker.py)."""
+    if not (fmt.parse_in_worker and worth_a_worker(sources)):
+        for source in sources:
+            writer.write_all(fmt.parse(source, options), source)
+        return
+    with ParseWorker(fmt.parse, sources, options) as worker:
+        for source in sources:
+            writer.write_all(worker.rows(source), source)
 
 
 class _Writer:
@@ -283,7 +294,7 @@ class _Writer:
                 self.result.skipped += parsed.lines
                 reasons = self.result.skip_reasons
                 reasons[parsed.skipped] = reasons.get(parsed.skipped, 0) + parsed.lines
-            elif (problem := _out_of_bounds(parsed.records)) is not None:
+            elif (problem := out_of_bounds(parsed.records)) is not None:
                 parsed.error = problem
                 self._bad_row(parsed, source)
             else:
@@ -348,16 +359,6 @@ class _Writer:
             self.window = (start, end)
         else:
             self.window = (min(self.window[0], start), max(self.window[1], end))
-
-
-def _out_of_bounds(records: list[UsageRecord]) -> RowError | None:
-    """A record no later read could handle: a token count beyond 1e15 (a quantity times its
-    unit block can get there even when each value read was within bounds)."""
-    for record in records:
-        for bucket in TOKEN_FIELDS:
-            if getattr(record, bucket) > MAX_MAGNITUDE:
-                return RowError(f"out of range (beyond 1e15): {getattr(record, bucket)}", bucket)
-    return None
 
 
 def _replace_older(

@@ -420,4 +420,4 @@ class CsvRow:
         return dict(zip(self.names, self.cells, strict=False))
 
 
-FORMAT = Format(NAME, "FOCUS 1.0-1.3 CSV", parse, BY_BILLING_PERIOD)
+FORMAT = Format(NAME, "FOCUS 1.0-1.3 CSV", parse, BY_BILLING_PERIOD, parse_in_worker=True)
