@@ -287,3 +287,26 @@ def test_reject_file_shows_the_row_by_its_header_names(cli, tmp_path):
     (reject,) = list(csv.DictReader(rejects.open(encoding="utf-8")))
     assert reject["line"] == "3" and reject["field"] == "BilledCost"
     assert json.loads(reject["row"])["BilledCost"] == "twelve"
+
+
+def test_each_row_keeps_its_own_tags_across_imports(cli, tmp_path):
+    """The usage ids the insert gives (no SELECT of them) are the ids the tag rows point at:
+    every stored row carries the tag of its own line, over two imports into one store."""
+    store = tmp_path / "usage.db"
+    for part, day in ((1, "02"), (2, "03")):
+        rows = [
+            {**GOOD, "BilledCost": f"{part}{n}.5", "Tags": json.dumps({"line": f"{part}-{n}"}),
+             "ChargePeriodStart": f"2025-09-{day}T00:00:00Z"}
+            for n in range(30)
+        ]  # fmt: skip
+        import_json(cli, write_csv(tmp_path / f"part{part}.csv", rows), "--store", store)
+    conn = sqlite3.connect(store)
+    try:
+        pairs = conn.execute(
+            "SELECT u.billed_cost, t.value FROM usage u JOIN usage_tags t "
+            "ON t.usage_id = u.id AND t.key = 'line'"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert len(pairs) == 60
+    assert all(cost == f"{line.replace('-', '')}.5" for cost, line in pairs)

@@ -1,27 +1,30 @@
 """Parsing a large input in a second process while this one writes it (issue 17).
 
-The child runs the format's own `parse` over every part of a set, in order, with the same
-`Options` (so identical rows of two parts are numbered as in one process), and sends the
-`Parsed` rows here in chunks. A pipe holds only a chunk or two, so neither process runs ahead
-of the other by more than that: memory stays flat. The parent does everything else exactly as
-for an in-process parse (write.py): checks, pricing, the one transaction, rejects.
+The child (`python -m tokcli.importers.parse_worker`) runs the format's own `parse` over
+every part of a set, in order, with the same `Options` (so identical rows of two parts are
+numbered as in one process), and sends the `Parsed` rows here in chunks. A pipe holds less
+than a chunk, so the child runs ahead of this process by a chunk or two: memory stays flat.
+The parent does everything else exactly as for an in-process parse (write.py): checks,
+pricing, the one transaction, rejects.
 
 A plain row (one record, no error, no skip) travels as a tuple of its fields with money as its
 exact text; any other outcome travels as the `Parsed` it is. An error the child meets (a
 truncated file, a limit) is raised here, where the rows before it have been written, as it
 would have been in one process. If this process stops first (a bad row, Ctrl-C, a kill), the
-child finds its pipe closed, or is terminated, and ends.
+child is killed.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 from tokcli.errors import InputError
 from tokcli.importers.format import Options, Parsed, out_of_bounds
@@ -47,18 +50,21 @@ def worth_a_worker(sources: list[Source]) -> bool:
 
 class ParseWorker:
     """`with ParseWorker(parse, sources, options) as worker:` then `worker.rows(source)` for
-    each source in order. Leaving the block ends the child, whatever happened."""
+    each source in order. Leaving the block ends the child, whatever happened.
+
+    The child is `python -m tokcli.importers.parse_worker`, told its work on stdin and sending
+    rows on stdout (pickled: both ends are this same code). Not a fork: this process holds an
+    open store in a transaction, which a forked child must never share; and not
+    multiprocessing's spawn, which would run the caller's main script again in the child."""
 
     def __init__(self, parse: Parse, sources: list[Source], options: Options) -> None:
-        # spawn, not fork: the parent holds an open store in a transaction, which a forked
-        # child must never share (SQLite: no connection across fork()).
-        context = multiprocessing.get_context("spawn")
-        self.channel, child_end = context.Pipe(duplex=False)
-        self.process = context.Process(
-            target=_work, args=(parse, sources, options, child_end), daemon=True
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
-        self.process.start()
-        child_end.close()  # so a child that dies shows here as EOF, not a hang
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.output = self.process.stdout
+        with self.process.stdin as work:
+            pickle.dump((parse, sources, options), work, protocol=pickle.HIGHEST_PROTOCOL)
         self.sources = sources
         self.position = 0
 
@@ -66,10 +72,10 @@ class ParseWorker:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.channel.close()
-        if self.process.is_alive():
-            self.process.terminate()
-        self.process.join()
+        if self.process.poll() is None:
+            self.process.kill()  # stopped before the end (a bad row, Ctrl-C): its rows are moot
+        self.output.close()
+        self.process.wait()
 
     def rows(self, source: Source) -> Iterator[Parsed]:
         """The parsed rows of `source` (the next source of the set), as `parse` gives them."""
@@ -78,10 +84,10 @@ class ParseWorker:
         self.position += 1
         while True:
             try:
-                message = self.channel.recv()
+                message = pickle.load(self.output)
             except EOFError:
                 raise InputError(
-                    f"the parsing process stopped (exit code {self.process.exitcode})",
+                    f"the parsing process stopped (exit code {self.process.wait()})",
                     path=source.name,
                 ) from None
             kind = message[0]
@@ -96,24 +102,27 @@ class ParseWorker:
                 raise message[1]
 
 
-def _work(parse: Parse, sources: list[Source], options: Options, channel: Any) -> None:
+def _work(parse: Parse, sources: list[Source], options: Options, output: BinaryIO) -> None:
     """The child: parse every source in order, send chunks of packed rows, then the end."""
+
+    def send(message: tuple[Any, ...]) -> None:
+        pickle.dump(message, output, protocol=pickle.HIGHEST_PROTOCOL)
+        output.flush()
+
     try:
         for source in sources:
             chunk: list[Any] = []
             for parsed in parse(source, options):
                 chunk.append(_packed(parsed))
                 if len(chunk) >= CHUNK_ROWS:
-                    channel.send((ROWS, chunk, source.bytes_done()))
+                    send((ROWS, chunk, source.bytes_done()))
                     chunk = []
-            channel.send((ROWS, chunk, source.bytes_done()))
-            channel.send((END_OF_SOURCE,))
-    except (BrokenPipeError, EOFError):
+            send((ROWS, chunk, source.bytes_done()))
+            send((END_OF_SOURCE,))
+    except BrokenPipeError:
         pass  # the parent has stopped reading: it no longer wants the rows
     except BaseException as exc:  # any failure is the parent's to raise, with its message
-        channel.send((FAILED, _sendable(exc)))
-    finally:
-        channel.close()
+        send((FAILED, _sendable(exc)))
 
 
 def _packed(parsed: Parsed) -> Any:
@@ -150,3 +159,19 @@ def _sendable(exc: BaseException) -> BaseException:
     except Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
     return exc
+
+
+def _child_main() -> None:
+    # Ctrl-C reaches the whole process group: the parent decides, and ends this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parse, sources, options = pickle.load(sys.stdin.buffer)
+    try:
+        _work(parse, sources, options, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(0)  # no flush at exit into a pipe the parent may have closed
+
+
+if __name__ == "__main__":
+    _child_main()

@@ -81,9 +81,10 @@ class Totals:
         # Exports carry up to 30 decimals (Azure, OpenAI dashboard): sum in the money context,
         # whose precision no total reaches, never the default 28 digits.
         with decimal.localcontext(MONEY_CONTEXT):
-            self._add(record)
+            self.add_exactly(record)
 
-    def _add(self, record: UsageRecord) -> None:
+    def add_exactly(self, record: UsageRecord) -> None:
+        """`add`, for a caller already in MONEY_CONTEXT."""
         self.rows += 1
         billed = record.billed_cost or Decimal(0)
         if record.billed_cost is not None:
@@ -277,6 +278,7 @@ class _Writer:
         self.unrestated = 0  # earlier rows in this file's window that it does not restate
         self.bytes_total = 0
         self.pending: list[UsageRecord] = []  # parsed and checked, not yet written (flush)
+        self.tag_keys: dict[Any, str] = {}  # a tag's key as read -> as stored ("" drops it)
         # Only a window import compares slots (_replace_window); a billing export would only
         # grow memory with one slot per row.
         self.keeps_slots = True
@@ -284,6 +286,7 @@ class _Writer:
     def write_all(self, parsed_rows: Iterable[Parsed], source: Source) -> None:
         progress = self.settings.progress
         rows = 0
+        last_period = None
         for parsed in parsed_rows:
             rows += parsed.lines
             self.result.rows_read += parsed.lines
@@ -298,8 +301,10 @@ class _Writer:
                 parsed.error = problem
                 self._bad_row(parsed, source)
             else:
-                if parsed.billing_period is not None:
-                    self.billing_periods.add(parsed.billing_period)
+                period = parsed.billing_period
+                if period is not None and period is not last_period:
+                    self.billing_periods.add(period)  # rows share a period: hash it once
+                    last_period = period
                 for record in parsed.records:
                     self._store(record, parsed.billing_period)
             if progress is not None and self.result.rows_read % PROGRESS_EVERY < parsed.lines:
@@ -327,7 +332,7 @@ class _Writer:
         self.rejects.append((line, error.field, str(error), parsed.raw))
 
     def _store(self, record: UsageRecord, period: BillingPeriod | None) -> None:
-        record.tags = self.settings.tag_map.normalise(record.tags)
+        record.tags = self._normalised(record.tags)
         if period is not None and period.account:
             record.tags[BILLING_ACCOUNT_TAG] = period.account
         self.settings.pricer.complete(record)
@@ -339,13 +344,29 @@ class _Writer:
         self._widen_window(record)
         if self.keeps_slots:
             self.slots.add(_slot(record))
-        key = (record.source, record.currency)
-        self.result.totals.setdefault(key, Totals()).add(record)
+
+    def _normalised(self, tags: dict[str, Any]) -> dict[str, str]:
+        """`tag_map.normalise(tags)`, with each key's canonical spelling looked up once per
+        import rather than once per row (a bulk import repeats a handful of keys)."""
+        keys, tag_map = self.tag_keys, self.settings.tag_map
+        result: dict[str, str] = {}
+        for raw_key, value in tags.items():
+            if type(value) is not str:  # None, numbers, booleans: the general rule
+                result.update(tag_map.normalise({raw_key: value}))
+                continue
+            key = keys.get(raw_key)
+            if key is None:
+                key = keys[raw_key] = next(iter(tag_map.normalise({raw_key: "x"})), "")
+            text = value.strip()
+            if key and text:  # an empty key or value says nothing: dropped
+                result[key] = text
+        return result
 
     def flush(self) -> None:
         """Write the rows waiting in `pending` (one batch: see store.usage.insert_usage)."""
         if not self.pending:
             return
+        self._add_totals(self.pending)
         stats = insert_usage(self.conn, self.pending, self.import_id)
         self.pending = []
         self.result.inserted += stats.inserted
@@ -353,12 +374,27 @@ class _Writer:
         if stats.duplicate_keys:
             store.keep_keys(self.conn, stats.duplicate_keys)
 
+    def _add_totals(self, records: list[UsageRecord]) -> None:
+        totals = self.result.totals
+        with decimal.localcontext(MONEY_CONTEXT):  # once per batch: see Totals.add
+            for record in records:
+                key = (record.source, record.currency)
+                by_key = totals.get(key)
+                if by_key is None:
+                    by_key = totals[key] = Totals()
+                by_key.add_exactly(record)
+
     def _widen_window(self, record: UsageRecord) -> None:
-        start, end = _utc(record.period_start), _utc(record.period_end)
-        if self.window is None:
+        start, end = record.period_start, record.period_end
+        if start.tzinfo is not dt.UTC:  # parsers give UTC; anything else is converted
+            start = _utc(start)
+        if end.tzinfo is not dt.UTC:
+            end = _utc(end)
+        window = self.window
+        if window is None:
             self.window = (start, end)
-        else:
-            self.window = (min(self.window[0], start), max(self.window[1], end))
+        elif start < window[0] or end > window[1]:
+            self.window = (min(window[0], start), max(window[1], end))
 
 
 def _replace_older(
