@@ -310,3 +310,40 @@ def test_each_row_keeps_its_own_tags_across_imports(cli, tmp_path):
         conn.close()
     assert len(pairs) == 60
     assert all(cost == f"{line.replace('-', '')}.5" for cost, line in pairs)
+
+
+# --- numbering identical rows in flat memory (fields.Occurrences) ---------------------------
+
+
+def test_occurrences_number_keys_as_one_dict_would_across_spills(monkeypatch):
+    """Past SPILL_AT keys the counts move to disk; the numbering stays that of a plain dict,
+    for keys seen again after they moved (and for keys still in memory)."""
+    import random
+
+    from tokcli.importers import fields
+
+    monkeypatch.setattr(fields, "SPILL_AT", 7)
+    rng = random.Random(17)
+    bases = [f"{rng.randrange(60):032x}" for _ in range(3000)]
+    occurrences, counts, expected = fields.Occurrences(), {}, []
+    for base in bases:
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        expected.append(base if n == 0 else f"{base}#{n}")
+    got = [occurrences.key(base) for base in bases]
+    assert got == expected
+    assert occurrences._disk is not None  # the keys did move to disk
+    assert max(counts.values()) > 40  # and came back many times
+
+
+def test_an_import_whose_keys_spill_to_disk_stores_the_same_keys(cli, tmp_path, monkeypatch):
+    from tokcli.importers import fields
+
+    rows = [GOOD, {**GOOD, "BilledCost": "2"}] * 6 + [GOOD]  # GOOD seven times, #0 to #6
+    path = write_csv(tmp_path / "repeats.csv", rows)
+    import_json(cli, path, "--store", tmp_path / "memory.db")
+    monkeypatch.setattr(fields, "SPILL_AT", 2)
+    import_json(cli, path, "--store", tmp_path / "spilled.db")
+    keys = [row[0] for row in stored(tmp_path / "spilled.db")[:13]]
+    assert stored(tmp_path / "spilled.db") == stored(tmp_path / "memory.db")
+    assert sum("#" in key for key in keys) == 11  # 6 copies of GOOD, 5 of the other
