@@ -167,3 +167,27 @@ def test_small_inputs_stay_in_process(tmp_path, monkeypatch):
         assert parse_worker.worth_a_worker([small])
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     assert not parse_worker.worth_a_worker([small])  # one core: nothing to gain
+
+
+def test_progress_is_reported_from_the_worker(tmp_path, in_worker):
+    """The progress bar follows the bytes the child has read, up to the whole file."""
+    from tokcli import store
+    from tokcli.importers import get_format
+    from tokcli.importers.pricer import Pricer
+    from tokcli.pricing.registry import Registry
+
+    path = write_csv(tmp_path / "bill.csv", [GOOD] * 5000)
+    seen: list[tuple[int, int]] = []
+    settings = write.ImportSettings(
+        pricer=Pricer(Registry.load()), progress=lambda done, total: seen.append((done, total))
+    )
+    conn = store.connect(tmp_path / "s.db")
+    try:
+        result = write.import_source(conn, Source(path), get_format("focus"), settings)
+    finally:
+        conn.close()
+    assert in_worker and result.inserted == 5000
+    size = path.stat().st_size
+    assert seen[-1] == (size, size)
+    assert 0 < seen[0][0] < size  # reported while rows were still coming
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)

@@ -45,7 +45,8 @@ Parse = Callable[[Source, Options], Iterator[Parsed]]
 def worth_a_worker(sources: list[Source]) -> bool:
     """A second process pays off for a large input on a machine with a second core."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) > 1 and sum(source.size for source in sources) >= WORKER_FROM_BYTES
+    large = sum(source.size for source in sources) >= WORKER_FROM_BYTES
+    return large and (cores or 1) > 1 and bool(sys.executable)  # (an embedded Python has none)
 
 
 class ParseWorker:
@@ -164,10 +165,14 @@ def _sendable(exc: BaseException) -> BaseException:
 def _child_main() -> None:
     # Ctrl-C reaches the whole process group: the parent decides, and ends this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The rows go out on the pipe that was stdout; anything else written to stdout (a library's
+    # print) goes to stderr instead of into the middle of the rows.
+    rows_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     parse, sources, options = pickle.load(sys.stdin.buffer)
     try:
-        _work(parse, sources, options, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+        _work(parse, sources, options, rows_out)
+        rows_out.flush()
     except BrokenPipeError:
         pass
     os._exit(0)  # no flush at exit into a pipe the parent may have closed
