@@ -13,6 +13,7 @@ so a round trip loses nothing and re-importing into the same store adds nothing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -311,7 +312,7 @@ class _Bulk:
 
     def convert(self, cells: list[str]) -> Parsed:
         """`_convert` of the row, the quick way where it can be taken."""
-        base_key = stable_key(NAME, *cells)
+        base_key = stable_key(NAME, *cells)  # the same text, hash and key as `_convert`
         cells.append(None)  # type: ignore[arg-type]  # the cell of every missing column
         try:
             return self._quick(cells, base_key)
@@ -376,9 +377,39 @@ class _Bulk:
         key = self.tag_cells(cells)
         tags = self.tags.get(key)
         if tags is None:
-            row = {c: v for c, v in zip(TAG_COLUMNS, key, strict=True) if c in self.present}
-            tags = self.tags.put(key, _tags(row, exported_by_tokcli=False))
+            tags = _plain_tags(*key)
+            if tags is None:
+                row = {c: v for c, v in zip(TAG_COLUMNS, key, strict=True) if c in self.present}
+                tags = _tags(row, exported_by_tokcli=False)
+            self.tags.put(key, tags)
         return dict(tags)  # the writer's to change
+
+
+def _plain_tags(
+    tags: str | None, service: str | None, sub_name: str | None, sub_id: str | None
+) -> dict[str, str] | None:
+    """`_tags` of a row whose Tags cell is a JSON object of text values (nearly every bill's
+    rows), read with one json.loads; None for anything else, which `_tags` reads."""
+    if tags is None or tags[:1] != "{":
+        return None
+    try:
+        parsed = json.loads(tags)
+    except ValueError:
+        return None
+    if type(parsed) is not dict:
+        return None
+    texts = {}
+    for name, value in parsed.items():
+        if type(value) is not str:
+            return None
+        texts[name] = value.strip()
+    service = text_or_none(service)
+    if service:
+        texts.setdefault("service", service)
+    sub_account = text_or_none(sub_name) or text_or_none(sub_id)
+    if sub_account:
+        texts.setdefault("sub_account", sub_account)
+    return texts
 
 
 class _NotPlain(Exception):
