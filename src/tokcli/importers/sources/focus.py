@@ -248,7 +248,7 @@ TAG_COLUMNS = ("Tags", "ServiceName", "SubAccountName", "SubAccountId")
 # A plain decimal, which `money` and `decimal_or_none` read as exactly Decimal(text): no sign
 # of a currency, separator or null to handle, at most 15 integer digits (below the 1e15 bound)
 # and 40 decimals (MIN_EXPONENT). Anything else is read by them.
-_PLAIN_NUMBER = re.compile(r"-?\d{1,15}(?:\.\d{1,40})?")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,40})?")
 MEMO_ENTRIES = 16_384  # per memo: bounded, so memory stays flat whatever the file holds
 NOT_AI = "not an AI service (use --all-services)"
 
@@ -278,11 +278,13 @@ class _Memo(dict[Any, Any]):
 
 
 class _Bulk:
+    """The rows of one plain FOCUS file, read by column position (see the comment above)."""
+
     def __init__(self, names: list[str], options: Options, occurrences: Occurrences) -> None:
         self.names = names
         self.options = options
         self.occurrences = occurrences
-        missing = len(names)  # a column the file lacks reads as None (see `_cells`)
+        missing = len(names)  # a column the file lacks reads as None (`convert` adds the cell)
         index = {name: i for i, name in enumerate(names)}
 
         def getter(columns: tuple[str, ...]) -> Any:
