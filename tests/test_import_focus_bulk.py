@@ -141,6 +141,10 @@ EDGE_ROWS = [
     {**GOOD, "BillingPeriodStart": "not a date"},
     {**GOOD, "Tags": '{"team": "a,b", "note": "line one\nline two", "flag": true}'},
     {**GOOD, "Tags": "{not json"},
+    {**GOOD, "Tags": '{"owner": " padded ", "empty": "", "team": "x"} '},  # read quickly
+    {**GOOD, "Tags": '{"count": 5, "null": null, "team": "x"}'},  # not all text: by _tags
+    {**GOOD, "Tags": '["not", "an", "object"]'},
+    {**GOOD, "Tags": "{}", "ServiceName": "", "SubAccountName": "  "},
     {**GOOD, "Tags": '"owner": "me"'},  # Azure EA's object without braces
     {**GOOD, "Tags": "NULL", "SubAccountName": "", "SubAccountId": "sub-9"},
     {**GOOD, "ServiceCategory": "Compute"},  # not AI: skipped unless --all-services
