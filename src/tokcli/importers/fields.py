@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tokcli.errors import OptionError
+    from tokcli.store.scratch import KeyCounts
 
 NULLS = frozenset({"", "null", "NULL", "Null", "None", "none", "nan", "NaN", "N/A"})
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -245,13 +246,13 @@ class Occurrences:
     line items both survive while re-importing the same file still matches key for key.
 
     Every key of the file must be remembered, yet memory stays flat (issue 17): past SPILL_AT
-    keys the counts move to a private temporary SQLite database on disk, and a fixed-size
+    keys the counts move to disk (store.scratch: a private temporary database), and a fixed-size
     Bloom filter of what moved there spares the disk look-up for a key never seen before
     (nearly every key of a bill). The numbering is exactly that of one dict of every key."""
 
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
-        self._disk: Any = None  # sqlite3.Connection, once keys have moved there
+        self._disk: KeyCounts | None = None  # once keys have moved to disk
         self._bloom = bytearray()
 
     def key(self, base: str) -> str:
@@ -267,18 +268,16 @@ class Occurrences:
         bloom, (one, two) = self._bloom, _bloom_bits(base)
         if not (bloom[one >> 3] >> (one & 7)) & 1 or not (bloom[two >> 3] >> (two & 7)) & 1:
             return 0  # never moved to disk: the Bloom filter has no false negatives
-        row = self._disk.execute("SELECT n FROM seen WHERE base = ?", (base,)).fetchone()
-        return int(row[0]) if row else 0
+        assert self._disk is not None  # key() asks only once keys have moved
+        return self._disk.get(base)
 
     def _spill(self) -> None:
         if self._disk is None:
-            import sqlite3
+            from tokcli.store.scratch import KeyCounts
 
-            self._disk = sqlite3.connect("")  # "": private, temporary, on disk, own cache
-            self._disk.execute("CREATE TABLE seen (base TEXT PRIMARY KEY, n INT) WITHOUT ROWID")
+            self._disk = KeyCounts()
             self._bloom = bytearray(BLOOM_BITS // 8)
-        upsert = "INSERT INTO seen VALUES (?, ?) ON CONFLICT (base) DO UPDATE SET n = excluded.n"
-        self._disk.executemany(upsert, sorted(self._seen.items()))  # in order: B-tree appends
+        self._disk.set_all(sorted(self._seen.items()))
         bloom = self._bloom
         for base in self._seen:
             for bit in _bloom_bits(base):

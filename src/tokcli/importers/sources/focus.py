@@ -262,7 +262,7 @@ class _About(NamedTuple):
     provider: str | None
     model: str | None
     quantity_column: str | None  # the column holding tokens, None when no unit is tokens
-    unit_size: int | None
+    unit_size: int  # tokens per unit of that column (0 when there is none)
     bucket: str | None
     billing_period: BillingPeriod | None
 
@@ -347,11 +347,12 @@ class _Bulk:
         if kind == "usage" and about.quantity_column is not None:
             quantity = _plain_number(cells[self.quantity[about.quantity_column]])
             if about.bucket is not None:
-                add_tokens(record, about.bucket, quantity * about.unit_size)  # type: ignore[operator]
+                add_tokens(record, about.bucket, quantity * about.unit_size)
         record.record_key = self.occurrences.key(base_key)
         return Parsed(None, records=[record], billing_period=about.billing_period)
 
-    def _about(self, cells: tuple[str | None, ...]) -> _About:
+    def _about(self, cells: tuple[str, ...]) -> _About:
+        # The columns the file has (a missing one's None cell left out, as a DictReader row).
         row = {c: v for c, v in zip(ABOUT_COLUMNS, cells, strict=True) if c in self.present}
         category = text_or_none(row.get("ChargeCategory"))
         if text_or_none(row.get("ChargeClass")) == "Correction":
@@ -372,8 +373,10 @@ class _Bulk:
         )
 
     def _time(self, cell: str, column: str) -> dt.datetime:
-        moment = self.times.get(cell)
-        return moment if moment is not None else self.times.put(cell, utc_time(cell, column))
+        moment: dt.datetime | None = self.times.get(cell)
+        if moment is None:
+            moment = self.times.put(cell, utc_time(cell, column))
+        return moment
 
     def _tags(self, cells: list[str]) -> dict[str, str]:
         key = self.tag_cells(cells)
@@ -429,7 +432,7 @@ def _plain_number(cell: str | None) -> Decimal:
 
 def _token_reading(
     row: dict[str, str], details: dict[str, Any], model: str | None
-) -> tuple[str | None, int | None, str | None]:
+) -> tuple[str | None, int, str | None]:
     """(quantity column, tokens per unit, bucket) as `_tokens_from_quantity` finds them."""
     quantity_column, unit_column = "ConsumedQuantity", "ConsumedUnit"
     size = token_unit_size(text_or_none(row.get(unit_column)))
@@ -437,7 +440,7 @@ def _token_reading(
         quantity_column, unit_column = "PricingQuantity", "PricingUnit"
         size = token_unit_size(text_or_none(row.get(unit_column)))
     if size is None:
-        return None, None, None
+        return None, 0, None
     return quantity_column, size, _bucket(row, details, model)
 
 
