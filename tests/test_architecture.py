@@ -134,7 +134,7 @@ IMPORT_LAYERS = (
     ("importers/format.py", "importers/normalise.py"),
     ("importers/sources/",),
     ("importers/__init__.py", "importers/pricer.py", "importers/detect.py"),
-    ("importers/part_sets.py",),
+    ("importers/part_sets.py", "importers/parse_worker.py"),
     ("importers/write.py",),
     ("importers/remote/",),
     ("importers/job.py",),

@@ -11,6 +11,7 @@ The import path runs one way, from a file to the store (tests/test_architecture.
     write.py         one input (or one multi-part set) into the store, in one transaction
     detect.py        recognising an input's format from its content
     part_sets.py     which inputs are the parts of one billing export
+    parse_worker.py  parsing a large input in a second process while write.py writes it
     remote/          imports that fetch rows from a server (admin APIs, a LiteLLM database)
     job.py           an `ImportJob` over many inputs, and its summary document
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tokcli.errors import OptionError
+    from tokcli.store.scratch import KeyCounts
 
 NULLS = frozenset({"", "null", "NULL", "Null", "None", "none", "nan", "NaN", "N/A"})
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -235,14 +236,62 @@ def stable_key(*parts: object) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+# Occurrences keeps this many keys in a dict before it moves them to disk (about 15 MB).
+SPILL_AT = 100_000
+BLOOM_BITS = 1 << 27  # 16 MB: about 0.02% false "maybe seen" at 1M keys, 2% at 10M
+
+
 class Occurrences:
     """Numbers identical rows within one file (`#0`, `#1`, ...), so that two genuinely equal
-    line items both survive while re-importing the same file still matches key for key."""
+    line items both survive while re-importing the same file still matches key for key.
+
+    Every key of the file must be remembered, yet memory stays flat (issue 17): past SPILL_AT
+    keys the counts move to disk (store.scratch: a private temporary database), and a fixed-size
+    Bloom filter of what moved there spares the disk look-up for a key never seen before
+    (nearly every key of a bill). The numbering is exactly that of one dict of every key."""
 
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
+        self._disk: KeyCounts | None = None  # once keys have moved to disk
+        self._bloom = bytearray()
 
     def key(self, base: str) -> str:
-        n = self._seen.get(base, 0)
+        n = self._seen.get(base)
+        if n is None:
+            n = self._on_disk(base) if self._disk is not None else 0
         self._seen[base] = n + 1
+        if len(self._seen) >= SPILL_AT:
+            self._spill()
         return base if n == 0 else f"{base}#{n}"
+
+    def _on_disk(self, base: str) -> int:
+        bloom, (one, two) = self._bloom, _bloom_bits(base)
+        if not (bloom[one >> 3] >> (one & 7)) & 1 or not (bloom[two >> 3] >> (two & 7)) & 1:
+            return 0  # never moved to disk: the Bloom filter has no false negatives
+        assert self._disk is not None  # key() asks only once keys have moved
+        return self._disk.get(base)
+
+    def _spill(self) -> None:
+        if self._disk is None:
+            from tokcli.store.scratch import KeyCounts
+
+            self._disk = KeyCounts()
+            self._bloom = bytearray(BLOOM_BITS // 8)
+        self._disk.set_all(sorted(self._seen.items()))
+        bloom = self._bloom
+        for base in self._seen:
+            for bit in _bloom_bits(base):
+                bloom[bit >> 3] |= 1 << (bit & 7)
+        self._seen.clear()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sent to a parse worker before any row (importers/parse_worker.py): nothing on disk.
+        if self._disk is not None:
+            raise TypeError("Occurrences with keys on disk cannot be copied")
+        return self.__dict__
+
+
+def _bloom_bits(base: str) -> tuple[int, int]:
+    """Two bit positions of a key (hash() is stable within the process holding the filter)."""
+    code = hash(base) & 0xFFFF_FFFF_FFFF_FFFF
+    return code % BLOOM_BITS, (code >> 32) % BLOOM_BITS

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokcli.importers.fields import Occurrences, RowError
+from tokcli.importers.fields import MAX_MAGNITUDE, Occurrences, RowError
 from tokcli.importers.input_files import BadRow, Source
 from tokcli.store.usage import UsageRecord
 
@@ -27,6 +27,7 @@ TOKEN_BUCKETS = (
     "output_tokens",
     "reasoning_tokens",
 )
+TOKEN_FIELDS = ("requests", *TOKEN_BUCKETS)  # the counts a summary adds up
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class Format:
     # The `usage.source` its rows carry when it differs from `name`: two spellings of the same
     # data (the OpenAI dashboard CSV and the Usage API) share one, so they replace each other.
     source: str | None = None
+    # Large inputs are parsed in a second process while this one writes (parse_worker.py):
+    # for formats whose rows are many and cheap to send (billing CSVs).
+    parse_in_worker: bool = False
 
     @property
     def store_source(self) -> str:
@@ -105,3 +109,13 @@ def each_row(
 def structural_error(line: int | None, row: BadRow) -> Parsed:
     """The bad row for a CSV row with the wrong number of cells."""
     return Parsed(line, error=RowError(row.message, row.field), raw=row.raw)
+
+
+def out_of_bounds(records: list[UsageRecord]) -> RowError | None:
+    """A record no later read could handle: a token count beyond 1e15 (a quantity times its
+    unit block can get there even when each value read was within bounds)."""
+    for record in records:
+        for bucket in TOKEN_FIELDS:
+            if getattr(record, bucket) > MAX_MAGNITUDE:
+                return RowError(f"out of range (beyond 1e15): {getattr(record, bucket)}", bucket)
+    return None

@@ -162,6 +162,7 @@ class Source:
         self.limits = limits or Limits()
         self.label = label  # how errors name the file (a folder import names it relative)
         self.counter: CountingReader | None = None
+        self.bytes_reported = 0  # bytes done as another process reports them (parse_worker)
         try:
             if path.is_dir():  # a folder of transcripts, read by the format that accepts one
                 self.size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -265,7 +266,7 @@ class Source:
                 yield line
 
     def bytes_done(self) -> int:
-        return self.counter.bytes_read if self.counter else 0
+        return self.counter.bytes_read if self.counter else self.bytes_reported
 
 
 def _not_utf8_message(text: str, index: int) -> str:
@@ -288,36 +289,65 @@ def csv_rows(
     A duplicated column name refuses the file; a short or long row is a BadRow (except rows of
     exactly `short_rows_of` cells, a format's documented shorthand); a quoted field still open
     at the end of the file (a truncated download) refuses the file."""
-    reader = csv.reader(source.lines(), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    except csv.Error as exc:
-        raise InputError(f"unreadable CSV header: {exc}", path=source.name, line=1) from None
-    names = [name.strip() for name in header]
-    _refuse_duplicated_columns(names, source)
-    line, rows = reader.line_num, 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
+    table = CsvCells(source, short_rows_of=short_rows_of)
+    names = table.header()
+    for line, cells in table:
+        yield line, cells if isinstance(cells, BadRow) else dict(zip(names, cells, strict=False))
+
+
+class CsvCells:
+    """A CSV file's data rows as lists of cells, in header order (`csv_rows` without the dict
+    per row: a bulk parser resolves the columns it reads once, from `header()`). The same checks
+    as `csv_rows`: duplicated columns, rows of the wrong width, a truncated quoted field."""
+
+    def __init__(self, source: Source, *, short_rows_of: int | None = None):
+        self.source = source
+        self.short_rows_of = short_rows_of
+        self._reader = csv.reader(source.lines(), strict=True)
+        self._names: list[str] | None = None
+        self._empty = False  # no header line at all: no rows either
+
+    def header(self) -> list[str]:
+        """The stripped column names ([] for an empty file); read once."""
+        if self._names is None:
+            try:
+                header = next(self._reader)
+            except StopIteration:
+                header, self._empty = [], True
+            except csv.Error as exc:
+                raise InputError(
+                    f"unreadable CSV header: {exc}", path=self.source.name, line=1
+                ) from None
+            self._names = [name.strip() for name in header]
+            _refuse_duplicated_columns(self._names, self.source)
+        return self._names
+
+    def __iter__(self) -> Iterator[tuple[int, list[str] | BadRow]]:
+        names = self.header()
+        if self._empty:
             return
-        except csv.Error as exc:
-            raise InputError(
-                f"unreadable CSV ({exc}): a truncated or damaged file",
-                path=source.name,
-                line=line + 1,
-            ) from None
-        start, line = line + 1, reader.line_num
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue  # blank line
-        rows += 1
-        check_row_count(rows, source, start)
-        if len(cells) != len(names) and len(cells) != short_rows_of:
-            yield start, _wrong_width(cells, names)
-            continue
-        yield start, dict(zip(names, cells, strict=False))
+        reader, source, width = self._reader, self.source, len(names)
+        line, rows = reader.line_num, 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise InputError(
+                    f"unreadable CSV ({exc}): a truncated or damaged file",
+                    path=source.name,
+                    line=line + 1,
+                ) from None
+            start, line = line + 1, reader.line_num
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue  # blank line
+            rows += 1
+            check_row_count(rows, source, start)
+            if len(cells) != width and len(cells) != self.short_rows_of:
+                yield start, _wrong_width(cells, names)
+                continue
+            yield start, cells
 
 
 def _wrong_width(cells: list[str], names: list[str]) -> BadRow:

@@ -31,17 +31,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from tokcli.errors import InputError, TokcliError
-from tokcli.importers.fields import MAX_MAGNITUDE, Occurrences, RowError
+from tokcli.importers.fields import Occurrences
 from tokcli.importers.format import (
     BY_BILLING_PERIOD,
     BY_WINDOW,
     TOKEN_BUCKETS,
+    TOKEN_FIELDS,
     BillingPeriod,
     Format,
     Options,
     Parsed,
+    out_of_bounds,
 )
 from tokcli.importers.input_files import Limits, Source, check_row_count
+from tokcli.importers.parse_worker import ParseWorker, worth_a_worker
 from tokcli.importers.pricer import Pricer
 from tokcli.money import MONEY_CONTEXT, plain
 from tokcli.store import imports as store
@@ -85,9 +88,10 @@ class Totals:
         # Exports carry up to 30 decimals (Azure, OpenAI dashboard): sum in the money context,
         # whose precision no total reaches, never the default 28 digits.
         with decimal.localcontext(MONEY_CONTEXT):
-            self._add(record)
+            self.add_exactly(record)
 
-    def _add(self, record: UsageRecord) -> None:
+    def add_exactly(self, record: UsageRecord) -> None:
+        """`add`, for a caller already in MONEY_CONTEXT."""
         self.rows += 1
         billed = record.billed_cost or Decimal(0)
         if record.billed_cost is not None:
@@ -114,9 +118,6 @@ class Totals:
             "billed_minus_list": plain(difference),
             "tokens": self.tokens,
         }
-
-
-TOKEN_FIELDS = ("requests", *TOKEN_BUCKETS)  # the counts a summary adds up
 
 
 @dataclass
@@ -218,8 +219,7 @@ def import_set(
         writer.bytes_total = sum(source.size for source in parts.sources)
         writer.keeps_slots = fmt.replace == BY_WINDOW
         options = replace(settings.options, occurrences=Occurrences())
-        for source in parts.sources:
-            writer.write_all(fmt.parse(source, options), source)
+        _write_sources(writer, fmt, parts.sources, options)
         if parts.complete:
             result.replaced = _replace_older(conn, fmt, import_id, writer, parts.key)
         if writer.unrestated:
@@ -255,6 +255,18 @@ def import_set(
     return result
 
 
+def _write_sources(writer: _Writer, fmt: Format, sources: list[Source], options: Options) -> None:
+    """Parse and write every source of a set, in order; a large input of a format that allows
+    it is parsed in a second process while this one writes (parse_worker.py)."""
+    if not (fmt.parse_in_worker and worth_a_worker(sources)):
+        for source in sources:
+            writer.write_all(fmt.parse(source, options), source)
+        return
+    with ParseWorker(fmt.parse, sources, options) as worker:
+        for source in sources:
+            writer.write_all(worker.rows(source), source)
+
+
 class _Writer:
     """Turns parsed rows into stored records, counting what happened to each."""
 
@@ -275,6 +287,7 @@ class _Writer:
         self.bytes_total = 0
         self.pending: list[UsageRecord] = []  # parsed and checked, not yet written (flush)
         self.upkeep: RollupUpkeep | None = None
+        self.tag_keys: dict[Any, str] = {}  # a tag's key as read -> as stored ("" drops it)
         # Only a window import compares slots (_replace_window); a billing export would only
         # grow memory with one slot per row.
         self.keeps_slots = True
@@ -282,6 +295,7 @@ class _Writer:
     def write_all(self, parsed_rows: Iterable[Parsed], source: Source) -> None:
         progress = self.settings.progress
         rows = 0
+        last_period = None
         for parsed in parsed_rows:
             rows += parsed.lines
             self.result.rows_read += parsed.lines
@@ -292,12 +306,14 @@ class _Writer:
                 self.result.skipped += parsed.lines
                 reasons = self.result.skip_reasons
                 reasons[parsed.skipped] = reasons.get(parsed.skipped, 0) + parsed.lines
-            elif (problem := _out_of_bounds(parsed.records)) is not None:
+            elif (problem := out_of_bounds(parsed.records)) is not None:
                 parsed.error = problem
                 self._bad_row(parsed, source)
             else:
-                if parsed.billing_period is not None:
-                    self.billing_periods.add(parsed.billing_period)
+                period = parsed.billing_period
+                if period is not None and period is not last_period:
+                    self.billing_periods.add(period)  # rows share a period: hash it once
+                    last_period = period
                 for record in parsed.records:
                     self._store(record, parsed.billing_period)
             if progress is not None and self.result.rows_read % PROGRESS_EVERY < parsed.lines:
@@ -325,7 +341,7 @@ class _Writer:
         self.rejects.append((line, error.field, str(error), parsed.raw))
 
     def _store(self, record: UsageRecord, period: BillingPeriod | None) -> None:
-        record.tags = self.settings.tag_map.normalise(record.tags)
+        record.tags = self._normalised(record.tags)
         if period is not None and period.account:
             record.tags[BILLING_ACCOUNT_TAG] = period.account
         self.settings.pricer.complete(record)
@@ -337,13 +353,29 @@ class _Writer:
         self._widen_window(record)
         if self.keeps_slots:
             self.slots.add(_slot(record))
-        key = (record.source, record.currency)
-        self.result.totals.setdefault(key, Totals()).add(record)
+
+    def _normalised(self, tags: dict[str, Any]) -> dict[str, str]:
+        """`tag_map.normalise(tags)`, with each key's canonical spelling looked up once per
+        import rather than once per row (a bulk import repeats a handful of keys)."""
+        keys, tag_map = self.tag_keys, self.settings.tag_map
+        result: dict[str, str] = {}
+        for raw_key, value in tags.items():
+            if type(value) is not str:  # None, numbers, booleans: the general rule
+                result.update(tag_map.normalise({raw_key: value}))
+                continue
+            key = keys.get(raw_key)
+            if key is None:
+                key = keys[raw_key] = next(iter(tag_map.normalise({raw_key: "x"})), "")
+            text = value.strip()
+            if key and text:  # an empty key or value says nothing: dropped
+                result[key] = text
+        return result
 
     def flush(self) -> None:
         """Write the rows waiting in `pending` (one batch: see store.usage.insert_usage)."""
         if not self.pending:
             return
+        self._add_totals(self.pending)
         stats = insert_usage(self.conn, self.pending, self.import_id, self.upkeep)
         self.pending = []
         self.result.inserted += stats.inserted
@@ -351,22 +383,27 @@ class _Writer:
         if stats.duplicate_keys:
             store.keep_keys(self.conn, stats.duplicate_keys)
 
+    def _add_totals(self, records: list[UsageRecord]) -> None:
+        totals = self.result.totals
+        with decimal.localcontext(MONEY_CONTEXT):  # once per batch: see Totals.add
+            for record in records:
+                key = (record.source, record.currency)
+                by_key = totals.get(key)
+                if by_key is None:
+                    by_key = totals[key] = Totals()
+                by_key.add_exactly(record)
+
     def _widen_window(self, record: UsageRecord) -> None:
-        start, end = _utc(record.period_start), _utc(record.period_end)
-        if self.window is None:
+        start, end = record.period_start, record.period_end
+        if start.tzinfo is not dt.UTC:  # parsers give UTC; anything else is converted
+            start = _utc(start)
+        if end.tzinfo is not dt.UTC:
+            end = _utc(end)
+        window = self.window
+        if window is None:
             self.window = (start, end)
-        else:
-            self.window = (min(self.window[0], start), max(self.window[1], end))
-
-
-def _out_of_bounds(records: list[UsageRecord]) -> RowError | None:
-    """A record no later read could handle: a token count beyond 1e15 (a quantity times its
-    unit block can get there even when each value read was within bounds)."""
-    for record in records:
-        for bucket in TOKEN_FIELDS:
-            if getattr(record, bucket) > MAX_MAGNITUDE:
-                return RowError(f"out of range (beyond 1e15): {getattr(record, bucket)}", bucket)
-    return None
+        elif start < window[0] or end > window[1]:
+            self.window = (min(window[0], start), max(window[1], end))
 
 
 def _replace_older(
@@ -459,6 +496,9 @@ def _write_rejects(settings: ImportSettings, source: Source, rejects: list[Rejec
 def _raw_text(raw: object) -> str:
     if isinstance(raw, str):
         return raw
+    as_dict = getattr(raw, "as_dict", None)  # a row kept as cells (sources/focus.py, CsvRow)
+    if as_dict is not None:
+        raw = as_dict()
     return json.dumps(raw, default=str, ensure_ascii=False)
 
 

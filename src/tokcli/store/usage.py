@@ -88,6 +88,11 @@ def _row(record: UsageRecord, import_id: int | None) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+_INSERT_WITH_ID = (
+    f"INSERT INTO usage (id, {', '.join(USAGE_COLUMNS)}) "
+    f"VALUES (?, {', '.join('?' for _ in USAGE_COLUMNS)})"
+)
+_NEXT_ID = "SELECT COALESCE(MAX(id), 0) + 1 FROM usage"
 BATCH_ROWS = 5_000  # rows per executemany: large enough to amortise, small enough to stay flat
 # One JSON array parameter instead of N placeholders: no limit on host parameters to meet.
 _KEYS_PRESENT = "SELECT record_key FROM usage WHERE record_key IN (SELECT value FROM json_each(?))"
@@ -104,11 +109,12 @@ def insert_usage(
 ) -> InsertStats:
     """Insert records whose record_key is new; count (and list) the ones already present.
 
-    Rows go in batches: one executemany for the usage rows, one SELECT for their ids, one
-    executemany for their tags, and the batch's sums added to the report rollups of its days
-    (migration m0013 dropped the per-row triggers that marked them). The sums go to `upkeep`
-    when the caller keeps one for its whole transaction (see `keeping_rollups`), and it flushes
-    them before it commits; else they are added to the stored rollups before this returns."""
+    Rows go in batches: one executemany for the usage rows (on SQLite with the ids it would
+    give them; PostgreSQL: COPY, then one SELECT for their ids), one executemany for their
+    tags, and the batch's sums added to the report rollups of its days (migration m0013
+    dropped the per-row triggers that marked them). The sums go to `upkeep` when the caller
+    keeps one for its whole transaction (see `keeping_rollups`), and it flushes them before it
+    commits; else they are added to the stored rollups before this returns."""
     stats = InsertStats()
     own_upkeep = upkeep is None and _has_rollups(conn)
     if own_upkeep:
@@ -164,15 +170,22 @@ def _insert_batch(
         return
     rows = [_row(record, import_id) for record in fresh]
     bulk = getattr(conn, "copy_rows", None)  # PostgreSQL: COPY, many times faster per row
+    first_id = None
     if bulk is not None:
         bulk("usage", USAGE_COLUMNS, rows)
     else:
-        conn.executemany(_INSERT, rows)
+        # SQLite: the ids it would give (max + 1, ...), given here so that the tag rows need
+        # no SELECT of them. The caller's write transaction keeps any other writer out.
+        first_id = conn.execute(_NEXT_ID).fetchone()[0]
+        conn.executemany(_INSERT_WITH_ID, [(first_id + n, *row) for n, row in enumerate(rows)])
     stats.inserted += len(fresh)
     tagged = [record for record in fresh if record.tags]
     if tagged:
-        tagged_keys = json.dumps([record.record_key for record in tagged])
-        ids = dict(conn.execute(_IDS_OF_KEYS, (tagged_keys,)).fetchall())
+        if first_id is not None:
+            ids = {record.record_key: first_id + n for n, record in enumerate(fresh)}
+        else:
+            tagged_keys = json.dumps([record.record_key for record in tagged])
+            ids = dict(conn.execute(_IDS_OF_KEYS, (tagged_keys,)).fetchall())
         tag_rows = [
             (ids[record.record_key], key, str(value))
             for record in tagged
