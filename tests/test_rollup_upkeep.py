@@ -269,6 +269,14 @@ TWO_TAG_SELECTIONS = [
     Selection(("Env", "team"), where=(("source", "focus"),)),
 ]
 
+# A filter on one of the two tag keys, or both: (selection, how many report rows it has).
+TAG_FILTERED_SELECTIONS = [
+    (Selection(("team",), where=(("Env", "prod"),)), 3),  # team-1, team-3 and untagged
+    (Selection(("Env", "team", "model"), where=(("team", "team-1"),)), 2),
+    (Selection(("provider", "team"), where=(("team", "team-2"), ("Env", "dev"))), 2),
+    (Selection(("team",), where=(("Env", "prod"), ("Env", "dev"))), 0),  # no row has both
+]
+
 
 @pytest.mark.parametrize("selection", TWO_TAG_SELECTIONS, ids=lambda s: ",".join(s.group_by))
 def test_two_tag_keys_read_the_pair_rollup_and_equal_the_row_sums(conn, selection, monkeypatch):
@@ -395,3 +403,30 @@ def test_a_failed_import_leaves_the_rollups_as_they_were(cli, monkeypatch, tmp_p
     assert stored_tables(conn) == before
     assert conn.execute("SELECT COUNT(*) FROM report_dirty_days").fetchone()[0] == 0
     conn.close()
+
+
+def _selection_id(value: object) -> str:
+    return ",".join(value.group_by) if isinstance(value, Selection) else str(value)
+
+
+@pytest.mark.parametrize("selection, groups", TAG_FILTERED_SELECTIONS, ids=_selection_id)
+def test_a_tag_filtered_by_another_reads_the_pair_rollup_and_equals_the_row_sums(
+    conn, selection, groups, monkeypatch
+):
+    """`--by team --where env=prod`: the pair rollup's sums of that value, exactly what the
+    usage rows give (issue 17: it summed every row, 4.9 s for a month of 10M rows)."""
+    from tokcli.reporting import query
+    from tokcli.reporting.views import ReportOptions, build_report
+
+    with transaction(conn):
+        insert_usage(conn, mixed_tags())
+
+    def folded(use_rollups: bool) -> list[dict]:
+        rows = query.fetch(conn, selection, use_rollups=use_rollups)
+        options = ReportOptions(selection, today=dt.date(2026, 3, 24))
+        return build_report(rows, options, None)["rows"]
+
+    from_rows = folded(False)
+    monkeypatch.setattr(query, "_from_usage", None)  # the rollups must answer alone
+    assert folded(True) == from_rows
+    assert len({tuple(r.get(k) for k in selection.group_by) for r in from_rows}) == groups

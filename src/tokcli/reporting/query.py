@@ -120,11 +120,10 @@ def fetch(
     stored values are appended to `bad`; with rollups, `bad_values` lists them."""
     with decimal.localcontext(MONEY_CONTEXT):
         tag_keys = selection.tag_keys
-        tag_filtered = any(key in tag_keys for key, _ in selection.where)
-        if not use_rollups or len(tag_keys) > 2 or (len(tag_keys) == 2 and tag_filtered):
+        if not use_rollups or len(tag_keys) > 2:
             return _from_usage(conn, selection, bad)
-        # The tag rollups keep every dimension of a cell (m0017): one tag key with any
-        # dimensions and filters, two without a filter on a tag, read rollups.
+        # The tag rollups keep every dimension of a cell (m0017): one or two tag keys, with any
+        # dimensions and filters, read rollups.
         if not tag_keys:
             cells = _from_rollup(conn, selection)
         elif len(tag_keys) == 1:
@@ -209,9 +208,9 @@ def _from_tag_rollup(conn: Connection, selection: Selection, tag_key: str) -> li
 def _from_tag_pair_rollup(
     conn: Connection, selection: Selection, keys: tuple[str, str]
 ) -> list[FineRow]:
-    """Two tag keys, with any dimensions, no tag filters. The pair rollup sums the rows that
+    """Two tag keys, with any dimensions and filters. The pair rollup sums the rows that
     carry both tags; the rest follows exactly, cell by cell, since a row has at most one value
-    per key:
+    per key (a filter on a tag then keeps the sums of its value):
       key only    = tag rollup of key       - its pairs summed over the other value,
       other only  = tag rollup of other key - its pairs summed over the first value,
       neither     = base rollup - both tag rollups + all pairs."""
@@ -249,10 +248,15 @@ def _from_tag_pair_rollup(
         plus((None, None, *row[:6]), _measures(row, 6))
 
     attribute_keys = selection.attribute_keys
+    # `--where KEY=VALUE` on a tag: only rows carrying that value (never the untagged ones).
+    wanted = {first: [v for k, v in selection.where if k == first],
+              second: [v for k, v in selection.where if k == second]}  # fmt: skip
     rows = []
     usage_rows = len(MONEY)
     for (value, other_value, *fine_cell), measures in sums.items():
         if measures[usage_rows] == 0:
+            continue
+        if any(value != v for v in wanted[first]) or any(other_value != v for v in wanted[second]):
             continue
         parts = {first: value, second: other_value, **_dimension_values(fine_cell)}
         group = tuple([parts[k] for k in attribute_keys])
