@@ -167,7 +167,7 @@ def _from_rollup(conn: Connection, selection: Selection) -> list[FineRow]:
     for row in store.rollup_rows(conn, selection.since, selection.until, selection.where):
         group = tuple(_blank_to_none(row[i]) for i in wanted)
         totals = _rollup_totals(row, 6)
-        rows.append(_fine(group, (row[0], row[2], row[3], row[5]), totals))
+        rows.append(_fine_of_cell(group, row, totals))
     return rows
 
 
@@ -280,8 +280,7 @@ def _fine(group: Group, fine_cell: Sequence[Any], totals: Totals) -> FineRow:
 
 def _fine_of_cell(group: Group, cell: Sequence[Any], totals: Totals) -> FineRow:
     """A fine row of a rollup cell (day, provider, model, tier, source, currency)."""
-    day, _provider, model, tier, _source, currency = cell
-    return FineRow(group, day, model or None, tier, currency or None, totals)
+    return _fine(group, (cell[0], cell[2], cell[3], cell[5]), totals)
 
 
 def _untagged(

@@ -151,13 +151,13 @@ def _decimal_add(stored: str, added: str) -> str:
     return plain(MONEY_CONTEXT.add(Decimal(stored), Decimal(added)))
 
 
-def _adding_upsert(table: str, key: tuple[str, ...], on_postgresql: bool) -> str:
+def _adding_upsert(table: str, key: tuple[str, ...], in_database: bool) -> str:
     """Insert a rollup row, or add its sums to the stored row of the same key: the database
     finds that row by its primary key, so the upkeep never reads what is stored (PostgreSQL
-    adds NUMERIC exactly; SQLite calls DECIMAL_ADD)."""
+    adds NUMERIC exactly, `in_database`; SQLite calls DECIMAL_ADD)."""
 
     def added(name: str) -> str:
-        if name in MONEY_COLUMNS and not on_postgresql:
+        if name in MONEY_COLUMNS and not in_database:
             return f"{DECIMAL_ADD}({table}.{name}, excluded.{name})"
         return f"{table}.{name} + excluded.{name}"
 
@@ -227,17 +227,14 @@ class RollupUpkeep:
             pairs = {k: s for k, s in pairs.items() if k[2] not in skipped}
         if pairs and not has_table(conn, PAIR_TABLE):  # a store not yet at m0014 (its
             pairs = {}  # migration marks the days with pairs dirty)
-        from tokcli.store import is_postgresql
-
-        on_postgresql = is_postgresql(conn)
-        if not on_postgresql:
-            conn.create_function(DECIMAL_ADD, 2, _decimal_add, deterministic=True)
+        in_database = sums_in_database(conn)
+        conn.create_function(DECIMAL_ADD, 2, _decimal_add, deterministic=True)  # SQLite's
         for table, key, sums in (
             ("report_rollup", BASE_KEY, base),
             ("report_tag_rollup", TAG_KEY, tagged),
             (PAIR_TABLE, PAIR_KEY, pairs),
         ):
-            conn.executemany(_adding_upsert(table, key, on_postgresql), _rollup_rows(sums))
+            conn.executemany(_adding_upsert(table, key, in_database), _rollup_rows(sums))
         if unusable - dirty:
             conn.executemany("INSERT OR IGNORE INTO report_dirty_days (day) VALUES (?)",
                              [(day,) for day in sorted(unusable - dirty)])  # fmt: skip
@@ -253,16 +250,6 @@ Sums = dict[tuple[Any, ...], list[Any] | None]
 
 # A written row's signature: its base key and its tags (a tuple of (key, value) pairs).
 _SIGNATURE = itemgetter(0, 1, 2, 3, 4, 5, 14)
-
-
-def group_sums(rows: Sequence[WrittenRow]) -> tuple[Sums, Sums, Sums]:
-    """Exact sums (MEASURE_COLUMNS order, money as Decimal) of rows by BASE_KEY, TAG_KEY and
-    PAIR_KEY; None for a group holding a value a rebuild would refuse. Call in MONEY_CONTEXT."""
-    base: Sums = {}
-    tagged: Sums = {}
-    pairs: Sums = {}
-    _split(_signature_sums(rows), base, tagged, pairs)
-    return base, tagged, pairs
 
 
 def _signature_sums(rows: Sequence[WrittenRow]) -> Sums:

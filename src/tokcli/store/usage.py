@@ -116,11 +116,11 @@ def insert_usage(
     keeps one for its whole transaction (see `keeping_rollups`), and it flushes them before it
     commits; else they are added to the stored rollups before this returns."""
     stats = InsertStats()
-    own_upkeep = upkeep is None and _has_rollups(conn)
-    if own_upkeep:
+    own_upkeep = None
+    if upkeep is None and _has_rollups(conn):
         from tokcli.store.rollups import RollupUpkeep
 
-        upkeep = RollupUpkeep()
+        upkeep = own_upkeep = RollupUpkeep()
     batch: list[UsageRecord] = []
     for record in records:
         batch.append(record)
@@ -129,8 +129,8 @@ def insert_usage(
             batch = []
     if batch:
         _insert_batch(conn, batch, import_id, stats, upkeep)
-    if own_upkeep and upkeep is not None:
-        upkeep.flush(conn)
+    if own_upkeep is not None:
+        own_upkeep.flush(conn)
     return stats
 
 
