@@ -120,7 +120,7 @@ def fetch(
     stored values are appended to `bad`; with rollups, `bad_values` lists them."""
     with decimal.localcontext(MONEY_CONTEXT):
         tag_keys = selection.tag_keys
-        if not use_rollups or len(tag_keys) > 2:
+        if not use_rollups or len(tag_keys) > 2 or _unrolled(conn, tag_keys):
             return _from_usage(conn, selection, bad)
         # The tag rollups keep every dimension of a cell (m0017): one or two tag keys, with any
         # dimensions and filters, read rollups.
@@ -131,6 +131,12 @@ def fetch(
         else:
             cells = _from_tag_pair_rollup(conn, selection, (tag_keys[0], tag_keys[1]))
         return _merged_fine(cells)
+
+
+def _unrolled(conn: Connection, tag_keys: list[str]) -> bool:
+    """True when a tag key is one the rollups leave out (its values are nearly unique per row:
+    store.rollups.UNROLL_FROM_ROWS), so only the usage rows can answer."""
+    return bool(tag_keys) and not store.unrolled_tag_keys(conn).isdisjoint(tag_keys)
 
 
 def _merged_fine(rows: Iterable[FineRow]) -> list[FineRow]:
@@ -315,6 +321,8 @@ def totals_by(
             (_blank_to_none(row[0]), _blank_to_none(row[1])): _rollup_totals(row, 2)
             for row in store.rollup_sums_by(conn, key, since, until)
         }
+    if _unrolled(conn, [key]):
+        return _totals_by_group(_from_usage(conn, selection))
     result = {
         (row[0], _blank_to_none(row[1])): _rollup_totals(row, 2)
         for row in store.tag_rollup_sums_by(conn, key, since, until)
@@ -328,6 +336,14 @@ def totals_by(
         if not untagged.is_empty():
             result[(None, currency)] = untagged
     return result
+
+
+def _totals_by_group(rows: Iterable[FineRow]) -> dict[tuple[str | None, str | None], Totals]:
+    """Fine rows of one grouping key summed per (value, currency), as totals_by gives them."""
+    totals: dict[tuple[str | None, str | None], Totals] = {}
+    for fine in rows:
+        totals.setdefault((fine.group[0], fine.currency), Totals()).add(fine.totals)
+    return totals
 
 
 def bad_values(conn: Connection, selection: Selection) -> list[BadValue]:

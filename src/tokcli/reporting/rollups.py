@@ -68,18 +68,22 @@ def sum_day(conn: Connection, day: str) -> tuple[dict, dict, dict, list[BadValue
     def rows():
         return store.usage_rows(conn, low, high)
 
+    unrolled = store.unrolled_tag_keys(conn)
     try:
-        base, tagged, pairs = _sum_rows(rows(), None)
+        base, tagged, pairs = _sum_rows(rows(), None, unrolled)
         if all(t.is_sane() for t in base.values()):
             return base, tagged, pairs, []
     except (decimal.InvalidOperation, TypeError, ValueError):
         pass
     bad: list[BadValue] = []  # the rare second pass: row by row, naming what cannot be used
-    base, tagged, pairs = _sum_rows(rows(), bad)
+    base, tagged, pairs = _sum_rows(rows(), bad, unrolled)
     return base, tagged, pairs, bad
 
 
-def _sum_rows(rows, bad: list[BadValue] | None) -> tuple[dict, dict, dict]:
+def _sum_rows(
+    rows, bad: list[BadValue] | None, unrolled: frozenset[str] = frozenset()
+) -> tuple[dict, dict, dict]:
+    """Sums by base, tag and pair rollup key; the `unrolled` tag keys are left out."""
     base: dict[tuple, Totals] = {}
     tagged: dict[tuple, Totals] = {}
     pairs: dict[tuple, Totals] = {}
@@ -96,6 +100,8 @@ def _sum_rows(rows, bad: list[BadValue] | None) -> tuple[dict, dict, dict]:
                 billed, listed, counts = _cleaned(billed, listed, counts)
         if row[14]:
             tags = dict(pair.partition("\x1f")[::2] for pair in row[14].split("\x1e"))
+            if unrolled:
+                tags = {key: value for key, value in tags.items() if key not in unrolled}
             dimensions = base_key[1:]
             for key, value in tags.items():
                 tag_key = (key, day_, value, *dimensions)

@@ -17,8 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from tokcli.errors import TokcliError
-from tokcli.store import transaction
+from tokcli.store import has_table, transaction
 from tokcli.store.connection import Connection
+from tokcli.store.rollups import UNROLLED_TABLE, unroll_tag_keys, unrolled_tag_keys
 from tokcli.store.usage import USAGE_COLUMNS
 
 _IMPORT_COLUMNS = (
@@ -83,6 +84,7 @@ def copy_store(src: Connection, dst: Connection) -> CopyResult:
     result = CopyResult()
     with transaction(dst):
         import_ids = _copy_imports(src, dst, result)
+        _copy_unrolled_tag_keys(src, dst)
         _copy_usage(src, dst, import_ids, result)
         _copy_batch(src, dst, result)
     _verify(src, dst, result)
@@ -109,6 +111,14 @@ def _copy_imports(src: Connection, dst: Connection, result: CopyResult) -> dict[
         mapping[row[0]] = new
         result.imports += 1
     return mapping
+
+
+def _copy_unrolled_tag_keys(src: Connection, dst: Connection) -> None:
+    """The tag keys the source's rollups leave out stay out of the destination's (its rebuilds
+    would otherwise roll up a request id again)."""
+    keys = unrolled_tag_keys(src)
+    if keys and has_table(dst, UNROLLED_TABLE):
+        unroll_tag_keys(dst, keys)
 
 
 def _copy_usage(

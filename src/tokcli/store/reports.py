@@ -15,6 +15,7 @@ from tokcli.store.aggregates import define_decimal_sum
 from tokcli.store.connection import Connection
 from tokcli.store.errors import translates
 from tokcli.store.rollups import CELL_DIMENSIONS, COUNT_COLUMNS, MEASURE_COLUMNS, MONEY_COLUMNS
+from tokcli.store.rollups import unrolled_tag_keys as unrolled_tag_keys  # for the report layer
 
 DIMENSIONS = ("model", "provider", "tier", "source")
 # Column of each dimension in the raw `usage` table (the rollup tables name them as is).

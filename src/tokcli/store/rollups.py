@@ -3,9 +3,11 @@
 `report_rollup` holds one row per cell, (day, provider, model, tier, source, currency), and
 `report_tag_rollup` one per (tag key, value, cell), each with exact sums;
 `report_tag_pair_rollup` one per pair of tag keys, their values and a cell (m0014, m0017), each
-with exact sums; `report_bad_values` names the stored values no sum could use. The insert path
-keeps them current (`RollupUpkeep`); a dirty day is rebuilt by tokcli.reporting.rollups, in
-Python, or inside PostgreSQL (`rebuild_day_in_database`), whose NUMERIC sums are exact.
+with exact sums; `report_bad_values` names the stored values no sum could use;
+`report_unrolled_tag_keys` the tag keys left out of the tag and pair rollups (m0018). The
+insert path keeps them current (`RollupUpkeep`); a dirty day is rebuilt by
+tokcli.reporting.rollups, in Python, or inside PostgreSQL (`rebuild_day_in_database`), whose
+NUMERIC sums are exact.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ TAG_KEY = ("key", "day", "value", *CELL_DIMENSIONS)
 # Pairs of tag keys (key < other_key) on the rows that carry both (migration m0014).
 PAIR_KEY = ("key", "other_key", "day", "value", "other_value", *CELL_DIMENSIONS)
 PAIR_TABLE = "report_tag_pair_rollup"
+UNROLLED_TABLE = "report_unrolled_tag_keys"
+# A tag key is left out of the rollups ("unrolled") when one flush of the upkeep gives it at
+# least this many tag rollup rows and they average under two usage rows each: its values are
+# nearly unique per row (a request id), so its rollup rows would be as many as the usage rows
+# and its pair rollups several times more, for reports that read no fewer rows than `usage`.
+# A report by an unrolled key reads the usage rows (tokcli.reporting.query.fetch).
+UNROLL_FROM_ROWS = 10_000
 
 
 def _insert(table: str, key: tuple[str, ...]) -> str:
@@ -68,6 +77,39 @@ def _insert(table: str, key: tuple[str, ...]) -> str:
 _ROLLUP_INSERT = _insert("report_rollup", BASE_KEY)
 _TAG_ROLLUP_INSERT = _insert("report_tag_rollup", TAG_KEY)
 _PAIR_ROLLUP_INSERT = _insert(PAIR_TABLE, PAIR_KEY)
+
+
+@translates
+def unrolled_tag_keys(conn: Connection) -> frozenset[str]:
+    """The tag keys the rollups leave out (m0018); none on a store not yet at that schema."""
+    if not has_table(conn, UNROLLED_TABLE):
+        return frozenset()
+    return frozenset(row[0] for row in conn.execute(f"SELECT key FROM {UNROLLED_TABLE}"))
+
+
+@translates
+def unroll_tag_keys(conn: Connection, keys: Iterable[str]) -> None:
+    """Leave `keys` out of the tag and pair rollups from now on, and drop their stored rows
+    (in the caller's transaction)."""
+    for key in sorted(keys):
+        conn.execute(f"INSERT OR IGNORE INTO {UNROLLED_TABLE} (key) VALUES (?)", (key,))
+        conn.execute("DELETE FROM report_tag_rollup WHERE key = ?", (key,))
+        conn.execute(f"DELETE FROM {PAIR_TABLE} WHERE key = ? OR other_key = ?", (key, key))
+
+
+def scattered_tag_keys(tagged: Iterable[tuple[tuple[Any, ...], Sequence[Any] | None]]) -> set[str]:
+    """The tag keys of (TAG_KEY, sums) items with at least UNROLL_FROM_ROWS rollup rows that
+    average under two usage rows each."""
+    rollup_rows: dict[str, int] = defaultdict(int)
+    usage_rows: dict[str, int] = defaultdict(int)
+    for key, sums in tagged:
+        rollup_rows[key[0]] += 1
+        usage_rows[key[0]] += 1 if sums is None else sums[_USAGE_ROWS]
+    return {
+        key
+        for key, count in rollup_rows.items()
+        if count >= UNROLL_FROM_ROWS and usage_rows[key] < 2 * count
+    }
 
 
 @translates
@@ -179,16 +221,19 @@ class RollupUpkeep:
 
     FLUSH_KEYS = 20_000  # about 20 MB of sums (a key, its tags and 13 measures: ~1 kB)
 
-    def __init__(self) -> None:
+    def __init__(self, unrolled: frozenset[str] = frozenset()) -> None:
         # (*BASE_KEY, tags) -> sums: what the rows written so far add, not yet split into the
         # base, tag and pair rollups (that is done once, by flush).
         self.signatures: Sums = {}
+        # The tag keys the rollups leave out (unrolled_tag_keys): kept out of the signatures,
+        # or a request id would make every row's signature its own.
+        self.unrolled = unrolled
 
     def add(self, rows: Sequence[WrittenRow]) -> None:
         """Add the sums of usage rows just written (WrittenRow tuples)."""
         with decimal.localcontext(MONEY_CONTEXT):
             held = self.signatures
-            for signature, sums in _signature_sums(rows).items():
+            for signature, sums in _signature_sums(rows, self.unrolled).items():
                 _add_sums(held, signature, sums)
 
     def pending_keys(self) -> int:
@@ -210,6 +255,13 @@ class RollupUpkeep:
         days = {key[0] for key in base}
         if not days:
             return
+        scattered = scattered_tag_keys(tagged.items()) if has_table(conn, UNROLLED_TABLE) else ()
+        if scattered:
+            unroll_tag_keys(conn, scattered)
+            self.unrolled = self.unrolled | scattered
+            tagged = {k: s for k, s in tagged.items() if k[0] not in scattered}
+            pairs = {k: s for k, s in pairs.items()
+                     if k[0] not in scattered and k[1] not in scattered}  # fmt: skip
         dirty = {
             r[0]
             for r in conn.execute(
@@ -252,12 +304,18 @@ Sums = dict[tuple[Any, ...], list[Any] | None]
 _SIGNATURE = itemgetter(0, 1, 2, 3, 4, 5, 14)
 
 
-def _signature_sums(rows: Sequence[WrittenRow]) -> Sums:
-    """The sums of rows by signature: base key and tags together (the rows of a batch share a
-    few hundred). The per-row Python work is one dict look-up and an append; each measure is
-    then summed over a group's column at once, in C (`_column_sums`)."""
+def _signature_sums(rows: Sequence[WrittenRow], unrolled: frozenset[str] = frozenset()) -> Sums:
+    """The sums of rows by signature: base key and tags together, the unrolled tag keys left
+    out (the rows of a batch share a few hundred). The per-row Python work is one dict look-up
+    and an append; each measure is then summed over a group's column at once, in C
+    (`_column_sums`)."""
     groups: defaultdict[tuple[Any, ...], list[WrittenRow]] = defaultdict(list)
-    for signature, row in zip(map(_SIGNATURE, rows), rows, strict=True):
+    signatures: Iterable[tuple[Any, ...]] = map(_SIGNATURE, rows)
+    if unrolled:
+        signatures = (
+            (*row[:6], tuple([tag for tag in row[14] if tag[0] not in unrolled])) for row in rows
+        )
+    for signature, row in zip(signatures, rows, strict=True):
         groups[signature].append(row)
     return {signature: _column_sums(group) for signature, group in groups.items()}
 
@@ -302,6 +360,7 @@ def tag_pairs(
 
 _ZERO = Decimal(0)
 _MEASURES = itemgetter(6, 7, 8, 9, 10, 11, 12, 13)
+_USAGE_ROWS = MEASURE_COLUMNS.index("usage_rows")
 
 
 def _column_sums(group: list[WrittenRow]) -> list[Any] | None:
@@ -399,6 +458,7 @@ _REBUILD_TAGS_SQL = f"""
     INSERT INTO report_tag_rollup ({", ".join(TAG_KEY)}, {_MEASURE_LIST})
     SELECT t.key, substr(u.period_start, 1, 10), t.value, {_CELL_SQL}, {_SUMS_SQL}
       FROM usage u JOIN usage_tags t ON t.usage_id = u.id WHERE {_DAY_RANGE_SQL}
+       AND t.key NOT IN (SELECT key FROM {UNROLLED_TABLE})
      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 """
 _REBUILD_PAIRS_SQL = f"""
@@ -407,7 +467,8 @@ _REBUILD_PAIRS_SQL = f"""
            {_SUMS_SQL}
       FROM usage u JOIN usage_tags t ON t.usage_id = u.id
       JOIN usage_tags o ON o.usage_id = u.id AND o.key > t.key COLLATE "C"
-     WHERE {_DAY_RANGE_SQL}
+     WHERE {_DAY_RANGE_SQL} AND t.key NOT IN (SELECT key FROM {UNROLLED_TABLE})
+       AND o.key NOT IN (SELECT key FROM {UNROLLED_TABLE})
      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
 """
 # A value a rebuild must name rather than sum (NaN sorts above every number in PostgreSQL, so

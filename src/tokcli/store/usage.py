@@ -118,9 +118,7 @@ def insert_usage(
     stats = InsertStats()
     own_upkeep = None
     if upkeep is None and _has_rollups(conn):
-        from tokcli.store.rollups import RollupUpkeep
-
-        upkeep = own_upkeep = RollupUpkeep()
+        upkeep = own_upkeep = _upkeep(conn)
     batch: list[UsageRecord] = []
     for record in records:
         batch.append(record)
@@ -142,11 +140,15 @@ def keeping_rollups(conn: Connection) -> Iterator[RollupUpkeep | None]:
     if not _has_rollups(conn):
         yield None
         return
-    from tokcli.store.rollups import RollupUpkeep
-
-    upkeep = RollupUpkeep()
+    upkeep = _upkeep(conn)
     yield upkeep
     upkeep.flush(conn)
+
+
+def _upkeep(conn: Connection) -> RollupUpkeep:
+    from tokcli.store.rollups import RollupUpkeep, unrolled_tag_keys
+
+    return RollupUpkeep(unrolled_tag_keys(conn))
 
 
 def _insert_batch(
