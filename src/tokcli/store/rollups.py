@@ -97,19 +97,35 @@ def unroll_tag_keys(conn: Connection, keys: Iterable[str]) -> None:
         conn.execute(f"DELETE FROM {PAIR_TABLE} WHERE key = ? OR other_key = ?", (key, key))
 
 
-def scattered_tag_keys(tagged: Iterable[tuple[tuple[Any, ...], Sequence[Any] | None]]) -> set[str]:
-    """The tag keys of (TAG_KEY, sums) items with at least UNROLL_FROM_ROWS rollup rows that
-    average under two usage rows each."""
+def scattered_tag_keys(signatures: Sums) -> set[str]:
+    """The tag keys that the signatures (see RollupUpkeep) give at least UNROLL_FROM_ROWS tag
+    rollup rows averaging under two usage rows each. Judged before the split into tag and pair
+    rollup keys, so a request id costs no pair keys."""
+    tag_rows: dict[tuple[Any, ...], int] = defaultdict(int)  # TAG_KEY -> usage rows
+    for signature, sums in signatures.items():
+        day, dimensions = signature[0], signature[1:6]
+        rows = 1 if sums is None else sums[_USAGE_ROWS]
+        for tag, value in signature[6]:
+            tag_rows[(tag, day, value, *dimensions)] += rows
     rollup_rows: dict[str, int] = defaultdict(int)
     usage_rows: dict[str, int] = defaultdict(int)
-    for key, sums in tagged:
-        rollup_rows[key[0]] += 1
-        usage_rows[key[0]] += 1 if sums is None else sums[_USAGE_ROWS]
+    for tag_key, rows in tag_rows.items():
+        rollup_rows[tag_key[0]] += 1
+        usage_rows[tag_key[0]] += rows
     return {
         key
         for key, count in rollup_rows.items()
         if count >= UNROLL_FROM_ROWS and usage_rows[key] < 2 * count
     }
+
+
+def _without_tags(signatures: Sums, keys: set[str]) -> Sums:
+    """The signatures with the tags of `keys` left out, their sums merged (in MONEY_CONTEXT)."""
+    kept: Sums = {}
+    for signature, sums in signatures.items():
+        tags = tuple([tag for tag in signature[6] if tag[0] not in keys])
+        _add_sums(kept, (*signature[:6], tags), sums)
+    return kept
 
 
 @translates
@@ -247,21 +263,19 @@ class RollupUpkeep:
         import json  # here, not at the top: a report on an empty store never gets here
 
         signatures, self.signatures = self.signatures, {}
+        if not signatures:
+            return
         base: Sums = {}
         tagged: Sums = {}
         pairs: Sums = {}
         with decimal.localcontext(MONEY_CONTEXT):
+            scattered = scattered_tag_keys(signatures) if has_table(conn, UNROLLED_TABLE) else ()
+            if scattered:
+                unroll_tag_keys(conn, scattered)
+                self.unrolled = self.unrolled | scattered
+                signatures = _without_tags(signatures, scattered)
             _split(signatures, base, tagged, pairs)
         days = {key[0] for key in base}
-        if not days:
-            return
-        scattered = scattered_tag_keys(tagged.items()) if has_table(conn, UNROLLED_TABLE) else ()
-        if scattered:
-            unroll_tag_keys(conn, scattered)
-            self.unrolled = self.unrolled | scattered
-            tagged = {k: s for k, s in tagged.items() if k[0] not in scattered}
-            pairs = {k: s for k, s in pairs.items()
-                     if k[0] not in scattered and k[1] not in scattered}  # fmt: skip
         dirty = {
             r[0]
             for r in conn.execute(
