@@ -2,8 +2,10 @@
 
 The child (`python -m tokcli.importers.parse_worker`) runs the format's own `parse` over
 every part of a set, in order, with the same `Options` (so identical rows of two parts are
-numbered as in one process), and sends the `Parsed` rows here in chunks. A pipe holds less
-than a chunk, so the child runs ahead of this process by a chunk or two: memory stays flat.
+numbered as in one process), and sends the `Parsed` rows here in chunks, each a length-prefixed
+pickle. A thread here reads the chunks off the pipe as they come, up to CHUNKS_AHEAD of them:
+the child parses on while this process writes a batch (a pipe alone holds less than one chunk,
+so each stalled the other), and memory stays flat.
 The parent does everything else exactly as for an in-process parse (write.py): checks,
 pricing, the one transaction, rejects.
 
@@ -18,13 +20,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from tokcli.errors import InputError
 from tokcli.importers.format import Options, Parsed, out_of_bounds
@@ -35,6 +39,9 @@ from tokcli.store.usage import UsageRecord
 # costs about 0.2 s, which a small file would not win back.
 WORKER_FROM_BYTES = 16 * MiB
 CHUNK_ROWS = 2_000
+# Chunks read ahead of the writer: about 1 MB each, so at most about 16 MB held.
+CHUNKS_AHEAD = 16
+_LENGTH_BYTES = 8  # each chunk's pickle is preceded by its length, little-endian
 RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))
 MONEY_FIELDS = tuple(RECORD_FIELDS.index(name) for name in ("billed_cost", "list_cost"))
 # Message kinds on the pipe.
@@ -68,15 +75,19 @@ class ParseWorker:
             pickle.dump((parse, sources, options), work, protocol=pickle.HIGHEST_PROTOCOL)
         self.sources = sources
         self.position = 0
+        self.reader = _ChunkReader(self.output)
+        self.reader.start()
 
     def __enter__(self) -> ParseWorker:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.reader.stop()
         if self.process.poll() is None:
             self.process.kill()  # stopped before the end (a bad row, Ctrl-C): its rows are moot
-        self.output.close()
         self.process.wait()
+        self.reader.join()  # the child is gone, so its pipe is at its end: the read returns
+        self.output.close()
 
     def rows(self, source: Source) -> Iterator[Parsed]:
         """The parsed rows of `source` (the next source of the set), as `parse` gives them."""
@@ -84,13 +95,13 @@ class ParseWorker:
             raise ValueError("ParseWorker.rows: sources must be read in order")
         self.position += 1
         while True:
-            try:
-                message = pickle.load(self.output)
-            except EOFError:
+            chunk = self.reader.chunks.get()
+            if chunk is None:
                 raise InputError(
                     f"the parsing process stopped (exit code {self.process.wait()})",
                     path=source.name,
-                ) from None
+                )
+            message = pickle.loads(chunk)
             kind = message[0]
             if kind == ROWS:
                 source.bytes_reported = message[2]
@@ -103,11 +114,51 @@ class ParseWorker:
                 raise message[1]
 
 
+class _ChunkReader(threading.Thread):
+    """Reads the child's chunks (pickles, unopened) into `chunks` as they arrive, at most
+    CHUNKS_AHEAD waiting; None after the last, when the pipe ends. Reading a pipe releases the
+    GIL, so this thread costs the writing thread next to nothing."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__(name="tokcli-parse-reader", daemon=True)
+        self.stream = stream
+        self.chunks: queue.Queue[bytes | None] = queue.Queue(CHUNKS_AHEAD)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.is_set():
+                header = self.stream.read(_LENGTH_BYTES)
+                if len(header) < _LENGTH_BYTES:
+                    break
+                length = int.from_bytes(header, "little")
+                chunk = self.stream.read(length)
+                if len(chunk) < length:
+                    break  # the child died mid-chunk: what came whole is all there is
+                self._put(chunk)
+        except (OSError, ValueError):
+            pass  # the pipe broke or was closed: the end, as for a short read
+        self._put(None)
+
+    def _put(self, item: bytes | None) -> None:
+        while not self.stopped.is_set():  # the writer may stop reading (a bad row, Ctrl-C)
+            try:
+                self.chunks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
 def _work(parse: Parse, sources: list[Source], options: Options, output: BinaryIO) -> None:
     """The child: parse every source in order, send chunks of packed rows, then the end."""
 
     def send(message: tuple[Any, ...]) -> None:
-        pickle.dump(message, output, protocol=pickle.HIGHEST_PROTOCOL)
+        chunk = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        output.write(len(chunk).to_bytes(_LENGTH_BYTES, "little"))
+        output.write(chunk)
         output.flush()
 
     try:
