@@ -191,3 +191,41 @@ def test_progress_is_reported_from_the_worker(tmp_path, in_worker):
     assert seen[-1] == (size, size)
     assert 0 < seen[0][0] < size  # reported while rows were still coming
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_the_child_parses_ahead_while_the_writer_is_busy(tmp_path):
+    """While the writer writes a batch (here: reads nothing), the child's chunks keep coming
+    into a bounded queue, up to CHUNKS_AHEAD, instead of the child waiting on a full pipe; the
+    rows read afterwards are every row, in order, and leaving the block ends the child."""
+    import time
+
+    from tokcli.importers.format import Options
+    from tokcli.importers.sources import focus
+
+    rows = parse_worker.CHUNK_ROWS * (parse_worker.CHUNKS_AHEAD + 4)
+    path = write_csv(tmp_path / "bill.csv", [GOOD] * rows)
+    source = Source(path)
+    with parse_worker.ParseWorker(focus.parse, [source], Options()) as worker:
+        waited = 0.0
+        while worker.reader.chunks.qsize() < parse_worker.CHUNKS_AHEAD and waited < 60:
+            time.sleep(0.05)
+            waited += 0.05
+        assert worker.reader.chunks.qsize() == parse_worker.CHUNKS_AHEAD  # bounded, and full
+        lines = [parsed.line for parsed in worker.rows(source)]
+    assert worker.process.returncode is not None
+    assert lines == [parsed.line for parsed in focus.parse(Source(path), Options())]
+    assert len(lines) == rows
+
+
+def test_leaving_early_ends_the_child_and_the_reader(tmp_path):
+    """A writer that stops after the first row (a bad row, Ctrl-C) leaves no child and no
+    reading thread behind, though the child had more to send and the queue was full."""
+    from tokcli.importers.format import Options
+    from tokcli.importers.sources import focus
+
+    path = write_csv(tmp_path / "bill.csv", [GOOD] * (parse_worker.CHUNK_ROWS * 40))
+    source = Source(path)
+    with parse_worker.ParseWorker(focus.parse, [source], Options()) as worker:
+        next(iter(worker.rows(source)))
+    assert worker.process.returncode is not None
+    assert not worker.reader.is_alive()

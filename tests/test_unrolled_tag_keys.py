@@ -171,3 +171,22 @@ def test_a_copy_keeps_the_key_out(tmp_path, low_threshold):
     assert canonical(fetch(target, selection)) == canonical(fetch(source, selection))
     source.close()
     target.close()
+
+
+def test_the_upkeep_drops_the_key_from_its_signatures_before_the_flush(conn, low_threshold):
+    """Judged as soon as the signatures held reach the threshold: the rest of the import holds
+    a few signatures, not one per row; the store learns the key at the flush."""
+    from tokcli.store.usage import _upkeep
+
+    with transaction(conn):
+        upkeep = _upkeep(conn)
+        insert_usage(conn, records(0, 120), upkeep=upkeep)
+        assert "request" in upkeep.unrolled
+        # 3 days x 2 models x 3 teams x (2 envs or none), at most: far fewer than 120 rows
+        assert upkeep.pending_keys() <= 36
+        assert store_rollups.unrolled_tag_keys(conn) == set()  # not yet written
+        upkeep.flush(conn)
+    assert store_rollups.unrolled_tag_keys(conn) == {"request"}
+    assert rollup_rows_of(conn, "request") == (0, 0)
+    selection = Selection(group_by=("team", "env"))
+    assert canonical(fetch(conn, selection)) == canonical(fetch(conn, selection, use_rollups=False))

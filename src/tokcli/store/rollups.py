@@ -237,13 +237,19 @@ class RollupUpkeep:
 
     FLUSH_KEYS = 20_000  # about 20 MB of sums (a key, its tags and 13 measures: ~1 kB)
 
-    def __init__(self, unrolled: frozenset[str] = frozenset()) -> None:
+    def __init__(self, unrolled: frozenset[str] = frozenset(), may_unroll: bool = False) -> None:
         # (*BASE_KEY, tags) -> sums: what the rows written so far add, not yet split into the
         # base, tag and pair rollups (that is done once, by flush).
         self.signatures: Sums = {}
         # The tag keys the rollups leave out (unrolled_tag_keys): kept out of the signatures,
         # or a request id would make every row's signature its own.
         self.unrolled = unrolled
+        # With `may_unroll` (the store has UNROLLED_TABLE), `add` judges the signatures held
+        # once they are many, so that a request id stops costing a signature per row long
+        # before the flush; what it finds is unrolled in the store by the flush.
+        self.may_unroll = may_unroll
+        self.found: set[str] = set()
+        self.next_judgement = UNROLL_FROM_ROWS
 
     def add(self, rows: Sequence[WrittenRow]) -> None:
         """Add the sums of usage rows just written (WrittenRow tuples)."""
@@ -251,6 +257,13 @@ class RollupUpkeep:
             held = self.signatures
             for signature, sums in _signature_sums(rows, self.unrolled).items():
                 _add_sums(held, signature, sums)
+            if self.may_unroll and len(held) >= self.next_judgement:
+                self.next_judgement = 2 * len(held)
+                scattered = scattered_tag_keys(held)
+                if scattered:
+                    self.found |= scattered
+                    self.unrolled = self.unrolled | scattered
+                    self.signatures = _without_tags(held, scattered)
 
     def pending_keys(self) -> int:
         return len(self.signatures)
@@ -263,17 +276,20 @@ class RollupUpkeep:
         import json  # here, not at the top: a report on an empty store never gets here
 
         signatures, self.signatures = self.signatures, {}
+        self.next_judgement = UNROLL_FROM_ROWS
         if not signatures:
             return
         base: Sums = {}
         tagged: Sums = {}
         pairs: Sums = {}
         with decimal.localcontext(MONEY_CONTEXT):
-            scattered = scattered_tag_keys(signatures) if has_table(conn, UNROLLED_TABLE) else ()
+            scattered = scattered_tag_keys(signatures) if has_table(conn, UNROLLED_TABLE) else set()
             if scattered:
-                unroll_tag_keys(conn, scattered)
                 self.unrolled = self.unrolled | scattered
                 signatures = _without_tags(signatures, scattered)
+            if scattered | self.found:
+                unroll_tag_keys(conn, scattered | self.found)
+                self.found = set()
             _split(signatures, base, tagged, pairs)
         days = {key[0] for key in base}
         dirty = {

@@ -146,9 +146,10 @@ def keeping_rollups(conn: Connection) -> Iterator[RollupUpkeep | None]:
 
 
 def _upkeep(conn: Connection) -> RollupUpkeep:
-    from tokcli.store.rollups import RollupUpkeep, unrolled_tag_keys
+    from tokcli.store import has_table
+    from tokcli.store.rollups import UNROLLED_TABLE, RollupUpkeep, unrolled_tag_keys
 
-    return RollupUpkeep(unrolled_tag_keys(conn))
+    return RollupUpkeep(unrolled_tag_keys(conn), may_unroll=has_table(conn, UNROLLED_TABLE))
 
 
 def _insert_batch(
