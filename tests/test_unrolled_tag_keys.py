@@ -190,3 +190,17 @@ def test_the_upkeep_drops_the_key_from_its_signatures_before_the_flush(conn, low
     assert rollup_rows_of(conn, "request") == (0, 0)
     selection = Selection(group_by=("team", "env"))
     assert canonical(fetch(conn, selection)) == canonical(fetch(conn, selection, use_rollups=False))
+
+
+def test_store_info_names_the_unrolled_keys(cli, tmp_path, low_threshold):
+    path = tmp_path / "usage.db"
+    before = cli("store", "info", "--store", path, "-f", "json")
+    assert before.exit_code == 0 and before.json()["unrolled_tag_keys"] == []
+    conn = connect(path)
+    write(conn, records(0, 90))
+    conn.close()
+    after = cli("store", "info", "--store", path, "-f", "json")
+    assert after.json()["unrolled_tag_keys"] == ["request"]
+    text = cli("store", "info", "--store", path)
+    assert "tag keys left out of the report rollups" in text.stdout + text.stderr
+    assert "request" in text.stdout + text.stderr

@@ -32,6 +32,11 @@ def info(store: StoreOpt = None, fmt: FormatOpt = None):
         f"{data['size_bytes']:,} bytes, "
         + ("PostgreSQL" if data["backend"] == "postgresql" else f"journal {data['journal_mode']}"),
     ]
+    if data["unrolled_tag_keys"]:
+        notes.append(
+            "tag keys left out of the report rollups (values nearly unique per row; reports by "
+            f"them sum the usage rows): {', '.join(data['unrolled_tag_keys'])}"
+        )
     rt.emit(
         Output(
             data=data,

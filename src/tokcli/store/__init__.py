@@ -259,6 +259,8 @@ def store_info(conn: Connection, path: StoreLocation) -> dict[str, Any]:
         backend, journal_mode = "sqlite", conn.execute("PRAGMA journal_mode").fetchone()[0]
     tables = [row[0] for row in conn.execute(tables_sql)]
     counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
+    from tokcli.store.rollups import unrolled_tag_keys
+
     return {
         "path": str(path),  # a PostgreSQL URL redacted: never the password
         "backend": backend,
@@ -267,6 +269,8 @@ def store_info(conn: Connection, path: StoreLocation) -> dict[str, Any]:
         "size_bytes": size,
         "journal_mode": journal_mode,
         "tables": counts,
+        # Tag keys too scattered to roll up: reports by them sum the usage rows (m0018).
+        "unrolled_tag_keys": sorted(unrolled_tag_keys(conn)),
     }
 
 
