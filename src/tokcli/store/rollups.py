@@ -61,7 +61,7 @@ TAG_KEY = ("key", "day", "value", *CELL_DIMENSIONS)
 PAIR_KEY = ("key", "other_key", "day", "value", "other_value", *CELL_DIMENSIONS)
 PAIR_TABLE = "report_tag_pair_rollup"
 UNROLLED_TABLE = "report_unrolled_tag_keys"
-# A tag key is left out of the rollups ("unrolled") when one flush of the upkeep gives it at
+# A tag key is left out of the rollups ("unrolled") when the sums the upkeep holds give it at
 # least this many tag rollup rows and they average under two usage rows each: its values are
 # nearly unique per row (a request id), so its rollup rows would be as many as the usage rows
 # and its pair rollups several times more, for reports that read no fewer rows than `usage`.

@@ -5,7 +5,7 @@ large as the usage table and the pair rollups several times larger: on the FOCUS
 (issue 17) a `request` tag among six wrote 22 rollup rows per usage row and took half of the
 import. `report_unrolled_tag_keys` names such keys; the upkeep and the rebuilds leave them out
 of the tag and pair rollups, and a report by one, or filtered by one, reads the usage rows, as a
-report by three tag keys does. The upkeep adds a key when one flush gives it at least
+report by three tag keys does. The upkeep adds a key when the sums it holds give it at least
 store.rollups.UNROLL_FROM_ROWS rollup rows averaging under two usage rows each; this migration
 adds the keys whose stored rollup rows are already so, and drops those rows.
 """
