@@ -16,6 +16,7 @@ from decimal import Decimal as D
 import pytest
 
 import tokcli.store.rollups as store_rollups
+from test_rollup_upkeep import conn as conn  # an open store, on SQLite and on PostgreSQL
 from tokcli.reporting.query import Selection, fetch, totals_by
 from tokcli.reporting.rollups import refresh
 from tokcli.store import connect, transaction
@@ -25,17 +26,6 @@ from tokcli.store.usage import UsageRecord, insert_usage, keeping_rollups
 EXACT = decimal.Context(prec=100, traps=[decimal.Inexact])
 TEAMS = ("search", "support", "growth")
 ENVS = ("prod", "dev")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def conn(request, tmp_path):
-    if request.param == "postgresql":
-        location = request.getfixturevalue("postgresql_store")
-    else:
-        location = tmp_path / "usage.db"
-    connection = connect(location)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
