@@ -61,6 +61,16 @@ def record(key: str, day: int, billed: str | None, listed: str | None = None, **
     )
 
 
+def report_rows(conn, selection, use_rollups: bool) -> list[dict]:
+    """The report's rows for `selection`, from the rollups or from the usage rows only."""
+    from tokcli.reporting import query
+    from tokcli.reporting.views import ReportOptions, build_report
+
+    rows = query.fetch(conn, selection, use_rollups=use_rollups)
+    options = ReportOptions(selection, today=dt.date(2026, 3, 24))
+    return build_report(rows, options, None)["rows"]
+
+
 # Values no shortcut sums right: 30 fractional digits, 45 significant digits, amounts whose
 # micro-dollar (or 1e-12) scaled sums overflow int64, credits that cancel to an exact zero.
 THIRTY_PLACES = "0.123456789012345678901234567891"
@@ -281,16 +291,13 @@ TAG_FILTERED_SELECTIONS = [
 @pytest.mark.parametrize("selection", TWO_TAG_SELECTIONS, ids=lambda s: ",".join(s.group_by))
 def test_two_tag_keys_read_the_pair_rollup_and_equal_the_row_sums(conn, selection, monkeypatch):
     from tokcli.reporting import query
-    from tokcli.reporting.views import ReportOptions, build_report
 
     monkeypatch.setattr(usage, "BATCH_ROWS", 8)
     with transaction(conn):
         insert_usage(conn, mixed_tags())
 
     def folded(use_rollups: bool) -> list[dict]:
-        rows = query.fetch(conn, selection, use_rollups=use_rollups)
-        options = ReportOptions(selection, today=dt.date(2026, 3, 24))
-        return build_report(rows, options, None)["rows"]
+        return report_rows(conn, selection, use_rollups)
 
     from_rows = folded(False)
     monkeypatch.setattr(query, "_from_usage", None)  # the rollups must answer alone
@@ -416,15 +423,12 @@ def test_a_tag_filtered_by_another_reads_the_pair_rollup_and_equals_the_row_sums
     """`--by team --where env=prod`: the pair rollup's sums of that value, exactly what the
     usage rows give (issue 17: it summed every row, 4.9 s for a month of 10M rows)."""
     from tokcli.reporting import query
-    from tokcli.reporting.views import ReportOptions, build_report
 
     with transaction(conn):
         insert_usage(conn, mixed_tags())
 
     def folded(use_rollups: bool) -> list[dict]:
-        rows = query.fetch(conn, selection, use_rollups=use_rollups)
-        options = ReportOptions(selection, today=dt.date(2026, 3, 24))
-        return build_report(rows, options, None)["rows"]
+        return report_rows(conn, selection, use_rollups)
 
     from_rows = folded(False)
     monkeypatch.setattr(query, "_from_usage", None)  # the rollups must answer alone
