@@ -229,3 +229,20 @@ def test_leaving_early_ends_the_child_and_the_reader(tmp_path):
         next(iter(worker.rows(source)))
     assert worker.process.returncode is not None
     assert not worker.reader.is_alive()
+
+
+def test_a_count_beyond_the_bound_is_refused_as_in_one_process(cli, tmp_path, request):
+    """Quantities each within bounds, times a unit of 1K tokens, can pass 1e15 tokens. The
+    worker checks rows before it packs them (and the writer trusts those it packed): the one
+    row it could not pack must still be refused, on its line, as in one process."""
+    beyond = {**GOOD, "ConsumedQuantity": "2000000000000", "ConsumedUnit": "1K Tokens"}
+    path = write_csv(tmp_path / "beyond.csv", [GOOD] * 3 + [beyond] + [GOOD] * 2)
+    expected, _ = in_process_dump(cli, tmp_path, path)
+    children = request.getfixturevalue("in_worker")
+
+    result = imported(cli, tmp_path / "worker.db", path)
+
+    assert children
+    assert result.exit_code == expected.exit_code == 2
+    assert f"{path}:5:" in result.stderr and "beyond 1e15" in result.stderr
+    assert result.stderr == expected.stderr

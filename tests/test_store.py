@@ -205,3 +205,25 @@ def test_batched_inserts_keep_each_rows_tags_and_each_days_rollup(tmp_path, monk
     assert [tuple(r) for r in per_day] == [("2026-05-01", 3), ("2026-05-02", 2), ("2026-05-03", 2)]
     per_tag = conn.execute("SELECT value, usage_rows FROM report_tag_rollup WHERE key = 'n'")
     assert sorted(tuple(r) for r in per_tag) == [(str(i), 1) for i in range(7)]
+
+
+@pytest.mark.sqlite_only("SQLite's own choice of row ids")
+def test_tags_reach_their_rows_when_sqlite_picks_the_ids(tmp_path):
+    """SQLite gives a new row the largest id + 1, which the writer counts on to tag a batch's
+    rows without reading their ids back; past the largest id there is (2**63 - 1) it picks
+    unused ids at random, and the writer must read them back instead."""
+    conn = connect(tmp_path / "s.db")
+    with transaction(conn):
+        insert_usage(conn, [_record("first", tags={"team": "first"})])
+        conn.execute("PRAGMA defer_foreign_keys = ON")  # the two updates agree at the commit
+        conn.execute("UPDATE usage SET id = 9223372036854775807")  # the largest id there is
+        conn.execute("UPDATE usage_tags SET usage_id = 9223372036854775807")
+    records = [_record(f"k{i}", tags={"n": str(i)} if i % 3 else {}) for i in range(8)]
+    with transaction(conn):
+        stats = insert_usage(conn, records)
+    assert stats.inserted == 8
+    tags = conn.execute(
+        "SELECT u.record_key, t.key, t.value FROM usage u JOIN usage_tags t ON t.usage_id = u.id"
+    ).fetchall()
+    expected = [("first", "team", "first")] + [(f"k{i}", "n", str(i)) for i in range(8) if i % 3]
+    assert sorted(map(tuple, tags)) == sorted(expected)

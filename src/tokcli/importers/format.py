@@ -52,6 +52,9 @@ class Parsed:
     # How many input rows this outcome stands for: a format may report many skipped lines as
     # one (Claude Code: the lines that are no API response), from `line` on.
     lines: int = 1
+    # True when `out_of_bounds` is known to find nothing in `records` (the parse worker checked
+    # them before sending), so the writer need not check again.
+    in_bounds: bool = False
 
 
 @dataclass

@@ -27,6 +27,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -72,6 +73,10 @@ Slot = tuple[str, str, str | None, str, str, tuple[tuple[str, str], ...]]
 Reject = tuple[object, str | None, str, object]
 
 
+# A record's figures as Totals adds them: billed and list cost, then each TOKEN_FIELDS count.
+_TOTALS_FIGURES = attrgetter("billed_cost", "list_cost", *TOKEN_FIELDS)
+
+
 @dataclass
 class Totals:
     """Money and tokens of one source and currency, as the file states them."""
@@ -84,30 +89,35 @@ class Totals:
     priced_rows: int = 0
     tokens: dict[str, int] = field(default_factory=dict)
 
-    def add(self, record: UsageRecord) -> None:
-        # Exports carry up to 30 decimals (Azure, OpenAI dashboard): sum in the money context,
-        # whose precision no total reaches, never the default 28 digits.
-        with decimal.localcontext(MONEY_CONTEXT):
-            self.add_exactly(record)
-
-    def add_exactly(self, record: UsageRecord) -> None:
-        """`add`, for a caller already in MONEY_CONTEXT."""
-        self.rows += 1
-        billed = record.billed_cost or Decimal(0)
-        if record.billed_cost is not None:
-            self.billed_rows += 1
-        self.billed += billed
-        if record.list_cost is not None:
-            self.priced_rows += 1
-            self.list_cost += record.list_cost
-            self.billed_where_priced += billed
-        for bucket in TOKEN_FIELDS:
-            self.tokens[bucket] = self.tokens.get(bucket, 0) + getattr(record, bucket)
+    def add_all(self, records: list[UsageRecord]) -> None:
+        """Add the records (one source and currency). Exports carry up to 30 decimals (Azure,
+        the OpenAI dashboard): the caller sums in MONEY_CONTEXT, whose precision no total
+        reaches, never the default 28 digits. Each figure is summed over its column in C: a
+        bulk import's totals cost a pass per column, not a Python step per record and figure."""
+        columns = zip(*map(_TOTALS_FIGURES, records), strict=True)
+        billed_column, list_column = next(columns), next(columns)
+        stated = [cost for cost in billed_column if cost is not None]
+        priced = [
+            (billed, listed)
+            for billed, listed in zip(billed_column, list_column, strict=True)
+            if listed is not None
+        ]
+        self.rows += len(records)
+        self.billed_rows += len(stated)
+        self.billed += sum(stated, Decimal(0))
+        self.priced_rows += len(priced)
+        self.list_cost += sum([listed for _, listed in priced], Decimal(0))
+        self.billed_where_priced += sum(
+            [billed for billed, _ in priced if billed is not None], Decimal(0)
+        )
+        for bucket, column in zip(TOKEN_FIELDS, columns, strict=True):
+            self.tokens[bucket] = self.tokens.get(bucket, 0) + sum(column)
 
     def to_dict(self, source: str, currency: str | None) -> dict[str, Any]:
         difference = None
         if self.priced_rows and self.billed_rows and (currency or "USD").upper() == "USD":
-            difference = self.billed_where_priced - self.list_cost
+            with decimal.localcontext(MONEY_CONTEXT):  # not rounded to the default 28 digits
+                difference = self.billed_where_priced - self.list_cost
         return {
             "source": source,
             "currency": currency,
@@ -306,7 +316,7 @@ class _Writer:
                 self.result.skipped += parsed.lines
                 reasons = self.result.skip_reasons
                 reasons[parsed.skipped] = reasons.get(parsed.skipped, 0) + parsed.lines
-            elif (problem := out_of_bounds(parsed.records)) is not None:
+            elif not parsed.in_bounds and (problem := out_of_bounds(parsed.records)) is not None:
                 parsed.error = problem
                 self._bad_row(parsed, source)
             else:
@@ -385,13 +395,19 @@ class _Writer:
 
     def _add_totals(self, records: list[UsageRecord]) -> None:
         totals = self.result.totals
+        groups: dict[tuple[str, str | None], list[UsageRecord]] = {}
+        for record in records:  # a batch is nearly always of one source and currency
+            key = (record.source, record.currency)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = []
+            group.append(record)
         with decimal.localcontext(MONEY_CONTEXT):  # once per batch: see Totals.add
-            for record in records:
-                key = (record.source, record.currency)
+            for key, group in groups.items():
                 by_key = totals.get(key)
                 if by_key is None:
                     by_key = totals[key] = Totals()
-                by_key.add_exactly(record)
+                by_key.add_all(group)
 
     def _widen_window(self, record: UsageRecord) -> None:
         start, end = record.period_start, record.period_end

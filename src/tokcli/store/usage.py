@@ -88,11 +88,8 @@ def _row(record: UsageRecord, import_id: int | None) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-_INSERT_WITH_ID = (
-    f"INSERT INTO usage (id, {', '.join(USAGE_COLUMNS)}) "
-    f"VALUES (?, {', '.join('?' for _ in USAGE_COLUMNS)})"
-)
 _NEXT_ID = "SELECT COALESCE(MAX(id), 0) + 1 FROM usage"
+_LAST_ID = "SELECT MAX(id) FROM usage"
 BATCH_ROWS = 5_000  # rows per executemany: large enough to amortise, small enough to stay flat
 # One JSON array parameter instead of N placeholders: no limit on host parameters to meet.
 _KEYS_PRESENT = "SELECT record_key FROM usage WHERE record_key IN (SELECT value FROM json_each(?))"
@@ -177,21 +174,25 @@ def _insert_batch(
     if bulk is not None:
         bulk("usage", USAGE_COLUMNS, rows)
     else:
-        # SQLite: the ids it would give (max + 1, ...), given here so that the tag rows need
-        # no SELECT of them. The caller's write transaction keeps any other writer out.
+        # SQLite gives a new row the largest id + 1, so the batch's ids are known without a
+        # SELECT of them; the caller's write transaction keeps any other writer out. The
+        # largest id afterwards confirms it (SQLite picks others only past 2**63 - 1).
         first_id = conn.execute(_NEXT_ID).fetchone()[0]
-        conn.executemany(_INSERT_WITH_ID, [(first_id + n, *row) for n, row in enumerate(rows)])
+        conn.executemany(_INSERT, rows)
+        if conn.execute(_LAST_ID).fetchone()[0] != first_id + len(rows) - 1:
+            first_id = None
     stats.inserted += len(fresh)
-    tagged = [record for record in fresh if record.tags]
+    tagged = [(n, record) for n, record in enumerate(fresh) if record.tags]
     if tagged:
         if first_id is not None:
-            ids = {record.record_key: first_id + n for n, record in enumerate(fresh)}
+            ids = [first_id + n for n, _ in tagged]
         else:
-            tagged_keys = json.dumps([record.record_key for record in tagged])
-            ids = dict(conn.execute(_IDS_OF_KEYS, (tagged_keys,)).fetchall())
+            tagged_keys = [record.record_key for _, record in tagged]
+            id_of = dict(conn.execute(_IDS_OF_KEYS, (json.dumps(tagged_keys),)).fetchall())
+            ids = [id_of[key] for key in tagged_keys]
         tag_rows = [
-            (ids[record.record_key], key, str(value))
-            for record in tagged
+            (usage_id, key, str(value))
+            for usage_id, (_, record) in zip(ids, tagged, strict=True)
             for key, value in record.tags.items()
         ]
         if bulk is not None:
