@@ -9,7 +9,9 @@ together (a large FOCUS file is parsed in a second process, importers/parse_work
 CPU time is counted with the import's), the sqlite3 shell's own
 `.import` of the same file (seconds) and tokcli's time as a multiple of it, and the rows/s of
 re-importing the same file (every row a duplicate), and tokcli's rows/s as a ratio to the
-shell's (issue 17 target: >= 0.3x). Run from the repository root:
+shell's (issue 17 target: >= 0.3x). Last, the floor under that ratio: the seconds SQLite alone
+takes to insert the rows tokcli stored (usage and tag rows, its schema and indexes) into an
+empty store, with no Python per row. Run from the repository root:
 
     .venv/bin/python bench/bench_import.py [--rows 1000000] [--keep DIR]
 
@@ -208,6 +210,57 @@ def bench(work: Path, rows: int, *, reuse: bool = False) -> None:
          cpu_ratio=round(cpu / shell_cpu, 1),
          note="tokcli parses, normalises, hashes, prices and tags every row; .import only "
          "copies text")  # fmt: skip
+    store_writes = sqlite_writes_alone(store, work / "writes-alone.db", env)
+    emit("sqlite_writes_of_the_same_rows_alone", round(store_writes, 2), "s",
+         f"<= {shell_seconds / 0.3:.2f} s leaves room for 0.3x", None,
+         ratio_to_sqlite3_import=round(shell_seconds / store_writes, 3),
+         tokcli_over_writes_alone=round(seconds / store_writes, 2),
+         note="the usage and tag rows tokcli stored, inserted again into an empty store of the "
+         "same schema by executemany in batches of 5,000, one transaction: what SQLite itself "
+         "costs, with no parsing or Python work per row but building the batches")  # fmt: skip
+
+
+def sqlite_writes_alone(store: Path, empty: Path, env: dict[str, str]) -> float:
+    """Wall seconds SQLite takes to insert the rows `store` holds (usage rows and their tags,
+    as tokcli wrote them) into `empty`, a new store of the same schema: the floor under any
+    import of this file into this schema, whatever the Python around it."""
+    import sqlite3
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{empty}{suffix}").unlink(missing_ok=True)
+    subprocess.run([sys.executable, "-m", "tokcli", "store", "info", "--store", str(empty)],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    source = sqlite3.connect(store)
+    columns = [row[1] for row in source.execute("PRAGMA table_info(usage)")]
+    usage = source.execute(f"SELECT {', '.join(columns)} FROM usage ORDER BY id").fetchall()
+    tags = source.execute("SELECT usage_id, key, value FROM usage_tags ORDER BY usage_id")
+    tags_by_id: dict[int, list[tuple]] = {}
+    for row in tags:
+        tags_by_id.setdefault(row[0], []).append(row)
+    source.close()
+    batches = []
+    for start in range(0, len(usage), 5_000):
+        batch = usage[start : start + 5_000]
+        batch_tags = [tag for row in batch for tag in tags_by_id.get(row[0], ())]
+        batches.append((batch, batch_tags))
+    insert_usage = (f"INSERT INTO usage ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' for _ in columns)})")  # fmt: skip
+    conn = sqlite3.connect(empty, isolation_level=None)
+    for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = NORMAL"):
+        conn.execute(f"PRAGMA {pragma}")  # as tokcli opens a store
+    conn.execute("ATTACH DATABASE ? AS stored", (str(store),))
+    conn.execute("INSERT INTO imports SELECT * FROM stored.imports")  # what usage rows cite
+    conn.execute("DETACH DATABASE stored")
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    for batch, batch_tags in batches:
+        conn.executemany(insert_usage, batch)
+        conn.executemany("INSERT INTO usage_tags (usage_id, key, value) VALUES (?, ?, ?)",
+                         batch_tags)  # fmt: skip
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
 
 
 if __name__ == "__main__":
