@@ -9,10 +9,12 @@ claude-sonnet-5 $2 / $10; gpt-5-mini $0.25 input, $2 output, batch 50% off.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from decimal import Decimal as D
 
 import pytest
 
+from tokcli.money import MONEY_CONTEXT
 from tokcli.store import connect, transaction
 from tokcli.store.usage import UsageRecord, insert_usage
 
@@ -125,6 +127,13 @@ def advise_json(cli, store, *args):
     result = cli("advise", "--store", store, "--month", "2026-10", "--format", "json", *args)
     assert result.exit_code == 0, result.stderr
     return result.json()
+
+
+def monthly(amount: D, days: int) -> D:
+    """`amount` over `days` days as an average month's (30.4375 days): times 30.4375, then
+    divided by the days, at 60 digits."""
+    with decimal.localcontext(MONEY_CONTEXT):
+        return amount * D("30.4375") / days
 
 
 def find(doc, lever, **group):
@@ -368,7 +377,7 @@ def test_a_transcript_loop_is_found_through_the_importers_tool_fingerprints(cli,
     assert loop["details"]["repeats"] == 5
     # Each call: 10 input at $3, 2,990 cache reads at $0.30, 20 output at $15 (per million).
     call = (D(10) * 3 + D(2990) * D("0.30") + D(20) * 15) / 1_000_000
-    assert D(loop["monthly_saving"]) == 2 * call * D("30.4375") / 31  # the calls after the third
+    assert D(loop["monthly_saving"]) == monthly(2 * call, 31)  # the calls after the third
     dump = "\n".join(cli("export", "--store", store).stdout.splitlines())
     assert "make test" not in dump
 
@@ -424,14 +433,15 @@ def test_retry_storms_and_context_bloat_are_priced(cli, tmp_path):
     ]  # fmt: skip
     write(tmp_path / "s.db", rows)
     doc = advise_json_period(cli, tmp_path / "s.db", "2026-10-01", "2026-10-31")
-    factor = D("30.4375") / 31
     retry = find(doc, "retry", session="r")
-    assert D(retry["monthly_saving"]) == 2 * D("0.0025") * factor
+    assert D(retry["monthly_saving"]) == monthly(2 * D("0.0025"), 31)
     bloat = find(doc, "bloat", session="b")
     # Each turn re-sends the previous turn's whole prompt: 2,000 + 3,000 + ... + 6,000 tokens
     # that could have been cache reads ($3.00 - $0.30 per million).
     resent = sum(2000 + 1000 * i for i in range(5))
-    assert D(bloat["monthly_saving"]) == D(resent) * (D("3.00") - D("0.30")) / 1_000_000 * factor
+    assert D(bloat["monthly_saving"]) == monthly(
+        D(resent) * (D("3.00") - D("0.30")) / 1_000_000, 31
+    )
 
 
 def test_the_html_report_has_the_advice_section(cli, tmp_path):

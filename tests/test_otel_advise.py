@@ -16,6 +16,7 @@ files do not show (a loop, older attribute names, a parent exported after its ch
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import json
 from decimal import Decimal as D
@@ -28,6 +29,7 @@ from test_import_support import (
     store_rows,
     token_totals,
 )
+from tokcli.money import MONEY_CONTEXT
 
 AGENTS = SAMPLES / "otel-genai-agents"
 PER_MILLION = {  # (input, output) list prices on the calls' dates
@@ -41,9 +43,11 @@ SINCE, UNTIL = "2025-08-01", "2026-03-31"
 PERIOD_DAYS = (dt.date(2026, 3, 31) - dt.date(2025, 8, 1)).days + 1
 
 
-def monthly_factor(days: int) -> D:
-    """The average month over the period's days (365.25 / 12 = 30.4375), at 60 digits."""
-    return D("30.4375") / D(days)
+def monthly(amount: D, days: int) -> D:
+    """`amount` over `days` days as an average month's (365.25 / 12 = 30.4375 days): times
+    30.4375, then divided by the days, at 60 digits."""
+    with decimal.localcontext(MONEY_CONTEXT):
+        return amount * D("30.4375") / days
 
 
 # --- an independent reading of the OTLP files -------------------------------------------
@@ -261,14 +265,10 @@ def test_real_otel_spans_get_a_cache_and_a_reasoning_recommendation_ranked_by_sa
     csharp = calls_of(AGENTS / "csharp-agent-with-gemini-2026-03-09.json")
     prompt = sum(int(c["attrs"]["gen_ai.usage.input_tokens"]) for c in csharp)
     moved = int(D("0.8") * prompt)
-    cache_saving = (
-        moved * (D("0.30") - GEMINI_25_CACHE_READ) / 1_000_000 * monthly_factor(PERIOD_DAYS)
-    )
+    cache_saving = monthly(moved * (D("0.30") - GEMINI_25_CACHE_READ) / 1_000_000, PERIOD_DAYS)
     gemini = calls_of(AGENTS / "google-gemini-2025-08-01.json")[0]["attrs"]
     reasoning = int(gemini["llm.token_count.completion_details.reasoning"])
-    reasoning_saving = (
-        (reasoning - reasoning // 2) * D("2.50") / 1_000_000 * monthly_factor(PERIOD_DAYS)
-    )
+    reasoning_saving = monthly((reasoning - reasoning // 2) * D("2.50") / 1_000_000, PERIOD_DAYS)
 
     doc = advise(cli, store, "--by", "session")
     found = [
@@ -396,7 +396,7 @@ def test_a_looping_agent_in_otel_spans_is_priced(cli, tmp_path):
     waste = 2 * (5000 * D(3) + 100 * D(15)) / 1_000_000
     assert loop["group"] == {"session": "conv-loop"}
     assert loop["details"]["repeats"] == 5
-    assert D(loop["monthly_saving"]) == waste * monthly_factor(31)
+    assert D(loop["monthly_saving"]) == monthly(waste, 31)
     assert "weather" not in json.dumps(store_rows(store), default=str)
 
 
@@ -455,4 +455,4 @@ def test_execute_tool_spans_with_arguments_fingerprint_the_call_before_them(cli,
         "advise", "--store", store, "--since", "2026-10-01", "--until", "2026-10-31", "-f", "json"
     )
     (loop,) = [r for r in result.json()["recommendations"] if r["lever"] == "loop"]
-    assert D(loop["monthly_saving"]) == (5000 * D(3) + 100 * D(15)) / 1_000_000 * monthly_factor(31)
+    assert D(loop["monthly_saving"]) == monthly((5000 * D(3) + 100 * D(15)) / 1_000_000, 31)

@@ -258,7 +258,7 @@ def resolved_prices(
     )
     if off_peak:
         factor = entry.time_of_day.off_peak_multiplier  # type: ignore[union-attr]
-        prices = {dim: price * factor for dim, price in prices.items()}
+        prices = {dim: MONEY_CONTEXT.multiply(price, factor) for dim, price in prices.items()}
     return ResolvedPrices(entry, band, off_peak, prices, fallbacks)
 
 

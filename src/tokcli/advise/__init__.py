@@ -107,8 +107,8 @@ def advise(conn: Connection, registry, options: AdviseOptions) -> Advice:
         group_by=options.group_by,
         target_hit_rate=options.target_hit_rate,
         recommendations=recommendations,
-        combined_monthly_saving=combined * period.monthly_factor,
-        monthly_list_cost=baseline * period.monthly_factor,
+        combined_monthly_saving=period.monthly(combined),
+        monthly_list_cost=period.monthly(baseline),
         sessions=stats,
         unpriced_models=sorted(unpriced),
     )

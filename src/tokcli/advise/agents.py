@@ -90,7 +90,7 @@ def _priced(
     caveat: str,
     details: dict,
 ) -> Recommendation:
-    monthly = waste * period.monthly_factor
+    monthly = period.monthly(waste)
     return Recommendation(
         lever=kind,
         title=title,

@@ -117,7 +117,7 @@ def cache_lever(
                 saving = price(usage, model, settings, plan.tier) - price(
                     after, model, settings, plan.tier
                 )
-                monthly = saving * period.monthly_factor
+                monthly = period.monthly(saving)
                 found.append(
                     Recommendation(
                         lever="cache",
@@ -148,7 +148,7 @@ def cache_lever(
             unread = writes - usage.cache_read_tokens
             premium = _write_premium(usage, prices.prices, unread, writes)
             if premium > 0:
-                monthly = premium * period.monthly_factor
+                monthly = period.monthly(premium)
                 found.append(
                     Recommendation(
                         lever="cache-churn",
@@ -238,7 +238,7 @@ def batch_lever(
     saving = standard - batch
     if saving <= 0:
         return []
-    monthly = saving * period.monthly_factor
+    monthly = period.monthly(saving)
     plan.tier = "batch"
     return [
         Recommendation(
@@ -295,7 +295,7 @@ def routing_lever(
         return []
     cost, target = best
     saving = current - cost
-    monthly = saving * period.monthly_factor
+    monthly = period.monthly(saving)
     plan.model = target
     return [
         Recommendation(
@@ -333,7 +333,7 @@ def reasoning_lever(
     saving = price(usage, plan.model, settings, plan.tier) - price(
         halved, plan.model, settings, plan.tier
     )
-    monthly = saving * period.monthly_factor
+    monthly = period.monthly(saving)
     return [
         Recommendation(
             lever="reasoning",

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from tokcli.money import MONEY_CONTEXT
+
+AVERAGE_MONTH_DAYS = Decimal("30.4375")  # 365.25 / 12
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,16 @@ class Period:
         the average month (365.25 / 12 = 30.4375 days) over the period's days."""
         if self.whole_month:
             return Decimal(1)
-        return Decimal("30.4375") / Decimal(self.days)
+        return AVERAGE_MONTH_DAYS / Decimal(self.days)
+
+    def monthly(self, amount: Decimal) -> Decimal:
+        """`amount` over the period as a month's: times 30.4375, then divided by the days, in
+        MONEY_CONTEXT. Multiplying by `monthly_factor` instead would carry the factor's
+        rounding (30.4375 / 31 does not end) into a figure that needs none."""
+        if self.whole_month:
+            return amount
+        with decimal.localcontext(MONEY_CONTEXT):
+            return amount * AVERAGE_MONTH_DAYS / self.days
 
 
 @dataclass

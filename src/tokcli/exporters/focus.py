@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
-from tokcli.money import plain
+from tokcli.money import MONEY_CONTEXT, ZERO, plain
 from tokcli.sanitise import csv_cell
 from tokcli.store.exports import usage_with_tags
 
@@ -96,9 +96,8 @@ def export_focus(conn: Connection, out: TextIO, where: ExportFilter) -> ExportSt
         )
         stats.rows += 1
         currency = values["BillingCurrency"]
-        stats.billed[currency] = stats.billed.get(currency, Decimal(0)) + Decimal(
-            values["BilledCost"]
-        )
+        billed = Decimal(values["BilledCost"])  # exact, as stored; summed in MONEY_CONTEXT
+        stats.billed[currency] = MONEY_CONTEXT.add(stats.billed.get(currency, ZERO), billed)
     return stats
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from tokcli.errors import PriceNotAvailableError
 from tokcli.frozen import Frozen as _Frozen
+from tokcli.money import MONEY_CONTEXT
 
 TIERS = ("flagship", "mid", "cheap", "reasoning", "open-weight")
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
@@ -152,7 +153,8 @@ class PriceEntry(_Frozen):
                 return None
             where = " above the long-context threshold" if band == "long_context" else ""
             raise PriceNotAvailableError(f"no {service_tier} price for {dimension}{where}")
-        return None if base is None else base * multiplier
+        # In MONEY_CONTEXT: a 30-decimal price times 0.5 has more digits than the default 28.
+        return None if base is None else MONEY_CONTEXT.multiply(base, multiplier)
 
 
 @dataclass(init=False, repr=False, eq=False)

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import ROUND_CEILING, Decimal
 from html import escape
 
+from tokcli.money import MONEY_CONTEXT, ZERO
 from tokcli.reporting.valuation import money_text
 
 CHART_WIDTH = 900
@@ -199,7 +200,7 @@ def _series_order(series: list[dict]) -> list[str]:
     totals: dict[str, Decimal] = {}
     for point in series:
         label = _group_label(point["group"])
-        totals[label] = totals.get(label, Decimal(0)) + Decimal(point["spend"])
+        totals[label] = MONEY_CONTEXT.add(totals.get(label, ZERO), Decimal(point["spend"]))
     return sorted(totals, key=lambda g: (g == "(other)", -totals[g], g))
 
 
@@ -218,7 +219,8 @@ def daily_chart(daily: list[dict], series: list[dict], anomalies: list[dict], cu
     for point in series:
         groups = by_day.setdefault(str(point["day"]), {})
         label = _group_label(point["group"])
-        groups[label] = groups.get(label, Decimal(0)) + Decimal(point["spend"])
+        # Shown exactly (data-spend): summed in MONEY_CONTEXT, not the caller's 28 digits.
+        groups[label] = MONEY_CONTEXT.add(groups.get(label, ZERO), Decimal(point["spend"]))
     spikes = {str(a["period"]) for a in anomalies}
     bars = []
     for index, point in enumerate(daily):

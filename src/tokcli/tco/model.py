@@ -86,22 +86,25 @@ class GpuOption:
     @property
     def work_per_token(self) -> Decimal:
         """GPU work of an average token, in output tokens: s + w x (1 - s)."""
-        return self.output_share + self.input_weight * (1 - self.output_share)
+        with decimal.localcontext(MONEY_CONTEXT):  # whatever the caller's context
+            return self.output_share + self.input_weight * (1 - self.output_share)
 
     @property
     def replica_capacity(self) -> Decimal:
         """Output-equivalent tokens one replica serves in a month when 100% busy."""
-        return self.gpus_per_replica * self.throughput * SECONDS_PER_HOUR * HOURS_PER_MONTH
+        with decimal.localcontext(MONEY_CONTEXT):
+            return self.gpus_per_replica * self.throughput * SECONDS_PER_HOUR * HOURS_PER_MONTH
 
     @property
     def replica_monthly(self) -> Decimal:
         """What one more replica adds a month: its GPU-hours and the overhead on them."""
-        gpu_cost = self.gpus_per_replica * HOURS_PER_MONTH * self.gpu_hour
-        return gpu_cost * (1 + self.overhead_share)
+        with decimal.localcontext(MONEY_CONTEXT):
+            gpu_cost = self.gpus_per_replica * HOURS_PER_MONTH * self.gpu_hour
+            return gpu_cost * (1 + self.overhead_share)
 
     @property
     def fixed_total(self) -> Decimal:
-        return self.staff_monthly + self.fixed_monthly
+        return MONEY_CONTEXT.add(self.staff_monthly, self.fixed_monthly)
 
     def replicas_for(self, volume: int | Decimal) -> int:
         with decimal.localcontext(MONEY_CONTEXT):
@@ -174,7 +177,7 @@ def horizon_cost(option: Option, volume: int, months: int, growth: Decimal) -> D
     replicas step up as the volume grows.
     """
     if growth == 0:
-        return option.cost(volume).monthly * months
+        return MONEY_CONTEXT.multiply(option.cost(volume).monthly, months)
     total = ZERO
     with decimal.localcontext(MONEY_CONTEXT):
         for month in range(months):

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tokcli.money import MONEY_CONTEXT
 from tokcli.tco.model import ApiOption, GpuOption, Option, OptionCost
 
 
@@ -18,11 +19,13 @@ class Scenario:
 
 def _scaled(option: Option, parameter: str, factor: Decimal) -> Option:
     if parameter == "utilisation" and isinstance(option, GpuOption):
-        return dataclasses.replace(option, utilisation=min(option.utilisation * factor, Decimal(1)))
+        utilisation = MONEY_CONTEXT.multiply(option.utilisation, factor)
+        return dataclasses.replace(option, utilisation=min(utilisation, Decimal(1)))
     if parameter == "gpu_price" and isinstance(option, GpuOption):
-        return dataclasses.replace(option, gpu_hour=option.gpu_hour * factor)
+        return dataclasses.replace(option, gpu_hour=MONEY_CONTEXT.multiply(option.gpu_hour, factor))
     if parameter == "api_price" and isinstance(option, ApiOption):
-        return dataclasses.replace(option, price_per_mtok=option.price_per_mtok * factor)
+        price = MONEY_CONTEXT.multiply(option.price_per_mtok, factor)
+        return dataclasses.replace(option, price_per_mtok=price)
     return option
 
 

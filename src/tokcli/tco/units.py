@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 
 from tokcli.errors import OptionError
+from tokcli.money import MONEY_CONTEXT
 
 SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
 # A volume per year is divided by 12 to give the monthly volume the model works in.
@@ -104,13 +105,13 @@ def parse_percent(
                 f"{value!r} is ambiguous: write a percentage with % ({text}%) or a "
                 f"fraction ({fraction / 100} for {text}%)",
             )
-        percent = fraction * 100
+        percent = MONEY_CONTEXT.multiply(fraction, 100)
     if percent < minimum or (maximum is not None and percent > maximum):
         top = f"{maximum}%" if maximum is not None else "any"
         raise OptionError.at(
             option, f"expected a percentage from {minimum}% to {top}, got {value!r}"
         )
-    return percent / 100
+    return MONEY_CONTEXT.divide(percent, 100)  # exact: 60 digits, not the caller's 28
 
 
 def parse_positive(value: object, option: str, *, allow_zero: bool = False) -> Decimal:

@@ -1,0 +1,136 @@
+"""Money is exact whatever the caller's decimal context (issue 17's review; money.MONEY_CONTEXT).
+
+Python's default decimal context keeps 28 significant digits and rounds silently; exports carry
+costs with up to 30 decimals (Azure, the OpenAI dashboard) and price files may too. Every
+figure tokcli computes from money must therefore be summed, subtracted, multiplied and divided
+in MONEY_CONTEXT (60 digits). The check: each command below runs twice on the same inputs,
+once as a user runs it (the default 28-digit context around it) and once inside a 200-digit
+context. Arithmetic left in the caller's context gives a different figure in the two runs
+(rounded at the 28th digit in the first); arithmetic done in MONEY_CONTEXT gives the same.
+The inputs are synthetic on purpose: costs and prices of 31 to 37 significant digits."""
+
+from __future__ import annotations
+
+import decimal
+import json
+
+import pytest
+
+# Three rows of one day: two teams and one untagged row, every cost with 30 decimals.
+USAGE_CSV = """day,llm,prompt,cached,completion,usd,squad,env
+2026-11-02,gpt-5,1000,0,100,1234567.123456789012345678901234567891,search,prod
+2026-11-02,gpt-5,1000,0,100,7654321.987654321098765432109876543219,ml,prod
+2026-11-02,gpt-5,1000,0,100,0.111111111111111111111111111111,,prod
+2026-11-03,acme-llm,1000000,0,1000000,,search,prod
+"""
+MAPPING = (
+    "period_start=day,model=llm,input_tokens=prompt,cache_read_tokens=cached,"
+    "output_tokens=completion,billed_cost=usd,tag.team=squad,tag.env=env"
+)
+# Prices of 31 digits; a batch tier priced by a multiplier (PriceEntry.price multiplies).
+PRICES = """models:
+  - id: acme-llm
+    provider: acme
+    tier: cheap
+    min_cacheable_tokens: 1024
+    prices:
+      - effective_from: 2026-01-01
+        source: "test prices"
+        input: "1.123456789012345678901234567891"
+        output: "3.987654321098765432109876543219"
+        cache_read: "0.111111111111111111111111111111"
+        tiers:
+          batch: {multiplier: "0.5"}
+  - id: gpt-5
+    prices:
+      - source: "test prices"
+        input: "1.123456789012345678901234567891"
+        output: "9.987654321098765432109876543219"
+        cache_read: "0.111111111111111111111111111111"
+"""
+THIRTY = "0.123456789012345678901234567891"
+
+
+@pytest.fixture
+def inputs(cli, isolated_env):
+    (isolated_env / "usage.csv").write_text(USAGE_CSV, encoding="utf-8")
+    (isolated_env / "prices.yaml").write_text(PRICES, encoding="utf-8")
+    store = isolated_env / "s.db"
+    result = cli("import", "usage.csv", "--map", MAPPING, "--store", store,
+                 "--pricing", "prices.yaml", "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return store
+
+
+def outputs_in_both_contexts(cli, args, output_file=None):
+    """The command's output (stdout, or the file it writes) in the default context and in a
+    200-digit one."""
+    seen = []
+    for context in (decimal.Context(), decimal.Context(prec=200)):
+        with decimal.localcontext(context):
+            result = cli(*args)
+        assert result.exit_code == 0, result.stderr
+        seen.append(output_file.read_text() if output_file else result.stdout)
+    return seen
+
+
+PRICES_ARG = ["--pricing", "prices.yaml"]
+STORE = object()  # stands for the store the `inputs` fixture imported into
+COMMANDS = {
+    "report summary (untagged top team)": ["report", "--format", "json", "--store", STORE],
+    "report summary filtered by a tag": ["report", "--where", "env=prod", "--format", "json",
+                                         "--store", STORE],
+    "report by team": ["report", "--by", "team", "--format", "json", "--store", STORE],
+    "export summary": ["export", "-o", "out.csv", "--summary", "json", "--store", STORE],
+    "advise": ["advise", "--month", "2026-11", "--format", "json", "--store", STORE,
+               *PRICES_ARG],
+    "estimate, batch tier by multiplier": [
+        "estimate", "-m", "acme-llm", "--input-tokens", "1000000", "--output-tokens", "1000000",
+        "--batch", "--format", "json", *PRICES_ARG,
+    ],
+    "pricing show, tier by multiplier": ["pricing", "show", "acme-llm", "--format", "json",
+                                         *PRICES_ARG],
+    "tco horizon and sensitivity": ["tco", "--api-model", "gpt-5", "--volume", "1.234B",
+                                    "--format", "json", *PRICES_ARG],
+    "tco self-hosted overhead": ["tco", "--api-model", "gpt-5", "--volume", "1.234B",
+                                 "--self-overhead", THIRTY, "--format", "json", *PRICES_ARG],
+    "tco commit": ["tco", "commit", "--commit", "10000" + THIRTY[1:], "--discount", THIRTY,
+                   "--usage", "9000" + THIRTY[1:], "--format", "json"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_figures_do_not_depend_on_the_callers_decimal_context(cli, inputs, name):
+    args = [inputs if arg is STORE else arg for arg in COMMANDS[name]]
+    output_file = inputs.parent / "out.csv" if args[0] == "export" else None
+    as_run, exact = outputs_in_both_contexts(cli, args, output_file)
+    if output_file is None:
+        as_run, exact = json.loads(as_run), json.loads(exact)
+    assert as_run == exact
+
+
+def test_the_html_chart_keeps_exact_spend(cli, inputs):
+    page = inputs.parent / "r.html"
+    args = ["report", "--by", "team", "--format", "html", "-o", page, "--store", inputs,
+            "--pricing", "prices.yaml"]  # fmt: skip
+    as_run, exact = outputs_in_both_contexts(cli, args, output_file=page)
+    assert 'data-spend="7654321.987654321098765432109876543219"' in exact
+    assert as_run == exact
+
+
+def test_the_import_summary_keeps_exact_totals(cli, isolated_env):
+    (isolated_env / "usage.csv").write_text(USAGE_CSV, encoding="utf-8")
+    (isolated_env / "prices.yaml").write_text(PRICES, encoding="utf-8")
+    runs = []
+    for n, context in enumerate((decimal.Context(), decimal.Context(prec=200))):
+        with decimal.localcontext(context):
+            result = cli("import", "usage.csv", "--map", MAPPING, "--store", f"s{n}.db",
+                         "--pricing", "prices.yaml", "--format", "json")  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        document = result.json()
+        for file in document["files"]:
+            file.pop("import_id", None)
+        runs.append(document)
+    assert runs[0] == runs[1]
+    billed = [totals["billed"] for totals in runs[0]["files"][0]["by_source"]]
+    assert "8888889.222222221222222222122222222221" in billed  # the three costs' sum
