@@ -7,12 +7,14 @@ reads the same whichever way it is asked for; `cli/report.py` only parses option
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tokcli.errors import TokcliError
+from tokcli.money import MONEY_CONTEXT
 
 if TYPE_CHECKING:
     from tokcli.context import Context
@@ -128,9 +130,10 @@ def _summary(conn: Any, options: ReportOptions, doc: dict[str, Any], use_rollups
             totals = totals_by(conn, selection)
         else:
             totals = {}
-            for fine in fetch(conn, selection, use_rollups=use_rollups):
-                cell = totals.setdefault((fine.group[0], fine.currency), type(fine.totals)())
-                cell.add(fine.totals)
+            with decimal.localcontext(MONEY_CONTEXT):  # exact, whatever the caller's context
+                for fine in fetch(conn, selection, use_rollups=use_rollups):
+                    cell = totals.setdefault((fine.group[0], fine.currency), type(fine.totals)())
+                    cell.add(fine.totals)
         return top_groups(totals, key, options.cost_basis, options.top, options.fx, home)
 
     tiers = grouped("tier")

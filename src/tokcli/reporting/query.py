@@ -327,22 +327,24 @@ def totals_by(
         (row[0], _blank_to_none(row[1])): _rollup_totals(row, 2)
         for row in store.tag_rollup_sums_by(conn, key, since, until)
     }
-    for row in store.rollup_sums_by_currency(conn, since, until):
-        untagged = _rollup_totals(row, 1)
-        currency = _blank_to_none(row[0])
-        for (_, tagged_currency), totals in result.items():
-            if tagged_currency == currency:
-                untagged.add(totals, sign=-1)
-        if not untagged.is_empty():
-            result[(None, currency)] = untagged
+    with decimal.localcontext(MONEY_CONTEXT):  # exact, whatever the caller's context
+        for row in store.rollup_sums_by_currency(conn, since, until):
+            untagged = _rollup_totals(row, 1)
+            currency = _blank_to_none(row[0])
+            for (_, tagged_currency), totals in result.items():
+                if tagged_currency == currency:
+                    untagged.add(totals, sign=-1)
+            if not untagged.is_empty():
+                result[(None, currency)] = untagged
     return result
 
 
 def _totals_by_group(rows: Iterable[FineRow]) -> dict[tuple[str | None, str | None], Totals]:
     """Fine rows of one grouping key summed per (value, currency), as totals_by gives them."""
     totals: dict[tuple[str | None, str | None], Totals] = {}
-    for fine in rows:
-        totals.setdefault((fine.group[0], fine.currency), Totals()).add(fine.totals)
+    with decimal.localcontext(MONEY_CONTEXT):
+        for fine in rows:
+            totals.setdefault((fine.group[0], fine.currency), Totals()).add(fine.totals)
     return totals
 
 

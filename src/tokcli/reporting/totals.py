@@ -14,9 +14,7 @@ from decimal import Decimal
 from typing import Literal
 
 from tokcli.frozen import Frozen
-from tokcli.money import MONEY_CONTEXT, ZERO, plain
-
-_add, _subtract = MONEY_CONTEXT.add, MONEY_CONTEXT.subtract
+from tokcli.money import ZERO, plain
 
 # The money measures and the integer measures, in the order the rollup tables and the SQL list
 # them. `unbilled_list_*` sum the list cost of the rows that carry no billed cost: the default
@@ -90,17 +88,17 @@ class Totals:
         return twin
 
     def add(self, other: Totals, sign: int = 1) -> None:
-        # Spelled out rather than looped over COUNTS: a report adds tens of thousands of these.
-        # Money is added in MONEY_CONTEXT whatever the caller's context (whose default 28
-        # digits would round a 30-decimal cost), by its methods: no context switch per call.
+        # Spelled out rather than looped over COUNTS: a report adds tens of thousands of these,
+        # so the caller enters MONEY_CONTEXT once around its loop (the default 28 digits would
+        # round a 30-decimal cost; tests/test_money_precision.py).
         if sign < 0:
-            self.billed_cost = _subtract(self.billed_cost, other.billed_cost)
-            self.list_cost = _subtract(self.list_cost, other.list_cost)
-            self.unbilled_list_cost = _subtract(self.unbilled_list_cost, other.unbilled_list_cost)
+            self.billed_cost -= other.billed_cost
+            self.list_cost -= other.list_cost
+            self.unbilled_list_cost -= other.unbilled_list_cost
         else:
-            self.billed_cost = _add(self.billed_cost, other.billed_cost)
-            self.list_cost = _add(self.list_cost, other.list_cost)
-            self.unbilled_list_cost = _add(self.unbilled_list_cost, other.unbilled_list_cost)
+            self.billed_cost += other.billed_cost
+            self.list_cost += other.list_cost
+            self.unbilled_list_cost += other.unbilled_list_cost
         self.usage_rows += sign * other.usage_rows
         self.billed_rows += sign * other.billed_rows
         self.list_rows += sign * other.list_rows
