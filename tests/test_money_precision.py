@@ -134,3 +134,40 @@ def test_the_import_summary_keeps_exact_totals(cli, isolated_env):
     assert runs[0] == runs[1]
     billed = [totals["billed"] for totals in runs[0]["files"][0]["by_source"]]
     assert "8888889.222222221222222222122222222221" in billed  # the three costs' sum
+
+
+SAMPLE_INPUTS = {  # real exports and logs (tests/fixtures/samples, SOURCES.md in each folder)
+    "azure amortized (30-decimal costs)": ["azure-cost-export/EA_AmortizedCost_Small.csv"],
+    "azure actual, every service": ["azure-cost-export/EA_ActualCost_Small.csv", "--all-services"],
+    "focus sample": ["focus/focus_sample.csv", "--all-services"],
+    "focus ai, several models": ["focus-ai/multi_model_usage.csv"],
+    "focus ai, prompt caching": ["focus-ai/ai_prompt_caching_a.csv"],
+    "openai usage api": ["openai-usage-api/completions_usage_api.ipynb.usage_data.json"],
+    "claude code transcripts (list cost priced)": ["claude-code-jsonl"],
+    "otel genai agents": ["otel-genai-agents/google-adk-2025-08-28.json"],
+}
+
+
+@pytest.mark.parametrize("name", SAMPLE_INPUTS)
+def test_real_inputs_import_and_report_the_same_in_any_context(cli, isolated_env, name):
+    from conftest import SAMPLES
+    from test_import_support import store_dump
+
+    path, *extra = SAMPLE_INPUTS[name]
+    seen = []
+    for n, context in enumerate((decimal.Context(), decimal.Context(prec=200))):
+        store = isolated_env / f"s{n}.db"
+        with decimal.localcontext(context):
+            result = cli("import", SAMPLES / path, *extra, "--store", store, "--format", "json")
+            assert result.exit_code == 0, result.stderr
+            summary = result.json()
+            reports = [
+                cli("report", *by, "--store", store, "--format", "json").json()
+                for by in ([], ["--by", "model"], ["--by", "day"])
+            ]
+        for file in summary["files"]:
+            file.pop("import_id", None)
+        usage = [table for table in store_dump(store) if table[0].startswith("usage")]
+        seen.append((summary, reports, usage))
+    assert seen[0][0]["totals"]["inserted"] > 0
+    assert seen[0] == seen[1]
