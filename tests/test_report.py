@@ -345,6 +345,9 @@ def test_anomalies_spike_and_week_over_week(cli, tmp_path, monkeypatch):
         (["--where", "day=2026-11-01"], "--where: day is a time key"),
         (["--cost", "street"], "--cost: expected auto, billed or list"),
         (["--by", "team", "--allocate-shared", "10.005"], "whole cents"),
+        # Beyond 28 digits quantize itself fails: refused as too large, not an internal error.
+        (["--by", "team", "--allocate-shared", "123456789012345678901234567890.01"], "to 1e15"),
+        (["--by", "team", "--allocate-shared", "1000000000000000.01"], "to 1e15"),
         (["--by", "team", "--allocate-shared", "ten"], "expected an amount such as 1200.00"),
         (["--by", "day", "--forecast"], "--forecast: group by tags or dimensions"),
         (["--k", "0", "--anomalies"], "--k: must be greater than 0"),

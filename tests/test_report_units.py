@@ -100,6 +100,14 @@ def test_allocation_refuses_what_cannot_be_split():
         allocate(D("1.005"), {"a": D(1)})
     with pytest.raises(TokcliError, match="no group has positive spend"):
         allocate(D("5"), {"a": D(0)})
+    for too_large in ("123456789012345678901234567890.01", "1000000000000000.01"):
+        with pytest.raises(TokcliError, match="from 0 to 1e15"):  # not InvalidOperation
+            allocate(D(too_large), {"a": D(1)})
+
+
+def test_allocation_of_the_largest_amount_is_exact():
+    parts = allocate(D("1e15"), {"a": D(1), "b": D(2)})
+    assert parts == {"a": D("333333333333333.33"), "b": D("666666666666666.67")}
 
 
 def test_charts():

@@ -14,12 +14,15 @@ from decimal import Decimal
 from tokcli.errors import OptionError
 
 CENT = Decimal("0.01")
+# The largest shared amount: the bound an import puts on any cost (importers.fields). Below it,
+# the amount in cents has at most 17 digits, so no step here can round.
+MAX_SHARED = Decimal("1e15")
 
 
 def allocate(shared: Decimal, spend: Mapping[Hashable, Decimal]) -> dict[Hashable, Decimal]:
-    if shared < 0 or shared != shared.quantize(CENT):
+    if not 0 <= shared <= MAX_SHARED or shared != shared.quantize(CENT):
         raise OptionError(
-            "{allocate_shared}: expected an amount in whole cents >= 0, got {shared}",
+            "{allocate_shared}: expected an amount in whole cents from 0 to 1e15, got {shared}",
             shared=shared,
         )
     from fractions import Fraction  # only --allocate-shared needs it (start-up)
