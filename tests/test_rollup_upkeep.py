@@ -71,6 +71,16 @@ def report_rows(conn, selection, use_rollups: bool) -> list[dict]:
     return build_report(rows, options, None)["rows"]
 
 
+def from_rows_then_rollups_alone(conn, selection, monkeypatch) -> tuple[list[dict], list[dict]]:
+    """The report's rows summed from the usage rows, then read from the rollups with the
+    usage rows out of reach (the rollups must answer alone)."""
+    from tokcli.reporting import query
+
+    from_rows = report_rows(conn, selection, False)
+    monkeypatch.setattr(query, "_from_usage", None)
+    return from_rows, report_rows(conn, selection, True)
+
+
 # Values no shortcut sums right: 30 fractional digits, 45 significant digits, amounts whose
 # micro-dollar (or 1e-12) scaled sums overflow int64, credits that cancel to an exact zero.
 THIRTY_PLACES = "0.123456789012345678901234567891"
@@ -296,21 +306,16 @@ def test_two_tag_keys_read_the_pair_rollup_and_equal_the_row_sums(conn, selectio
     with transaction(conn):
         insert_usage(conn, mixed_tags())
 
-    def folded(use_rollups: bool) -> list[dict]:
-        return report_rows(conn, selection, use_rollups)
-
-    from_rows = folded(False)
-    monkeypatch.setattr(query, "_from_usage", None)  # the rollups must answer alone
-    written = folded(True)
+    from_rows, written = from_rows_then_rollups_alone(conn, selection, monkeypatch)
     assert written == from_rows
     assert len({tuple(r.get(k) for k in ("team", "Env", "feature")) for r in written}) > 4
     monkeypatch.setattr(store_rollups, "sums_in_database", lambda conn: False)
     assert rebuild_everything(conn) == 3  # the Python rebuild builds the same pairs
-    assert folded(True) == from_rows
+    assert report_rows(conn, selection, True) == from_rows
     monkeypatch.undo()
     monkeypatch.setattr(query, "_from_usage", None)
     assert rebuild_everything(conn) == 3  # and PostgreSQL's SQL rebuild (or SQLite's again)
-    assert folded(True) == from_rows
+    assert report_rows(conn, selection, True) == from_rows
 
 
 # --- one upkeep per transaction (issue 17: the upkeep is part of "the first report in 10 s") --
@@ -422,15 +427,9 @@ def test_a_tag_filtered_by_another_reads_the_pair_rollup_and_equals_the_row_sums
 ):
     """`--by team --where env=prod`: the pair rollup's sums of that value, exactly what the
     usage rows give (issue 17: it summed every row, 4.9 s for a month of 10M rows)."""
-    from tokcli.reporting import query
-
     with transaction(conn):
         insert_usage(conn, mixed_tags())
 
-    def folded(use_rollups: bool) -> list[dict]:
-        return report_rows(conn, selection, use_rollups)
-
-    from_rows = folded(False)
-    monkeypatch.setattr(query, "_from_usage", None)  # the rollups must answer alone
-    assert folded(True) == from_rows
+    from_rows, from_rollups = from_rows_then_rollups_alone(conn, selection, monkeypatch)
+    assert from_rollups == from_rows
     assert len({tuple(r.get(k) for k in selection.group_by) for r in from_rows}) == groups
