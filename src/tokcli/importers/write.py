@@ -402,7 +402,7 @@ class _Writer:
             if group is None:
                 group = groups[key] = []
             group.append(record)
-        with decimal.localcontext(MONEY_CONTEXT):  # once per batch: see Totals.add
+        with decimal.localcontext(MONEY_CONTEXT):  # once per batch: see Totals.add_all
             for key, group in groups.items():
                 by_key = totals.get(key)
                 if by_key is None:
