@@ -261,7 +261,7 @@ def _money_option(value: str | None, option: str):
     """An amount and its currency, if named: 1200.00, $1200.00 (USD), 1200.00EUR, EUR 1200."""
     if value is None:
         return None
-    from tokcli.reporting.allocation import CENT, MAX_SHARED
+    from tokcli.reporting.allocation import is_shareable
     from tokcli.reporting.valuation import currency_code
 
     match = _AMOUNT.match(value.strip())
@@ -270,8 +270,7 @@ def _money_option(value: str | None, option: str):
             f"{option}: expected an amount such as 1200.00 or 1200.00EUR, got {value!r}"
         )
     amount = _decimal_option(match["n"], option)
-    # Bounded first: quantize refuses (InvalidOperation) an amount of more than 28 digits.
-    if not 0 <= amount <= MAX_SHARED or amount != amount.quantize(CENT):
+    if not is_shareable(amount):
         raise TokcliError(
             f"{option}: expected an amount in whole cents from 0 to 1e15, got {value!r}"
         )

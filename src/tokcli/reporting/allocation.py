@@ -19,8 +19,14 @@ CENT = Decimal("0.01")
 MAX_SHARED = Decimal("1e15")
 
 
+def is_shareable(amount: Decimal) -> bool:
+    """Whole cents from 0 to MAX_SHARED. Bounded first: quantize refuses (InvalidOperation) an
+    amount of more than 28 digits."""
+    return 0 <= amount <= MAX_SHARED and amount == amount.quantize(CENT)
+
+
 def allocate(shared: Decimal, spend: Mapping[Hashable, Decimal]) -> dict[Hashable, Decimal]:
-    if not 0 <= shared <= MAX_SHARED or shared != shared.quantize(CENT):
+    if not is_shareable(shared):
         raise OptionError(
             "{allocate_shared}: expected an amount in whole cents from 0 to 1e15, got {shared}",
             shared=shared,

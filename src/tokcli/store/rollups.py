@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import decimal
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from decimal import Decimal
 from operator import add, itemgetter
 from typing import Any
@@ -119,13 +119,17 @@ def scattered_tag_keys(signatures: Sums) -> set[str]:
     }
 
 
-def _without_tags(signatures: Sums, keys: set[str]) -> Sums:
+def _without_tags(signatures: Sums, keys: Set[str]) -> Sums:
     """The signatures with the tags of `keys` left out, their sums merged (in MONEY_CONTEXT)."""
     kept: Sums = {}
     for signature, sums in signatures.items():
-        tags = tuple([tag for tag in signature[6] if tag[0] not in keys])
-        _add_sums(kept, (*signature[:6], tags), sums)
+        _add_sums(kept, (*signature[:6], _kept_tags(signature[6], keys)), sums)
     return kept
+
+
+def _kept_tags(tags: tuple[tuple[str, str], ...], left_out: Set[str]) -> tuple[Any, ...]:
+    """A signature's (key, value) tags but those of the `left_out` keys."""
+    return tuple([tag for tag in tags if tag[0] not in left_out])
 
 
 @translates
@@ -262,8 +266,12 @@ class RollupUpkeep:
                 scattered = scattered_tag_keys(held)
                 if scattered:
                     self.found |= scattered
-                    self.unrolled = self.unrolled | scattered
-                    self.signatures = _without_tags(held, scattered)
+                    self.signatures = self._leave_out(held, scattered)
+
+    def _leave_out(self, signatures: Sums, scattered: set[str]) -> Sums:
+        """Unroll the `scattered` keys from now on, and drop their tags from `signatures`."""
+        self.unrolled = self.unrolled | scattered
+        return _without_tags(signatures, scattered)
 
     def pending_keys(self) -> int:
         return len(self.signatures)
@@ -285,8 +293,7 @@ class RollupUpkeep:
         with decimal.localcontext(MONEY_CONTEXT):
             scattered = scattered_tag_keys(signatures) if has_table(conn, UNROLLED_TABLE) else set()
             if scattered:
-                self.unrolled = self.unrolled | scattered
-                signatures = _without_tags(signatures, scattered)
+                signatures = self._leave_out(signatures, scattered)
             if scattered | self.found:
                 unroll_tag_keys(conn, scattered | self.found)
                 self.found = set()
@@ -342,9 +349,7 @@ def _signature_sums(rows: Sequence[WrittenRow], unrolled: frozenset[str] = froze
     groups: defaultdict[tuple[Any, ...], list[WrittenRow]] = defaultdict(list)
     signatures: Iterable[tuple[Any, ...]] = map(_SIGNATURE, rows)
     if unrolled:
-        signatures = (
-            (*row[:6], tuple([tag for tag in row[14] if tag[0] not in unrolled])) for row in rows
-        )
+        signatures = ((*row[:6], _kept_tags(row[14], unrolled)) for row in rows)
     for signature, row in zip(signatures, rows, strict=True):
         groups[signature].append(row)
     return {signature: _column_sums(group) for signature, group in groups.items()}
