@@ -218,12 +218,21 @@ def bench(work: Path, rows: int, *, reuse: bool = False) -> None:
          note="the usage and tag rows tokcli stored, inserted again into an empty store of the "
          "same schema by executemany in batches of 5,000, one transaction: what SQLite itself "
          "costs, with no parsing or Python work per row but building the batches")  # fmt: skip
+    usage_writes = sqlite_writes_alone(store, work / "usage-alone.db", env, with_tags=False)
+    emit("sqlite_writes_of_the_usage_rows_alone", round(usage_writes, 2), "s", "-", None,
+         ratio_to_sqlite3_import=round(shell_seconds / usage_writes, 3),
+         tag_rows_share=round(1 - usage_writes / store_writes, 3),
+         note="the same, without the tag rows: the rest of the figure above is what storing "
+         "one row per tag (two indexes each) costs")  # fmt: skip
 
 
-def sqlite_writes_alone(store: Path, empty: Path, env: dict[str, str]) -> float:
+def sqlite_writes_alone(
+    store: Path, empty: Path, env: dict[str, str], with_tags: bool = True
+) -> float:
     """Wall seconds SQLite takes to insert the rows `store` holds (usage rows and their tags,
     as tokcli wrote them) into `empty`, a new store of the same schema: the floor under any
-    import of this file into this schema, whatever the Python around it."""
+    import of this file into this schema, whatever the Python around it. Without `with_tags`,
+    the usage rows alone: what the tag rows cost is the difference."""
     import sqlite3
 
     for suffix in ("", "-wal", "-shm"):
@@ -242,7 +251,7 @@ def sqlite_writes_alone(store: Path, empty: Path, env: dict[str, str]) -> float:
     for start in range(0, len(usage), 5_000):
         batch = usage[start : start + 5_000]
         batch_tags = [tag for row in batch for tag in tags_by_id.get(row[0], ())]
-        batches.append((batch, batch_tags))
+        batches.append((batch, batch_tags if with_tags else []))
     insert_usage = (f"INSERT INTO usage ({', '.join(columns)}) "
                     f"VALUES ({', '.join('?' for _ in columns)})")  # fmt: skip
     conn = sqlite3.connect(empty, isolation_level=None)

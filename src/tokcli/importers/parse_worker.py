@@ -31,6 +31,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import IO, Any, BinaryIO
 
+from tokcli.collector import FOR_BATCHES, fewer_collections
 from tokcli.errors import InputError
 from tokcli.importers.format import Options, Parsed, out_of_bounds
 from tokcli.importers.input_files import MiB, Source
@@ -224,7 +225,8 @@ def _child_main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     parse, sources, options = pickle.load(sys.stdin.buffer)
     try:
-        _work(parse, sources, options, rows_out)
+        with fewer_collections(FOR_BATCHES):  # chunks of rows alive at once
+            _work(parse, sources, options, rows_out)
         rows_out.flush()
     except BrokenPipeError:
         pass

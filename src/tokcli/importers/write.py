@@ -31,6 +31,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from tokcli.collector import FOR_BATCHES, fewer_collections
 from tokcli.errors import InputError, TokcliError
 from tokcli.importers.fields import Occurrences
 from tokcli.importers.format import (
@@ -229,7 +230,8 @@ def import_set(
         writer.bytes_total = sum(source.size for source in parts.sources)
         writer.keeps_slots = fmt.replace == BY_WINDOW
         options = replace(settings.options, occurrences=Occurrences())
-        _write_sources(writer, fmt, parts.sources, options)
+        with fewer_collections(FOR_BATCHES):  # batches of rows alive at once
+            _write_sources(writer, fmt, parts.sources, options)
         if parts.complete:
             result.replaced = _replace_older(conn, fmt, import_id, writer, parts.key)
         if writer.unrestated:

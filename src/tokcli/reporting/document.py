@@ -13,6 +13,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from tokcli.collector import FOR_RESULTS, fewer_collections
 from tokcli.errors import TokcliError
 from tokcli.money import MONEY_CONTEXT
 
@@ -102,16 +103,19 @@ def report_document(
     context.check_pricing_overrides()
     conn = context.open_store()
     try:
-        use_rollups = refresh_rollups(conn, context.warn)
-        check_tag_keys(conn, options.selection)
-        doc, summary = build_document(
-            conn, options, lambda: context.registry, context.warn, use_rollups=use_rollups
-        )
-        extras = None
-        if page:
-            budgets = context.config.get("budgets")
-            extras = page_extras(conn, options, context.registry, budgets, use_rollups=use_rollups)
-        return doc, summary, extras
+        with fewer_collections(FOR_RESULTS):
+            use_rollups = refresh_rollups(conn, context.warn)
+            check_tag_keys(conn, options.selection)
+            doc, summary = build_document(
+                conn, options, lambda: context.registry, context.warn, use_rollups=use_rollups
+            )
+            extras = None
+            if page:
+                budgets = context.config.get("budgets")
+                extras = page_extras(
+                    conn, options, context.registry, budgets, use_rollups=use_rollups
+                )
+            return doc, summary, extras
     finally:
         conn.close()
 
@@ -236,7 +240,8 @@ def budget_statuses(context: Context) -> list[BudgetStatus]:
     configured = configured_budgets(context.config.get("budgets"))
     conn = context.open_store()
     try:
-        use_rollups = refresh_rollups(conn, context.warn)
-        return evaluate(configured, context.today(), fetcher(conn, use_rollups))
+        with fewer_collections(FOR_RESULTS):
+            use_rollups = refresh_rollups(conn, context.warn)
+            return evaluate(configured, context.today(), fetcher(conn, use_rollups))
     finally:
         conn.close()
