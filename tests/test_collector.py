@@ -123,3 +123,25 @@ def test_budgets_are_evaluated_with_fewer_collections(default_collector, monkeyp
     (status,) = budget_statuses(context)
     assert status.budget.name == "search"
     assert seen == [FOR_RESULTS] and gc.get_threshold() == default_collector
+
+
+def test_a_store_copy_writes_with_fewer_collections(default_collector, monkeypatch, tmp_path):
+    from tokcli.store import connect, copy
+
+    seen: list[int] = []
+    copy_usage = copy._copy_usage
+
+    def spy(*args, **kwargs):
+        seen.append(gc.get_threshold()[0])
+        return copy_usage(*args, **kwargs)
+
+    monkeypatch.setattr(copy, "_copy_usage", spy)
+    imported = tokcli.import_files([FIXTURES / "cur2_bedrock_2025-09.csv"], tmp_path / "a.db")
+    source, target = connect(tmp_path / "a.db"), connect(tmp_path / "b.db")
+    try:
+        result = copy.copy_store(source, target)
+    finally:
+        source.close()
+        target.close()
+    assert result.verified and result.usage_copied == imported.inserted > 0
+    assert seen == [FOR_BATCHES] and gc.get_threshold() == default_collector

@@ -2,14 +2,15 @@
 
 CPython's collector runs each time 700 more container objects (tuples, lists, records) are
 alive than at its last run, and every tenth run also walks the objects that survived earlier
-ones. An import keeps a batch of rows alive at once, and a report every rollup row it reads,
-none of them in a reference cycle, so the collector walked them again and again for nothing
-(issue 17, measured with gc.callbacks on this machine):
+ones. An import or a store copy keeps a batch of rows alive at once, a report every rollup
+row it reads, none of them in a reference cycle, so the collector walked them again and again
+for nothing (issue 17, measured with gc.callbacks on this machine):
 
 - a FOCUS import of 200,000 rows: 1.95 s of the writing process's 25.7 s; 0.09 s with
   FOR_BATCHES;
 - `report --by team,env` over a year (bench_report): 0.84 s of 3.35 s; 0.003 s with
-  FOR_RESULTS.
+  FOR_RESULTS;
+- `store copy` of that import's store: 1.25 s of about 31 s; 0.25 s with FOR_BATCHES.
 
 `fewer_collections` raises that 700 for the length of a block. It does not switch the collector
 off: reference cycles (an error kept with its traceback) are still found once that many more

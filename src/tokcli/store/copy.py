@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tokcli.collector import FOR_BATCHES, fewer_collections
 from tokcli.errors import TokcliError
 from tokcli.store import has_table, transaction
 from tokcli.store.connection import Connection
@@ -82,7 +83,7 @@ class CopyResult:
 def copy_store(src: Connection, dst: Connection) -> CopyResult:
     """Copy every import, usage row (with tags) and batch job of `src` into `dst`."""
     result = CopyResult()
-    with transaction(dst):
+    with transaction(dst), fewer_collections(FOR_BATCHES):  # batches of rows alive at once
         import_ids = _copy_imports(src, dst, result)
         _copy_unrolled_tag_keys(src, dst)
         _copy_usage(src, dst, import_ids, result)
