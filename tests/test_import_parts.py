@@ -285,3 +285,24 @@ def test_an_api_file_covering_part_of_a_window_keeps_what_it_does_not_restate(cl
 
     assert on_purpose.exit_code == 0, on_purpose.stderr
     assert token_totals(store)["output_tokens"] == 2 * 11
+
+
+def test_planning_a_set_stats_only_the_entries_named_like_manifests_or_parts(tmp_path, monkeypatch):
+    """A file imported from a crowded folder (Downloads) is grouped by the names around it: only
+    a name that could be a manifest or a part of its export is looked at on disk (a stat each)."""
+    from pathlib import Path
+
+    from tokcli.importers.part_sets import group_parts
+
+    downloads = tmp_path / "Downloads"
+    paths = write_parts(downloads / "export", [["4.00"], ["1.00"]])
+    for n in range(300):  # the crowd, beside the parts and in the folder above them
+        (downloads / f"photo-{n}.jpg").write_bytes(b"x")
+        (downloads / "export" / f"notes-{n}.txt").write_text("x")
+    (downloads / "export" / "export-Manifest.json").write_text(json.dumps({"reportKeys": []}))
+    looked_at: list[str] = []
+    is_file = Path.is_file
+    monkeypatch.setattr(Path, "is_file", lambda p: looked_at.append(p.name) or is_file(p))
+    planned = group_parts(paths, None)
+    assert [p.paths for p in planned] == [paths] and planned[0].complete
+    assert looked_at and not [name for name in looked_at if name.startswith(("photo", "notes"))]

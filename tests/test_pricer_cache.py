@@ -81,7 +81,7 @@ def test_every_row_costs_what_compute_cost_says(registry):
             priced += expected is not None
     assert checked > 500 and priced > 100
     # A long-context row and a standard row of one model and day are two cache entries.
-    bands = {key[4] for key in pricer._prices}
+    bands = {key[3] for key in pricer._plans}
     assert bands == {"standard", "long_context"}
 
 
@@ -95,3 +95,39 @@ def test_a_row_on_a_day_without_a_price_gets_none_and_the_warning(registry):
     with pytest.raises(PriceNotAvailableError) as reason:
         compute_cost(USAGES[0], model, before.date())
     assert pricer.warnings[f"{model.id}|standard"] == f"no list cost: {reason.value}"
+
+
+def test_rows_that_share_model_day_tier_band_and_buckets_share_one_plan(registry):
+    pricer = Pricer(registry)
+    model = registry.get("claude-sonnet-4-5")
+    at = DAYS[1]
+    for n in range(1, 400):
+        usage = Usage(input_tokens=n * 7, cache_read_tokens=n * 100 + 3, output_tokens=n)
+        record = _record(model.id, usage, at, "standard")
+        pricer.complete(record)
+        assert str(record.list_cost) == str(compute_cost(usage, model, at.date()).total)
+    assert len(pricer._plans) == 1 and len(pricer._entries) == 1
+
+
+@pytest.mark.parametrize(
+    ("bucket", "value"),
+    [("output_tokens", -5), ("input_tokens", True), ("cache_read_tokens", 2.0)],
+)
+def test_a_count_usage_refuses_is_refused_as_before(registry, bucket, value):
+    record = _record("claude-sonnet-4-5", USAGES[0], DAYS[1], "standard")
+    setattr(record, bucket, value)
+    with pytest.raises(ValueError, match=bucket):
+        Pricer(registry).complete(record)
+
+
+def test_an_int_subclass_count_takes_the_general_path_at_the_same_cost(registry):
+    class Count(int):
+        pass
+
+    model = registry.get("claude-sonnet-4-5")
+    record = _record(model.id, USAGES[1], DAYS[1], "standard")
+    record.cache_read_tokens = Count(record.cache_read_tokens)
+    pricer = Pricer(registry)
+    pricer.complete(record)
+    assert str(record.list_cost) == str(compute_cost(USAGES[1], model, DAYS[1].date()).total)
+    assert not pricer._plans  # priced through resolved_prices and total_cost, not a plan

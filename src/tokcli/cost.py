@@ -15,7 +15,7 @@ from typing import Any
 
 from tokcli.errors import PriceNotAvailableError
 from tokcli.frozen import Frozen
-from tokcli.money import MONEY_CONTEXT, ZERO, per_million, plain
+from tokcli.money import MILLION, MONEY_CONTEXT, ZERO, per_million, plain
 from tokcli.pricing.model import SERVICE_TIERS, Model, PriceEntry, as_moment
 
 # Usage bucket -> the price dimension it is billed at.
@@ -286,7 +286,39 @@ def total_cost(usage: Usage, resolved: ResolvedPrices) -> Decimal:
     """`compute_cost(...).total` from prices already resolved for this usage's model, day, tier,
     band and needed dimensions: the same products, summed in the same order. For callers that
     price many rows sharing those (an import resolves each combination once)."""
-    return _sum(cost for *_, cost in _priced_buckets(usage, resolved))
+    counts = bucket_counts(usage)
+    return planned_total(counts, billing_plan(resolved, tuple(map(bool, counts))))
+
+
+def bucket_counts(usage: Any) -> tuple[int, ...]:
+    """The token count of each bucket of BUCKETS, in order, from a Usage or anything with the
+    same attributes (a stored usage record)."""
+    return tuple([getattr(usage, bucket) for bucket, _ in BUCKETS])
+
+
+BillingPlan = tuple[tuple[int, Decimal], ...]
+
+
+def billing_plan(resolved: ResolvedPrices, has_tokens: tuple[bool, ...]) -> BillingPlan:
+    """(index in BUCKETS, price) of each bucket billed for usage whose buckets hold tokens as
+    `has_tokens` says: the buckets `_priced_buckets` yields, in its order. One plan serves every
+    row of a model, day, tier, band and set of buckets with tokens."""
+    return tuple(
+        (index, resolved.prices[dim])
+        for index, (_, dim) in enumerate(BUCKETS)
+        if has_tokens[index] or (dim in ("input", "output") and dim in resolved.prices)
+    )
+
+
+def planned_total(counts: tuple[int, ...], plan: BillingPlan) -> Decimal:
+    """The cost of `counts` (bucket_counts) on a billing plan: `per_million` of each bucket,
+    added from ZERO in plan order in MONEY_CONTEXT, as `compute_cost` adds its lines; one context
+    for the whole row instead of one per product."""
+    total = ZERO
+    with decimal.localcontext(MONEY_CONTEXT):
+        for index, price in plan:
+            total += Decimal(counts[index]) * price / MILLION
+    return total
 
 
 def _priced_buckets(

@@ -80,7 +80,7 @@ def transcript_folder(folder: Path) -> bool:
     data = [
         p
         for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in DATA_SUFFIXES
+        if not p.name.startswith(".") and p.suffix.lower() in DATA_SUFFIXES and p.is_file()
     ]
     return bool(data) and all(p.suffix.lower() == ".jsonl" for p in data)
 
@@ -189,7 +189,9 @@ def _manifests_in(folder: Path) -> list[tuple[Path, list[str]]]:
     legacy CUR `reportKeys`, Azure exports `blobs[].blobName`."""
     found = []
     try:
-        candidates = sorted(p for p in folder.iterdir() if p.is_file() and is_manifest(p))
+        # The name first: the folder (or the one above it, a Downloads folder) may hold
+        # thousands of entries, and is_file is a stat of each.
+        candidates = sorted(p for p in folder.iterdir() if is_manifest(p) and p.is_file())
     except OSError:
         return []
     for manifest in candidates:
@@ -219,7 +221,7 @@ def _missing_parts(folder: Path, stem: str, numbered: list[tuple[int, Path]]) ->
     on_disk = {
         p.name
         for p in folder.iterdir()
-        if p.is_file() and (s := part_stem(p)) is not None and s[0] == stem
+        if (s := part_stem(p)) is not None and s[0] == stem and p.is_file()
     }
     left_out = sorted(on_disk - given)
     if left_out:

@@ -10,15 +10,18 @@ import datetime as dt
 from decimal import Decimal
 
 from tokcli.cost import (
-    ResolvedPrices,
+    BillingPlan,
     Usage,
+    billing_plan,
+    bucket_counts,
     input_per_request,
     needed_dimensions,
+    planned_total,
     resolved_prices,
     total_cost,
 )
 from tokcli.errors import PriceNotAvailableError
-from tokcli.pricing.model import Model, as_moment
+from tokcli.pricing.model import Model, PriceEntry, as_moment
 from tokcli.pricing.registry import Registry
 from tokcli.store.usage import UsageRecord
 
@@ -28,7 +31,11 @@ class Pricer:
         self.registry = registry
         self._models: dict[str, Model | None] = {}
         self.warnings: dict[str, str] = {}  # one warning per unpriced model/tier
-        self._prices: dict[tuple[object, ...], ResolvedPrices] = {}
+        # (model, day, tier, band, which buckets hold tokens) -> what each bucket costs. A model
+        # is keyed by its identity (a Model hashes by value, and holds dicts): every model
+        # priced here is one of `_models`, kept alive by it for the whole import.
+        self._plans: dict[tuple[object, ...], BillingPlan] = {}
+        self._entries: dict[tuple[int, dt.date], PriceEntry] = {}
 
     def model_for(self, raw: str) -> Model | None:
         if raw not in self._models:
@@ -54,38 +61,74 @@ class Pricer:
         record.list_cost = self._list_cost(record, model)
 
     def _list_cost(self, record: UsageRecord, model: Model) -> Decimal | None:
-        usage = Usage(
-            input_tokens=record.input_tokens,
-            cache_read_tokens=record.cache_read_tokens,
-            cache_write_5m_tokens=record.cache_write_5m_tokens,
-            cache_write_1h_tokens=record.cache_write_1h_tokens,
-            output_tokens=record.output_tokens,
-            reasoning_tokens=record.reasoning_tokens,
-            requests=record.requests or _requests_for_band(record),
-        )
+        """The row's list cost: `compute_cost(...).total`, digit for digit, from a billing plan
+        resolved once per model, day, tier, band and set of buckets with tokens (an import
+        prices many rows sharing them: issue 17)."""
+        counts = bucket_counts(record)
+        requests = record.requests or _requests_for_band(record)
+        if not _whole_counts(counts, requests):  # Usage says what is wrong with them
+            return self._list_cost_of(_usage(counts, requests), record, model)
         at = record.period_start.astimezone(dt.UTC).date()
         try:
-            resolved = self._resolved(model, at, record.service_tier, usage)
+            entry = self._entry(model, at)
+        except PriceNotAvailableError:  # no entry at that day: the general path says so
+            return self._list_cost_of(_usage(counts, requests), record, model)
+        total_input = counts[0] + counts[1] + counts[2] + counts[3]
+        per_request = total_input / max(requests, 1)  # as cost.input_per_request
+        band = entry.band_for(per_request)[0]
+        has_tokens = tuple(map(bool, counts))
+        key = (id(model), at, record.service_tier, band, has_tokens)
+        plan = self._plans.get(key)
+        if plan is None:
+            try:
+                resolved = resolved_prices(model, at, record.service_tier, per_request,
+                                           needed_dimensions(_usage(counts, requests)))  # fmt: skip
+            except PriceNotAvailableError as exc:
+                self._no_list_cost(record, model, exc)
+                return None
+            plan = self._plans[key] = billing_plan(resolved, has_tokens)
+        return planned_total(counts, plan)
+
+    def _entry(self, model: Model, at: dt.date) -> PriceEntry:
+        """The model's price entry in force on `at`, looked up once per model and day."""
+        key = (id(model), at)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = model.entry_at(as_moment(at))
+        return entry
+
+    def _list_cost_of(self, usage: Usage, record: UsageRecord, model: Model) -> Decimal | None:
+        """The general path, through resolved_prices and total_cost, for a row the cached plans
+        do not take (a day without a price, counts Usage refuses)."""
+        at = record.period_start.astimezone(dt.UTC).date()
+        try:
+            resolved = resolved_prices(
+                model, at, record.service_tier, input_per_request(usage), needed_dimensions(usage)
+            )
         except PriceNotAvailableError as exc:
-            self.warnings.setdefault(f"{model.id}|{record.service_tier}", f"no list cost: {exc}")
+            self._no_list_cost(record, model, exc)
             return None
         return total_cost(usage, resolved)
 
-    def _resolved(self, model: Model, at: dt.date, tier: str, usage: Usage) -> ResolvedPrices:
-        """`resolved_prices` for one row, resolved once per model, day, tier, band and needed
-        dimensions: an import prices many rows that share them (issue 17)."""
-        per_request = input_per_request(usage)
-        needed = needed_dimensions(usage)
-        try:
-            band = model.entry_at(as_moment(at)).band_for(per_request)[0]
-        except PriceNotAvailableError:  # no entry at that day: resolved_prices says so
-            return resolved_prices(model, at, tier, per_request, needed)
-        key = (model.id, model.layer, at, tier, band, frozenset(needed))
-        resolved = self._prices.get(key)
-        if resolved is None:
-            resolved = resolved_prices(model, at, tier, per_request, needed)
-            self._prices[key] = resolved
-        return resolved
+    def _no_list_cost(self, record: UsageRecord, model: Model, exc: Exception) -> None:
+        self.warnings.setdefault(f"{model.id}|{record.service_tier}", f"no list cost: {exc}")
+
+
+def _usage(counts: tuple[int, ...], requests: int) -> Usage:
+    # Raises ValueError on a count it refuses.
+    input_tokens, cache_read, cache_write_5m, cache_write_1h, output, reasoning = counts
+    return Usage(input_tokens, cache_read, cache_write_5m, cache_write_1h, output, reasoning,
+                 requests)  # fmt: skip
+
+
+def _whole_counts(counts: tuple[int, ...], requests: int) -> bool:
+    """Every count a plain int >= 0 (what Usage accepts, without building one per row)."""
+    return (
+        type(requests) is int
+        and requests >= 0
+        and set(map(type, counts)) == {int}
+        and (min(counts) >= 0)
+    )
 
 
 def _has_tokens(record: UsageRecord) -> bool:
