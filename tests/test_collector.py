@@ -8,6 +8,7 @@ raised thresholds, 0.09 s and 0.003 s."""
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,3 +132,34 @@ def test_a_store_copy_writes_with_fewer_collections(default_collector, monkeypat
         target.close()
     assert result.verified and result.usage_copied == imported.inserted > 0
     assert seen == [FOR_BATCHES] and gc.get_threshold() == default_collector
+
+
+def test_blocks_that_overlap_in_two_threads_keep_the_higher_threshold_and_restore_at_the_end(
+    default_collector,
+):
+    """A library caller may import in one thread while another reports: the blocks then end in
+    the order they started (not nested), which must neither drop the threshold under the block
+    still running nor leave it raised after both."""
+    found: dict[str, int] = {}
+    import_began, report_began, import_ended = (threading.Event() for _ in range(3))
+
+    def importing() -> None:
+        with fewer_collections(FOR_BATCHES):
+            import_began.set()
+            report_began.wait(5)
+        import_ended.set()
+
+    def reporting() -> None:
+        import_began.wait(5)
+        with fewer_collections(FOR_RESULTS):
+            report_began.set()
+            import_ended.wait(5)
+            found["report, after the import ended"] = gc.get_threshold()[0]
+
+    threads = [threading.Thread(target=importing), threading.Thread(target=reporting)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert found == {"report, after the import ended": FOR_RESULTS}
+    assert gc.get_threshold() == default_collector

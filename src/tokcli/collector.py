@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections.abc import Iterator
 
 # An import: its batches are freed as they are written, so only garbage in cycles would grow
@@ -32,14 +33,39 @@ FOR_BATCHES = 100_000
 FOR_RESULTS = 1_000_000
 
 
+# The thresholds are one setting of the process. Blocks that overlap (a library caller importing
+# in one thread and reporting in another) share it: the highest `alive` among them holds while
+# any runs, and the thresholds found by the first are restored when the last ends, whatever
+# order they end in.
+_lock = threading.Lock()
+_running: list[int] = []  # the `alive` of each block running now, in any thread
+_found: tuple[int, ...] = ()  # the thresholds when the first of them began
+
+
 @contextlib.contextmanager
 def fewer_collections(alive: int) -> Iterator[None]:
     """The collector runs once `alive` more objects are alive (its first threshold) for the
     block, then as before; a caller's higher threshold, or 0 (collector off), is left alone."""
-    thresholds = gc.get_threshold()
-    if 0 < thresholds[0] < alive:
-        gc.set_threshold(alive, *thresholds[1:])
+    global _found
+    with _lock:
+        if not _running:
+            _found = gc.get_threshold()
+        _running.append(alive)
+        _apply()
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        with _lock:
+            _running.remove(alive)
+            if _running:
+                _apply()
+            else:
+                gc.set_threshold(*_found)
+
+
+def _apply() -> None:
+    wanted = max(_running)
+    if 0 < _found[0] < wanted:
+        gc.set_threshold(wanted, *_found[1:])
+    else:
+        gc.set_threshold(*_found)
