@@ -300,9 +300,10 @@ BillingPlan = tuple[tuple[int, Decimal], ...]
 
 
 def billing_plan(resolved: ResolvedPrices, has_tokens: tuple[bool, ...]) -> BillingPlan:
-    """(index in BUCKETS, price) of each bucket billed for usage whose buckets hold tokens as
-    `has_tokens` says: the buckets `_priced_buckets` yields, in its order. One plan serves every
-    row of a model, day, tier, band and set of buckets with tokens."""
+    """(index in BUCKETS, price) of each bucket billed, in BUCKETS order, for usage whose
+    buckets hold tokens as `has_tokens` says: any with tokens, and input and output always when
+    they have a price. One plan serves every row of a model, day, tier, band and set of buckets
+    with tokens."""
     return tuple(
         (index, resolved.prices[dim])
         for index, (_, dim) in enumerate(BUCKETS)
@@ -324,14 +325,11 @@ def planned_total(counts: tuple[int, ...], plan: BillingPlan) -> Decimal:
 def _priced_buckets(
     usage: Usage, resolved: ResolvedPrices
 ) -> Iterator[tuple[str, str, int, Decimal, Decimal]]:
-    """(bucket, dimension, tokens, price, cost) of each bucket billed: any with tokens, and
-    input and output always when they have a price."""
-    for bucket, dim in BUCKETS:
-        tokens = getattr(usage, bucket)
-        if tokens == 0 and (dim not in ("input", "output") or dim not in resolved.prices):
-            continue
-        price = resolved.prices[dim]
-        yield bucket, dim, tokens, price, per_million(tokens, price)
+    """(bucket, dimension, tokens, price, cost) of each bucket billed (`billing_plan`)."""
+    counts = bucket_counts(usage)
+    for index, price in billing_plan(resolved, tuple(map(bool, counts))):
+        bucket, dim = BUCKETS[index]
+        yield bucket, dim, counts[index], price, per_million(counts[index], price)
 
 
 def _sum(costs: Iterable[Decimal]) -> Decimal:

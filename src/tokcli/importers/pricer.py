@@ -123,12 +123,8 @@ def _usage(counts: tuple[int, ...], requests: int) -> Usage:
 
 def _whole_counts(counts: tuple[int, ...], requests: int) -> bool:
     """Every count a plain int >= 0 (what Usage accepts, without building one per row)."""
-    return (
-        type(requests) is int
-        and requests >= 0
-        and set(map(type, counts)) == {int}
-        and (min(counts) >= 0)
-    )
+    whole = type(requests) is int and set(map(type, counts)) == {int}
+    return whole and requests >= 0 and min(counts) >= 0
 
 
 def _has_tokens(record: UsageRecord) -> bool:
