@@ -274,7 +274,13 @@ def layer_note(model: Model, entry: PriceEntry) -> str:
 
 def input_per_request(usage: Usage) -> float:
     """What chooses the long-context band: the input tokens of one request, on average."""
-    return usage.total_input / max(usage.requests, 1)
+    return counts_per_request(bucket_counts(usage), usage.requests)
+
+
+def counts_per_request(counts: tuple[int, ...], requests: int) -> float:
+    """`input_per_request` from bucket_counts: the four input buckets (input, cache read,
+    cache writes) over the requests."""
+    return (counts[0] + counts[1] + counts[2] + counts[3]) / max(requests, 1)
 
 
 def needed_dimensions(usage: Usage) -> set[str]:

@@ -14,6 +14,7 @@ from tokcli.cost import (
     Usage,
     billing_plan,
     bucket_counts,
+    counts_per_request,
     input_per_request,
     needed_dimensions,
     planned_total,
@@ -66,15 +67,14 @@ class Pricer:
         prices many rows sharing them: issue 17)."""
         counts = bucket_counts(record)
         requests = record.requests or _requests_for_band(record)
-        if not _whole_counts(counts, requests):  # Usage says what is wrong with them
-            return self._list_cost_of(_usage(counts, requests), record, model)
         at = record.period_start.astimezone(dt.UTC).date()
+        if not _whole_counts(counts, requests):  # Usage says what is wrong with them
+            return self._list_cost_of(_usage(counts, requests), record, model, at)
         try:
             entry = self._entry(model, at)
         except PriceNotAvailableError:  # no entry at that day: the general path says so
-            return self._list_cost_of(_usage(counts, requests), record, model)
-        total_input = counts[0] + counts[1] + counts[2] + counts[3]
-        per_request = total_input / max(requests, 1)  # as cost.input_per_request
+            return self._list_cost_of(_usage(counts, requests), record, model, at)
+        per_request = counts_per_request(counts, requests)
         band = entry.band_for(per_request)[0]
         has_tokens = tuple(map(bool, counts))
         key = (id(model), at, record.service_tier, band, has_tokens)
@@ -97,10 +97,11 @@ class Pricer:
             entry = self._entries[key] = model.entry_at(as_moment(at))
         return entry
 
-    def _list_cost_of(self, usage: Usage, record: UsageRecord, model: Model) -> Decimal | None:
+    def _list_cost_of(
+        self, usage: Usage, record: UsageRecord, model: Model, at: dt.date
+    ) -> Decimal | None:
         """The general path, through resolved_prices and total_cost, for a row the cached plans
         do not take (a day without a price, counts Usage refuses)."""
-        at = record.period_start.astimezone(dt.UTC).date()
         try:
             resolved = resolved_prices(
                 model, at, record.service_tier, input_per_request(usage), needed_dimensions(usage)
