@@ -112,7 +112,7 @@ def test_store_migrate_applies_what_is_pending_on_postgresql(postgresql_store, c
     assert data["applied"] == ["import_part_sets", "rollup_cost_basis", "batch_recovery",
                                "mark_days_per_batch", "report_tag_pair_rollup",
                                "text_in_byte_order", "tag_rollups_by_cell",
-                               "unrolled_tag_keys"]  # fmt: skip
+                               "unrolled_tag_keys", "tags_without_rowid"]  # fmt: skip
     conn = connect(postgresql_store)
     assert schema_version(conn) == latest_version()
     conn.close()
