@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,33 @@ def test_an_import_in_workers_stores_what_one_in_this_process_does(cli, tmp_path
         report = cli("report", "--store", store, "--by", "model", "-f", "json").json()
         stored.append((summary["rows_read"], summary["skip_reasons"], report))
     assert stored[0] == stored[1]
+
+
+def test_a_folder_is_sized_and_walked_with_one_look_at_each_entry(tmp_path, monkeypatch):
+    """A folder of transcripts (thousands of files in a real ~/.claude/projects) is sized with
+    one stat of each entry, and parsed with two of each file (listed, then opened) and none of
+    the folder per file; a broken link in it is no file, as before."""
+    folder = _folder(tmp_path, copies=4)
+    os.symlink(tmp_path / "gone.jsonl", folder / "-home-dev-p0" / "broken.jsonl")
+    expected = sum(
+        os.path.getsize(os.path.join(root, name))
+        for root, _, names in os.walk(folder)
+        for name in names
+        if os.path.isfile(os.path.join(root, name))
+    )
+    assert expected == 4 * sum(p.stat().st_size for p in TRANSCRIPTS.glob("*.jsonl"))
+    stats: list[str] = []
+    stat = Path.stat
+    monkeypatch.setattr(Path, "stat", lambda p, **kw: stats.append(str(p)) or stat(p, **kw))
+    source = Source(folder)
+    assert source.size == expected
+    of_files = Counter(path for path in stats if path.endswith(".jsonl"))
+    assert len(of_files) == 4 * 4 + 1 and set(of_files.values()) == {1}  # the link too, once
+    monkeypatch.setattr(claude_code, "_worker_count", lambda files: 1)
+    stats.clear()
+    outcomes = list(claude_code.parse(source, Options()))
+    assert sum(len(o.records) for o in outcomes) == _expected_rows(_real_lines())
+    looked_at = Counter(stats)
+    assert looked_at[str(folder)] <= 1
+    transcripts = [path for path in looked_at if path.endswith(".jsonl")]
+    assert len(transcripts) == 17 and max(looked_at[path] for path in transcripts) <= 2

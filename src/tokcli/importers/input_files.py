@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
@@ -154,6 +155,20 @@ class CountingReader(io.RawIOBase):
         super().close()
 
 
+def _files_size(folder: Path) -> int:
+    """The bytes of the regular files under `folder`: one stat per entry (not a stat to ask
+    whether it is a file, then another for its size)."""
+    size = 0
+    for path in folder.rglob("*"):
+        try:
+            status = path.stat()
+        except OSError:  # a broken link, a file gone since the listing: no file, as is_file()
+            continue
+        if stat.S_ISREG(status.st_mode):
+            size += status.st_size
+    return size
+
+
 class Source:
     """One input file; `open_text()` may be called more than once (sniffing, then reading)."""
 
@@ -164,11 +179,16 @@ class Source:
         self.counter: CountingReader | None = None
         self.bytes_reported = 0  # bytes done as another process reports them (parse_worker)
         try:
-            if path.is_dir():  # a folder of transcripts, read by the format that accepts one
-                self.size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+            # One stat says both what it is and its size. A folder's parse builds a Source of
+            # each of its files (thousands in a real ~/.claude/projects) and asks the folder's
+            # whether it is one for each.
+            status = path.stat()
+            self._is_dir = stat.S_ISDIR(status.st_mode)
+            if self._is_dir:  # a folder of transcripts, read by the format that accepts one
+                self.size = _files_size(path)
                 self.magic = b""
                 return
-            self.size = path.stat().st_size
+            self.size = status.st_size
             with path.open("rb") as handle:
                 self.magic = handle.read(4)
         except OSError as exc:
@@ -180,7 +200,7 @@ class Source:
 
     @property
     def is_dir(self) -> bool:
-        return self.path.is_dir()
+        return self._is_dir
 
     def open_binary(self) -> BinaryIO:
         self.counter = CountingReader(self.path.open("rb"))
