@@ -57,7 +57,8 @@ def _outcome(raw: bytes, fast: bool) -> object:
     if isinstance(entry, str):
         return entry
     fields = (entry.message_id, entry.request_id, entry.sidechain, entry.total, entry.key("t"))
-    return fields, claude_code._usage_record(claude_code._record_parts(entry, "t.jsonl"))
+    held = claude_code._held(claude_code._record_parts(entry, "t.jsonl"), {})
+    return fields, claude_code._usage_record(held)
 
 
 def _same_both_ways(raw: bytes) -> object:

@@ -315,3 +315,54 @@ def test_a_folder_is_sized_and_walked_with_one_look_at_each_entry(tmp_path, monk
     assert looked_at[str(folder)] <= 1
     transcripts = [path for path in looked_at if path.endswith(".jsonl")]
     assert len(transcripts) == 17 and max(looked_at[path] for path in transcripts) <= 2
+
+
+def _distinct_copies(tmp_path: Path, copies: int) -> Path:
+    """The samples again and again in one project, each copy's responses made distinct (their
+    message and request ids), as the responses of a long session are: the same model, folder,
+    session and branch in each."""
+    folder = tmp_path / "projects" / "-home-dev-long"
+    folder.mkdir(parents=True)
+    for n in range(copies):
+        for sample in TRANSCRIPTS.glob("*.jsonl"):
+            text = sample.read_text(encoding="utf-8")
+            text = text.replace('"id":"msg_', f'"id":"msg_c{n}_')
+            text = text.replace('"requestId":"req_', f'"requestId":"req_c{n}_')
+            (folder / f"{n:03d}-{sample.name}").write_text(text, encoding="utf-8")
+    return folder.parent
+
+
+def test_held_responses_share_their_model_and_tags_and_each_row_gets_its_own(tmp_path, monkeypatch):
+    """Every response waits in the main process until the last file is read (a later file may
+    hold a larger line of it): what responses have in common is held once, not once each, and
+    each row still gets tags of its own, as its lines say, in the order they are added."""
+    folder = _distinct_copies(tmp_path, copies=40)
+    held = []
+    original = claude_code._deduplicated
+
+    def spy(best):
+        held.extend(entry.record for entry in best.values() if entry.record is not None)
+        return original(best)
+
+    monkeypatch.setattr(claude_code, "_deduplicated", spy)
+    monkeypatch.setattr(claude_code, "_worker_count", lambda files: 2)
+    records = [r for p in claude_code.parse(Source(folder), Options()) for r in p.records]
+    assert len(records) == 40 * _expected_rows(_real_lines())  # counted from the JSON
+    assert len(held) >= len(records)  # and sidechain replays, dropped at the end
+    models, common_tags = {h[2] for h in held}, {h[5] for h in held}
+    assert len({id(h[2]) for h in held}) == len(models) < 5
+    assert len({id(h[5]) for h in held}) == len(common_tags) < 10
+    assert len({id(r.tags) for r in records}) == len(records)  # a dict for each row
+    order = ["project", "session", "git_branch", "speed", "tool_call"]
+    for record in records:
+        keys = list(record.tags)
+        assert keys == sorted(keys, key=order.index)
+    said = set()
+    for raw in _real_lines():
+        line = json.loads(raw)
+        if "usage" in line.get("message", {}) and line["message"].get("model") != "<synthetic>":
+            said.add((line.get("cwd"), line.get("sessionId"), line.get("gitBranch")))
+    stored = {(r.tags.get("project"), r.tags.get("session"), r.tags.get("git_branch"))
+              for r in records}  # fmt: skip
+    assert stored == said
+    assert any("tool_call" in r.tags for r in records)

@@ -156,6 +156,11 @@ Key = tuple[str, str] | tuple[str, int]
 # A record as plain values (cheap to send from a worker process): record key, time, model,
 # service tier, counts, tags.
 RecordParts = tuple[str, dt.datetime, str, str, Counts, dict[str, str]]
+# A record as the main process holds it until the end of the import (`_held`): its model, tier
+# and its tags but the tool call are objects shared with the other records that have the same;
+# the tool call (different in each response that has one) apart.
+HeldRecord = tuple[str, dt.datetime, str, str, Counts, tuple[tuple[str, str], ...], str | None]
+TOOL_CALL = "tool_call"  # the tag `_tags` adds last
 
 # What reading one transcript file comes to, in line order (see `_read_file`):
 _RESPONSE, _SKIPPED, _BAD = 0, 1, 2
@@ -175,15 +180,16 @@ class _FileResult:
 
 @dataclass(slots=True)
 class _Best:
-    """The largest line of one response so far, over all files."""
+    """The largest line of one response so far, over all files. One is held for each response
+    until every file is read: it holds no more than that needs (about 600 bytes)."""
 
-    order: tuple[int, int]  # (file, line): rows keep the order of their lines
+    file: int  # the file's place in the import: rows keep the order of (file, line)
     line: int
     path: str
     total: int
     sidechain: bool
     message_id: str
-    record: RecordParts | None  # None only until a later line of the same file replaces it
+    record: HeldRecord | None  # None only until a later line of the same file replaces it
 
 
 def parse(source: Source, options: Options) -> Iterator[Parsed]:
@@ -192,10 +198,11 @@ def parse(source: Source, options: Options) -> Iterator[Parsed]:
     the outcomes, and the rows, are the same either way."""
     files = _transcripts(source)
     best: dict[Key, _Best] = {}  # the largest line of each response so far
+    shared: dict[Any, Any] = {}  # one object for each model, tier and set of tags (`_held`)
     results = _file_results(files, source)
     for index, (path, result) in enumerate(zip(files, results, strict=True)):
         shown = str(path) if source.is_dir else None
-        yield from _replay(result, index, str(path), shown, best)
+        yield from _replay(result, index, str(path), shown, best, shared)
     yield from _deduplicated(best)
 
 
@@ -275,7 +282,12 @@ def _read_file_job(job: tuple[str, Limits]) -> _FileResult:
 
 
 def _replay(
-    result: _FileResult, index: int, where: str, shown: str | None, best: dict[Key, _Best]
+    result: _FileResult,
+    index: int,
+    where: str,
+    shown: str | None,
+    best: dict[Key, _Best],
+    shared: dict[Any, Any],
 ) -> Iterator[Parsed]:
     """The outcome of each line of one file, as it is read, except an API response's: the
     largest line of each response waits in `best` (counts only grow while a response
@@ -293,8 +305,8 @@ def _replay(
                 yield Parsed(number, skipped=REPEATED, path=where)
                 continue
             record = records.get(number)
-            order = (index, number)
-            best[key] = _Best(order, number, where, total, sidechain, message_id, record)
+            held = None if record is None else _held(record, shared)
+            best[key] = _Best(index, number, where, total, sidechain, message_id, held)
             if current is not None:
                 yield Parsed(current.line, skipped=REPEATED, path=current.path)
         elif kind == _SKIPPED:
@@ -661,8 +673,24 @@ def _record_parts(entry: _Entry, path: str) -> RecordParts:
     return record_key, pending.moment, pending.model, tier, pending.counts, _tags(pending)
 
 
-def _usage_record(parts: RecordParts) -> UsageRecord:
+def _held(parts: RecordParts, shared: dict[Any, Any]) -> HeldRecord:
+    """A record as it waits for the end of the import: a heavy user's transcripts hold hundreds
+    of thousands of responses, most of them of a few models in a few sessions, each with its
+    own copies of those strings and its own dict of tags (read in another process, or from
+    another line); one object of each is kept (`shared`)."""
     record_key, moment, model, tier, counts, tags = parts
+    tool_call = tags.get(TOOL_CALL)
+    common = tuple([item for item in tags.items() if item[0] != TOOL_CALL])
+    keep = shared.setdefault
+    return (record_key, moment, keep(model, model), keep(tier, tier), counts,
+            keep(common, common), tool_call)  # fmt: skip
+
+
+def _usage_record(held: HeldRecord) -> UsageRecord:
+    record_key, moment, model, tier, counts, common, tool_call = held
+    tags = dict(common)  # a new dict for each record: the writer changes a record's tags
+    if tool_call is not None:
+        tags[TOOL_CALL] = tool_call  # last, as `_tags` adds it
     record = UsageRecord(
         record_key=record_key,
         source=NAME,
@@ -744,7 +772,7 @@ def _tags(pending: _Pending) -> dict[str, str]:
         content = _decoded_content(pending.raw_content)
     tool_call = _tool_call_fingerprint(content)
     if tool_call:
-        tags["tool_call"] = tool_call
+        tags[TOOL_CALL] = tool_call
     return tags
 
 
@@ -795,7 +823,7 @@ def _deduplicated(best: dict[Key, _Best]) -> Iterator[Parsed]:
     """One row per API response, in the order of the lines kept; a sidechain replay of a
     message a main-chain line already has is dropped."""
     main_chain = {e.message_id for e in best.values() if not e.sidechain and e.message_id}
-    for entry in sorted(best.values(), key=lambda e: e.order):
+    for entry in sorted(best.values(), key=lambda e: (e.file, e.line)):
         if entry.sidechain and entry.message_id in main_chain:
             yield Parsed(entry.line, skipped=REPEATED, path=entry.path)
         else:
