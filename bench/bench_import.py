@@ -223,7 +223,7 @@ def bench(work: Path, rows: int, *, reuse: bool = False) -> None:
          ratio_to_sqlite3_import=round(shell_seconds / usage_writes, 3),
          tag_rows_share=round(1 - usage_writes / store_writes, 3),
          note="the same, without the tag rows: the rest of the figure above is what storing "
-         "one row per tag (the table, keyed by row and key, and one index: m0019) costs")  # fmt: skip
+         "one row per tag (the table, keyed by row and key, and one index) costs")  # fmt: skip
 
 
 def sqlite_writes_alone(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sqlite3
 from decimal import Decimal
 
@@ -227,3 +228,40 @@ def test_tags_reach_their_rows_when_sqlite_picks_the_ids(tmp_path):
     ).fetchall()
     expected = [("first", "team", "first")] + [(f"k{i}", "n", str(i)) for i in range(8) if i % 3]
     assert sorted(map(tuple, tags)) == sorted(expected)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_person_at_a_terminal_is_told_before_an_existing_store_is_upgraded(tmp_path):
+    from tokcli.cli.common import Runtime
+    from tokcli.store.migrations import all_migrations
+
+    path = tmp_path / "old.db"
+    connect(path, migrate_to=17).close()
+    terminal = _Terminal()
+    Runtime(store_flag=path, stderr=terminal).open_store().close()
+    newer = [m.name for m in all_migrations() if m.version > 17]
+    assert terminal.getvalue() == (
+        f"tokcli: upgrading the store to this version's schema ({', '.join(newer)}); "
+        "once, and it may take a minute on a large store\n"
+    )
+    again = _Terminal()  # up to date: nothing to say
+    Runtime(store_flag=path, stderr=again).open_store().close()
+    assert again.getvalue() == ""
+
+
+def test_a_new_store_and_a_script_are_told_nothing(tmp_path):
+    from tokcli.cli.common import Runtime
+
+    terminal = _Terminal()
+    Runtime(store_flag=tmp_path / "new.db", stderr=terminal).open_store().close()
+    assert terminal.getvalue() == ""  # creating a store is no upgrade
+    old = tmp_path / "old.db"
+    connect(old, migrate_to=17).close()
+    script = io.StringIO()  # a pipe, a cron job's log
+    conn = Runtime(store_flag=old, stderr=script).open_store()
+    assert script.getvalue() == "" and schema_version(conn) == latest_version()
+    conn.close()

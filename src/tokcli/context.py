@@ -75,7 +75,10 @@ class Context:
     def open_store(self) -> Connection:
         from tokcli.store import connect
 
-        return connect(self.store_path)
+        return connect(self.store_path, on_upgrade=self.store_upgrading)
+
+    def store_upgrading(self, migrations: list[str]) -> None:
+        """Told before an existing store is migrated; library callers hear nothing."""
 
     def now(self) -> dt.datetime:
         """The current time, UTC. TOKCLI_NOW (ISO) pins it, for reproducible runs and tests."""

@@ -125,6 +125,17 @@ class Runtime(Context):
         """A log line for people (stderr): what a command did, when stdout carries no data."""
         self.stderr.write(f"tokcli: {message}\n")
 
+    def store_upgrading(self, migrations: list[str]) -> None:
+        """One line at a terminal before the store is migrated (a migration may copy a table:
+        a minute on a store of 10M rows); scripts and cron jobs stay quiet."""
+        isatty = getattr(self.stderr, "isatty", None)
+        if isatty is not None and isatty():
+            self.info(
+                f"upgrading the store to this version's schema ({', '.join(migrations)}); "
+                "once, and it may take a minute on a large store"
+            )
+            self.stderr.flush()
+
 
 def runtime(store: str | Path | None = None, pricing: list[Path] | None = None) -> Runtime:
     return Runtime(store_flag=store, pricing_flags=list(pricing or []))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
@@ -70,7 +70,18 @@ def default_store_path(environ: Mapping[str, str] | None = None) -> StoreLocatio
     return Path(base) / "tokcli" / "usage.db"
 
 
-def connect(path: Path | str | StoreURL, *, migrate_to: int | None = None) -> Connection:
+# Told the names of the migrations about to run on a store that already has a schema (a new
+# store is silent): a migration may copy a table, so the first command after an upgrade can take
+# a while on a large store, and a person at a terminal should know why.
+Upgrading = Callable[[list[str]], None]
+
+
+def connect(
+    path: Path | str | StoreURL,
+    *,
+    migrate_to: int | None = None,
+    on_upgrade: Upgrading | None = None,
+) -> Connection:
     """Open (creating if needed) and migrate the store. Autocommit mode: callers open their own
     transactions with `transaction(conn)` so that a failed import writes nothing."""
     target = location(path)
@@ -79,7 +90,7 @@ def connect(path: Path | str | StoreURL, *, migrate_to: int | None = None) -> Co
 
         conn: Connection = postgres.connect(target)
         try:
-            migrate(conn, target=migrate_to)
+            migrate(conn, target=migrate_to, on_upgrade=on_upgrade)
         except BaseException:
             conn.close()
             raise
@@ -94,7 +105,7 @@ def connect(path: Path | str | StoreURL, *, migrate_to: int | None = None) -> Co
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
-        migrate(conn, target=migrate_to)
+        migrate(conn, target=migrate_to, on_upgrade=on_upgrade)
     except sqlite3.DatabaseError as exc:
         raise TokcliError(f"{path}: cannot open the usage store: {exc}") from None
     except OSError as exc:
@@ -193,17 +204,27 @@ def latest_version() -> int:
     return max(m.version for m in all_migrations())
 
 
-def migrate(conn: Connection, target: int | None = None) -> list[str]:
-    """Apply every pending migration up to `target` (default: all). Returns the names applied."""
+def migrate(
+    conn: Connection, target: int | None = None, on_upgrade: Upgrading | None = None
+) -> list[str]:
+    """Apply every pending migration up to `target` (default: all). Returns the names applied.
+    `on_upgrade` hears which are pending first, when the store had a schema already."""
     from tokcli.store.migrations import all_migrations
 
     migrations = all_migrations()
     newest = max(m.version for m in migrations)
-    if schema_version(conn) > newest:
+    version = schema_version(conn)
+    if version > newest:
         raise TokcliError(
-            f"the store has schema version {schema_version(conn)}, newer than this tokcli "
+            f"the store has schema version {version}, newer than this tokcli "
             f"understands ({newest}); upgrade tokcli"
         )
+    if on_upgrade is not None and version > 0:
+        done = _applied_versions(conn)
+        pending = [m.name for m in migrations if m.version not in done
+                   and (target is None or m.version <= target)]  # fmt: skip
+        if pending:
+            on_upgrade(pending)
     applied = []
     for migration in migrations:
         if target is not None and migration.version > target:
