@@ -219,18 +219,13 @@ def migrate(
             f"the store has schema version {version}, newer than this tokcli "
             f"understands ({newest}); upgrade tokcli"
         )
-    if on_upgrade is not None and version > 0:
-        done = _applied_versions(conn)
-        pending = [m.name for m in migrations if m.version not in done
-                   and (target is None or m.version <= target)]  # fmt: skip
-        if pending:
-            on_upgrade(pending)
+    done = _applied_versions(conn)  # once: every command opens the store
+    pending = [m for m in migrations
+               if m.version not in done and (target is None or m.version <= target)]  # fmt: skip
+    if on_upgrade is not None and version > 0 and pending:
+        on_upgrade([m.name for m in pending])
     applied = []
-    for migration in migrations:
-        if target is not None and migration.version > target:
-            break
-        if migration.version in _applied_versions(conn):
-            continue
+    for migration in pending:
         with transaction(conn):
             # Another process may have migrated while we waited for the lock.
             if migration.version in _applied_versions(conn):
