@@ -194,3 +194,25 @@ def test_store_info_names_the_unrolled_keys(cli, tmp_path, low_threshold):
     text = cli("store", "info", "--store", path)
     assert "tag keys left out of the report rollups" in text.stdout + text.stderr
     assert "request" in text.stdout + text.stderr
+
+
+def test_the_judgement_counts_every_flush_of_the_import(conn, low_threshold):
+    """A key judged on each flush alone would stay rolled up when its rows come in parts each
+    under the threshold; which of its rows a flush holds depends on the order of the input, so
+    the judgement counts what the earlier flushes of the same import held too."""
+    from tokcli.store.usage import _upkeep
+
+    with transaction(conn):
+        upkeep = _upkeep(conn)
+        insert_usage(conn, records(0, 30), upkeep=upkeep)  # 30 request ids: under 40
+        upkeep.flush(conn)
+        assert store_rollups.unrolled_tag_keys(conn) == set()
+        assert rollup_rows_of(conn, "request")[0] == 30
+        insert_usage(conn, records(30, 30), upkeep=upkeep)  # 30 more: 60 over the import
+        upkeep.flush(conn)
+    assert store_rollups.unrolled_tag_keys(conn) == {"request"}
+    assert rollup_rows_of(conn, "request") == (0, 0)  # the first flush's rows dropped too
+    assert rollup_rows_of(conn, "team")[0] > 0  # 3 values: not scattered, however counted
+    for selection in SELECTIONS:
+        from_rollups = canonical(fetch(conn, selection))
+        assert from_rollups == canonical(fetch(conn, selection, use_rollups=False)), selection

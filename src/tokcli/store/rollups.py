@@ -97,26 +97,42 @@ def unroll_tag_keys(conn: Connection, keys: Iterable[str]) -> None:
         conn.execute(f"DELETE FROM {PAIR_TABLE} WHERE key = ? OR other_key = ?", (key, key))
 
 
-def scattered_tag_keys(signatures: Sums) -> set[str]:
-    """The tag keys that the signatures (see RollupUpkeep) give at least UNROLL_FROM_ROWS tag
-    rollup rows averaging under two usage rows each. Judged before the split into tag and pair
-    rollup keys, so a request id costs no pair keys."""
+# Tag key -> [its tag rollup rows, the usage rows they sum], as counted by `tag_tally`.
+Tally = dict[str, list[int]]
+
+
+def scattered_tag_keys(signatures: Sums, before: Tally | None = None) -> set[str]:
+    """The tag keys that the signatures (see RollupUpkeep), with what the earlier flushes of the
+    same upkeep counted (`before`), give at least UNROLL_FROM_ROWS tag rollup rows averaging
+    under two usage rows each. Judged before the split into tag and pair rollup keys, so a
+    request id costs no pair keys; and over the whole import so far, so that the order of its
+    rows does not decide (a flush alone may hold a key's rows just under the threshold)."""
+    tally = tag_tally(signatures)
+    for key, (rollup_rows, usage_rows) in (before or {}).items():
+        counts = tally.setdefault(key, [0, 0])
+        counts[0] += rollup_rows
+        counts[1] += usage_rows
+    return {
+        key
+        for key, (rollup_rows, usage_rows) in tally.items()
+        if rollup_rows >= UNROLL_FROM_ROWS and usage_rows < 2 * rollup_rows
+    }
+
+
+def tag_tally(signatures: Sums) -> Tally:
+    """Each tag key's tag rollup rows in the signatures, and the usage rows they sum."""
     tag_rows: dict[tuple[Any, ...], int] = defaultdict(int)  # TAG_KEY -> usage rows
     for signature, sums in signatures.items():
         day, dimensions = signature[0], signature[1:6]
         rows = 1 if sums is None else sums[_USAGE_ROWS]
         for tag, value in signature[6]:
             tag_rows[(tag, day, value, *dimensions)] += rows
-    rollup_rows: dict[str, int] = defaultdict(int)
-    usage_rows: dict[str, int] = defaultdict(int)
+    tally: Tally = {}
     for tag_key, rows in tag_rows.items():
-        rollup_rows[tag_key[0]] += 1
-        usage_rows[tag_key[0]] += rows
-    return {
-        key
-        for key, count in rollup_rows.items()
-        if count >= UNROLL_FROM_ROWS and usage_rows[key] < 2 * count
-    }
+        counts = tally.setdefault(tag_key[0], [0, 0])
+        counts[0] += 1
+        counts[1] += rows
+    return tally
 
 
 def _without_tags(signatures: Sums, keys: Set[str]) -> Sums:
@@ -254,6 +270,10 @@ class RollupUpkeep:
         self.may_unroll = may_unroll
         self.found: set[str] = set()
         self.next_judgement = UNROLL_FROM_ROWS
+        # What the flushes so far counted of each tag key still rolled up (`tag_tally`): a
+        # rollup row that spans two flushes counts twice, which only errs towards unrolling a
+        # key whose rows are already few per rollup row.
+        self.tally: Tally = {}
 
     def add(self, rows: Sequence[WrittenRow]) -> None:
         """Add the sums of usage rows just written (WrittenRow tuples)."""
@@ -263,7 +283,7 @@ class RollupUpkeep:
                 _add_sums(held, signature, sums)
             if self.may_unroll and len(held) >= self.next_judgement:
                 self.next_judgement = 2 * len(held)
-                scattered = scattered_tag_keys(held)
+                scattered = scattered_tag_keys(held, self.tally)
                 if scattered:
                     self.found |= scattered
                     self.signatures = self._leave_out(held, scattered)
@@ -271,7 +291,18 @@ class RollupUpkeep:
     def _leave_out(self, signatures: Sums, scattered: set[str]) -> Sums:
         """Unroll the `scattered` keys from now on, and drop their tags from `signatures`."""
         self.unrolled = self.unrolled | scattered
+        for key in scattered:
+            self.tally.pop(key, None)
         return _without_tags(signatures, scattered)
+
+    def _count(self, signatures: Sums) -> None:
+        """Add what these signatures (about to be flushed) hold of each key to the tally."""
+        for key, (rollup_rows, usage_rows) in tag_tally(signatures).items():
+            if key in self.unrolled:
+                continue
+            counts = self.tally.setdefault(key, [0, 0])
+            counts[0] += rollup_rows
+            counts[1] += usage_rows
 
     def pending_keys(self) -> int:
         return len(self.signatures)
@@ -291,7 +322,10 @@ class RollupUpkeep:
         tagged: Sums = {}
         pairs: Sums = {}
         with decimal.localcontext(MONEY_CONTEXT):
-            scattered = scattered_tag_keys(signatures) if has_table(conn, UNROLLED_TABLE) else set()
+            scattered: set[str] = set()
+            if has_table(conn, UNROLLED_TABLE):
+                scattered = scattered_tag_keys(signatures, self.tally)
+                self._count(signatures)
             if scattered:
                 signatures = self._leave_out(signatures, scattered)
             if scattered | self.found:
