@@ -101,17 +101,12 @@ def unroll_tag_keys(conn: Connection, keys: Iterable[str]) -> None:
 Tally = dict[str, list[int]]
 
 
-def scattered_tag_keys(signatures: Sums, before: Tally | None = None) -> set[str]:
-    """The tag keys that the signatures (see RollupUpkeep), with what the earlier flushes of the
-    same upkeep counted (`before`), give at least UNROLL_FROM_ROWS tag rollup rows averaging
-    under two usage rows each. Judged before the split into tag and pair rollup keys, so a
-    request id costs no pair keys; and over the whole import so far, so that the order of its
-    rows does not decide (a flush alone may hold a key's rows just under the threshold)."""
-    tally = tag_tally(signatures)
-    for key, (rollup_rows, usage_rows) in (before or {}).items():
-        counts = tally.setdefault(key, [0, 0])
-        counts[0] += rollup_rows
-        counts[1] += usage_rows
+def scattered_tag_keys(tally: Tally) -> set[str]:
+    """The tag keys that a tally (`tag_tally` of the signatures, see RollupUpkeep) gives at least
+    UNROLL_FROM_ROWS tag rollup rows averaging under two usage rows each. Judged before the split
+    into tag and pair rollup keys, so a request id costs no pair keys; the upkeep judges over
+    the whole import so far, so that the order of its rows does not decide (a flush alone may
+    hold a key's rows just under the threshold)."""
     return {
         key
         for key, (rollup_rows, usage_rows) in tally.items()
@@ -133,6 +128,13 @@ def tag_tally(signatures: Sums) -> Tally:
         counts[0] += 1
         counts[1] += rows
     return tally
+
+
+def _add_tally(into: Tally, more: Tally) -> None:
+    for key, (rollup_rows, usage_rows) in more.items():
+        counts = into.setdefault(key, [0, 0])
+        counts[0] += rollup_rows
+        counts[1] += usage_rows
 
 
 def _without_tags(signatures: Sums, keys: Set[str]) -> Sums:
@@ -283,7 +285,9 @@ class RollupUpkeep:
                 _add_sums(held, signature, sums)
             if self.may_unroll and len(held) >= self.next_judgement:
                 self.next_judgement = 2 * len(held)
-                scattered = scattered_tag_keys(held, self.tally)
+                judged = tag_tally(held)
+                _add_tally(judged, self.tally)
+                scattered = scattered_tag_keys(judged)
                 if scattered:
                     self.found |= scattered
                     self.signatures = self._leave_out(held, scattered)
@@ -294,15 +298,6 @@ class RollupUpkeep:
         for key in scattered:
             self.tally.pop(key, None)
         return _without_tags(signatures, scattered)
-
-    def _count(self, signatures: Sums) -> None:
-        """Add what these signatures (about to be flushed) hold of each key to the tally."""
-        for key, (rollup_rows, usage_rows) in tag_tally(signatures).items():
-            if key in self.unrolled:
-                continue
-            counts = self.tally.setdefault(key, [0, 0])
-            counts[0] += rollup_rows
-            counts[1] += usage_rows
 
     def pending_keys(self) -> int:
         return len(self.signatures)
@@ -324,8 +319,8 @@ class RollupUpkeep:
         with decimal.localcontext(MONEY_CONTEXT):
             scattered: set[str] = set()
             if has_table(conn, UNROLLED_TABLE):
-                scattered = scattered_tag_keys(signatures, self.tally)
-                self._count(signatures)
+                _add_tally(self.tally, tag_tally(signatures))  # (no unrolled key is in them)
+                scattered = scattered_tag_keys(self.tally)
             if scattered:
                 signatures = self._leave_out(signatures, scattered)
             if scattered | self.found:
