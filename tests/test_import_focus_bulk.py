@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import SAMPLES
 from tokcli.importers.fields import Occurrences
@@ -143,6 +145,11 @@ EDGE_ROWS = [
     {**GOOD, "Tags": "{not json"},
     {**GOOD, "Tags": '{"owner": " padded ", "empty": "", "team": "x"} '},  # read quickly
     {**GOOD, "Tags": '{"count": 5, "null": null, "team": "x"}'},  # not all text: by _tags
+    {**GOOD, "Tags": '{"team": "a", "team": "b"}'},  # a repeated name: the last one counts
+    {**GOOD, "Tags": '{"caf\\u00e9": "\\u00fcber", "tab": "a\\tb"}'},  # escapes
+    {**GOOD, "Tags": '{"team": {"nested": "x"}}'},  # an object inside: by _tags
+    {**GOOD, "Tags": '{"team": "x"} trailing'},  # not JSON: the row's error, as before
+    {**GOOD, "Tags": '{"team": "x\u007fy"}'},  # a raw DEL is JSON text
     {**GOOD, "Tags": '["not", "an", "object"]'},
     {**GOOD, "Tags": "{}", "ServiceName": "", "SubAccountName": "  "},
     {**GOOD, "Tags": '"owner": "me"'},  # Azure EA's object without braces
@@ -168,6 +175,16 @@ def test_edge_cases_give_the_same_outcome_both_ways(tmp_path, all_services, bom,
     assert bulk == slow
     assert len(bulk) == len(EDGE_ROWS)
     assert sum(1 for o in bulk if o["error"]) >= 8 and sum(1 for o in bulk if o["records"]) >= 20
+
+
+def test_a_tags_cell_msgspec_refuses_is_read_as_json_loads_reads_it(tmp_path):
+    """An escaped lone surrogate is JSON text to json.loads (the row-by-row path) and not to
+    msgspec: the bulk path hands the cell to `_tags`, and both give the same record."""
+    path = write_csv(tmp_path / "lone.csv", [{**GOOD, "Tags": '{"team": "\\ud800x"}'}])
+    bulk, slow = both_paths(path)
+    assert bulk == slow
+    assert bulk[0]["records"][0]["tags"]["team"] == "\ud800x"
+    assert focus._plain_tags('{"team": "\\ud800x"}', None, None, None) is None
 
 
 def test_a_file_without_optional_columns(tmp_path):
@@ -351,3 +368,72 @@ def test_an_import_whose_keys_spill_to_disk_stores_the_same_keys(cli, tmp_path, 
     keys = [row[0] for row in stored(tmp_path / "spilled.db")[:13]]
     assert stored(tmp_path / "spilled.db") == stored(tmp_path / "memory.db")
     assert sum("#" in key for key in keys) == 11  # 6 copies of GOOD, 5 of the other
+
+
+def _plain_tags_by_json_loads(tags, service, sub_name, sub_id):
+    """`focus._plain_tags` as it read a Tags cell with json.loads, before msgspec."""
+    if tags is None or tags[:1] != "{":
+        return None
+    try:
+        parsed = json.loads(tags)
+    except ValueError:
+        return None
+    if type(parsed) is not dict or any(type(v) is not str for v in parsed.values()):
+        return None
+    texts = {name: value.strip() for name, value in parsed.items()}
+    if focus.text_or_none(service):
+        texts.setdefault("service", focus.text_or_none(service))
+    sub_account = focus.text_or_none(sub_name) or focus.text_or_none(sub_id)
+    if sub_account:
+        texts.setdefault("sub_account", sub_account)
+    return texts
+
+
+_JSON_TEXTS = st.text(st.characters(codec="utf-8"), max_size=8) | st.sampled_from(
+    ["", " x ", "\ud800", "\u0000", "a\tb", "\u007f"]
+)
+_VALUES = _JSON_TEXTS | st.integers() | st.none() | st.booleans() | st.floats(allow_nan=True)
+
+
+@st.composite
+def tags_cells(draw):
+    """A Tags cell: a JSON object (names and values of any JSON type, some names repeated),
+    written compact or spaced, ASCII-escaped or not, sometimes cut short or with text after."""
+    names = draw(st.lists(_JSON_TEXTS, max_size=5))
+    items = [(name, draw(_VALUES)) for name in names]
+    if items and draw(st.booleans()):
+        items.append((items[0][0], draw(_VALUES)))  # a repeated name
+    ascii_only = draw(st.booleans())
+    body = ", ".join(
+        f"{json.dumps(n, ensure_ascii=ascii_only)}: {json.dumps(v, ensure_ascii=ascii_only)}"
+        for n, v in items
+    )
+    cell = "{" + body + "}" + draw(st.sampled_from(["", " ", "\n", " x", "}"]))
+    cut = draw(st.integers(0, len(cell)))
+    return cell if draw(st.booleans()) else cell[:cut]
+
+
+@settings(max_examples=400, deadline=None)
+@given(tags_cells(), st.sampled_from([None, "", " Example AI "]), st.sampled_from([None, "s"]))
+def test_plain_tags_read_each_cell_as_json_loads_did(cell, service, sub_name):
+    """Whatever msgspec reads of a Tags cell is what json.loads read; a cell it leaves (None:
+    a value that is no text, a surrogate) gets from `_tags`, the row-by-row reading, the
+    tags the json.loads reading gave."""
+    expected = _plain_tags_by_json_loads(cell, service, sub_name, "sub-1")
+    got = focus._plain_tags(cell, service, sub_name, "sub-1")
+    if got is not None:
+        assert got == expected
+    elif expected is not None:
+        row = {"Tags": cell, "ServiceName": service, "SubAccountName": sub_name,
+               "SubAccountId": "sub-1"}  # fmt: skip
+        assert focus._tags(row, exported_by_tokcli=False) == expected
+
+
+def test_plain_tags_take_most_cells_the_quick_way():
+    """The property above is worth something only if msgspec reads the usual cells."""
+    cells = ['{"team": "search", "env": "prod"}', '{ "owner" : " me " }', "{}"]
+    assert [focus._plain_tags(c, None, None, None) for c in cells] == [
+        {"team": "search", "env": "prod"},
+        {"owner": "me"},
+        {},
+    ]

@@ -13,12 +13,13 @@ so a round trip loses nothing and re-importing into the same store adds nothing.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NamedTuple
+
+import msgspec
 
 from tokcli.importers.fields import (
     Occurrences,
@@ -28,6 +29,7 @@ from tokcli.importers.fields import (
     is_null,
     money,
     stable_key,
+    stable_key_of_texts,
     text_or_none,
     utc_time,
 )
@@ -314,7 +316,8 @@ class _Bulk:
 
     def convert(self, cells: list[str]) -> Parsed:
         """`_convert` of the row, the quick way where it can be taken."""
-        base_key = stable_key(NAME, *cells)  # the same text, hash and key as `_convert`
+        # The same text, hash and key as `_convert`'s stable_key (the cells are all str).
+        base_key = stable_key_of_texts(NAME, *cells)
         cells.append(None)  # type: ignore[arg-type]  # the cell of every missing column
         try:
             return self._quick(cells, base_key)
@@ -390,24 +393,24 @@ class _Bulk:
         return dict(tags)  # the writer's to change
 
 
+# A JSON object of text values, the last of a repeated name kept (as json.loads keeps it).
+_TEXT_OBJECT = msgspec.json.Decoder(dict[str, str])
+
+
 def _plain_tags(
     tags: str | None, service: str | None, sub_name: str | None, sub_id: str | None
 ) -> dict[str, str] | None:
     """`_tags` of a row whose Tags cell is a JSON object of text values (nearly every bill's
-    rows), read with one json.loads; None for anything else, which `_tags` reads."""
+    rows), decoded by msgspec (a sixth of json.loads' time); None for anything else, which
+    `_tags` reads with json.loads: a value that is no text, or JSON msgspec refuses (an escaped
+    lone surrogate, which json.loads takes)."""
     if tags is None or tags[:1] != "{":
         return None
     try:
-        parsed = json.loads(tags)
-    except ValueError:
+        parsed = _TEXT_OBJECT.decode(tags)
+    except ValueError:  # msgspec.DecodeError (ValidationError too), UnicodeEncodeError
         return None
-    if type(parsed) is not dict:
-        return None
-    texts = {}
-    for name, value in parsed.items():
-        if type(value) is not str:
-            return None
-        texts[name] = value.strip()
+    texts = {name: value.strip() for name, value in parsed.items()}
     service = text_or_none(service)
     if service:
         texts.setdefault("service", service)
