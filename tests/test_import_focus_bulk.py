@@ -357,6 +357,70 @@ def test_occurrences_number_keys_as_one_dict_would_across_spills(monkeypatch):
     assert max(counts.values()) > 40  # and came back many times
 
 
+def test_occurrences_number_keys_as_one_dict_would_when_the_bloom_filter_says_maybe(
+    monkeypatch,
+):
+    """With a Bloom filter of 64 bits every key looks maybe-seen once keys are on disk: each
+    is looked up in every run (found or not), and the numbering is still a plain dict's."""
+    import random
+
+    from tokcli.importers import fields
+    from tokcli.store import scratch
+
+    monkeypatch.setattr(fields, "SPILL_AT", 50)
+    monkeypatch.setattr(fields, "BLOOM_BITS", 64)
+    monkeypatch.setattr(scratch, "BLOCK_RECORDS", 4)  # many blocks a run, short last blocks
+    rng = random.Random(5)
+    bases = [f"{rng.randrange(400):032x}" for _ in range(4000)] + ["not hex", "", "é"] * 3
+    occurrences, counts, expected = fields.Occurrences(), {}, []
+    for base in bases:
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        expected.append(base if n == 0 else f"{base}#{n}")
+    assert [occurrences.key(base) for base in bases] == expected
+    assert len(occurrences._disk._runs) > 50
+
+
+def test_key_counts_give_each_key_its_latest_count_across_runs(monkeypatch):
+    """store.scratch.KeyCounts against a dict: keys stored in several runs with growing counts,
+    keys never stored (below, between and above a run's keys), runs of one record."""
+    import random
+
+    from tokcli.store import scratch
+
+    monkeypatch.setattr(scratch, "BLOCK_RECORDS", 3)
+    rng = random.Random(11)
+    counts = scratch.KeyCounts()
+    latest: dict[str, int] = {}
+    for _ in range(40):
+        size = rng.choice([1, 2, 3, 4, 7, 30])
+        batch = {f"k{rng.randrange(150)}": rng.randrange(1, 2**40) for _ in range(size)}
+        counts.add_run(batch.items())
+        latest.update(batch)
+    counts.add_run([])  # nothing to write: no run
+    assert len(counts._runs) == 40
+    for n in range(200):
+        assert counts.get(f"k{n}") == latest.get(f"k{n}", 0)
+    counts.close()
+
+
+def test_key_counts_tell_apart_keys_that_spell_the_same_bytes():
+    """A row key (32 lowercase hex digits) is stored as the 16 bytes it spells; any other key
+    by its hash, so its uppercase twin, a spaced spelling and a key of digits only stay apart."""
+    from tokcli.store import scratch
+
+    row_key = "0123456789abcdef0123456789abcdef"
+    twins = [
+        row_key, row_key.upper(), "01 23456789abcdef0123456789abcde",
+        "01234567890123456789012345678901", bytes.fromhex(row_key).decode("latin-1"),
+    ]  # fmt: skip
+    assert scratch._digest(row_key) == bytes.fromhex(row_key)
+    assert len({scratch._digest(key) for key in twins}) == len(twins)
+    counts = scratch.KeyCounts()
+    counts.add_run([(key, n) for n, key in enumerate(twins, 1)])
+    assert [counts.get(key) for key in twins] == [1, 2, 3, 4, 5]
+
+
 def test_an_import_whose_keys_spill_to_disk_stores_the_same_keys(cli, tmp_path, monkeypatch):
     from tokcli.importers import fields
 
