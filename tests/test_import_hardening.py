@@ -215,6 +215,59 @@ def test_non_utf8_transcript_line_is_named(cli, tmp_path, store):
     assert_refused(result, store, before, says="not UTF-8", where=f"{path}:2:")
 
 
+def _lone_surrogate_bill(tmp_path):
+    """A bill whose third line's Tags cell escapes a lone surrogate: valid JSON, which
+    json.loads reads, but no Unicode text, so no store can hold it."""
+    rows = [ai_row("1"), ai_row("2"), ai_row("3")]
+    rows[1][-1] = '{"team": "\\ud800search"}'
+    return focus_csv(tmp_path / "bill.csv", rows)
+
+
+def test_a_lone_surrogate_in_a_tag_is_a_bad_row_named_by_line_and_field(cli, tmp_path, store):
+    path = _lone_surrogate_bill(tmp_path)
+    before = store_dump(store)
+
+    result = run(cli, store, path)
+
+    assert_refused(result, store, before, says="not Unicode text", where=f"{path}:3: tags:")
+
+
+def test_skip_bad_rows_rejects_the_row_with_a_lone_surrogate_and_keeps_the_others(cli, tmp_path):
+    path = _lone_surrogate_bill(tmp_path)
+    store = tmp_path / "s.db"
+
+    result = run(cli, store, path, "--skip-bad-rows")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["totals"]["inserted"] == 2
+    assert money_total(store) == Decimal("4")  # the rows of cost 1 and 3
+    rejects = tmp_path / "r.csv"
+    assert run(cli, tmp_path / "again.db", path, "--skip-bad-rows", "--rejects", rejects)
+    with rejects.open(encoding="utf-8", newline="") as handle:
+        ((line, field, reason, _row),) = list(csv.reader(handle))[1:]
+    assert (line, field) == ("3", "tags") and "lone surrogate" in reason
+
+
+def test_a_lone_surrogate_in_a_transcript_is_a_bad_row(cli, tmp_path, store):
+    """A Claude Code transcript (the real sample) whose response line escapes a lone surrogate
+    in `cwd`, the project tag: the msgspec path refuses the line, json.loads reads it, and the
+    row is refused on its line instead of failing the whole store write."""
+    lines = (SAMPLES / "claude-code-jsonl" / "short.jsonl").read_text().splitlines()
+    numbered = [n for n, line in enumerate(lines, 1) if '"usage"' in line and '"cwd"' in line]
+    first = numbered[0]
+    escaped = list(lines)
+    escaped[first - 1] = escaped[first - 1].replace('"cwd":"', '"cwd":"\\udc80', 1)
+    escaped[first - 1] = escaped[first - 1].replace('"cwd": "', '"cwd": "\\udc80', 1)
+    assert escaped[first - 1] != lines[first - 1]
+    path = tmp_path / "escaped.jsonl"
+    path.write_text("\n".join(escaped) + "\n", encoding="utf-8")
+    before = store_dump(store)
+
+    result = run(cli, store, path, "--source", "claude-code")
+
+    assert_refused(result, store, before, says="not Unicode text", where=f"{path}:{first}: tags:")
+
+
 def test_1e400_in_an_azure_export_is_refused_before_commit(cli, tmp_path, store):
     lines = AZURE.read_text(encoding="utf-8-sig").splitlines()
     header = next(csv.reader([lines[0]]))

@@ -246,3 +246,19 @@ def test_a_count_beyond_the_bound_is_refused_as_in_one_process(cli, tmp_path, re
     assert result.exit_code == expected.exit_code == 2
     assert f"{path}:5:" in result.stderr and "beyond 1e15" in result.stderr
     assert result.stderr == expected.stderr
+
+
+def test_a_lone_surrogate_is_refused_as_in_one_process(cli, tmp_path, request):
+    """A Tags cell escaping a lone surrogate: the worker cannot pack that row (no store can
+    hold its text), so the writer checks it and refuses it on its line, as in one process."""
+    lone = {**GOOD, "Tags": '{"team": "\\ud800"}'}
+    path = write_csv(tmp_path / "lone.csv", [GOOD] * 3 + [lone] + [GOOD] * 2)
+    expected, _ = in_process_dump(cli, tmp_path, path)
+    children = request.getfixturevalue("in_worker")
+
+    result = imported(cli, tmp_path / "worker.db", path)
+
+    assert children
+    assert result.exit_code == expected.exit_code == 2
+    assert f"{path}:5: tags: tag 'team': not Unicode text" in result.stderr
+    assert result.stderr == expected.stderr

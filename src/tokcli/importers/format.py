@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from tokcli.importers.fields import MAX_MAGNITUDE, Occurrences, RowError
@@ -115,10 +116,46 @@ def structural_error(line: int | None, row: BadRow) -> Parsed:
 
 
 def out_of_bounds(records: list[UsageRecord]) -> RowError | None:
-    """A record no later read could handle: a token count beyond 1e15 (a quantity times its
-    unit block can get there even when each value read was within bounds)."""
+    """A record no later read or write could handle: a token count beyond 1e15 (a quantity
+    times its unit block can get there even when each value read was within bounds), or text
+    that is not Unicode (`not_unicode`)."""
     for record in records:
         for bucket in TOKEN_FIELDS:
             if getattr(record, bucket) > MAX_MAGNITUDE:
                 return RowError(f"out of range (beyond 1e15): {getattr(record, bucket)}", bucket)
+        problem = not_unicode(record)
+        if problem is not None:
+            return problem
     return None
+
+
+# The record's text fields, read in one call; each must be Unicode text to be stored.
+TEXT_FIELDS = (
+    "record_key", "source", "provider", "model", "model_raw", "service_tier", "currency",
+    "charge_kind",
+)  # fmt: skip
+_text_values = attrgetter(*TEXT_FIELDS)
+
+
+def not_unicode(record: UsageRecord) -> RowError | None:
+    """A text field or tag holding a lone surrogate: what a JSON escape such as "\\ud800"
+    (valid JSON, and read as such) or a UTF-16 file's broken pair decodes to. It is no Unicode
+    text, so no store can hold it (SQLite and PostgreSQL refuse the whole batch): the row is
+    a bad row, named by its line and field, instead."""
+    for name, value in zip(TEXT_FIELDS, _text_values(record), strict=True):
+        if type(value) is str and not value.isascii() and not _encodable(value):
+            return RowError(f"not Unicode text (a lone surrogate): {value!r}", name)
+    for key, value in record.tags.items():
+        for text in (key, value):
+            if type(text) is str and not text.isascii() and not _encodable(text):
+                return RowError(f"tag {key!r}: not Unicode text (a lone surrogate): {text!r}",
+                                "tags")  # fmt: skip
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
