@@ -108,6 +108,18 @@ def test_a_request_id_tag_is_left_out_and_reports_stay_exact(conn, low_threshold
     assert by_request[("req-00119", "USD")].billed_cost == D("0.011901")
 
 
+def test_an_import_too_small_to_judge_leaves_an_unrolled_key_out(conn, low_threshold):
+    """Once a key is unrolled, the next import's rows carry it only in the usage rows, however
+    few they are (too few for the upkeep to judge the key again): store.usage builds their
+    upkeep rows without it."""
+    write(conn, records(0, 60))
+    assert store_rollups.unrolled_tag_keys(conn) == {"request"}
+    write(conn, records(60, 9))
+    assert rollup_rows_of(conn, "request") == (0, 0)
+    by_team = Selection(group_by=("team", "request"))
+    assert canonical(fetch(conn, by_team)) == canonical(fetch(conn, by_team, use_rollups=False))
+
+
 def test_a_rebuild_leaves_the_key_out_too(conn, low_threshold):
     write(conn, records(0, 90))
     before = canonical(fetch(conn, Selection(group_by=("team", "env"))))

@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -202,15 +202,19 @@ def _insert_batch(
                 "INSERT INTO usage_tags (usage_id, key, value) VALUES (?, ?, ?)", tag_rows
             )
     if upkeep is not None:
-        upkeep.add([_written(record, row) for record, row in zip(fresh, rows, strict=True)])
+        unrolled = upkeep.unrolled  # left out of the rollups: not worth a tuple of each row
+        written = [_written(record, row, unrolled) for record, row in zip(fresh, rows, strict=True)]
+        upkeep.add(written, unrolled_left_out=True)
         if upkeep.pending_keys() > upkeep.FLUSH_KEYS:  # memory stays flat in the row count
             upkeep.flush(conn)
 
 
-def _written(record: UsageRecord, row: tuple[Any, ...]) -> tuple[Any, ...]:
+def _written(
+    record: UsageRecord, row: tuple[Any, ...], unrolled: Set[str] = frozenset()
+) -> tuple[Any, ...]:
     """The row as the rollup upkeep reads it (store.rollups.WrittenRow): keys as the rollup
-    tables spell them (COALESCE of the SQL), money as Decimal, tags as stored (text), as a tuple
-    of (key, value) pairs."""
+    tables spell them (COALESCE of the SQL), money as Decimal, tags as stored (text) but those
+    of the `unrolled` keys, as a tuple of (key, value) pairs."""
     model = record.model if record.model is not None else record.model_raw
     return (
         row[3][:10], record.provider if record.provider is not None else "",
@@ -219,7 +223,9 @@ def _written(record: UsageRecord, row: tuple[Any, ...]) -> tuple[Any, ...]:
         record.billed_cost, record.list_cost, record.requests, record.input_tokens,
         record.cache_read_tokens, record.cache_write_5m_tokens + record.cache_write_1h_tokens,
         record.output_tokens, record.reasoning_tokens,
-        tuple([(key, str(value)) for key, value in record.tags.items()]) if record.tags else (),
+        tuple([(key, str(value)) for key, value in record.tags.items() if key not in unrolled])
+        if record.tags
+        else (),
     )  # fmt: skip
 
 
