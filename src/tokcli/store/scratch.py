@@ -6,8 +6,9 @@ process ends): each `add_run` writes one sorted run of fixed-size records, in on
 never touches it.
 
 A run is the keys and counts of one spill, sorted by 16 bytes that name the key (`_digest`),
-each record those and an 8-byte count. Writing a run costs a hash and a sort per key (about a
-fifth of what inserting each key into a SQLite B-tree cost, the design before). Finding a key
+each record those and an 8-byte count. Writing a run costs those 16 bytes and a sort per key:
+2.1 us a key, where inserting each key into a SQLite B-tree (the design before) cost 4.5 to 5 us
+(tests/test_import_focus_bulk.py holds the numbering to a dict's). Finding a key
 costs a look-up in each run, which is why the caller asks only for keys its Bloom filter says
 may be there (fields.Occurrences). Keys are compared by those 16 bytes: two keys with the same
 128-bit digest would share a count, as two rows with the same 128-bit row key already share a
