@@ -187,6 +187,16 @@ def test_a_tags_cell_msgspec_refuses_is_read_as_json_loads_reads_it(tmp_path):
     assert focus._plain_tags('{"team": "\\ud800x"}', None, None, None) is None
 
 
+def test_rows_of_one_billing_period_share_one_object(tmp_path):
+    """Rows of different meters (each its own repeated-cells memo) in one billing period carry
+    the same BillingPeriod object: the writer then adds it to its set once, not once a row."""
+    rows = [GOOD, {**GOOD, "SkuMeter": "Output Tokens"}, {**GOOD, "SkuId": "sku-2"}]
+    parsed = list(focus.parse(Source(write_csv(tmp_path / "periods.csv", rows)), Options()))
+    first, *others = [p.billing_period for p in parsed]
+    assert first is not None and first.account == "acct-1"
+    assert all(other is first for other in others)
+
+
 def test_a_file_without_optional_columns(tmp_path):
     """Columns a file lacks (no Tags, no ChargeClass, no SubAccount...) read as missing."""
     header = ["BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd",

@@ -76,6 +76,7 @@ Reject = tuple[object, str | None, str, object]
 
 # A record's figures as Totals adds them: billed and list cost, then each TOKEN_FIELDS count.
 _TOTALS_FIGURES = attrgetter("billed_cost", "list_cost", *TOKEN_FIELDS)
+_token_counts = attrgetter(*TOKEN_BUCKETS)  # a record's counts, in one call
 
 
 @dataclass
@@ -357,7 +358,7 @@ class _Writer:
         if period is not None and period.account:
             record.tags[BILLING_ACCOUNT_TAG] = period.account
         self.settings.pricer.complete(record)
-        if record.model_raw is None and any(getattr(record, b) for b in TOKEN_BUCKETS):
+        if record.model_raw is None and any(_token_counts(record)):
             self.without_model += 1
         self.pending.append(record)
         if len(self.pending) >= INSERT_BATCH_ROWS:

@@ -300,6 +300,9 @@ class _Bulk:
         self.end = index.get("ChargePeriodEnd", missing)
         self.quantity = {c: index.get(c, missing) for c in ("ConsumedQuantity", "PricingQuantity")}
         self.abouts, self.times, self.tags = _Memo(), _Memo(), _Memo()
+        # One object per billing period: rows of one period then share it, so the writer
+        # (and the pickle to it from a parse worker) sees the same object, not an equal one.
+        self.periods = _Memo()
 
     def parse(self, table: CsvCells) -> Iterator[Parsed]:
         for line, cells in table:
@@ -372,8 +375,14 @@ class _Bulk:
             quantity_column=quantity_column,
             unit_size=size,
             bucket=bucket,
-            billing_period=_billing_period(row),
+            billing_period=self._period(_billing_period(row)),
         )
+
+    def _period(self, period: BillingPeriod | None) -> BillingPeriod | None:
+        if period is None:
+            return None
+        shared: BillingPeriod | None = self.periods.get(period)
+        return shared if shared is not None else self.periods.put(period, period)
 
     def _time(self, cell: str, column: str) -> dt.datetime:
         moment: dt.datetime | None = self.times.get(cell)
