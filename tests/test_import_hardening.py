@@ -242,7 +242,8 @@ def test_skip_bad_rows_rejects_the_row_with_a_lone_surrogate_and_keeps_the_other
     assert result.json()["totals"]["inserted"] == 2
     assert money_total(store) == Decimal("4")  # the rows of cost 1 and 3
     rejects = tmp_path / "r.csv"
-    assert run(cli, tmp_path / "again.db", path, "--skip-bad-rows", "--rejects", rejects)
+    again = run(cli, tmp_path / "again.db", path, "--skip-bad-rows", "--rejects", rejects)
+    assert again.exit_code == 0, again.stderr
     with rejects.open(encoding="utf-8", newline="") as handle:
         ((line, field, reason, _row),) = list(csv.reader(handle))[1:]
     assert (line, field) == ("3", "tags") and "lone surrogate" in reason
